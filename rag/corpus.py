@@ -1,0 +1,318 @@
+"""Turns report files into ``Document``s with a section tree and exact offsets.
+
+Government work reports are written in Word and exported with a handful of numbering
+conventions (``第一部分``, ``一、``, ``（一）``, ``1.``, ``（1）``, Markdown ``#``) nested in
+whatever order the drafting office chose, plus in-paragraph enumerations (``一是……二是……``).
+Nesting is therefore inferred from the order styles appear in, not from a fixed ranking.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.types import Document, Section
+
+SUFFIXES = (".txt", ".md")
+_BOOKMARK = re.compile(r"\[bookmark: [^\]\n]*\]")
+_CN_NUM = "一二三四五六七八九十百零〇两"
+
+#: (style, pattern); the pattern matches the numbering marker at a line start.
+HEADING_STYLES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("md", re.compile(r"#{1,6}[ \t]+")),
+    ("part", re.compile(rf"第[{_CN_NUM}\d]+(?:部分|章|篇|节)[ \t　:：、]*")),
+    ("cn", re.compile(rf"[{_CN_NUM}]+[、.．][ \t　]*")),
+    ("cn_paren", re.compile(rf"[（(][{_CN_NUM}]+[）)][ \t　]*")),
+    ("num", re.compile(r"\d{1,2}[.．、](?!\d)[ \t　]*")),
+    ("num_paren", re.compile(r"[（(]\d{1,2}[）)][ \t　]*")),
+)
+_ENUM_ITEM = re.compile(rf"(?:^|(?<=[。；;！!？?：:\n]))[ \t　]*([{_CN_NUM}]{{1,3}})是")
+_TITLE_END = "。！？!?："
+_CLAUSE_END = "，；;,"
+MAX_TITLE_CHARS = 40
+
+
+class CorpusError(ValueError):
+    """A corpus problem a user must fix; the message is bilingual and names the file."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Heading:
+    style: str
+    start: int  # line start
+    heading_end: int  # end of the title (end of line, or of the first sentence if inline)
+    title: str
+
+
+def clean_text(raw: str) -> str:
+    """Remove Word export debris while keeping every character of the report itself."""
+    text = raw.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    return _BOOKMARK.sub("", text)
+
+
+def _cn_to_int(s: str) -> int:
+    digits = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
+    if s.isdigit():
+        return int(s)
+    total, cur = 0, 0
+    for ch in s:
+        if ch == "十":
+            total += (cur or 1) * 10
+            cur = 0
+        elif ch == "百":
+            total += (cur or 1) * 100
+            cur = 0
+        else:
+            cur = digits.get(ch, 0)
+    return total + cur
+
+
+def _split_front_matter(text: str) -> tuple[dict[str, str], str]:
+    """``---`` blocks or a single leading ``title:``/``标题：`` line carry metadata, not report text."""
+    meta: dict[str, str] = {}
+    if text.startswith("---\n"):
+        end = text.find("\n---", 4)
+        if end != -1:
+            for line in text[4:end].splitlines():
+                key, sep, value = line.partition(":")
+                if sep:
+                    meta[key.strip().lower()] = value.strip().strip("\"'")
+            rest = text[end + 4 :]
+            return meta, rest[1:] if rest.startswith("\n") else rest
+    m = re.match(r"(?:title|标题)[ \t]*[:：][ \t]*(.+)\n", text, flags=re.IGNORECASE)
+    if m:
+        meta["title"] = m.group(1).strip()
+        return meta, text[m.end() :]
+    return meta, text
+
+
+def _title_span(line: str, marker_end: int) -> int:
+    """Where a heading's title ends within its line; long lines carry body text after it."""
+    rest = line[marker_end:]
+    stripped = rest.rstrip()
+    if len(stripped) <= MAX_TITLE_CHARS and not any(c in stripped[:-1] for c in _TITLE_END):
+        return marker_end + len(stripped)
+    for ends in (_TITLE_END, _CLAUSE_END):
+        idx = [i for i, c in enumerate(rest[: MAX_TITLE_CHARS + 1]) if c in ends]
+        if idx:
+            return marker_end + idx[0] + 1
+    return marker_end + len(stripped)
+
+
+def _display_title(line: str, marker_end: int, title_end: int) -> str:
+    """Normalises ``3.持续改进作风`` to ``3. 持续改进作风`` for display only; offsets are untouched."""
+    raw_marker = line[:marker_end]
+    marker = raw_marker.strip()
+    body = line[marker_end:title_end].strip().rstrip(_TITLE_END + _CLAUSE_END + "。")
+    if marker.startswith("#"):
+        return body
+    spaced = raw_marker != raw_marker.rstrip() or re.fullmatch(r"\d{1,2}[.．]", marker)
+    return f"{marker} {body}" if spaced and body else marker + body
+
+
+def _find_headings(text: str) -> list[_Heading]:
+    headings: list[_Heading] = []
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        content = line.rstrip("\n")
+        lead = len(content) - len(content.lstrip(" \t　"))
+        body = content[lead:]
+        for style, pattern in HEADING_STYLES:
+            m = pattern.match(body)
+            if m and m.end() < len(body.rstrip()):
+                end = _title_span(body, m.end())
+                headings.append(
+                    _Heading(style, pos, pos + lead + end, _display_title(body, m.end(), end))
+                )
+                break
+        pos += len(line)
+    return headings
+
+
+class _TreeBuilder:
+    """Assigns dotted ids and parents; a style seen again closes everything opened after it."""
+
+    def __init__(self, doc_id: str, text: str) -> None:
+        self.doc_id, self.text = doc_id, text
+        self.nodes: list[dict] = []
+
+    def build(self, headings: list[_Heading]) -> list[Section]:
+        stack: list[tuple[str, int]] = []  # (style, node index)
+        counters: dict[str | None, int] = {}
+        first = headings[0].start if headings else len(self.text)
+        if self.text[:first].strip():
+            self._add("0", "前言" if headings else "全文", None, 0, 0, "preamble")
+        elif headings:  # leading blank lines belong to the first heading
+            headings[0] = _Heading(headings[0].style, 0, headings[0].heading_end, headings[0].title)
+        for h in headings:
+            styles = [s for s, _ in stack]
+            if h.style in styles:
+                del stack[styles.index(h.style) :]
+            parent = self.nodes[stack[-1][1]]["id"] if stack else None
+            counters[parent] = counters.get(parent, 0) + 1
+            sid = f"{parent}.{counters[parent]}" if parent else str(counters[parent])
+            stack.append((h.style, self._add(sid, h.title, parent, h.start, h.heading_end, h.style)))
+        self._close_spans()
+        self._add_enumerations()
+        return self._freeze()
+
+    def _add(self, sid: str, title: str, parent: str | None, start: int, heading_end: int, style: str) -> int:
+        self.nodes.append(
+            {"id": sid, "title": title, "parent": parent, "start": start,
+             "heading_end": heading_end, "end": len(self.text), "style": style}
+        )
+        return len(self.nodes) - 1
+
+    def _close_spans(self) -> None:
+        """A section ends where the next heading at its depth or above begins."""
+        depth = {n["id"]: n["id"].count(".") for n in self.nodes}
+        for i, node in enumerate(self.nodes):
+            for later in self.nodes[i + 1 :]:
+                if depth[later["id"]] <= depth[node["id"]]:
+                    node["end"] = later["start"]
+                    break
+
+    def _add_enumerations(self) -> None:
+        """``一是……二是……`` runs inside a leaf section's body become its children."""
+        parents = {n["parent"] for n in self.nodes}
+        for node in list(self.nodes):
+            if node["id"] in parents or node["style"] == "enum":
+                continue
+            items = self._enum_items(node["heading_end"], node["end"])
+            for i, (start, end, title_end) in enumerate(items, 1):
+                title = self.text[start:title_end].strip().rstrip(_TITLE_END + _CLAUSE_END)
+                self.nodes.append(
+                    {"id": f"{node['id']}.{i}", "title": title, "parent": node["id"], "start": start,
+                     "heading_end": start, "end": end, "style": "enum"}
+                )
+
+    def _enum_items(self, lo: int, hi: int) -> list[tuple[int, int, int]]:
+        body = self.text[lo:hi]
+        expected, marks = 1, []
+        for m in _ENUM_ITEM.finditer(body):
+            if _cn_to_int(m.group(1)) == expected:
+                marks.append(m.start(1))
+                expected += 1
+        if len(marks) < 2:
+            return []
+        items = []
+        for i, start in enumerate(marks):
+            end = marks[i + 1] if i + 1 < len(marks) else _paragraph_end(body, start)
+            items.append((lo + start, lo + end, lo + _clause_end(body, start, end)))
+        return items
+
+    def _freeze(self) -> list[Section]:
+        by_id = {n["id"]: n for n in self.nodes}
+        children: dict[str, list[str]] = {}
+        for n in self.nodes:
+            if n["parent"]:
+                children.setdefault(n["parent"], []).append(n["id"])
+
+        def path(n: dict) -> tuple[str, ...]:
+            return (*path(by_id[n["parent"]]), n["title"]) if n["parent"] else (n["title"],)
+
+        out = [
+            Section(
+                doc_id=self.doc_id, id=n["id"], title=n["title"], path=path(n),
+                level=n["id"].count(".") + 1, start=n["start"], heading_end=n["heading_end"],
+                end=n["end"], parent=n["parent"], children=tuple(children.get(n["id"], ())),
+            )
+            for n in self.nodes
+        ]
+        return sorted(out, key=lambda s: (s.start, s.level))
+
+
+def _clause_end(text: str, start: int, end: int) -> int:
+    """An enumeration item's title is its first clause (``一是扩大有效投资``)."""
+    for i in range(start, min(end, start + MAX_TITLE_CHARS)):
+        if text[i] in _TITLE_END + _CLAUSE_END + "\n":
+            return i
+    return min(end, start + MAX_TITLE_CHARS)
+
+
+def _paragraph_end(body: str, start: int) -> int:
+    nl = body.find("\n", start)
+    return len(body) if nl == -1 else nl + 1
+
+
+def own_segments(doc: Document) -> list[tuple[str, int, int]]:
+    """The text each section owns outside its heading and its children, as (section id, start, end).
+
+    Headings plus these segments tile the document exactly: the basis of the no-loss guarantee.
+    """
+    by_id = {s.id: s for s in doc.sections}
+    out: list[tuple[str, int, int]] = []
+    for s in doc.sections:
+        cursor = s.heading_end
+        for child in sorted((by_id[c] for c in s.children), key=lambda c: c.start):
+            if child.start > cursor:
+                out.append((s.id, cursor, child.start))
+            cursor = max(cursor, child.end)
+        if s.end > cursor:
+            out.append((s.id, cursor, s.end))
+    return out
+
+
+def parse_document(raw: str, *, doc_id: str, source: str = "", title: str | None = None) -> Document:
+    """Parse one report's text; any text form works, including text with no headings at all."""
+    meta, body = _split_front_matter(clean_text(raw))
+    doc_id = meta.get("id", doc_id)
+    headings = _find_headings(body)
+    sections = _TreeBuilder(doc_id, body).build(headings)
+    doc_title = title or meta.get("title") or (headings[0].title if headings else "") or doc_id
+    return Document(id=doc_id, title=doc_title, source=source, text=body, sections=sections)
+
+
+def _decode(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(
+            f"文件 {path} 不是有效的 UTF-8 编码（第 {exc.start} 字节处）。"
+            f" / File {path} is not valid UTF-8 (at byte offset {exc.start})."
+        ) from None
+
+
+class CorpusLoader:
+    """Every ``.txt``/``.md`` file under a directory is one document, id'd by its file stem."""
+
+    def __init__(self, corpus_dir: Path) -> None:
+        self.corpus_dir = Path(corpus_dir)
+
+    def files(self) -> list[Path]:
+        if not self.corpus_dir.is_dir():
+            raise CorpusError(
+                f"语料目录不存在：{self.corpus_dir} / Corpus directory not found: {self.corpus_dir}"
+            )
+        return sorted(p for p in self.corpus_dir.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
+
+    def fingerprint(self) -> str:
+        """Hash of names and bytes: what an index must be rebuilt for when it changes."""
+        h = hashlib.sha256()
+        for p in self.files():
+            h.update(str(p.relative_to(self.corpus_dir)).encode() + b"\0" + p.read_bytes() + b"\0")
+        return h.hexdigest()
+
+    def load(self) -> list[Document]:
+        files = self.files()
+        docs: list[Document] = []
+        seen: dict[str, Path] = {}
+        for p in files:
+            raw = _decode(p, p.read_bytes())
+            doc = parse_document(raw, doc_id=p.stem,
+                                 source=str(p.relative_to(self.corpus_dir)))
+            if not doc.text.strip():
+                raise CorpusError(f"文件为空：{p} / File is empty: {p}")
+            if doc.id in seen:
+                raise CorpusError(
+                    f"文档编号重复：{doc.id}（{seen[doc.id]} 与 {p}） / Duplicate document id {doc.id}: {seen[doc.id]} and {p}"
+                )
+            seen[doc.id] = p
+            docs.append(doc)
+        if not docs:
+            raise CorpusError(
+                f"语料目录 {self.corpus_dir} 中没有 .txt 或 .md 文件。 / No .txt or .md files in {self.corpus_dir}."
+            )
+        return docs

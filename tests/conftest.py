@@ -1,0 +1,25 @@
+"""Shared fixtures: the shipped corpus and a synthetic report with other heading conventions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_DIR = ROOT / "corpus"
+SYNTHETIC_DIR = Path(__file__).parent / "fixtures" / "synthetic"
+
+
+@pytest.fixture(scope="session")
+def seed_docs():
+    from rag.corpus import CorpusLoader
+
+    return CorpusLoader(SEED_DIR).load()
+
+
+@pytest.fixture(scope="session")
+def synthetic_docs():
+    from rag.corpus import CorpusLoader
+
+    return CorpusLoader(SYNTHETIC_DIR).load()

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from rag.chunking import SentenceChunker, count_tokens
+
+
+def test_units_are_verbatim_and_within_sections(seed_docs):
+    units = SentenceChunker().run(seed_docs)
+    doc = seed_docs[0]
+    spans = {s.id: (s.start, s.end) for s in doc.sections}
+    for u in units:
+        assert doc.text[u.start:u.end] == u.text
+        a, b = spans[u.section_id]
+        assert a <= u.start < u.end <= b
+        assert u.section_path == doc.section(u.section_id).path
+        assert u.tokens == count_tokens(u.text) > 0
+
+
+def test_units_cover_all_body_text(seed_docs, synthetic_docs):
+    from rag.corpus import own_segments
+
+    for docs in (seed_docs, synthetic_docs):
+        units = SentenceChunker().run(docs)
+        for doc in docs:
+            body = "".join(doc.text[a:b] for _, a, b in own_segments(doc))
+            covered = "".join(u.text for u in units if u.doc_id == doc.id)
+            assert "".join(body.split()) == "".join(covered.split())
+
+
+def test_long_sentences_split_at_semicolons_then_clauses():
+    from rag.corpus import parse_document
+
+    clause = "推进重点项目建设并完成年度投资任务，"
+    text = "一、总体\n" + "甲" * 10 + "；" + clause * 12 + "。\n"
+    units = SentenceChunker(max_chars=60).run([parse_document(text, doc_id="d")])
+    assert len(units) > 2
+    assert all(len(u.text) <= 60 for u in units)
+    assert units[0].text.endswith("；")
+
+
+def test_each_target_line_is_its_own_unit(seed_docs):
+    units = [u for u in SentenceChunker().run(seed_docs) if u.section_id == "2.1"]
+    assert "地区生产总值增长7%" in [u.text for u in units]
