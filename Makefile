@@ -1,0 +1,47 @@
+# Two commands: `make run` (set up, index, serve) and `make test` (set up, test).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: install index run serve test eval bench system-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+index: install
+	$(BIN)/rag index
+
+run: index
+	$(BIN)/rag serve --host $(HOST) --port $(PORT)
+
+serve: run
+
+# Chromium and CJK fonts for the real-browser tests, installed only when missing.
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
+		echo "installing chromium and fonts-noto-cjk"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
+		|| echo "warning: could not install chromium/fonts-noto-cjk; browser tests will be skipped"; \
+	fi
+
+test: install system-deps
+	$(BIN)/python -m pytest -q
+
+eval: index
+	$(BIN)/rag eval --dataset eval/dev.jsonl --retriever all --out eval/reports/latest
+
+bench: index
+	$(BIN)/rag bench --out eval/reports/bench
+
+clean:
+	rm -rf $(VENV) index/CURRENT index/build-* index/.staging-*

@@ -1,0 +1,171 @@
+"""The extractive composer: answers with the clause that answers, cites it verbatim, and
+refuses when the retrieved text does not cover what was asked.
+
+A member of the public wants "地区生产总值增长7%", not the 300-character section around it, so
+the composer picks the smallest window of clauses that covers the question's topic (and its
+figure or ranking when one is asked for), inside the best few retrieved units.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from rag.query import Lexicon, QueryPart, tokenize
+from rag.types import Answer, Citation, Document, ScoredUnit, Unit
+
+_CLAUSE = re.compile(r"[^，,、；;：:。！？!?]*[，,、；;：:。！？!?]*")
+_TRIM = "，,、；;：:。！？!? \u3000\n"
+_DIGIT = re.compile(r"\d")
+_HORIZON = re.compile(
+    r"(?<!\d)(?:19|20)\d{2}年|过去[一二三四五六七八九十\d]+年|近[一二三四五六七八九十\d]+年"
+    r"|[一二三四五六七八九十\d]+年来|过去一年|今年|明年"
+)
+_CJK_OR_DIGIT = re.compile(r"[\u4e00-\u9fff\d]")
+
+
+@dataclass(frozen=True)
+class Window:
+    unit: Unit
+    start: int  # absolute offsets into the document text
+    end: int
+    text: str
+    coverage: float
+    score: float
+
+
+def horizon(path: tuple[str, ...]) -> str | None:
+    """The period a section speaks of, read from its headings ("过去五年", "2023年")."""
+    for title in path:
+        m = _HORIZON.search(title)
+        if m:
+            return m.group()
+    return None
+
+
+class TermWeights:
+    """Inverse document frequencies over units, so that rare terms decide coverage."""
+
+    def __init__(self, units: list[Unit]) -> None:
+        df: Counter[str] = Counter()
+        for u in units:
+            df.update(set(tokenize(u.text + " " + " ".join(u.section_path))))
+        self.n = max(len(units), 1)
+        self.df = df
+
+    def idf(self, term: str) -> float:
+        return math.log(1 + (self.n - self.df.get(term, 0) + 0.5) / (self.df.get(term, 0) + 0.5))
+
+
+class ExtractiveComposer:
+    """Builds an ``Answer`` from retrieval hits for each question part."""
+
+    def __init__(self, documents: list[Document], weights: TermWeights, lexicon: Lexicon, *,
+                 refusal_threshold: float = 0.5, candidates: int = 5, max_window_chars: int = 80) -> None:
+        self.docs = {d.id: d for d in documents}
+        self.weights = weights
+        self.lexicon = lexicon
+        self.refusal_threshold = refusal_threshold
+        self.candidates = candidates
+        self.max_window_chars = max_window_chars
+
+    # --- coverage -------------------------------------------------------------------------
+    def _terms(self, part: QueryPart) -> list[tuple[str, float]]:
+        """Topic terms with weights; an abbreviation and its expansion count as one term."""
+        topic = part.topic
+        for short, full in self.lexicon.abbreviations:
+            if full in part.expansions and short.lower() in topic.lower():
+                topic = re.sub(re.escape(short), f" {full} ", topic, flags=re.IGNORECASE)
+        terms: dict[str, float] = {}
+        for t in tokenize(topic):
+            if t.isascii() and t not in self.weights.df:
+                continue  # an untranslated English word: coverage is judged on the report's words
+            if not _CJK_OR_DIGIT.search(t) and not t.isascii():
+                continue
+            terms[t] = self.weights.idf(t)
+        # search-mode tokens repeat parts of longer words ("失业" in "失业率"); keep the longest
+        return [(t, w) for t, w in terms.items() if not any(t != o and t in o for o in terms)]
+
+    @staticmethod
+    def _coverage(terms: list[tuple[str, float]], text: str) -> float:
+        total = sum(w for _, w in terms)
+        if not total:
+            return 0.0
+        return sum(w for t, w in terms if t in text.lower()) / total
+
+    # --- windows --------------------------------------------------------------------------
+    def _best_window(self, hit: ScoredUnit, part: QueryPart, terms: list[tuple[str, float]]) -> Window:
+        u = hit.unit
+        context = " ".join(u.section_path)
+        pieces = [(u.start + m.start(), u.start + m.end()) for m in _CLAUSE.finditer(u.text) if m.end() > m.start()]
+        text = self.docs[u.doc_id].text
+        best: Window | None = None
+        for i in range(len(pieces)):
+            for j in range(i, len(pieces)):
+                a, b = pieces[i][0], pieces[j][1]
+                while b > a and text[b - 1] in _TRIM:
+                    b -= 1
+                if b - a > self.max_window_chars and j > i:
+                    break
+                span = text[a:b]
+                cov = max(self._coverage(terms, span), 0.6 * self._coverage(terms, span + context))
+                score = cov - 0.003 * len(span)
+                if part.wants_number and _DIGIT.search(span):
+                    score += 0.3
+                if part.wants_rank and self.lexicon.has_rank(span):
+                    score += 0.5
+                if best is None or score > best.score:
+                    best = Window(u, a, b, span, self._coverage(terms, span + " " + context), score)
+        assert best is not None
+        return best
+
+    def _answer_part(self, part: QueryPart, hits: list[ScoredUnit]) -> tuple[Window | None, float]:
+        terms = self._terms(part)
+        if not hits:
+            return None, 0.0
+        top = hits[0].score or 1.0
+        scored = []
+        for rank, hit in enumerate(hits[: self.candidates]):
+            w = self._best_window(hit, part, terms)
+            scored.append((w.score + 0.5 * hit.score / top - 0.05 * rank, w, hit))
+        _, window, hit = max(scored, key=lambda x: x[0])
+        support = window.coverage if terms else 0.0
+        if hit.dense is not None:  # meaning-level evidence counts where words differ (English questions)
+            support = max(support, (hit.dense - 0.80) / 0.12)
+        return window, support
+
+    # --- entry point ----------------------------------------------------------------------
+    def compose(self, question: str, parts: list[QueryPart], hits: list[list[ScoredUnit]]) -> Answer:
+        english = sum(c.isascii() and c.isalpha() for c in question) > len(question) / 2
+        citations: list[Citation] = []
+        sentences: list[str] = []
+        missing: list[QueryPart] = []
+        related: list[str] = []
+        for part, part_hits in zip(parts, hits):
+            window, support = self._answer_part(part, part_hits)
+            if window is None or support < self.refusal_threshold:
+                missing.append(part)
+                related += [h.unit.section_path[-1] for h in part_hits[:3] if h.unit.section_path]
+                continue
+            u = window.unit
+            n = next((c.n for c in citations if (c.start, c.end, c.doc) == (window.start, window.end, u.doc_id)), None)
+            if n is None:
+                n = len(citations) + 1
+                citations.append(Citation(n, u.doc_id, u.section_id, " › ".join(u.section_path), window.text,
+                                          window.start, window.end, round(float(part_hits[0].score), 4)))
+            when = horizon(u.section_path)
+            body = window.text if window.text.endswith(tuple("。！？")) else window.text + "。"
+            sentences.append(f"{when}：{body}[{n}]" if when and when not in window.text else f"{body}[{n}]")
+        related = list(dict.fromkeys(related))[:3]
+        for part in missing:
+            topic = part.topic or part.text
+            if english:
+                sentences.append(f"The report does not say anything about “{topic}”."
+                                 + (f" Closest sections: {'; '.join(related)}." if related else ""))
+            else:
+                sentences.append(f"报告中没有找到关于“{topic}”的相关内容。"
+                                 + (f"最接近的章节：{'；'.join(related)}。" if related and not citations else ""))
+        return Answer(question=question, answer=" ".join(sentences), found=bool(citations),
+                      citations=citations, related_sections=related if missing else [])

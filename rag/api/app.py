@@ -1,0 +1,30 @@
+"""The one ASGI app: the HTTP API under ``/api`` and the web page at ``/``."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from rag.api.routers import ask, health
+from rag.pipeline import Pipeline
+from rag.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
+    """``pipeline`` lets tests share one loaded pipeline; otherwise it loads at start-up."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if getattr(app.state, "pipeline", None) is None:
+            app.state.pipeline = Pipeline.load(settings)
+        yield
+
+    app = FastAPI(title="政府工作报告问答 API", version="0.1.0", lifespan=lifespan,
+                  description="Cited answers from government work reports. 带引用的政府工作报告问答。")
+    app.state.settings = settings
+    app.state.pipeline = pipeline
+    for module in (ask, health):
+        app.include_router(module.router)
+    return app

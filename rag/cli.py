@@ -1,0 +1,148 @@
+"""The ``rag`` command. Heavy modules are imported inside commands so ``rag --help`` is instant."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+if TYPE_CHECKING:
+    from rag.settings import Settings
+
+app = typer.Typer(
+    name="rag",
+    help="政府工作报告问答：带引用的离线问答。 / Cited, offline question answering over government work reports.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    corpus_dir: Annotated[Optional[Path], typer.Option("--corpus", help="语料目录 / corpus folder (RAG_CORPUS_DIR)")] = None,
+    index_dir: Annotated[Optional[Path], typer.Option("--index-dir", help="索引目录 / index folder (RAG_INDEX_DIR)")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="sentence-transformers 模型名或路径 / model name or path (RAG_MODEL)")] = None,
+) -> None:
+    """Global options override ``RAG_*`` environment settings for every command."""
+    overrides = {k: v for k, v in {"corpus_dir": corpus_dir, "index_dir": index_dir, "model": model}.items() if v}
+    ctx.obj = overrides
+
+
+def settings_from(ctx: typer.Context, **more: object) -> Settings:
+    from rag.settings import Settings
+
+    return Settings(**{**(ctx.obj or {}), **{k: v for k, v in more.items() if v is not None}})
+
+
+def load_pipeline(ctx: typer.Context, **more: object):
+    """The pipeline, or a clean bilingual error instead of a traceback."""
+    from rag.corpus import CorpusError
+    from rag.embedding import ModelLoadError
+    from rag.index import IndexUnavailable
+    from rag.pipeline import Pipeline
+
+    try:
+        return Pipeline.load(settings_from(ctx, **more), progress=sys.stderr.isatty())
+    except (CorpusError, IndexUnavailable, ModelLoadError) as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def index(ctx: typer.Context, force: Annotated[bool, typer.Option("--force", help="即使未过期也重建 / rebuild even if current")] = False) -> None:
+    """构建或更新索引 / Build the index (only when the corpus or model changed, unless --force)."""
+    from rag.corpus import CorpusError
+    from rag.embedding import Embedder, ModelLoadError
+    from rag.pipeline import build_index, stale_reasons
+
+    settings = settings_from(ctx)
+    try:
+        embedder = Embedder.from_settings(settings)
+        store, reasons = stale_reasons(settings, embedder)
+        if store is not None and not reasons and not force:
+            typer.echo(f"索引已是最新 / Index is up to date: {store.path}")
+            return
+        store = build_index(settings, embedder, progress=True)
+    except (CorpusError, ModelLoadError) as exc:
+        _fail(str(exc))
+    m = store.manifest
+    typer.echo(f"已建索引 / Index built: {m.n_documents} documents, {m.n_sections} sections, {m.n_units} units -> {store.path}")
+
+
+@app.command()
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="问题 / the question")],
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=20, help="检索条数 / units retrieved")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / print the answer JSON")] = False,
+) -> None:
+    """提问并得到带引用的回答 / Ask a question and get a cited answer."""
+    question = question.strip()
+    if not question:
+        _fail("问题不能为空。 / The question must not be empty.", 2)
+    answer = load_pipeline(ctx).ask(question, top_k=top_k)
+    if as_json:
+        typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return
+    typer.echo(answer.answer)
+    for c in answer.citations:
+        typer.echo(f"  [{c.n}] {c.doc} §{c.section_id} {c.section_path}\n      “{c.quote}” ({c.start}-{c.end})")
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[Optional[str], typer.Option(help="监听地址 / bind address")] = None,
+    port: Annotated[Optional[int], typer.Option(help="端口 / port")] = None,
+    workers: Annotated[int, typer.Option(help="进程数 / worker processes")] = 1,
+) -> None:
+    """启动网页与 API 服务 / Serve the web page and the HTTP API."""
+    import uvicorn
+
+    settings = settings_from(ctx, host=host, port=port)
+    load_pipeline(ctx)  # build or check the index once, before any worker starts
+    typer.echo(f"打开 / Open http://{settings.host}:{settings.port}/  (API docs: /docs)")
+    # workers build their own app from the environment, so global options travel through it
+    os.environ.update({f"RAG_{k.upper()}": str(v) for k, v in (ctx.obj or {}).items()})
+    uvicorn.run("rag.api.app:create_app", factory=True, host=settings.host, port=settings.port,
+                workers=workers, log_level="info")
+
+
+@app.command()
+def info(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False) -> None:
+    """模型与索引信息 / Model and index details, without loading the model."""
+    from rag.embedding import Embedder
+    from rag.index import IndexStore, IndexUnavailable
+
+    settings = settings_from(ctx)
+    embedder = Embedder.from_settings(settings)
+    data: dict = {"model": settings.model, "model_id": embedder.model_id, "model_path": embedder.model_path,
+                  "corpus_dir": str(settings.corpus_dir), "index_dir": str(settings.index_dir)}
+    try:
+        store = IndexStore.load(settings.index_dir, verify=False)
+        m = store.manifest
+        data |= {"dimension": m.dim, "documents": m.n_documents, "sections": m.n_sections, "units": m.n_units,
+                 "manifest": store.manifest.__dict__}
+    except IndexUnavailable as exc:
+        data |= {"dimension": None, "documents": None, "sections": None, "units": None, "manifest": None,
+                 "index_error": str(exc)}
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        for k, v in data.items():
+            if k != "manifest":
+                typer.echo(f"{k}: {v}")
+
+
+if __name__ == "__main__":
+    app()

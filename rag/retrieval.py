@@ -1,0 +1,142 @@
+"""Dense, BM25 and hybrid retrievers over one ``IndexStore``.
+
+All three share the same phrasing priors (time scope, figures, rankings), so comparing them in
+an evaluation compares the matching, not the extras.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from rag.query import Lexicon, QueryPart, tokenize
+from rag.types import ScoredUnit, Unit
+
+if TYPE_CHECKING:
+    from rag.embedding import Embedder
+    from rag.index import IndexStore
+
+_DIGIT = re.compile(r"\d")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?=年)")
+
+
+class Retriever(Protocol):
+    def retrieve(self, part: QueryPart, k: int) -> list[ScoredUnit]: ...
+
+
+@dataclass(frozen=True)
+class Priors:
+    """Multiplicative nudges from how a question is phrased; tuned on the dev set."""
+
+    scope_match: float = 0.3
+    scope_mismatch: float = 0.5
+    number: float = 0.25
+    rank: float = 0.5
+
+
+class UnitFeatures:
+    """Per-unit facts the priors need, computed once when the index is loaded."""
+
+    def __init__(self, units: list[Unit], lexicon: Lexicon) -> None:
+        self.scope = np.array([lexicon.heading_scope(u.section_path) or "" for u in units])
+        self.has_digit = np.array([bool(_DIGIT.search(u.text)) for u in units])
+        self.has_rank = np.array([lexicon.has_rank(u.text) for u in units])
+        years = [[int(y) for y in _YEAR.findall(" ".join(u.section_path))] for u in units]
+        self.year = np.array([max(y) if y else 0 for y in years])
+        plan_years = self.year[self.scope == "plan"]
+        self.plan_year = int(plan_years.max()) if plan_years.size and plan_years.max() else None
+
+    def prior(self, part: QueryPart, priors: Priors) -> np.ndarray:
+        scope = part.scope
+        if part.year and self.plan_year:  # an explicit year decides: the plan year, or the years before it
+            scope = "plan" if part.year >= self.plan_year else "review"
+        w = np.ones(len(self.scope), dtype=np.float32)
+        if scope:
+            other = "review" if scope == "plan" else "plan"
+            w[self.scope == scope] *= 1 + priors.scope_match
+            w[self.scope == other] *= 1 - priors.scope_mismatch
+        if part.wants_number:
+            w[self.has_digit] *= 1 + priors.number
+        if part.wants_rank:
+            w[self.has_rank] *= 1 + priors.rank
+        return w
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    k = min(k, scores.size)
+    idx = np.argpartition(-scores, k - 1)[:k]
+    return idx[np.argsort(-scores[idx], kind="stable")]
+
+
+class BM25Retriever:
+    def __init__(self, store: IndexStore, features: UnitFeatures, priors: Priors = Priors()) -> None:
+        self.store, self.features, self.priors = store, features, priors
+
+    def scores(self, part: QueryPart) -> np.ndarray:
+        tokens = [t for t in tokenize(part.search_text) if t in self.store.bm25.vocab_dict]
+        if not tokens:
+            return np.zeros(len(self.store.units), dtype=np.float32)
+        return np.asarray(self.store.bm25.get_scores(tokens), dtype=np.float32)
+
+    def retrieve(self, part: QueryPart, k: int) -> list[ScoredUnit]:
+        raw = self.scores(part)
+        fused = raw * self.features.prior(part, self.priors)
+        return [ScoredUnit(self.store.units[i], float(fused[i]), bm25=float(raw[i])) for i in _top(fused, k)]
+
+
+class DenseRetriever:
+    def __init__(self, store: IndexStore, embedder: Embedder, features: UnitFeatures,
+                 priors: Priors = Priors()) -> None:
+        self.store, self.embedder, self.features, self.priors = store, embedder, features, priors
+
+    def scores(self, part: QueryPart) -> np.ndarray:
+        """Cosine to every unit (exhaustive: the corpus is small; see docs/scaling.md beyond that)."""
+        q = self.embedder.encode_queries([part.search_text])
+        n = self.store.vectors.ntotal
+        sims, ids = self.store.vectors.search(q, n)
+        out = np.zeros(n, dtype=np.float32)
+        out[ids[0]] = sims[0]
+        return out
+
+    def retrieve(self, part: QueryPart, k: int) -> list[ScoredUnit]:
+        raw = self.scores(part)
+        fused = raw * self.features.prior(part, self.priors)
+        return [ScoredUnit(self.store.units[i], float(fused[i]), dense=float(raw[i])) for i in _top(fused, k)]
+
+
+class HybridRetriever:
+    """Fuses dense and BM25 scores: reciprocal ranks (``rrf``) or min-max-scaled scores (``linear``)."""
+
+    def __init__(self, dense: DenseRetriever, bm25: BM25Retriever, *, fusion: str = "rrf", rrf_k: int = 60,
+                 dense_weight: float = 1.0, bm25_weight: float = 1.0) -> None:
+        if fusion not in ("rrf", "linear"):
+            raise ValueError(f"unknown fusion {fusion!r}: use rrf or linear")
+        self.dense, self.bm25 = dense, bm25
+        self.fusion, self.rrf_k = fusion, rrf_k
+        self.dense_weight, self.bm25_weight = dense_weight, bm25_weight
+
+    def fuse(self, dense: np.ndarray, bm25: np.ndarray) -> np.ndarray:
+        if self.fusion == "rrf":
+            def ranks(s: np.ndarray) -> np.ndarray:
+                r = np.empty(s.size, dtype=np.float32)
+                r[np.argsort(-s, kind="stable")] = np.arange(1, s.size + 1)
+                return r
+
+            return (self.dense_weight / (self.rrf_k + ranks(dense))
+                    + self.bm25_weight / (self.rrf_k + ranks(bm25))) * self.rrf_k
+
+        def scaled(s: np.ndarray) -> np.ndarray:
+            lo, hi = float(s.min()), float(s.max())
+            return (s - lo) / (hi - lo) if hi > lo else np.zeros_like(s)
+
+        return self.dense_weight * scaled(dense) + self.bm25_weight * scaled(bm25)
+
+    def retrieve(self, part: QueryPart, k: int) -> list[ScoredUnit]:
+        dense, bm25 = self.dense.scores(part), self.bm25.scores(part)
+        fused = self.fuse(dense, bm25) * self.dense.features.prior(part, self.dense.priors)
+        units = self.dense.store.units
+        return [ScoredUnit(units[i], float(fused[i]), dense=float(dense[i]), bm25=float(bm25[i]))
+                for i in _top(fused, k)]
