@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rag.answering import ExtractiveComposer, TermWeights
@@ -111,3 +113,13 @@ class Pipeline:
         answer.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "compose": round((t2 - t1) * 1000, 2),
                              "total": round((t2 - t0) * 1000, 2)}
         return answer
+
+    def ask_stream(self, question: str, top_k: int | None = None, *, history: list[str] | None = None,
+                   retriever: str = "hybrid") -> Iterator[dict]:
+        """Server-sent-event payloads: ``{"type": "delta", "text": …}`` pieces of the answer, then
+        ``{"type": "final", "answer": {…}}`` with the complete, verified answer JSON."""
+        answer = self.ask(question, top_k, history=history, retriever=retriever)
+        for piece in re.findall(r".+?(?:[。；！？]|\[\d+\]|$)", answer.answer):
+            if piece:
+                yield {"type": "delta", "text": piece}
+        yield {"type": "final", "answer": answer.to_dict()}
