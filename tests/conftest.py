@@ -23,3 +23,18 @@ def synthetic_docs():
     from rag.corpus import CorpusLoader
 
     return CorpusLoader(SYNTHETIC_DIR).load()
+
+
+@pytest.fixture(scope="session")
+def settings():
+    from rag.settings import Settings
+
+    return Settings(corpus_dir=SEED_DIR, index_dir=ROOT / "index")
+
+
+@pytest.fixture(scope="session")
+def pipeline(settings):
+    """One loaded pipeline for the whole session: loading the model takes seconds."""
+    from rag.pipeline import Pipeline
+
+    return Pipeline.load(settings)
