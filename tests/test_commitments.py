@@ -1,0 +1,220 @@
+"""The commitments tracker against a hand-written gold list for the seed report, plus the
+synthetic report with other heading conventions."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.commitments import (
+    Commitment,
+    CommitmentExtractor,
+    filter_commitments,
+    render,
+    similarity,
+    to_csv_bytes,
+)
+
+GOLD = Path(__file__).parent / "fixtures" / "commitments_gold_seed.json"
+
+
+@pytest.fixture(scope="module")
+def seed(seed_docs):
+    (doc,) = seed_docs
+    return doc, CommitmentExtractor().run(seed_docs)
+
+
+@pytest.fixture(scope="module")
+def synthetic(synthetic_docs):
+    return CommitmentExtractor().run(synthetic_docs)
+
+
+@pytest.fixture(scope="module")
+def gold(seed):
+    doc, _ = seed
+    data = json.loads(GOLD.read_text("utf-8"))
+    assert data["doc"] == doc.id
+    items = []
+    for g in data["items"]:
+        sec = doc.section(g["section_id"])
+        start = doc.text.find(g["clause"], sec.start, sec.end)
+        assert start != -1, f"gold clause not in its section: {g}"
+        items.append({**g, "start": start, "end": start + len(g["clause"])})
+    return items
+
+
+def _match(gold: list[dict], found: list[Commitment]) -> list[tuple[dict, Commitment]]:
+    """One-to-one: same section and value+unit first, then overlapping spans in the section."""
+    pairs, used = [], set()
+    rest = []
+    for g in gold:
+        c = next((c for c in found if c.id not in used and c.section_id == g["section_id"]
+                  and c.value == g["value"] and c.unit == g["unit"]), None)
+        if c:
+            pairs.append((g, c))
+            used.add(c.id)
+        else:
+            rest.append(g)
+    for g in rest:
+        c = next((c for c in found if c.id not in used and c.section_id == g["section_id"]
+                  and c.start < g["end"] and g["start"] < c.end), None)
+        if c:
+            pairs.append((g, c))
+            used.add(c.id)
+    return pairs
+
+
+def test_recall_and_precision_of_quantified_targets(seed, gold):
+    _, items = seed
+    quantified_gold = [g for g in gold if g["value"] is not None]
+    found = [c for c in items if c.kind == "target" and c.value is not None]
+    pairs = _match(quantified_gold, found)
+    recall = len(pairs) / len(quantified_gold)
+    precision = len(pairs) / len(found)
+    missed = [g["clause"] for g in quantified_gold if all(g is not p[0] for p in pairs)]
+    extra = [c.clause for c in found if all(c is not p[1] for p in pairs)]
+    assert recall >= 0.95, (recall, missed)
+    assert precision >= 0.9, (precision, extra)
+    # a matched record carries the gold figure
+    wrong = [(g["clause"], c.value, c.unit, c.qualifier) for g, c in pairs
+             if (c.value, c.unit, c.qualifier) != (g["value"], g["unit"], g["qualifier"])]
+    assert len(wrong) <= 0.05 * len(pairs), wrong
+
+
+def test_all_main_targets(seed, gold):
+    _, items = seed
+    main_gold = [g for g in gold if g.get("main_target")]
+    assert len(main_gold) == 13
+    main = [c for c in items if c.main_target]
+    assert len(main) == 13
+    for g in main_gold:
+        c = next((c for c in main if c.clause == g["clause"]), None)
+        assert c is not None, g["clause"]
+        assert (c.value, c.unit, c.qualifier) == (g["value"], g["unit"], g["qualifier"]), g["clause"]
+        assert c.kind == "target" and c.horizon == "2023"
+        assert c.metric == g["metric"]
+
+
+def test_clauses_are_verbatim_and_ids_unique(seed, synthetic, synthetic_docs):
+    doc, items = seed
+    docs = {doc.id: doc} | {d.id: d for d in synthetic_docs}
+    for c in items + synthetic:
+        assert docs[c.doc].text[c.start : c.end] == c.clause
+        sec = docs[c.doc].section(c.section_id)
+        assert sec.start <= c.start < c.end <= sec.end
+        assert c.section_path == sec.path_str
+    ids = [c.id for c in items + synthetic]
+    assert len(ids) == len(set(ids))
+    assert items == sorted(items, key=lambda c: (c.doc, c.start, c.end))
+
+
+def test_not_values(seed):
+    _, items = seed
+    for c in items:
+        assert not (c.value == "2023" or c.unit == "年"), c
+        assert "第十二届" not in c.clause or c.value is None
+    # numbers inside quotes ("862" 工程, "13710" 工作制度) are names, not figures
+    assert not any(c.value in ("862", "13710") for c in items)
+
+
+def test_two_figures_in_one_sentence_give_two_records(seed):
+    _, items = seed
+    sec = [c for c in items if c.section_id == "2.2.8" and c.value is not None]
+    clauses = [c.clause for c in sec]
+    assert "确保城镇新增就业6万人以上" in clauses
+    assert "新增农村劳动力转移就业1.2万人以上" in clauses
+
+
+def test_review_part_gives_achievements(seed):
+    _, items = seed
+    ach = [c for c in items if c.kind == "achievement"]
+    assert ach and all(c.section_id.startswith("1") and c.horizon == "过去五年" for c in ach)
+    jobs = next(c for c in ach if c.metric == "城镇新增就业")
+    assert (jobs.value, jobs.unit) == ("33.16", "万人")
+    assert not any(c.kind == "achievement" for c in items if c.section_id.startswith(("2", "3")))
+
+
+def test_pairing_jobs_target_with_five_year_record(seed):
+    _, items = seed
+    by_id = {c.id: c for c in items}
+    target = next(c for c in items if c.main_target and c.metric == "城镇新增就业")
+    assert target.paired_with, "城镇新增就业 target has no pair"
+    ach = by_id[target.paired_with]
+    assert (ach.kind, ach.value, ach.unit) == ("achievement", "33.16", "万人")
+    assert ach.paired_with == target.id
+    assert (target.paired_value, target.paired_unit) == ("33.16", "万人")
+    # every pair points at a record of the other kind in the same document
+    for c in items:
+        if c.paired_with:
+            other = by_id[c.paired_with]
+            assert other.kind != c.kind and other.doc == c.doc
+            assert similarity(c.metric, other.metric) >= 0.4
+
+
+def test_qualitative_targets_kept(seed):
+    _, items = seed
+    c = next(c for c in items if c.clause == "延续购车补贴政策")
+    assert c.kind == "target" and c.value is None
+    assert all(c.kind == "target" for c in items if c.section_id.startswith("3"))
+
+
+def test_synthetic_report(synthetic):
+    by_clause = {c.clause: c for c in synthetic}
+    expected = {
+        "地区生产总值增长6%左右": ("地区生产总值", "6", "%", "左右"),
+        "城镇新增就业5万人以上": ("城镇新增就业", "5", "万人", "以上"),
+        "居民消费价格涨幅3%左右": ("居民消费价格涨幅", "3", "%", "左右"),
+    }
+    for clause, (metric, value, unit, qualifier) in expected.items():
+        c = by_clause[clause]
+        assert (c.metric, c.value, c.unit, c.qualifier) == (metric, value, unit, qualifier)
+        assert c.kind == "target" and c.horizon == "2024" and c.main_target
+    for clause, value in [("全市生产总值增长6.5%", "6.5"), ("城镇新增就业5.2万人", "5.2"),
+                          ("发放消费券1.2亿元", "1.2"), ("新建幼儿园15所", "15")]:
+        c = by_clause[clause]
+        assert c.kind == "achievement" and c.value == value and c.section_id.startswith("1")
+    assert by_clause["城镇调查失业率控制在5.3%以内"].qualifier == "以内"
+    q = by_clause["延续新能源汽车下乡补贴政策"]
+    assert q.kind == "target" and q.value is None and q.horizon == "2024"
+    assert by_clause["力争新开工重点项目150个以上"].value == "150"
+    jobs = by_clause["城镇新增就业5万人以上"]
+    assert jobs.paired_with == by_clause["城镇新增就业5.2万人"].id
+    assert not any(c.doc == "002_plain" for c in synthetic)  # no headings: no part to read
+
+
+def test_filter(seed):
+    _, items = seed
+    jobs = filter_commitments(items, q="就业")
+    assert jobs and all("就业" in c.metric + c.clause + c.section_path for c in jobs)
+    targets = filter_commitments(items, kind="target", section="2.2")
+    assert targets and all(c.kind == "target" and c.section_id.startswith("2.2.") for c in targets)
+    assert not filter_commitments(items, section="2.2.1") == filter_commitments(items, section="2.2")
+    assert all(c.section_id in ("2.2.1",) or c.section_id.startswith("2.2.1.")
+               for c in filter_commitments(items, section="2.2.1"))
+    assert filter_commitments(items, section=f"{items[0].doc}:2.1") == filter_commitments(items, section="2.1")
+
+
+def test_render_round_trips(seed):
+    _, items = seed
+    data = to_csv_bytes(items)
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert len(rows) == len(items)
+    assert {"paired_value", "value", "unit", "clause", "section_id"} <= set(rows[0])
+    row = next(r for r in rows if r["metric"] == "城镇新增就业" and r["kind"] == "target")
+    assert row["paired_value"] == "33.16"
+    assert [r["clause"] for r in rows] == [c.clause for c in items]
+
+    parsed = json.loads(render(items, "json"))
+    assert parsed == [c.to_dict() for c in items]
+
+    table = render(items, "table")
+    assert "城镇新增就业" in table and "6万人以上" in table and "33.16万人" in table
+    md = render(items, "md")
+    assert md.count("\n") == len(items) + 2
+    with pytest.raises(ValueError):
+        render(items, "xml")
