@@ -144,5 +144,34 @@ def info(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", hel
                 typer.echo(f"{k}: {v}")
 
 
+@app.command()
+def commitments(
+    ctx: typer.Context,
+    q: Annotated[Optional[str], typer.Option("--q", help="按指标/原文/章节筛选 / filter on metric, clause or section path")] = None,
+    kind: Annotated[Optional[str], typer.Option("--kind", help="target（目标）或 achievement（成绩）")] = None,
+    section: Annotated[Optional[str], typer.Option("--section", help="章节编号前缀，如 2.2 / section id prefix")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table | csv | json | md")] = "table",
+    out: Annotated[Optional[Path], typer.Option("--out", help="写入文件 / write to a file (CSV gets a UTF-8 BOM)")] = None,
+) -> None:
+    """目标与承诺清单 / Every target and achievement of the reports, linked to its place in the text."""
+    from rag.commitments import CommitmentExtractor, filter_commitments, render, to_csv_bytes
+    from rag.corpus import CorpusError, CorpusLoader
+
+    if fmt not in ("table", "csv", "json", "md"):
+        _fail(f"未知格式 {fmt!r}（可选 table/csv/json/md） / Unknown format {fmt!r} (table, csv, json, md)", 2)
+    if kind not in (None, "target", "achievement"):
+        _fail(f"未知类型 {kind!r}（可选 target/achievement） / Unknown kind {kind!r} (target, achievement)", 2)
+    try:
+        docs = CorpusLoader(settings_from(ctx).corpus_dir).load()
+    except CorpusError as exc:
+        _fail(str(exc))
+    items = filter_commitments(CommitmentExtractor().run(docs), q=q, kind=kind, section=section)
+    if out is None:
+        typer.echo(render(items, fmt), nl=False)
+        return
+    out.write_bytes(to_csv_bytes(items) if fmt == "csv" else render(items, fmt).encode("utf-8"))
+    typer.echo(f"已写入 {len(items)} 条 / Wrote {len(items)} rows -> {out}")
+
+
 if __name__ == "__main__":
     app()

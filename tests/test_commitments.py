@@ -218,3 +218,28 @@ def test_render_round_trips(seed):
     assert md.count("\n") == len(items) + 2
     with pytest.raises(ValueError):
         render(items, "xml")
+
+
+def test_cli_commitments(tmp_path):
+    from typer.testing import CliRunner
+
+    from conftest import SEED_DIR
+    from rag.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["--corpus", str(SEED_DIR), "commitments", "--q", "就业", "--kind", "target"])
+    assert res.exit_code == 0, res.output
+    assert "城镇新增就业" in res.output and "6万人以上" in res.output and "33.16万人" in res.output
+
+    out = tmp_path / "c.csv"
+    res = runner.invoke(app, ["--corpus", str(SEED_DIR), "commitments", "--section", "2.1",
+                              "--format", "csv", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf") and len(rows) == 13
+
+    res = runner.invoke(app, ["--corpus", str(SEED_DIR), "commitments", "--format", "json", "--kind", "achievement"])
+    assert res.exit_code == 0 and all(r["kind"] == "achievement" for r in json.loads(res.output))
+
+    res = runner.invoke(app, ["--corpus", str(SEED_DIR), "commitments", "--format", "xml"])
+    assert res.exit_code == 2
