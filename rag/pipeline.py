@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from rag.answering import ExtractiveComposer, TermWeights
 from rag.chunking import SentenceChunker
+from rag.commitments import CommitmentAnswerer, CommitmentExtractor
 from rag.corpus import CorpusLoader
 from rag.embedding import Embedder
 from rag.index import IndexBuilder, IndexStore, IndexUnavailable
@@ -76,6 +77,7 @@ class Pipeline:
     analyzer: QueryAnalyzer
     retrievers: dict[str, Retriever]
     composer: ExtractiveComposer
+    commitments: CommitmentAnswerer  # extracted once here; the API and UI list its ``items``
 
     @classmethod
     def load(cls, settings: Settings | None = None, *, progress: bool = False) -> Pipeline:
@@ -94,7 +96,8 @@ class Pipeline:
         composer = ExtractiveComposer(store.documents, TermWeights(store.units), lexicon,
                                       refusal_threshold=settings.refusal_threshold)
         return cls(settings, store, embedder, QueryAnalyzer(lexicon),
-                   {"bm25": bm25, "dense": dense, "hybrid": hybrid}, composer)
+                   {"bm25": bm25, "dense": dense, "hybrid": hybrid}, composer,
+                   CommitmentAnswerer(CommitmentExtractor().run(store.documents)))
 
     def search(self, query: str, k: int = 10, *, retriever: str = "hybrid") -> list[ScoredUnit]:
         parts = self.analyzer.analyze(query)
@@ -106,9 +109,10 @@ class Pipeline:
         k = top_k or self.settings.top_k
         t0 = time.perf_counter()
         parts = self.analyzer.analyze(question, history)
-        hits = [self.retrievers[retriever].retrieve(p, k) for p in parts]
+        listed = self.commitments.run(question, parts)  # "今年在就业方面承诺了什么？" lists the tracker's records
+        hits = [] if listed else [self.retrievers[retriever].retrieve(p, k) for p in parts]
         t1 = time.perf_counter()
-        answer = self.composer.compose(question, parts, hits)
+        answer = listed or self.composer.compose(question, parts, hits)
         t2 = time.perf_counter()
         answer.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "compose": round((t2 - t1) * 1000, 2),
                              "total": round((t2 - t0) * 1000, 2)}

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from rag.commitments import Commitment
 from rag.pipeline import Pipeline
 
 
@@ -14,3 +15,11 @@ def get_pipeline(request: Request) -> Pipeline:
 
 
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
+
+
+def get_commitments(pipeline: PipelineDep) -> list[Commitment]:
+    """Extracted once when the pipeline loads, not per request."""
+    return pipeline.commitments.items
+
+
+CommitmentsDep = Annotated[list[Commitment], Depends(get_commitments)]

@@ -44,3 +44,31 @@ class Health(BaseModel):
     status: str
     model: str
     manifest: dict
+
+
+class CommitmentRecord(BaseModel):
+    """One target or achievement, located by ``doc.text[start:end] == clause``."""
+
+    id: str
+    kind: Literal["target", "achievement"]
+    figure: str = Field(description="数值及限定，如 6万人以上 / the figure with its qualifier")
+    value: str | None
+    unit: str | None
+    horizon: str = Field(description="2023 / 过去五年 …")
+    doc: str
+    section_id: str
+    section_path: str
+    start: int
+    end: int
+    clause: str
+
+
+class CommitmentOut(CommitmentRecord):
+    metric: str
+    qualifier: str | None
+    main_target: bool
+    paired_with: str | None
+    paired_value: str | None
+    paired_unit: str | None
+    paired: CommitmentRecord | None = Field(
+        None, description="对照记录：目标对应的过去成绩，或成绩对应的今年目标 / the paired record")

@@ -1,0 +1,47 @@
+"""The commitments tracker: every target and achievement, filterable, as JSON or a CSV download."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Query, Response
+
+from rag.api.deps import CommitmentsDep
+from rag.api.schemas import CommitmentOut, CommitmentRecord
+from rag.commitments import Commitment, filter_commitments, to_csv_bytes
+
+router = APIRouter(prefix="/api", tags=["commitments"])
+
+KINDS = ("target", "achievement")
+
+
+def _record(c: Commitment) -> dict:
+    return {**c.to_dict(), "figure": c.figure}
+
+
+@router.get(
+    "/commitments",
+    response_model=list[CommitmentOut],
+    summary="承诺清单 / Targets and achievements",
+    responses={200: {"content": {"text/csv": {}},
+                     "description": "JSON 列表；format=csv 时为带 BOM 的 CSV 下载 / a JSON list, or a CSV download (UTF-8 BOM)"}},
+)
+def commitments(
+    items: CommitmentsDep,
+    q: str | None = Query(None, description="按指标/原文/章节筛选 / filter on metric, clause or section path"),
+    kind: str | None = Query(None, description="target（目标）或 achievement（成绩）"),
+    section: str | None = Query(None, description="章节编号前缀，如 2.2 或 doc:2.2 / section id prefix"),
+    format: Literal["json", "csv"] = Query("json", description="json | csv"),
+) -> list[CommitmentOut] | Response:
+    if kind not in (None, "", *KINDS):
+        raise HTTPException(422, f"未知类型 {kind!r}（可选 target/achievement） / Unknown kind {kind!r} (target, achievement)")
+    found = filter_commitments(items, q=q or None, kind=kind or None, section=section or None)
+    if format == "csv":
+        return Response(to_csv_bytes(found), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="commitments.csv"'})
+    by_id = {c.id: c for c in items}
+    return [
+        CommitmentOut(**_record(c), paired=CommitmentRecord(**_record(by_id[c.paired_with]))
+                      if c.paired_with in by_id else None)
+        for c in found
+    ]

@@ -1,0 +1,155 @@
+"""The commitments tracker at the edges: ``GET /api/commitments`` (filters, CSV download) and
+the chat route that answers "what was promised about X" with cited records."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rag.commitments import CSV_COLUMNS, CommitmentAnswerer, CommitmentExtractor
+from rag.query import QueryAnalyzer
+
+EMPLOYMENT_Q = "今年在就业方面承诺了什么？"
+
+
+@pytest.fixture(scope="module")
+def client(settings, pipeline):
+    from rag.api.app import create_app
+
+    with TestClient(create_app(settings, pipeline)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def docs(pipeline):
+    return {d.id: d for d in pipeline.store.documents}
+
+
+def _get(client, **params):
+    r = client.get("/api/commitments", params=params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+# --------------------------------------------------------------------------- API
+
+
+def test_lists_every_record_located_verbatim(client, pipeline, docs):
+    rows = _get(client)
+    assert len(rows) == len(pipeline.commitments.items) > 0
+    assert {r["kind"] for r in rows} == {"target", "achievement"}
+    for r in rows:
+        assert docs[r["doc"]].text[r["start"] : r["end"]] == r["clause"]
+        assert r["section_path"] == docs[r["doc"]].section(r["section_id"]).path_str
+        if r["paired"]:
+            p = r["paired"]
+            assert p["id"] == r["paired_with"] and p["kind"] != r["kind"]
+            assert docs[p["doc"]].text[p["start"] : p["end"]] == p["clause"]
+
+
+def test_target_carries_its_five_year_record(client):
+    rows = _get(client, q="城镇新增就业", kind="target")
+    row = next(r for r in rows if r["clause"] == "城镇新增就业6万人以上")
+    assert row["figure"] == "6万人以上"
+    assert (row["paired_value"], row["paired_unit"]) == ("33.16", "万人")
+    assert row["paired"]["kind"] == "achievement"
+    assert row["paired"]["horizon"] == "过去五年"
+    assert row["paired"]["figure"] == "33.16万人"
+
+
+def test_filters(client):
+    everything = _get(client)
+    targets = _get(client, kind="target")
+    achievements = _get(client, kind="achievement")
+    assert targets and achievements and len(targets) + len(achievements) == len(everything)
+    assert all(r["kind"] == "target" for r in targets)
+
+    jobs = _get(client, q="就业")
+    assert 0 < len(jobs) < len(everything)
+    assert all("就业" in r["metric"] + r["clause"] + r["section_path"] for r in jobs)
+
+    sec = _get(client, section="2.2")
+    assert sec and all(r["section_id"] == "2.2" or r["section_id"].startswith("2.2.") for r in sec)
+    assert not any(r["section_id"].startswith("2.2") for r in _get(client, section="2.1"))
+
+
+def test_unknown_kind_is_refused_in_both_languages(client):
+    r = client.get("/api/commitments", params={"kind": "promise"})
+    assert r.status_code == 422
+    assert "未知类型" in r.json()["detail"] and "Unknown kind" in r.json()["detail"]
+
+
+def test_csv_download_has_bom_and_same_rows(client):
+    r = client.get("/api/commitments", params={"q": "就业", "format": "csv"})
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/csv; charset=utf-8"
+    assert "attachment" in r.headers["content-disposition"]
+    assert r.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert list(rows[0].keys()) == CSV_COLUMNS
+    assert [x["id"] for x in rows] == [x["id"] for x in _get(client, q="就业")]
+
+
+def test_extracted_once_per_pipeline_not_per_request(client, monkeypatch):
+    def boom(self, documents):
+        raise AssertionError("extracted again")
+
+    monkeypatch.setattr(CommitmentExtractor, "run", boom)
+    assert _get(client, kind="target")
+
+
+# --------------------------------------------------------------------------- chat
+
+
+def _verbatim(answer, docs):
+    for c in answer.citations:
+        doc = docs[c.doc]
+        assert doc.text[c.start : c.end] == c.quote
+        assert doc.section(c.section_id).path_str == c.section_path
+        assert f"[{c.n}]" in answer.answer
+
+
+def test_chat_lists_matching_commitments_with_citations(pipeline, docs):
+    answer = pipeline.ask(EMPLOYMENT_Q)
+    assert answer.found and answer.composer == "commitments"
+    quotes = [c.quote for c in answer.citations]
+    assert "城镇新增就业6万人以上" in quotes
+    assert 1 <= len(quotes) <= 5
+    assert all("就业" in q for q in quotes)
+    assert len(set(quotes)) == len(quotes)  # the main-targets list and the plan section repeat it: once
+    _verbatim(answer, docs)
+
+
+def test_chat_route_through_the_api(client):
+    r = client.post("/api/ask", json={"question": EMPLOYMENT_Q})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["composer"] == "commitments"
+    assert any(c["quote"] == "城镇新增就业6万人以上" for c in body["citations"])
+
+
+@pytest.mark.parametrize("question", ["今年GDP要涨多少？", "过去五年城镇新增就业多少人？"])
+def test_figure_questions_are_not_routed_to_commitments(pipeline, question):
+    assert pipeline.ask(question).composer != "commitments"
+
+
+def test_no_matching_commitment_falls_through(pipeline):
+    question = "今年在载人航天方面有哪些承诺？"
+    assert pipeline.commitments.run(question, pipeline.analyzer.analyze(question)) is None
+    assert pipeline.ask(question).composer != "commitments"
+
+
+def test_other_report_other_year(synthetic_docs):
+    """Nothing is tied to the seed report: the synthetic one plans for 2024 with other headings."""
+    answerer = CommitmentAnswerer(CommitmentExtractor().run(synthetic_docs))
+    analyzer = QueryAnalyzer()
+    question = "明年就业方面有哪些目标？"
+    answer = answerer.run(question, analyzer.analyze(question))
+    assert answer is not None
+    assert [c.quote for c in answer.citations] == ["城镇新增就业5万人以上"]
+    assert answer.answer.startswith("2024年")
+    assert "5.2万人" in answer.answer  # the paired record of the review part
+    _verbatim(answer, {d.id: d for d in synthetic_docs})
