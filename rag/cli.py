@@ -173,5 +173,67 @@ def commitments(
     typer.echo(f"已写入 {len(items)} 条 / Wrote {len(items)} rows -> {out}")
 
 
+@app.command("eval")
+def evaluate(
+    ctx: typer.Context,
+    dataset: Annotated[Path, typer.Option("--dataset", help="JSONL、BEIR 目录或 SQuAD/CMRC JSON / own JSONL, BEIR folder or SQuAD/CMRC JSON")],
+    retriever: Annotated[str, typer.Option("--retriever", help="bm25 | dense | hybrid | all")] = "hybrid",
+    model: Annotated[Optional[str], typer.Option("--model", help="模型名或路径 / model name or path")] = None,
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="检索评测深度 / retrieval depth for R@k, MRR, nDCG")] = 10,
+    out: Annotated[Optional[Path], typer.Option("--out", help="报告目录 / report folder (default eval/reports/<dataset>)")] = None,
+) -> None:
+    """评测检索与回答 / Evaluate retrieval and answers; writes JSON, Markdown and PNG charts."""
+    from rag.corpus import CorpusError
+    from rag.embedding import ModelLoadError
+    from rag.evaluation.datasets import DatasetError, load_dataset
+    from rag.evaluation.report import comparison_table, write_report
+    from rag.evaluation.runner import EvalRunner, open_pipeline
+    from rag.index import IndexUnavailable
+    from rag.pipeline import RETRIEVERS
+
+    if retriever not in (*RETRIEVERS, "all"):
+        _fail(f"未知检索器 {retriever!r}（可选 bm25/dense/hybrid/all） / Unknown retriever {retriever!r}", 2)
+    settings = settings_from(ctx, model=model)
+    try:
+        data = load_dataset(dataset)
+        if not data.items:
+            _fail(f"数据集中没有可评测的问题：{dataset} / No questions to evaluate in {dataset}")
+        with open_pipeline(data, settings, progress=sys.stderr.isatty()) as (pipeline, doc_keys):
+            runner = EvalRunner(pipeline, k=k, doc_keys=doc_keys, min_overlap=settings.eval_min_overlap,
+                                bootstrap_samples=settings.eval_bootstrap_samples, seed=settings.eval_seed)
+            report = runner.run_all(data, list(RETRIEVERS) if retriever == "all" else [retriever])
+    except (DatasetError, CorpusError, IndexUnavailable, ModelLoadError) as exc:
+        _fail(str(exc))
+    typer.echo(comparison_table(report))
+    files = write_report(report, out or Path("eval/reports") / data.name)
+    typer.echo(f"报告已写入 / Report written: {', '.join(str(f) for f in files)}")
+
+
+@app.command("export-beir")
+def export_beir(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Argument(help="输出目录 / output folder")],
+    dataset: Annotated[Path, typer.Option("--dataset", help="本项目 JSONL 问题集 / questions in the project's JSONL")] = Path("eval/dev.jsonl"),
+) -> None:
+    """导出 BEIR 格式（语料单元、问题、qrels） / Export units, questions and qrels as a BEIR folder."""
+    from rag.corpus import CorpusError
+    from rag.embedding import Embedder, ModelLoadError
+    from rag.evaluation import datasets
+    from rag.index import IndexUnavailable
+    from rag.pipeline import open_index
+
+    settings = settings_from(ctx)
+    try:
+        if dataset.is_dir() or dataset.suffix.lower() == ".json":
+            raise datasets.DatasetError(
+                f"导出需要带 evidence 的 JSONL 问题集：{dataset} / Export needs a JSONL question set with evidence: {dataset}")
+        data = datasets.load_jsonl(dataset)
+        store = open_index(settings, Embedder.from_settings(settings), progress=sys.stderr.isatty())
+        counts = datasets.export_beir(store.documents, store.units, data, out, min_overlap=settings.eval_min_overlap)
+    except (datasets.DatasetError, CorpusError, IndexUnavailable, ModelLoadError, OSError) as exc:
+        _fail(str(exc))
+    typer.echo(f"已导出 / Exported {counts['corpus']} units, {counts['queries']} queries, {counts['qrels']} qrels -> {out}")
+
+
 if __name__ == "__main__":
     app()

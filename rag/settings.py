@@ -54,11 +54,19 @@ class Settings(BaseSettings):
     # stale index policy: rebuild automatically, or refuse with a message
     auto_rebuild: bool = True
 
+    # evaluation (`rag eval`): relevance/citation overlap threshold, seeded bootstrap
+    eval_min_overlap: float = 0.5
+    eval_bootstrap_samples: int = 1000
+    eval_seed: int = 0
+
     # serving
     host: str = "127.0.0.1"
     port: int = 8000
     cors_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = 0  # 0 = off
+    # web page: questions offered to first-time visitors; generic to any 政府工作报告
+    ui_examples: list[str] = Field(default_factory=lambda: [
+        "今年经济增长的预期目标是多少？", "过去五年取得了哪些主要成绩？", "今年在民生方面要办哪些实事？", "如何推进乡村振兴？"])
 
     # optional generative composer (OpenAI-compatible)
     llm_base_url: str | None = None

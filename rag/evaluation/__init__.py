@@ -1,0 +1,1 @@
+"""Evaluation harness: datasets (own JSONL, BEIR, SQuAD/CMRC), metrics, a runner and reports."""

@@ -1,0 +1,185 @@
+"""Pure metric functions: no pipeline, no I/O, so each can be checked on hand-computed cases.
+
+Spans are ``(doc_id, start, end)`` offsets into ``Document.text``. Two definitions matter:
+
+* **Relevant unit.** A retrieval unit is relevant to a gold evidence span ``e`` when the
+  characters they share cover at least ``min_overlap`` (default 0.5) of ``e``:
+  ``|unit ∩ e| ≥ min_overlap · |e|``. A unit that contains the evidence is always relevant;
+  a sentence-sized unit inside a longer evidence is relevant when it holds at least half of
+  it, which also covers an evidence that straddles two units. If no unit reaches the
+  threshold, the unit(s) with the largest overlap are relevant, so that every located
+  evidence has at least one relevant unit.
+* **Matching citation.** A citation span ``c`` matches ``e`` when
+  ``|c ∩ e| ≥ min_overlap · min(|c|, |e|)``: a quote that contains the evidence, or lies
+  inside it, or shares at least half of the shorter of the two.
+
+Recall@k is counted per evidence (the share of a question's evidences with a relevant unit in
+the top k); for a question with one evidence it is the hit rate. MRR@10 and nDCG@10 use the
+union of relevant units with binary gains (graded gains for BEIR qrels).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+Span = tuple[str, int, int]
+
+_MARKER = re.compile(r"\[\d+\]")
+_SPACE = re.compile(r"\s+")
+_CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CN_NUMERAL = re.compile(r"[零〇一二三四五六七八九两十百千]+")
+
+
+# --- answers ---------------------------------------------------------------------------------
+def chinese_numeral_value(s: str) -> int:
+    """``四`` → 4, ``十二`` → 12, ``三百零五`` → 305, ``二〇二三`` → 2023 (digit by digit when
+    there is no 十/百/千)."""
+    if not any(c in _CN_UNITS for c in s):
+        return int("".join(str(_CN_DIGITS[c]) for c in s))
+    total, cur = 0, 0
+    for ch in s:
+        if ch in _CN_UNITS:
+            total += (cur or 1) * _CN_UNITS[ch]
+            cur = 0
+        else:
+            cur = _CN_DIGITS[ch]
+    return total + cur
+
+
+def strip_markers(text: str) -> str:
+    """An answer without its ``[n]`` citation markers."""
+    return _MARKER.sub("", text)
+
+
+def normalize(text: str) -> str:
+    """Comparable form: NFKC (full-width → half-width), no whitespace, lower case, Chinese
+    numerals as digits, so that ``第四位`` and ``第４位`` both become ``第4位``."""
+    text = _SPACE.sub("", unicodedata.normalize("NFKC", strip_markers(text))).lower()
+    return _CN_NUMERAL.sub(lambda m: str(chinese_numeral_value(m.group())), text)
+
+
+def answer_correct(answer: str, answers: Sequence[str] = (), all_of: Sequence[str] = ()) -> bool:
+    """True when the normalised answer contains any one of ``answers`` and every one of ``all_of``."""
+    got = normalize(answer)
+    if not answers and not all_of:
+        return False
+    any_ok = not answers or any(normalize(a) in got for a in answers)
+    return any_ok and all(normalize(a) in got for a in all_of)
+
+
+# --- spans -----------------------------------------------------------------------------------
+def overlap(a: Span, b: Span) -> int:
+    """Characters shared by two spans (0 across documents)."""
+    if a[0] != b[0]:
+        return 0
+    return max(0, min(a[2], b[2]) - max(a[1], b[1]))
+
+
+def find_spans(texts: Mapping[str, str], needle: str) -> list[Span]:
+    """Every occurrence of a verbatim string in the documents."""
+    out: list[Span] = []
+    if not needle:
+        return out
+    for doc_id, text in texts.items():
+        i = text.find(needle)
+        while i != -1:
+            out.append((doc_id, i, i + len(needle)))
+            i = text.find(needle, i + 1)
+    return out
+
+
+def relevant_units(units: Mapping[str, Span], evidence: Span, min_overlap: float = 0.5) -> set[str]:
+    """Keys of the units relevant to one evidence span (see the module docstring)."""
+    shared = {key: overlap(span, evidence) for key, span in units.items()}
+    best = max(shared.values(), default=0)
+    if best == 0:
+        return set()
+    need = min(min_overlap * (evidence[2] - evidence[1]), best)
+    return {key for key, n in shared.items() if n >= need}
+
+
+def citation_matches(citation: Span, evidence: Span, min_overlap: float = 0.5) -> bool:
+    shorter = min(citation[2] - citation[1], evidence[2] - evidence[1])
+    return shorter > 0 and overlap(citation, evidence) >= min_overlap * shorter
+
+
+def citation_counts(citations: Sequence[Span], evidences: Sequence[Sequence[Span]],
+                    min_overlap: float = 0.5) -> tuple[int, int]:
+    """(citations matching some evidence, evidences matched by some citation). Each evidence is
+    given as all the places its string occurs; matching any of them counts."""
+    def hit(c: Span, places: Sequence[Span]) -> bool:
+        return any(citation_matches(c, e, min_overlap) for e in places)
+
+    good = sum(any(hit(c, places) for places in evidences) for c in citations)
+    covered = sum(any(hit(c, places) for c in citations) for places in evidences)
+    return good, covered
+
+
+# --- ranking ---------------------------------------------------------------------------------
+def recall_at_k(ranked: Sequence[str], groups: Sequence[set[str]], k: int) -> float:
+    """Share of relevance groups (one per evidence, or one per BEIR document) with a member in
+    the top k."""
+    if not groups:
+        return 0.0
+    top = set(ranked[:k])
+    return sum(bool(g & top) for g in groups) / len(groups)
+
+
+def mrr_at_k(ranked: Sequence[str], relevant: Iterable[str], k: int = 10) -> float:
+    rel = set(relevant)
+    return next((1.0 / i for i, key in enumerate(ranked[:k], 1) if key in rel), 0.0)
+
+
+def ndcg_at_k(ranked: Sequence[str], gains: Mapping[str, float], k: int = 10) -> float:
+    """nDCG with the standard ``gain / log2(rank + 1)`` discount (as in trec_eval/BEIR)."""
+    dcg = sum(gains.get(key, 0.0) / math.log2(i + 1) for i, key in enumerate(ranked[:k], 1))
+    ideal = sorted((g for g in gains.values() if g > 0), reverse=True)[:k]
+    idcg = sum(g / math.log2(i + 1) for i, g in enumerate(ideal, 1))
+    return dcg / idcg if idcg else 0.0
+
+
+# --- refusals, distributions, confidence -----------------------------------------------------
+def refusal_scores(refused: Sequence[bool], unanswerable: Sequence[bool]) -> dict[str, float | None]:
+    """Precision, recall and F1 with refusal as the positive class, and the false-refusal rate
+    (share of answerable questions refused). Precision is 0 when nothing was refused (as
+    scikit-learn's ``zero_division=0``); P/R/F1 are ``None`` when no question is unanswerable."""
+    pairs = list(zip(refused, unanswerable, strict=True))
+    tp = sum(r and u for r, u in pairs)
+    fp = sum(r and not u for r, u in pairs)
+    positives = sum(u for _, u in pairs)
+    answerable = len(pairs) - positives
+    out: dict[str, float | None] = {"precision": None, "recall": None, "f1": None,
+                                    "false_refusal_rate": fp / answerable if answerable else None}
+    if positives:
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / positives
+        out |= {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
+    return out
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear-interpolated percentile (numpy's default), ``None`` for no values."""
+    return float(np.percentile(np.asarray(values, dtype=float), q)) if len(values) else None
+
+
+def bootstrap_ci(outcomes: Sequence[bool | float], *, samples: int = 1000, seed: int = 0,
+                 level: float = 0.95) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of the mean; seeded, so a report is reproducible."""
+    if not len(outcomes):
+        return None
+    values = np.asarray(outcomes, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), size=(samples, len(values)))].mean(axis=1)
+    alpha = (1 - level) / 2
+    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
+def quote_violations(citations: Iterable[tuple[str, int, int, str]], texts: Mapping[str, str]) -> int:
+    """Citations whose quote is not exactly ``doc.text[start:end]`` (or whose document is unknown)."""
+    return sum(doc not in texts or texts[doc][start:end] != quote for doc, start, end, quote in citations)
