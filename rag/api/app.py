@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from rag.api.routers import ask, commitments, health
+from rag.api.routers import ask, commitments, documents, health, search
 from rag.pipeline import Pipeline
 from rag.settings import Settings, get_settings
 
@@ -25,6 +25,8 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
                   description="Cited answers from government work reports. 带引用的政府工作报告问答。")
     app.state.settings = settings
     app.state.pipeline = pipeline
-    for module in (ask, commitments, health):
+    for module in (ask, search, documents, commitments, health):
         app.include_router(module.router)
-    return app
+    from ui.app import mount_ui  # gradio is heavy: only apps that serve pay for it
+
+    return mount_ui(app, lambda: app.state.pipeline, settings)

@@ -17,6 +17,10 @@ class AskRequest(BaseModel):
     top_k: int | None = Field(None, ge=1, le=20, description="检索条数 / units retrieved")
     history: list[Turn] = Field(default_factory=list, description="对话历史，最早的在前 / earlier turns, oldest first")
 
+    def user_history(self) -> list[str]:
+        """Follow-ups are resolved from earlier user questions only (``Pipeline.ask(history=...)``)."""
+        return [t.content for t in self.history if t.role == "user"]
+
 
 class CitationOut(BaseModel):
     n: int
@@ -72,3 +76,51 @@ class CommitmentOut(CommitmentRecord):
     paired_unit: str | None
     paired: CommitmentRecord | None = Field(
         None, description="对照记录：目标对应的过去成绩，或成绩对应的今年目标 / the paired record")
+
+class SearchHit(BaseModel):
+    rank: int
+    score: float
+    dense: float | None = None
+    bm25: float | None = None
+    unit_id: int
+    doc: str
+    section_id: str
+    section_path: str
+    text: str
+    start: int
+    end: int
+
+
+class SearchOut(BaseModel):
+    query: str
+    retriever: str
+    hits: list[SearchHit]
+
+
+class SectionRef(BaseModel):
+    id: str
+    title: str
+    level: int
+    parent: str | None = None
+
+
+class DocumentOut(BaseModel):
+    id: str
+    title: str
+    source: str
+    chars: int
+    sections: list[SectionRef] = Field(description="章节目录，按原文顺序 / the heading tree in reading order")
+
+
+class SectionOut(BaseModel):
+    doc: str
+    id: str
+    title: str
+    path: list[str]
+    level: int
+    parent: str | None
+    start: int
+    heading_end: int
+    end: int
+    text: str = Field(description="整节原文（含下级章节） / the whole section, children included")
+    children: list[SectionRef]

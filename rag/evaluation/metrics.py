@@ -64,13 +64,23 @@ def normalize(text: str) -> str:
     return _CN_NUMERAL.sub(lambda m: str(chinese_numeral_value(m.group())), text)
 
 
+def contains_answer(answer: str, gold: str) -> bool:
+    """Normalised containment where a figure must not be part of a longer number: ``6万人``
+    is not found in ``16万人`` or ``3.6万人``."""
+    got, want = normalize(answer), normalize(gold)
+    if not want:
+        return False
+    before = r"(?<![\d.])" if want[0].isdigit() else ""
+    after = r"(?![\d])" if want[-1].isdigit() else ""
+    return re.search(before + re.escape(want) + after, got) is not None
+
+
 def answer_correct(answer: str, answers: Sequence[str] = (), all_of: Sequence[str] = ()) -> bool:
-    """True when the normalised answer contains any one of ``answers`` and every one of ``all_of``."""
-    got = normalize(answer)
+    """True when the answer contains any one of ``answers`` and every one of ``all_of``."""
     if not answers and not all_of:
         return False
-    any_ok = not answers or any(normalize(a) in got for a in answers)
-    return any_ok and all(normalize(a) in got for a in all_of)
+    any_ok = not answers or any(contains_answer(answer, a) for a in answers)
+    return any_ok and all(contains_answer(answer, a) for a in all_of)
 
 
 # --- spans -----------------------------------------------------------------------------------

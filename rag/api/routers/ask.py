@@ -1,9 +1,13 @@
-"""Question answering."""
+"""Question answering, whole or as a server-sent-event stream."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
+
 from fastapi import APIRouter
-from fastapi.concurrency import run_in_threadpool
+from fastapi.concurrency import iterate_in_threadpool, run_in_threadpool
+from fastapi.responses import StreamingResponse
 
 from rag.api.deps import PipelineDep
 from rag.api.schemas import AnswerOut, AskRequest
@@ -13,6 +17,25 @@ router = APIRouter(prefix="/api", tags=["ask"])
 
 @router.post("/ask", response_model=AnswerOut, summary="提问 / Ask a question")
 async def ask(req: AskRequest, pipeline: PipelineDep) -> AnswerOut:
-    history = [t.content for t in req.history if t.role == "user"]
-    answer = await run_in_threadpool(pipeline.ask, req.question, req.top_k, history=history)
+    answer = await run_in_threadpool(pipeline.ask, req.question, req.top_k, history=req.user_history())
     return AnswerOut(**answer.to_dict())
+
+
+async def _sse(events: AsyncIterator[dict]) -> AsyncIterator[str]:
+    """Each pipeline event as one SSE message named by its ``type``; the pipeline decides what events exist."""
+    async for event in events:
+        yield f"event: {event.get('type', 'message')}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
+
+
+@router.post(
+    "/ask/stream",
+    summary="流式提问 / Ask, streamed as server-sent events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}},
+                     "description": "`delta` 事件为回答片段，最后一个 `final` 事件为完整回答 JSON / "
+                                    "`delta` events carry answer text, the last `final` event the full answer JSON"}},
+)
+async def ask_stream(req: AskRequest, pipeline: PipelineDep) -> StreamingResponse:
+    events = pipeline.ask_stream(req.question, req.top_k, history=req.user_history())
+    return StreamingResponse(_sse(iterate_in_threadpool(events)), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -1,0 +1,42 @@
+"""Browsing the reports themselves: every citation can be checked against its full section."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+
+from rag.api.deps import PipelineDep
+from rag.api.schemas import DocumentOut, SectionOut, SectionRef
+from rag.types import Document, Section
+
+router = APIRouter(prefix="/api", tags=["documents"])
+
+
+def _ref(s: Section) -> SectionRef:
+    return SectionRef(id=s.id, title=s.title, level=s.level, parent=s.parent)
+
+
+def _document(pipeline: PipelineDep, doc_id: str) -> Document:
+    doc = next((d for d in pipeline.store.documents if d.id == doc_id), None)
+    if doc is None:
+        raise HTTPException(404, f"未找到文档 {doc_id!r} / Unknown document {doc_id!r}")
+    return doc
+
+
+@router.get("/documents", response_model=list[DocumentOut], summary="报告列表与目录 / Reports and their outlines")
+def documents(pipeline: PipelineDep) -> list[DocumentOut]:
+    return [DocumentOut(id=d.id, title=d.title, source=d.source, chars=len(d.text), sections=[_ref(s) for s in d.sections])
+            for d in pipeline.store.documents]
+
+
+@router.get("/documents/{doc}/sections/{section_id}", response_model=SectionOut,
+            summary="章节全文 / Full text of a section",
+            responses={404: {"description": "未找到文档或章节 / Unknown document or section"}})
+def section(doc: str, section_id: str, pipeline: PipelineDep) -> SectionOut:
+    document = _document(pipeline, doc)
+    sec = document.section(section_id)
+    if sec is None:
+        raise HTTPException(404, f"文档 {doc!r} 中没有章节 {section_id!r} / No section {section_id!r} in document {doc!r}")
+    children = [c for c in (document.section(cid) for cid in sec.children) if c is not None]
+    return SectionOut(doc=doc, id=sec.id, title=sec.title, path=list(sec.path), level=sec.level, parent=sec.parent,
+                      start=sec.start, heading_end=sec.heading_end, end=sec.end, text=document.text[sec.start:sec.end],
+                      children=[_ref(c) for c in children])

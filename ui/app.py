@@ -1,0 +1,214 @@
+"""The public chat page: Gradio Blocks mounted at ``/`` of the API's FastAPI app, one process.
+
+The conversation is rendered by ``ui.render`` (escaped HTML) rather than ``gr.Chatbot`` so that
+citation numbers inside an answer are real buttons that open the cited section."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import gradio as gr
+from fastapi import FastAPI
+
+from rag.pipeline import Pipeline
+from rag.settings import Settings, get_settings
+from ui.commitments_tab import build_commitments_tab
+from ui.render import chat_html, document_html, header_html, source_html, source_notice, t
+
+log = logging.getLogger(__name__)
+
+PipelineGetter = Callable[[], Pipeline]
+LANGS = {"中文": "zh", "English": "en"}
+
+CSS = """
+.rag-header h1 { font-size: 1.5rem; margin: 0 0 .2rem; }
+.rag-header p { margin: 0; color: var(--body-text-color-subdued); }
+.rag-chat { display: flex; flex-direction: column; gap: .8rem; max-height: 62vh; overflow-y: auto;
+  padding: .25rem; }
+.rag-turn { display: flex; flex-direction: column; gap: .4rem; }
+.rag-q { align-self: flex-end; max-width: 88%; background: var(--color-accent-soft); border-radius: 12px;
+  padding: .5rem .8rem; white-space: pre-wrap; overflow-wrap: anywhere; }
+.rag-a, .rag-welcome { align-self: flex-start; max-width: 100%; background: var(--background-fill-secondary);
+  border: 1px solid var(--border-color-primary); border-radius: 12px; padding: .6rem .8rem; overflow-wrap: anywhere; }
+.rag-text { white-space: pre-wrap; line-height: 1.7; }
+.rag-error { border-color: var(--error-border-color, #f87171); }
+.rag-cite { border: 0; border-radius: 6px; padding: 0 .3rem; margin: 0 .1rem; cursor: pointer; font-size: .8em;
+  background: var(--color-accent); color: white; vertical-align: super; line-height: 1.2; }
+.rag-sources-label { margin-top: .5rem; font-weight: 600; font-size: .9em; }
+.rag-sources { margin: .2rem 0 0; padding: 0; list-style: none; display: flex; flex-direction: column; gap: .3rem; }
+.rag-source { width: 100%; text-align: left; cursor: pointer; border: 1px solid var(--border-color-primary);
+  border-radius: 8px; padding: .35rem .5rem; background: var(--background-fill-primary); font-size: .9em; }
+.rag-source:hover, .rag-cite:hover { filter: brightness(.92); }
+.rag-n { font-weight: 700; color: var(--color-accent); }
+.rag-path { color: var(--body-text-color-subdued); font-size: .9em; }
+.rag-quote { display: block; font-weight: 400; }
+.rag-muted { color: var(--body-text-color-subdued); font-size: .9em; }
+.rag-spinner { display: inline-flex; align-items: center; gap: .4rem; color: var(--body-text-color-subdued); }
+.rag-spin { width: 1em; height: 1em; border: 2px solid currentColor; border-right-color: transparent;
+  border-radius: 50%; animation: rag-spin .8s linear infinite; }
+@keyframes rag-spin { to { transform: rotate(360deg); } }
+.rag-source-panel { max-height: 70vh; overflow-y: auto; }
+.rag-source-head { font-weight: 600; margin-bottom: .4rem; }
+.rag-section-text { white-space: pre-wrap; line-height: 1.8; overflow-wrap: anywhere; }
+mark.rag-mark { background: #ffe066; color: inherit; padding: .1em 0; border-radius: 2px; }
+.rag-doc { display: flex; gap: 1rem; align-items: flex-start; }
+.rag-toc { flex: 0 0 16rem; max-height: 75vh; overflow-y: auto; position: sticky; top: 0; }
+.rag-toc ul { list-style: none; margin: 0; padding: 0; }
+.rag-toc button { text-align: left; border: 0; background: none; cursor: pointer; padding: .15rem 0;
+  color: var(--link-text-color, var(--color-accent)); }
+.rag-toc .rag-lvl2 { padding-left: 1rem; } .rag-toc .rag-lvl3 { padding-left: 2rem; } .rag-toc .rag-lvl4 { padding-left: 3rem; }
+.rag-doc-text { flex: 1; min-width: 0; }
+#rag-examples { flex-wrap: wrap; gap: .4rem; }
+#rag-examples > button { flex: 0 1 auto !important; width: auto !important; min-width: 0 !important; }
+@media (max-width: 640px) {
+  .rag-header h1 { font-size: 1.2rem; }
+  .rag-chat { max-height: none; }
+  .rag-doc { flex-direction: column; }
+  .rag-toc { position: static; flex-basis: auto; max-height: 40vh; width: 100%; }
+}
+"""
+
+# Clicks on citation buttons become a Gradio "click" event carrying which citation; the listener
+# is on the component root, so it survives every re-render of the conversation.
+CHAT_JS = """
+element.addEventListener('click', (e) => {
+  const b = e.target.closest('button[data-n]');
+  if (b) trigger('click', {turn: Number(b.dataset.turn), n: Number(b.dataset.n)});
+});
+watch('value', () => { const c = element.querySelector('.rag-chat'); if (c) c.scrollTop = c.scrollHeight; });
+"""
+SOURCE_JS = """
+watch('value', () => {
+  const m = element.querySelector('mark');
+  if (m) m.scrollIntoView({block: 'center', behavior: 'smooth'});
+});
+"""
+DOC_JS = """
+element.addEventListener('click', (e) => {
+  const b = e.target.closest('button[data-target]');
+  const h = b && element.querySelector('#' + CSS.escape(b.dataset.target));
+  if (h) h.scrollIntoView({block: 'start', behavior: 'smooth'});
+});
+"""
+
+
+def _open_citation(pipeline: Pipeline, turns: list[dict], turn: int, n: int, lang: str) -> str:
+    """The section behind citation ``n`` of answer ``turn``; the indices come from the browser, so check them."""
+    answer = turns[turn].get("answer") if 0 <= turn < len(turns) else None
+    cite = next((c for c in (answer or {}).get("citations", []) if c["n"] == n), None)
+    doc = next((d for d in pipeline.store.documents if cite and d.id == cite["doc"]), None)
+    section = doc.section(cite["section_id"]) if doc else None
+    if section is None:
+        return source_notice(lang, "missing")
+    return source_html(doc, section, cite["start"], cite["end"], n, lang)
+
+
+def build_ui(pipeline_getter: PipelineGetter, settings: Settings | None = None) -> gr.Blocks:
+    """``pipeline_getter`` is called per request: the pipeline is loaded after the app is built."""
+    settings = settings or get_settings()
+
+    def respond(question: str, turns: list[dict], lang: str) -> Iterator[tuple[Any, ...]]:
+        question = (question or "").strip()
+        if not question:
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        history = [turn["q"] for turn in turns if turn.get("answer")]
+        turn: dict = {"q": question, "answer": None, "partial": ""}
+        turns = [*turns, turn]
+        busy = gr.update(interactive=False)
+        yield chat_html(turns, lang), turns, gr.update(value="", interactive=False), busy
+        try:
+            for event in pipeline_getter().ask_stream(question, history=history):
+                if event.get("type") == "delta":
+                    turn["partial"] += event.get("text", "")
+                    yield chat_html(turns, lang), turns, gr.skip(), gr.skip()
+                elif event.get("type") == "final":
+                    turn["answer"] = event["answer"]
+        except Exception:  # the page must answer with a message, never a traceback
+            log.exception("answering failed: %r", question)
+            turn["error"] = t(lang, "error")
+        if turn["answer"] is None and "error" not in turn:
+            turn["error"] = t(lang, "error")
+        yield chat_html(turns, lang), turns, gr.update(interactive=True), gr.update(interactive=True)
+
+    def open_citation(turns: list[dict], lang: str, evt: gr.EventData) -> tuple[str, tuple[int, int] | None]:
+        data = getattr(evt, "_data", None) or {}
+        try:
+            turn, n = int(data["turn"]), int(data["n"])
+        except (KeyError, TypeError, ValueError):
+            return gr.skip(), gr.skip()
+        return _open_citation(pipeline_getter(), turns, turn, n, lang), (turn, n)
+
+    def show_document(doc_id: str | None, lang: str) -> str:
+        docs = pipeline_getter().store.documents
+        doc = next((d for d in docs if d.id == doc_id), docs[0] if docs else None)
+        return document_html(doc, lang) if doc else ""
+
+    def on_load(lang: str) -> tuple[Any, str]:
+        docs = pipeline_getter().store.documents
+        choices = [(f"{d.title}（{d.source}）", d.id) for d in docs]
+        first = docs[0].id if docs else None
+        return gr.update(choices=choices, value=first, visible=len(docs) > 1), show_document(first, lang)
+
+    def switch_language(label: str, turns: list[dict], opened: tuple[int, int] | None, doc_id: str | None):
+        lang = LANGS.get(label, "zh")
+        source = (_open_citation(pipeline_getter(), turns, *opened, lang) if opened else source_notice(lang))
+        return (lang, header_html(lang), chat_html(turns, lang), source,
+                gr.update(placeholder=t(lang, "placeholder")), gr.update(value=t(lang, "send")),
+                gr.update(value=t(lang, "clear")), gr.update(value=t(lang, "examples")),
+                gr.update(label=t(lang, "tab_chat")), gr.update(label=t(lang, "tab_full")),
+                gr.update(label=t(lang, "report")), show_document(doc_id, lang))
+
+    with gr.Blocks(title=t("zh", "title"), analytics_enabled=False) as demo:
+        lang = gr.State("zh")
+        turns = gr.State([])
+        opened = gr.State(None)
+        with gr.Row(equal_height=True):
+            header = gr.HTML(header_html("zh"), scale=4)
+            lang_pick = gr.Radio(list(LANGS), value="中文", show_label=False, container=False, scale=0,
+                                 min_width=170, elem_id="rag-lang")
+        with gr.Tabs():
+            with gr.Tab(t("zh", "tab_chat"), id="chat") as chat_tab:
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=320):
+                        chat = gr.HTML(chat_html([], "zh"), elem_id="rag-chat", js_on_load=CHAT_JS)
+                        examples_label = gr.Markdown(t("zh", "examples"))
+                        with gr.Row(elem_id="rag-examples"):
+                            example_buttons = [gr.Button(q, size="sm", variant="secondary", min_width=0)
+                                               for q in settings.ui_examples]
+                        with gr.Row(equal_height=True):
+                            question = gr.Textbox(show_label=False, placeholder=t("zh", "placeholder"), max_length=500,
+                                                  scale=5, container=False, elem_id="rag-question", autofocus=True)
+                            send = gr.Button(t("zh", "send"), variant="primary", scale=1, min_width=80, elem_id="rag-send")
+                        clear = gr.Button(t("zh", "clear"), size="sm", variant="secondary", elem_id="rag-clear")
+                    with gr.Column(scale=2, min_width=320):
+                        source = gr.HTML(source_notice("zh"), elem_id="rag-source", js_on_load=SOURCE_JS)
+            with gr.Tab(t("zh", "tab_full"), id="full") as full_tab:
+                doc_pick = gr.Dropdown(label=t("zh", "report"), choices=[], visible=False, elem_id="rag-doc-pick")
+                document = gr.HTML("", elem_id="rag-document", js_on_load=DOC_JS)
+            build_commitments_tab(pipeline_getter)
+
+        ask_io = dict(inputs=[question, turns, lang], outputs=[chat, turns, question, send], show_progress="hidden")
+        question.submit(respond, **ask_io)
+        send.click(respond, **ask_io)
+        for button in example_buttons:
+            button.click(respond, inputs=[button, turns, lang], outputs=[chat, turns, question, send],
+                         show_progress="hidden")
+        chat.click(open_citation, inputs=[turns, lang], outputs=[source, opened], show_progress="minimal")
+        clear.click(lambda lg: ([], chat_html([], lg), source_notice(lg), None), inputs=[lang],
+                    outputs=[turns, chat, source, opened], show_progress="hidden")
+        doc_pick.change(show_document, inputs=[doc_pick, lang], outputs=[document])
+        lang_pick.change(switch_language, inputs=[lang_pick, turns, opened, doc_pick],
+                         outputs=[lang, header, chat, source, question, send, clear, examples_label,
+                                  chat_tab, full_tab, doc_pick, document])
+        demo.load(on_load, inputs=[lang], outputs=[doc_pick, document])
+    return demo
+
+
+def mount_ui(app: FastAPI, pipeline_getter: PipelineGetter, settings: Settings | None = None) -> FastAPI:
+    """Mount last: the page owns ``/``, so every API route must already be registered."""
+    theme = gr.themes.Default(font=("Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "system-ui", "sans-serif"))
+    return gr.mount_gradio_app(app, build_ui(pipeline_getter, settings), path="/", css=CSS, theme=theme,
+                               ssr_mode=False, footer_links=["api"])
