@@ -46,7 +46,8 @@ def test_answer_correct_any_and_all_of():
     assert m.answer_correct("过去五年33.16万人；今年6万人以上", all_of=["33.16万人", "6万人"])
     assert not m.answer_correct("过去五年33.16万人", all_of=["33.16万人", "6万人"])  # not inside 33.16
     assert not m.answer_correct("新增16个", answers=["6个"])
-    assert m.answer_correct("增长5.5%左右", answers=["5.5%"]) and m.answer_correct("第2位", answers=["第2位"])
+    assert m.answer_correct("增长5.5%左右", answers=["5.5%"]) and m.answer_correct("GDP 增长 7%", answers=["GDP增长7%"])
+    assert m.answer_correct("2. 九方面重点工作", answers=["九"])  # the heading number is not part of it
     assert not m.answer_correct("anything")  # no gold: never correct
 
 

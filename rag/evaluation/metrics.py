@@ -57,22 +57,28 @@ def strip_markers(text: str) -> str:
     return _MARKER.sub("", text)
 
 
-def normalize(text: str) -> str:
-    """Comparable form: NFKC (full-width → half-width), no whitespace, lower case, Chinese
-    numerals as digits, so that ``第四位`` and ``第４位`` both become ``第4位``."""
-    text = _SPACE.sub("", unicodedata.normalize("NFKC", strip_markers(text))).lower()
+def _comparable(text: str) -> str:
+    """NFKC (full-width → half-width), lower case, Chinese numerals as digits, ``[n]`` markers
+    removed, whitespace runs kept as one space (so ``2. 九`` does not become the number 2.9)."""
+    text = _SPACE.sub(" ", unicodedata.normalize("NFKC", strip_markers(text))).lower()
     return _CN_NUMERAL.sub(lambda m: str(chinese_numeral_value(m.group())), text)
 
 
+def normalize(text: str) -> str:
+    """Comparable form without whitespace: ``第四位`` and ``第 ４ 位`` both become ``第4位``."""
+    return _comparable(text).replace(" ", "")
+
+
 def contains_answer(answer: str, gold: str) -> bool:
-    """Normalised containment where a figure must not be part of a longer number: ``6万人``
-    is not found in ``16万人`` or ``3.6万人``."""
-    got, want = normalize(answer), normalize(gold)
+    """Normalised containment, ignoring whitespace, where a figure must not be part of a longer
+    number: ``6万人`` is not found in ``16万人`` or ``3.6万人``."""
+    want = normalize(gold)
     if not want:
         return False
     before = r"(?<![\d.])" if want[0].isdigit() else ""
-    after = r"(?![\d])" if want[-1].isdigit() else ""
-    return re.search(before + re.escape(want) + after, got) is not None
+    after = r"(?!\d)" if want[-1].isdigit() else ""
+    body = r"\s*".join(re.escape(c) for c in want)
+    return re.search(before + body + after, _comparable(answer)) is not None
 
 
 def answer_correct(answer: str, answers: Sequence[str] = (), all_of: Sequence[str] = ()) -> bool:
