@@ -663,13 +663,14 @@ class CommitmentAnswerer:
                 out.append((s, c))
         return out
 
-    def _paired(self, c: Commitment) -> str:
+    def paired_text(self, c: Commitment) -> str:
+        """The paired record as shown beside this one: ``过去五年：33.16万人``, ``2023年目标：6万人以上``."""
         p = self._by_id.get(c.paired_with or "")
         if p is None or not p.figure:
             return ""
         label = f"{p.horizon}年" if p.horizon.isdigit() else p.horizon
         label += "目标" if p.kind == "target" else ""
-        return f"（{label}：{p.figure}）"
+        return f"{label}：{p.figure}"
 
     def run(self, question: str, parts: list[QueryPart]) -> Answer | None:
         if not parts or not all(self.wants(p) for p in parts):
@@ -688,7 +689,8 @@ class CommitmentAnswerer:
                     n = len(citations) + 1
                     citations.append(Citation(n, c.doc, c.section_id, c.section_path, c.clause, c.start, c.end,
                                               round(score, 4)))
-                items.append(f"{c.clause}{self._paired(c)}[{n}]")
+                paired = self.paired_text(c)
+                items.append(f"{c.clause}（{paired}）[{n}]" if paired else f"{c.clause}[{n}]")
             first = shown[0][1]
             when = f"{first.horizon}年" if first.horizon.isdigit() else first.horizon
             what = "承诺" if first.kind == "target" else "成绩"

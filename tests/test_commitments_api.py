@@ -79,7 +79,7 @@ def test_filters(client):
 def test_unknown_kind_is_refused_in_both_languages(client):
     r = client.get("/api/commitments", params={"kind": "promise"})
     assert r.status_code == 422
-    assert "未知类型" in r.json()["detail"] and "Unknown kind" in r.json()["detail"]
+    assert "未知类型" in r.text and "Unknown kind" in r.text  # whatever the app's error envelope
 
 
 def test_csv_download_has_bom_and_same_rows(client):
@@ -153,3 +153,55 @@ def test_other_report_other_year(synthetic_docs):
     assert answer.answer.startswith("2024年")
     assert "5.2万人" in answer.answer  # the paired record of the review part
     _verbatim(answer, {d.id: d for d in synthetic_docs})
+
+
+# --------------------------------------------------------------------------- UI tab
+
+
+def test_tab_builds_inside_the_page_blocks(pipeline):
+    import gradio as gr
+
+    from ui.commitments_tab import build_commitments_tab
+
+    with gr.Blocks():
+        with gr.Tabs():
+            tab = build_commitments_tab(lambda: pipeline)
+    assert tab.label == "承诺清单"
+
+
+def test_tab_table_filters_and_shows_the_paired_record(pipeline):
+    from ui.commitments_tab import COLUMNS, filtered, table_rows
+
+    rows = table_rows(pipeline, filtered(pipeline, "就业", "目标", ""))
+    assert rows and all(r[COLUMNS.index("类型")] == "目标" for r in rows)
+    row = next(r for r in rows if r[COLUMNS.index("原文")] == "城镇新增就业6万人以上")
+    assert row[COLUMNS.index("对照（五年 / 今年）")] == "过去五年：33.16万人"
+    assert row[COLUMNS.index("编号")] in {c.id for c in pipeline.commitments.items}
+    assert len(filtered(pipeline, "", "全部", "")) == len(pipeline.commitments.items)
+    doc = pipeline.store.documents[0]
+    assert all(r[COLUMNS.index("章节")].startswith("2.2.8")
+               for r in table_rows(pipeline, filtered(pipeline, "", "全部", f"{doc.id}:2.2.8")))
+
+
+def test_tab_download_is_the_filtered_csv_with_bom(pipeline):
+    from ui.commitments_tab import csv_file, filtered
+
+    items = filtered(pipeline, "就业", "全部", "")
+    path = csv_file(items)
+    data = open(path, "rb").read()
+    assert data.startswith(b"\xef\xbb\xbf") and path.endswith(".csv")
+    assert len(list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))) == len(items)
+    assert csv_file(items) == path and csv_file(filtered(pipeline, "", "全部", "")) != path
+
+
+def test_tab_row_opens_its_section_with_the_clause_marked(pipeline):
+    from ui.commitments_tab import section_choices, source_of
+
+    c = next(c for c in pipeline.commitments.items if c.clause == "城镇新增就业6万人以上")
+    html = source_of(pipeline, c.id, 1, "zh")
+    assert ">城镇新增就业6万人以上</mark>" in html
+    assert "<mark" not in source_of(pipeline, "<script>", 1, "zh") and "<script>" not in source_of(pipeline, "<script>", 1, "zh")
+    values = {v for _, v in section_choices(pipeline)}
+    used = {f"{c.doc}:{c.section_id}" for c in pipeline.commitments.items}
+    assert used <= values  # every section holding a record, and only those and their ancestors
+    assert all(any(u == v or u.startswith(v + ".") for u in used) for v in values - {""})
