@@ -38,8 +38,8 @@ def _rows(report: EvalReport) -> list[Row]:
     rows += [(f"Recall@{n}", _get("retrieval", f"recall@{n}")) for n in (1, 3, 5, 10) if n <= k]
     rows += [(f"MRR@{k}", _get("retrieval", f"mrr@{k}")), (f"nDCG@{k}", _get("retrieval", f"ndcg@{k}")),
              ("citation precision", _get("citation_precision")), ("citation recall", _get("citation_recall"))]
-    rows += [(f"{stage} ms p{p}", _get("latency_ms", stage, f"p{p}")) for stage in ("retrieve", "compose", "total")
-             for p in (50, 95)]
+    stages = dict.fromkeys(s for run in report.runs.values() for s in run.summary.get("latency_ms", {}))
+    rows += [(f"{stage} ms p{p}", _get("latency_ms", stage, f"p{p}")) for stage in stages for p in (50, 95)]
     rows += [("quote violations", _get("quote_violations")), ("questions", _get("n")),
              ("questions with located evidence", _get("n_retrieval"))]
     if report.format == "beir":  # retrieval only: keep the rows that have values
@@ -103,7 +103,8 @@ def to_markdown(report: EvalReport, charts: list[str]) -> str:
     parts += ["", "## Definitions", "",
               "- Accuracy: an answerable question is correct when the answer is given (`found`) and contains any "
               "`answers` string and every `all_of` string after normalisation (NFKC, no whitespace, lower case, "
-              "Chinese numerals as digits, `[n]` markers removed); an unanswerable one is correct when refused. "
+              "Chinese numerals as digits, `[n]` markers removed; a figure may not sit inside a longer number); "
+              "an unanswerable one is correct when refused. "
               "The 95% CI is a seeded percentile bootstrap.",
               "- Refusal P/R/F1: positive class = refusal (`found == false`); false-refusal rate = refused "
               "answerable questions / answerable questions.",
@@ -113,6 +114,8 @@ def to_markdown(report: EvalReport, charts: list[str]) -> str:
               "nDCG use all relevant units (binary gains; BEIR qrels keep their grades).",
               "- Citation precision: citations whose span shares at least `min_overlap` of the shorter of "
               "itself and a gold evidence; recall: gold evidences matched by some citation (answerable questions).",
+              "- Median answer chars: answered questions only, `[n]` markers removed. Latency: per stage of "
+              "`Answer.timings_ms`, linear-interpolated percentiles.",
               "- Quote violations: citations where `doc.text[start:end] != quote`.", ""]
     return "\n".join(parts)
 

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from rag.types import Unit
 
 RECALL_KS = (1, 3, 5, 10)
-STAGES = ("retrieve", "compose", "total")
 
 
 @dataclass
@@ -82,6 +81,15 @@ def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def _stage_times(results: Sequence[QuestionResult]) -> dict[str, list[float]]:
+    """Per-stage timings in the order the pipeline reports them, whatever its stages are."""
+    times: dict[str, list[float]] = {}
+    for r in results:
+        for stage, ms in r.timings_ms.items():
+            times.setdefault(stage, []).append(ms)
+    return times
+
+
 def summarize(results: Sequence[QuestionResult], *, k: int = 10, bootstrap_samples: int = 1000,
               seed: int = 0) -> dict[str, Any]:
     """Dataset-level metrics from per-question results (definitions in ``metrics``)."""
@@ -109,9 +117,8 @@ def summarize(results: Sequence[QuestionResult], *, k: int = 10, bootstrap_sampl
         "citation_precision": sum(r.good_citations for r in answerable) / cites if cites else None,
         "citation_recall": sum(r.covered_evidences for r in answerable) / evid if evid else None,
         "quote_violations": sum(r.quote_violations for r in answered),
-        "latency_ms": {stage: {"p50": percentile([r.timings_ms[stage] for r in answered if stage in r.timings_ms], 50),
-                               "p95": percentile([r.timings_ms[stage] for r in answered if stage in r.timings_ms], 95)}
-                       for stage in STAGES},
+        "latency_ms": {stage: {f"p{q}": percentile(times, q) for q in (50, 95)}
+                       for stage, times in _stage_times(answered).items()},
         "by_type": {t: {"n": len(rs), "accuracy": _mean([bool(r.correct) for r in rs]),
                         f"recall@{min(5, k)}": _mean([r.retrieval[f"recall@{min(5, k)}"] for r in rs if r.retrieval])}
                     for t, rs in sorted(by_type.items())},
