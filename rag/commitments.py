@@ -624,15 +624,18 @@ class CommitmentAnswerer:
     def wants(self, part: QueryPart) -> bool:
         return any(w in part.text for w in self._intent)
 
-    def topic(self, part: QueryPart) -> str:
-        """The analyzer's topic without the words that only restate the intent ("承诺", "目标")."""
+    def topic(self, part: QueryPart, question: str = "") -> str:
+        """The analyzer's topic without the words that only restate the intent ("承诺", "目标").
+        A follow-up that names a topic of its own ("那养老呢？") keeps only that one, not the
+        topic it borrowed from the previous question."""
         words = part.topic.split()
         for d in self._drop:
             words = [w.replace(d, "") for w in words]
-        return "、".join(w for w in words if w)
+        words = [w for w in words if w]
+        return "、".join([w for w in words if w in question] or words)
 
-    def _terms(self, part: QueryPart) -> list[str]:
-        return list(dict.fromkeys(t for t in tokenize(self.topic(part)) if len(t) >= 2))
+    def _terms(self, part: QueryPart, question: str) -> list[str]:
+        return list(dict.fromkeys(t for t in tokenize(self.topic(part, question)) if len(t) >= 2))
 
     def _score(self, c: Commitment, terms: list[str], expansions: list[str]) -> float:
         def coverage(text: str) -> float:
@@ -643,11 +646,11 @@ class CommitmentAnswerer:
 
         return max(coverage(c.metric + " " + c.clause), self._path_weight * coverage(c.section_path))
 
-    def matches(self, part: QueryPart) -> list[tuple[float, Commitment]]:
+    def matches(self, part: QueryPart, question: str = "") -> list[tuple[float, Commitment]]:
         """Records of the part's kind that cover its topic, best first, one per metric and figure;
         with no topic left ("今年承诺了什么？") the main targets come first."""
         kind = "achievement" if part.scope == "review" else "target"
-        terms = self._terms(part)
+        terms = self._terms(part, question)
         scored = [
             (self._score(c, terms, part.expansions) if terms else (1.0 if c.main_target else 0.5), c)
             for c in filter_commitments(self.items, kind=kind)
@@ -675,7 +678,7 @@ class CommitmentAnswerer:
     def run(self, question: str, parts: list[QueryPart]) -> Answer | None:
         if not parts or not all(self.wants(p) for p in parts):
             return None
-        found = [self.matches(p) for p in parts]
+        found = [self.matches(p, question) for p in parts]
         if not all(found):
             return None
         citations: list[Citation] = []
@@ -694,7 +697,7 @@ class CommitmentAnswerer:
             first = shown[0][1]
             when = f"{first.horizon}年" if first.horizon.isdigit() else first.horizon
             what = "承诺" if first.kind == "target" else "成绩"
-            topic = self.topic(part)
+            topic = self.topic(part, question)
             head = f"{when}关于“{topic}”的{what}" if topic else f"{when}的主要{what}"
             more = f"；另有{len(matched) - len(shown)}条，完整列表见“承诺清单”" if len(matched) > len(shown) else ""
             sentences.append(f"{head}共{len(matched)}条：{'；'.join(items)}{more}。")

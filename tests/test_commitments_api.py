@@ -123,6 +123,18 @@ def test_chat_lists_matching_commitments_with_citations(pipeline, docs):
     _verbatim(answer, docs)
 
 
+def test_follow_up_keeps_its_own_topic_or_borrows_one(pipeline, docs):
+    other = pipeline.ask("那养老呢？", history=[EMPLOYMENT_Q])
+    assert other.composer == "commitments" and other.citations
+    assert all("养老" in c.quote and "就业" not in c.quote for c in other.citations)
+    past = pipeline.ask("那过去五年呢？", history=[EMPLOYMENT_Q])
+    assert past.composer == "commitments" and past.citations
+    kinds = {(c.doc, c.start): c.kind for c in pipeline.commitments.items}
+    assert all("就业" in c.quote and kinds[(c.doc, c.start)] == "achievement" for c in past.citations)
+    _verbatim(other, docs)
+    _verbatim(past, docs)
+
+
 def test_chat_route_through_the_api(client):
     r = client.post("/api/ask", json={"question": EMPLOYMENT_Q})
     assert r.status_code == 200
