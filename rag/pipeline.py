@@ -13,6 +13,7 @@ from rag.commitments import CommitmentAnswerer, CommitmentExtractor
 from rag.corpus import CorpusLoader
 from rag.embedding import Embedder
 from rag.index import IndexBuilder, IndexStore, IndexUnavailable
+from rag.llm import GenerativeComposer
 from rag.query import Lexicon, QueryAnalyzer
 from rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, Priors, Retriever, UnitFeatures
 from rag.settings import Settings, get_settings
@@ -78,6 +79,7 @@ class Pipeline:
     retrievers: dict[str, Retriever]
     composer: ExtractiveComposer
     commitments: CommitmentAnswerer  # extracted once here; the API and UI list its ``items``
+    generative: GenerativeComposer | None = None  # set when an LLM server is configured
 
     @classmethod
     def load(cls, settings: Settings | None = None, *, progress: bool = False) -> Pipeline:
@@ -97,15 +99,18 @@ class Pipeline:
                                       refusal_threshold=settings.refusal_threshold)
         return cls(settings, store, embedder, QueryAnalyzer(lexicon),
                    {"bm25": bm25, "dense": dense, "hybrid": hybrid}, composer,
-                   CommitmentAnswerer(CommitmentExtractor().run(store.documents)))
+                   CommitmentAnswerer(CommitmentExtractor().run(store.documents)),
+                   GenerativeComposer.from_settings(settings, store.documents))
 
     def search(self, query: str, k: int = 10, *, retriever: str = "hybrid") -> list[ScoredUnit]:
         parts = self.analyzer.analyze(query)
         return self.retrievers[retriever].retrieve(parts[0], k)
 
-    def ask(self, question: str, top_k: int | None = None, *, history: list[str] | None = None,
-            retriever: str = "hybrid") -> Answer:
-        """``history`` holds earlier user questions, oldest first, for follow-ups ("那过去五年呢？")."""
+    def _events(self, question: str, top_k: int | None, history: list[str] | None, retriever: str, *,
+                stream: bool) -> Iterator[dict]:
+        """Retrieve and compose: the LLM's deltas as they arrive (when one is configured and ``stream``
+        is set), then ``{"type": "final", "answer": Answer}``. The extractive answer is always
+        composed first: it is the default, and the fallback of any generated answer."""
         k = top_k or self.settings.top_k
         t0 = time.perf_counter()
         parts = self.analyzer.analyze(question, history)
@@ -113,17 +118,37 @@ class Pipeline:
         hits = [] if listed else [self.retrievers[retriever].retrieve(p, k) for p in parts]
         t1 = time.perf_counter()
         answer = listed or self.composer.compose(question, parts, hits)
+        if not listed and self.generative is not None:
+            answer = (yield from self.generative.stream(question, parts, hits, answer)) if stream \
+                else self.generative.compose(question, parts, hits, answer)
         t2 = time.perf_counter()
         answer.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "compose": round((t2 - t1) * 1000, 2),
                              "total": round((t2 - t0) * 1000, 2)}
-        return answer
+        yield {"type": "final", "answer": answer}
+
+    def ask(self, question: str, top_k: int | None = None, *, history: list[str] | None = None,
+            retriever: str = "hybrid") -> Answer:
+        """``history`` holds earlier user questions, oldest first, for follow-ups ("那过去五年呢？")."""
+        *_, final = self._events(question, top_k, history, retriever, stream=False)
+        return final["answer"]
 
     def ask_stream(self, question: str, top_k: int | None = None, *, history: list[str] | None = None,
                    retriever: str = "hybrid") -> Iterator[dict]:
-        """Server-sent-event payloads: ``{"type": "delta", "text": …}`` pieces of the answer, then
-        ``{"type": "final", "answer": {…}}`` with the complete, verified answer JSON."""
-        answer = self.ask(question, top_k, history=history, retriever=retriever)
-        for piece in re.findall(r".+?(?:[。；！？]|\[\d+\]|$)", answer.answer):
-            if piece:
-                yield {"type": "delta", "text": piece}
-        yield {"type": "final", "answer": answer.to_dict()}
+        """Server-sent-event payloads: ``{"type": "delta", "text": …}`` pieces of the answer (an LLM's
+        tokens as they arrive), then ``{"type": "final", "answer": {…}}`` with the complete, verified
+        answer JSON. ``{"type": "reset"}`` before the final event tells clients to drop the text
+        streamed so far: verification rejected it, and the fallback answer's pieces follow."""
+        shown = ""
+        for event in self._events(question, top_k, history, retriever, stream=True):
+            if event["type"] == "delta":
+                shown += event["text"]
+                yield event
+                continue
+            answer = event["answer"]
+            if answer.answer != shown:
+                if shown:
+                    yield {"type": "reset"}
+                for piece in re.findall(r"(?s).+?(?:[。；！？]|\[\d+\]|$)", answer.answer):
+                    if piece:
+                        yield {"type": "delta", "text": piece}
+            yield {"type": "final", "answer": answer.to_dict()}

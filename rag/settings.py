@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     llm_api_key: str | None = None
     llm_timeout_s: float = 30.0
     llm_context_tokens: int = 3000
+    llm_max_tokens: int = 512  # answer length cap sent to the server
+    llm_temperature: float = 0.0  # deterministic: figures are copied, not paraphrased
 
     @property
     def models_dir(self) -> Path:

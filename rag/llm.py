@@ -1,0 +1,314 @@
+"""Optional generative answers from any OpenAI-compatible server (vLLM, Ollama, a cloud API).
+
+LLMs invent figures and cite sources that were never sent, so no generated claim leaves the
+server unverified: every ``[n]`` must name a numbered source of the prompt, every figure must
+appear in a source its sentence cites, and the fixed refusal phrase maps to ``found=False``.
+Anything else returns the extractive answer instead, with ``fallback_reason`` saying why.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import logging
+import re
+import unicodedata
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, replace
+
+import httpx
+
+from rag.chunking import count_tokens
+from rag.corpus import chinese_number, own_segments
+from rag.query import QueryPart
+from rag.settings import Settings
+from rag.types import Answer, Citation, Document, ScoredUnit, Unit
+
+log = logging.getLogger(__name__)
+
+#: What the model must answer, verbatim, when the sources do not cover the question.
+REFUSAL = "报告中没有相关内容"
+
+SYSTEM_PROMPT = (
+    "你是政府工作报告问答助手。只能依据用户消息中带编号的资料回答问题，不得使用资料以外的知识。\n"
+    "要求：\n"
+    "1. 每个论断之后用方括号标注所依据的资料编号，例如“地区生产总值增长6.5%[1]”；只能使用给出的编号。\n"
+    "2. 数字、单位和排名必须与资料原文一致，不要换算、估算，不要写资料中没有的数字。\n"
+    f"3. 如果资料不能回答问题，只输出：{REFUSAL}。\n"
+    "4. 回答简洁，直接回答问题；问题是英文时用英文回答，但无法回答时仍只输出上面的中文语句。"
+)
+
+_CITE = re.compile(r"[\[［](\d+(?:\s*[,，、]\s*\d+)*)[\]］]")
+_PARTIAL_TAIL = re.compile(r"[\[［][\d,，、\s]*$|<[^>]*$")  # a citation or tag still arriving
+_THINK = re.compile(r"<think>.*?(?:</think>|$)", re.S)  # reasoning models' scratchpad
+_SENTENCE = re.compile(r"[^。！？!?\n]*[。！？!?\n]*(?:\s*[\[［][\d,，、\s]+[\]］])*")
+_SENTENCE_END = "。！？!?\n"
+_LIST_MARKER = re.compile(r"(?m)^\s*\d+[.、)]\s*(?!\d)")
+_CN_DIGITS = "零〇一二两三四五六七八九十百"
+_MEASURE = (
+    "个百分点|百分点|平方公里|平方米|千瓦时|千瓦|公里|千米|人次|万|亿|千|%|‰|倍|元|人|户|吨|亩|个|家|项|所|座|"
+    "条|套|次|位|名|岁|辆|台|张|件|处|批|年|月|日|天|小时|米|度|级"
+)
+_FIGURE = re.compile(rf"第?\d+(?:\.\d+)?(?:[万亿千]*(?:{_MEASURE}))?")
+_CN_FIGURE = re.compile(rf"(第?)([{_CN_DIGITS}]+)(?=[万亿千]*(?:{_MEASURE}))")
+_CN_RANK = re.compile(rf"第([{_CN_DIGITS}]+)(?=[位名])")
+
+
+def normalize(text: str) -> str:
+    """Full-width forms folded (``７％`` → ``7%``), spaces and thousands separators dropped."""
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    return re.sub(r"(?<=\d),(?=\d{3})", "", text)
+
+
+def figures(text: str) -> list[str]:
+    """Numbers with their units in an answer (``7%``, ``33.16万人``, ``第4位``), citations and list
+    markers excluded; a rank written in Chinese numerals (``第四位``) counts as ``第4位``."""
+    text = normalize(_CITE.sub("|", _LIST_MARKER.sub("", unicodedata.normalize("NFKC", text))))
+    text = _CN_RANK.sub(lambda m: f"第{chinese_number(m.group(1))}", text)
+    return list(dict.fromkeys(m.group() for m in _FIGURE.finditer(text)))
+
+
+def _figure_text(text: str) -> str:
+    """A source as figures are looked up in it: normalised, Chinese numerals before a unit as digits."""
+    return _CN_FIGURE.sub(lambda m: m.group(1) + str(chinese_number(m.group(2))), normalize(text))
+
+
+def _contains_figure(haystack: str, figure: str) -> bool:
+    tail = "" if not figure[-1].isdigit() else r"(?!\.?\d)"
+    return re.search(rf"(?<![\d.]){re.escape(figure)}{tail}", haystack) is not None
+
+
+def _cited(text: str) -> list[int]:
+    return [int(n) for group in _CITE.findall(text) for n in re.split(r"\s*[,，、]\s*", group)]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One numbered source of the prompt: a retrieved unit widened to its sentence."""
+
+    n: int
+    unit: Unit  # the best-ranked retrieved unit inside the span; gives the section
+    start: int
+    end: int
+    text: str
+    score: float
+
+    @property
+    def path(self) -> str:
+        return " › ".join(self.unit.section_path)
+
+    @property
+    def block(self) -> str:
+        return f"[{self.n}] 章节：{self.path or '（无标题）'}\n{self.text}"
+
+
+class VerificationError(ValueError):
+    """Why a generated answer cannot be returned; the message becomes ``fallback_reason``."""
+
+
+def verify(text: str, sources: list[Source]) -> bool:
+    """Checks a generated answer against the sources it was given; True when it is a refusal.
+
+    Raises ``VerificationError`` for an empty answer, an answer without citations, a citation
+    to no source, or a figure that no source cited in its sentence contains.
+    """
+    if not text.strip():
+        raise VerificationError("empty answer")
+    cited = _cited(text)
+    if not cited:
+        if REFUSAL in normalize(text):
+            return True
+        raise VerificationError("no citation")
+    by_n = {s.n: s for s in sources}
+    for n in cited:
+        if n not in by_n:
+            raise VerificationError(f"unknown citation [{n}]")
+    haystacks = {s.n: _figure_text(s.path + "\n" + s.text) for s in sources}
+    for m in _SENTENCE.finditer(text):
+        sentence = m.group()
+        own = _cited(sentence) or cited  # a sentence without a citation leans on the answer's
+        for fig in figures(sentence):
+            if not any(_contains_figure(haystacks[n], fig) for n in own):
+                raise VerificationError(f"invented figure: {fig}")
+    return False
+
+
+def _display(raw: str, *, final: bool) -> tuple[str, list[int]]:
+    """The answer as a user sees it: scratchpad removed, citations renumbered 1..n by first use
+    (``[3]…[1]`` → ``[1]…[2]``), and while streaming, a half-arrived citation held back.
+    Returns the text and the source numbers in their new order."""
+    text = _THINK.sub("", raw)
+    if not final:
+        text = _PARTIAL_TAIL.sub("", text)
+    order: list[int] = []
+
+    def renumber(m: re.Match[str]) -> str:
+        out = []
+        for n in dict.fromkeys(_cited(m.group())):
+            if n not in order:
+                order.append(n)
+            out.append(f"[{order.index(n) + 1}]")
+        return "".join(out)
+
+    return _CITE.sub(renumber, text.strip()), order
+
+
+class GenerativeComposer:
+    """Answers from the retrieved sources through an OpenAI-compatible ``/chat/completions``."""
+
+    def __init__(self, documents: list[Document], *, base_url: str, model: str, api_key: str | None = None,
+                 timeout_s: float = 30.0, context_tokens: int = 3000, max_tokens: int = 512,
+                 temperature: float = 0.0) -> None:
+        self.docs = {d.id: d for d in documents}
+        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.model = model
+        self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.timeout = httpx.Timeout(timeout_s)  # per connect/read: a stalled server, not a long answer
+        self.context_tokens = context_tokens
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        # the text each section owns outside headings and children, where a sentence may extend
+        self._segments = {d.id: sorted((a, b) for _, a, b in own_segments(d)) for d in documents}
+
+    @classmethod
+    def from_settings(cls, settings: Settings, documents: list[Document]) -> GenerativeComposer | None:
+        """The configured composer, or None when no LLM server is set (the extractive default)."""
+        if not (settings.llm_base_url and settings.llm_model):
+            return None
+        return cls(documents, base_url=settings.llm_base_url, model=settings.llm_model,
+                   api_key=settings.llm_api_key, timeout_s=settings.llm_timeout_s,
+                   context_tokens=settings.llm_context_tokens, max_tokens=settings.llm_max_tokens,
+                   temperature=settings.llm_temperature)
+
+    # --- sources --------------------------------------------------------------------------
+    def _sentence(self, unit: Unit) -> tuple[int, int]:
+        """The unit widened to its whole sentence, never past its heading line or text segment."""
+        text = self.docs[unit.doc_id].text
+        segments = self._segments[unit.doc_id]
+        i = bisect.bisect_right(segments, (unit.start, len(text))) - 1
+        inside = i >= 0 and segments[i][0] <= unit.start < segments[i][1]
+        lo, hi = segments[i] if inside else (unit.start, unit.end)  # a heading line stays itself
+        a = max((text.rfind(c, lo, unit.start) for c in _SENTENCE_END), default=-1) + 1
+        ends = [j for c in _SENTENCE_END if (j := text.find(c, unit.end - 1, hi)) != -1]
+        b = min(ends) + 1 if ends else hi
+        a, b = max(a, lo), max(b, unit.end)
+        while a < b and text[a] in " \t\u3000\n":
+            a += 1
+        while b > a and text[b - 1] in " \t\u3000\n":
+            b -= 1
+        return a, b
+
+    def sources(self, hits: list[list[ScoredUnit]]) -> list[Source]:
+        """Hits of all question parts, interleaved in rank order, widened to their sentences and
+        deduplicated, until ``context_tokens`` (counted with the offline cl100k encoding) is used."""
+        ranked = [h for rank in range(max(map(len, hits), default=0)) for part in hits if rank < len(part)
+                  for h in [part[rank]]]
+        out: list[Source] = []
+        used = 0
+        for hit in ranked:
+            u = hit.unit
+            a, b = self._sentence(u)
+            if any(s.unit.doc_id == u.doc_id and s.start < b and a < s.end for s in out):
+                continue  # the same sentence already reached the prompt through a better hit
+            source = Source(len(out) + 1, u, a, b, self.docs[u.doc_id].text[a:b], float(hit.score))
+            cost = count_tokens(source.block)
+            if used + cost > self.context_tokens:
+                break
+            out.append(source)
+            used += cost
+        return out
+
+    @staticmethod
+    def messages(question: str, parts: list[QueryPart], sources: list[Source]) -> list[dict[str, str]]:
+        """Chinese instructions, the numbered sources with their section paths, then the question
+        (with a follow-up's completed reading, which the bare question may lack)."""
+        readings = [p.text for p in parts if p.text and p.text != question]
+        asked = question + (f"（即：{'；'.join(readings)}）" if readings else "")
+        body = "资料：\n" + "\n\n".join(s.block for s in sources) + f"\n\n问题：{asked}"
+        return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": body}]
+
+    # --- the server -----------------------------------------------------------------------
+    def _payload(self, messages: list[dict[str, str]], stream: bool) -> dict:
+        return {"model": self.model, "messages": messages, "temperature": self.temperature,
+                "max_tokens": self.max_tokens, "stream": stream}
+
+    def _complete(self, messages: list[dict[str, str]]) -> str:
+        r = httpx.post(self.url, json=self._payload(messages, False), headers=self.headers, timeout=self.timeout)
+        r.raise_for_status()
+        return r.json()["choices"][0]["message"]["content"] or ""
+
+    def _stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        """Content pieces of an SSE completion (``data: {…}`` lines up to ``data: [DONE]``)."""
+        with httpx.stream("POST", self.url, json=self._payload(messages, True), headers=self.headers,
+                          timeout=self.timeout) as r:
+            r.raise_for_status()
+            for line in r.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    return
+                for choice in json.loads(data).get("choices") or []:
+                    piece = (choice.get("delta") or {}).get("content")
+                    if piece:
+                        yield piece
+
+    @staticmethod
+    def _failure(exc: Exception) -> str:
+        if isinstance(exc, httpx.TimeoutException):
+            return "timeout"
+        if isinstance(exc, httpx.HTTPStatusError):
+            return f"llm error: HTTP {exc.response.status_code}"
+        if isinstance(exc, httpx.HTTPError):
+            return f"llm unreachable: {type(exc).__name__}"
+        return "malformed llm response"
+
+    # --- answers --------------------------------------------------------------------------
+    def _finish(self, question: str, raw: str, sources: list[Source], hits: list[list[ScoredUnit]],
+                fallback: Answer) -> Answer:
+        try:
+            refused = verify(_THINK.sub("", raw).strip(), sources)  # the model's own numbering
+        except VerificationError as exc:
+            log.warning("LLM answer rejected (%s): %r", exc, raw[:500])
+            return replace(fallback, fallback_reason=str(exc))
+        text, order = _display(raw, final=True)
+        if refused:
+            related = [h.unit.section_path[-1] for part in hits for h in part[:3] if h.unit.section_path]
+            return Answer(question=question, answer=REFUSAL + "。", found=False, composer="llm",
+                          related_sections=list(dict.fromkeys(related))[:3])
+        by_n = {s.n: s for s in sources}
+        citations = [Citation(i, s.unit.doc_id, s.unit.section_id, s.path, s.text, s.start, s.end, round(s.score, 4))
+                     for i, s in enumerate((by_n[n] for n in order), start=1)]
+        return Answer(question=question, answer=text, found=True, citations=citations, composer="llm")
+
+    def compose(self, question: str, parts: list[QueryPart], hits: list[list[ScoredUnit]],
+                fallback: Answer) -> Answer:
+        """The verified generated answer, or ``fallback`` with the reason it had to be used."""
+        sources = self.sources(hits)
+        if not sources:
+            return replace(fallback, fallback_reason="no sources")
+        try:
+            raw = self._complete(self.messages(question, parts, sources))
+        except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
+            return replace(fallback, fallback_reason=self._failure(exc))
+        return self._finish(question, raw, sources, hits, fallback)
+
+    def stream(self, question: str, parts: list[QueryPart], hits: list[list[ScoredUnit]],
+               fallback: Answer) -> Generator[dict, None, Answer]:
+        """Yields ``{"type": "delta", "text": …}`` as tokens arrive (citations already renumbered),
+        then returns what ``compose`` would: the verified answer or the fallback. The caller tells
+        clients to replace the streamed text when the returned answer differs from it."""
+        sources = self.sources(hits)
+        if not sources:
+            return replace(fallback, fallback_reason="no sources")
+        raw, shown = "", ""
+        try:
+            for piece in self._stream(self.messages(question, parts, sources)):
+                raw += piece
+                text, _ = _display(raw, final=False)
+                if len(text) > len(shown) and text.startswith(shown):
+                    yield {"type": "delta", "text": text[len(shown):]}
+                    shown = text
+        except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
+            return replace(fallback, fallback_reason=self._failure(exc))
+        return self._finish(question, raw, sources, hits, fallback)

@@ -1,0 +1,320 @@
+"""The generative composer against a scripted OpenAI-compatible server on a loopback port: what
+it sends, what it lets through, and the extractive fallback for everything it must not."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from rag.chunking import SentenceChunker, count_tokens
+from rag.llm import REFUSAL, GenerativeComposer, figures, verify
+from rag.query import QueryPart
+from rag.settings import Settings
+from rag.types import Answer, ScoredUnit
+
+Reply = str | Callable[[dict], str]
+
+
+@dataclass
+class FakeLLM:
+    """Serves ``POST /v1/chat/completions``, whole or as SSE chunks, with the scripted ``reply``."""
+
+    reply: Reply = ""
+    delay_s: float = 0.0
+    status: int = 200
+    requests: list[dict] = field(default_factory=list)
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def text(self, body: dict) -> str:
+        return self.reply(body) if callable(self.reply) else self.reply
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # keep test output clean
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                time.sleep(fake.delay_s)
+                try:
+                    if fake.status != 200 or self.path != "/v1/chat/completions":
+                        self.send_response(fake.status if fake.status != 200 else 404)
+                        self.end_headers()
+                    elif body.get("stream"):
+                        self._sse(fake.text(body))
+                    else:
+                        self._json({"choices": [{"index": 0, "message": {"role": "assistant",
+                                                                         "content": fake.text(body)}}]})
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
+                    pass
+
+            def _json(self, payload: dict) -> None:
+                data = json.dumps(payload, ensure_ascii=False).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _sse(self, text: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                chunks = [{"choices": [{"index": 0, "delta": {"role": "assistant"}}]}]
+                chunks += [{"choices": [{"index": 0, "delta": {"content": text[i:i + 3]}}]} for i in range(0, len(text), 3)]
+                chunks += [{"choices": []}]  # a usage-only chunk, as some servers send
+                for chunk in chunks:
+                    self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
+                    self.wfile.flush()
+                self.wfile.write(b"data: [DONE]\n\n")
+
+        return Handler
+
+
+@pytest.fixture(scope="module")
+def fake_llm() -> Iterator[FakeLLM]:
+    fake = FakeLLM()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), fake.handler())
+    server.daemon_threads = True
+    fake.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield fake
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture()
+def llm(fake_llm: FakeLLM) -> FakeLLM:
+    fake_llm.reply, fake_llm.delay_s, fake_llm.status = "", 0.0, 200
+    fake_llm.requests.clear()
+    return fake_llm
+
+
+@pytest.fixture(scope="module")
+def sample(synthetic_docs):
+    """The synthetic report cut into clause-sized units, so that widening to a sentence shows."""
+    doc = next(d for d in synthetic_docs if "青川市" in d.title or "青川市" in d.text[:50])
+    units = [u for u in SentenceChunker(max_chars=20, min_chars=4).run([doc]) if u.doc_id == doc.id]
+    return doc, units
+
+
+def _unit(units, needle: str):
+    return next(u for u in units if needle in u.text)
+
+
+def _composer(docs, fake: FakeLLM, **kw) -> GenerativeComposer:
+    kw = {"base_url": fake.url, "model": "qwen-test", "api_key": "sk-test", "timeout_s": 5.0} | kw
+    return GenerativeComposer(docs, **kw)
+
+
+QUESTION = "去年经济和就业情况怎么样？"
+PARTS = [QueryPart(text=QUESTION, search_text=QUESTION, topic="经济 就业")]
+FALLBACK = Answer(question=QUESTION, answer="（抽取式回答）", found=True)
+
+
+@pytest.fixture(scope="module")
+def hits(sample):
+    """Source [1]: the jobs sentence; source [2]: the GDP sentence (hit through its middle clause)."""
+    _, units = sample
+    return [[ScoredUnit(_unit(units, "5.2万人"), 0.9), ScoredUnit(_unit(units, "1860亿元"), 0.8),
+             ScoredUnit(_unit(units, "6.5%"), 0.7)]]
+
+
+# --- prompt and context -------------------------------------------------------------------
+def test_sources_are_whole_sentences_with_exact_spans_deduplicated(sample, hits):
+    doc, _ = sample
+    sources = GenerativeComposer([doc], base_url="http://127.0.0.1:9/v1", model="m").sources(hits)
+    assert [s.n for s in sources] == [1, 2]  # the "6.5%" hit is the same sentence as "1860亿元"
+    assert sources[1].text == "过去一年，全市生产总值增长6.5%，达到1860亿元，居全省第3位。"
+    assert sources[0].text.startswith("城镇新增就业5.2万人")
+    for s in sources:
+        assert doc.text[s.start:s.end] == s.text
+    assert sources[1].path.startswith("第一部分")
+
+
+def test_prompt_is_chinese_numbered_with_paths_and_refusal_phrase(sample, hits):
+    doc, _ = sample
+    composer = GenerativeComposer([doc], base_url="http://127.0.0.1:9/v1", model="m")
+    sources = composer.sources(hits)
+    follow_up = [QueryPart(text="2023年的就业情况怎么样？", search_text="", topic="就业")]
+    system, user = composer.messages("那就业呢？", follow_up, sources)
+    assert REFUSAL in system["content"] and "[1]" in system["content"]
+    assert f"[2] 章节：{sources[1].path}\n{sources[1].text}" in user["content"]
+    assert user["content"].index("[1] 章节") < user["content"].index("[2] 章节")
+    assert user["content"].endswith("问题：那就业呢？（即：2023年的就业情况怎么样？）")
+
+
+def test_context_budget_counts_tokens_and_keeps_rank_order(sample, hits):
+    doc, _ = sample
+    full = GenerativeComposer([doc], base_url="http://127.0.0.1:9/v1", model="m").sources(hits)
+    first = count_tokens(full[0].block)
+    tight = GenerativeComposer([doc], base_url="http://127.0.0.1:9/v1", model="m", context_tokens=first)
+    assert [s.text for s in tight.sources(hits)] == [full[0].text]
+    assert GenerativeComposer([doc], base_url="x", model="m", context_tokens=first - 1).sources(hits) == []
+
+
+# --- verification -------------------------------------------------------------------------
+def test_figures_keep_units_and_normalise_full_width_and_chinese_ranks():
+    assert figures("增长６.５％［1］，达到1,860亿元，居全省第四位；新增33.16万人[2]。\n1. 2024年") == \
+        ["6.5%", "1860亿元", "第4位", "33.16万人", "2024年"]
+
+
+def test_verify_checks_figures_against_the_sources_their_sentence_cites(sample, hits):
+    doc, _ = sample
+    sources = GenerativeComposer([doc], base_url="x", model="m").sources(hits)
+    assert verify("全市生产总值增长6.5%[2]。城镇新增就业5.2万人[1]。", sources) is False
+    with pytest.raises(ValueError, match=r"invented figure: 5\.2万人"):
+        verify("城镇新增就业5.2万人[2]。全市生产总值增长6.5%[1]。", sources)  # true, but not in [2]
+    with pytest.raises(ValueError, match="invented figure: 6%"):
+        verify("全市生产总值增长6%[2]。", sources)  # "6%" is not "6.5%"
+    assert verify(f"{REFUSAL}。", sources) is True
+
+
+# --- whole answers ------------------------------------------------------------------------
+def test_correct_answer_is_verified_renumbered_and_cited_exactly(sample, hits, llm):
+    doc, _ = sample
+    llm.reply = "全市生产总值增长6.5%，达到1860亿元[2]；城镇新增就业5.2万人[1]，居全省第三位[2]。"
+    answer = _composer([doc], llm).compose(QUESTION, PARTS, hits, FALLBACK)
+    assert (answer.composer, answer.found, answer.fallback_reason) == ("llm", True, None)
+    assert answer.answer == "全市生产总值增长6.5%，达到1860亿元[1]；城镇新增就业5.2万人[2]，居全省第三位[1]。"
+    assert [c.n for c in answer.citations] == [1, 2]
+    assert "1860亿元" in answer.citations[0].quote and "5.2万人" in answer.citations[1].quote
+    for c in answer.citations:
+        assert doc.text[c.start:c.end] == c.quote and c.doc == doc.id and c.section_path
+    (request,) = llm.requests
+    assert request["path"] == "/v1/chat/completions"
+    assert request["headers"]["Authorization"] == "Bearer sk-test"
+    assert request["body"]["model"] == "qwen-test" and request["body"]["stream"] is False
+    assert "[2] 章节：" in request["body"]["messages"][1]["content"]
+
+
+def test_full_width_figures_and_brackets_are_accepted(sample, hits, llm):
+    doc, _ = sample
+    llm.reply = "全市生产总值增长６.５％［2］。"
+    answer = _composer([doc], llm).compose(QUESTION, PARTS, hits, FALLBACK)
+    assert answer.composer == "llm" and answer.answer == "全市生产总值增长６.５％[1]。"
+
+
+@pytest.mark.parametrize(("reply", "reason"), [
+    ("全市生产总值增长9%[2]。", "invented figure: 9%"),
+    ("全市生产总值增长6.5%[7]。", "unknown citation [7]"),
+    ("全市生产总值增长6.5%。", "no citation"),
+    ("", "empty answer"),
+])
+def test_rejected_answers_fall_back_to_the_extractive_one(sample, hits, llm, reply, reason):
+    doc, _ = sample
+    llm.reply = reply
+    answer = _composer([doc], llm).compose(QUESTION, PARTS, hits, FALLBACK)
+    assert answer == replace(FALLBACK, fallback_reason=reason)
+
+
+def test_refusal_maps_to_not_found(sample, hits, llm):
+    doc, _ = sample
+    llm.reply = f"{REFUSAL}。"
+    answer = _composer([doc], llm).compose("市里有多少只大熊猫？", PARTS, hits, FALLBACK)
+    assert (answer.found, answer.composer, answer.citations) == (False, "llm", [])
+    assert answer.answer == f"{REFUSAL}。" and answer.related_sections
+
+
+def test_timeout_falls_back(sample, hits, llm):
+    doc, _ = sample
+    llm.reply, llm.delay_s = "全市生产总值增长6.5%[2]。", 1.5
+    composer = _composer([doc], llm, timeout_s=0.3)
+    assert composer.compose(QUESTION, PARTS, hits, FALLBACK).fallback_reason == "timeout"
+    events, answer = _drain(composer.stream(QUESTION, PARTS, hits, FALLBACK))
+    assert events == [] and answer == replace(FALLBACK, fallback_reason="timeout")
+
+
+def test_server_errors_fall_back_with_the_reason(sample, hits, llm):
+    doc, _ = sample
+    llm.status = 500
+    assert _composer([doc], llm).compose(QUESTION, PARTS, hits, FALLBACK).fallback_reason == "llm error: HTTP 500"
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    unreachable = _composer([doc], llm, base_url=f"http://127.0.0.1:{closed}/v1")
+    assert unreachable.compose(QUESTION, PARTS, hits, FALLBACK).fallback_reason == "llm unreachable: ConnectError"
+
+
+def _drain(gen) -> tuple[list[dict], Answer]:
+    events = []
+    while True:
+        try:
+            events.append(next(gen))
+        except StopIteration as done:
+            return events, done.value
+
+
+def test_stream_yields_renumbered_tokens_then_the_verified_answer(sample, hits, llm):
+    doc, _ = sample
+    llm.reply = "<think>先看资料</think>\n全市生产总值增长6.5%[2]；城镇新增就业5.2万人[1]。"
+    events, answer = _drain(_composer([doc], llm).stream(QUESTION, PARTS, hits, FALLBACK))
+    assert len(events) > 3 and all(e["type"] == "delta" for e in events)
+    assert "".join(e["text"] for e in events) == answer.answer == "全市生产总值增长6.5%[1]；城镇新增就业5.2万人[2]。"
+    assert answer.composer == "llm" and llm.requests[-1]["body"]["stream"] is True
+
+
+def test_stream_with_invented_figure_returns_the_fallback(sample, hits, llm):
+    doc, _ = sample
+    llm.reply = "全市生产总值增长9.9%[2]。"
+    events, answer = _drain(_composer([doc], llm).stream(QUESTION, PARTS, hits, FALLBACK))
+    assert events and answer == replace(FALLBACK, fallback_reason="invented figure: 9.9%")
+
+
+# --- the pipeline -------------------------------------------------------------------------
+def test_no_llm_configured_keeps_the_extractive_composer(pipeline):
+    assert GenerativeComposer.from_settings(Settings(llm_base_url=None, llm_model=None), []) is None
+    assert GenerativeComposer.from_settings(Settings(llm_base_url="http://127.0.0.1:9/v1", llm_model=None), []) is None
+    assert pipeline.generative is None
+    answer = pipeline.ask("2023年地区生产总值增长多少？")
+    assert answer.composer == "extractive" and answer.fallback_reason is None
+
+
+def _quote_first_source(body: dict) -> str:
+    """A faithful model: repeats source [1] verbatim and cites it."""
+    return "根据报告，" + re.search(r"\[1\] 章节：[^\n]*\n([^\n]+)", body["messages"][1]["content"]).group(1) + "[1]"
+
+
+def test_pipeline_uses_the_llm_when_configured_and_streams_its_tokens(pipeline, llm):
+    llm.reply = _quote_first_source
+    generative = _composer(pipeline.store.documents, llm)
+    with_llm = replace(pipeline, generative=generative)
+    answer = with_llm.ask("2023年地区生产总值增长多少？")
+    assert answer.composer == "llm" and answer.found and answer.answer.startswith("根据报告，")
+    doc = {d.id: d for d in pipeline.store.documents}[answer.citations[0].doc]
+    assert doc.text[answer.citations[0].start:answer.citations[0].end] == answer.citations[0].quote
+    assert set(answer.timings_ms) == {"retrieve", "compose", "total"}
+
+    events = list(with_llm.ask_stream("2023年地区生产总值增长多少？"))
+    kinds = [e["type"] for e in events]
+    assert kinds[-1] == "final" and "reset" not in kinds and kinds.count("delta") > 3
+    final = events[-1]["answer"]
+    assert final["composer"] == "llm" and "".join(e["text"] for e in events[:-1]) == final["answer"]
+
+
+def test_pipeline_stream_resets_to_the_fallback_when_verification_fails(pipeline, llm):
+    llm.reply = "地区生产总值增长99.9%[1]。"
+    events = list(replace(pipeline, generative=_composer(pipeline.store.documents, llm))
+                  .ask_stream("2023年地区生产总值增长多少？"))
+    kinds = [e["type"] for e in events]
+    assert "reset" in kinds and kinds[-1] == "final"
+    final = events[-1]["answer"]
+    assert final["composer"] == "extractive" and final["fallback_reason"] == "invented figure: 99.9%"
+    after_reset = events[kinds.index("reset") + 1:-1]
+    assert after_reset and "".join(e["text"] for e in after_reset) == final["answer"]
