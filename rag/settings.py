@@ -63,7 +63,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     cors_origins: list[str] = Field(default_factory=list)
-    rate_limit_per_minute: int = 0  # 0 = off
+    rate_limit_per_minute: int = 0  # 0 = off, else API requests per client address per minute
+    max_body_bytes: int = 64 * 1024  # larger API request bodies get 413
     # web page: questions offered to first-time visitors; generic to any 政府工作报告
     ui_examples: list[str] = Field(default_factory=lambda: [
         "今年经济增长的预期目标是多少？", "过去五年取得了哪些主要成绩？", "今年在民生方面要办哪些实事？", "如何推进乡村振兴？"])

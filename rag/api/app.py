@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from rag.api import errors, middleware
 from rag.api.routers import ask, commitments, documents, health, search
 from rag.pipeline import Pipeline
 from rag.settings import Settings, get_settings
@@ -21,12 +22,14 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
             app.state.pipeline = Pipeline.load(settings)
         yield
 
-    app = FastAPI(title="政府工作报告问答 API", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="政府工作报告问答 API", version="0.1.0", lifespan=lifespan, responses=errors.ERROR_RESPONSES,
                   description="Cited answers from government work reports. 带引用的政府工作报告问答。")
     app.state.settings = settings
     app.state.pipeline = pipeline
+    middleware.install(app, settings)
     for module in (ask, search, documents, commitments, health):
         app.include_router(module.router)
+    errors.install(app)  # after the routers: it adds the /api/ catch-all
     from ui.app import mount_ui  # gradio is heavy: only apps that serve pay for it
 
     return mount_ui(app, lambda: app.state.pipeline, settings)

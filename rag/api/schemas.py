@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _clean(value: object) -> object:
+    """Control characters (newline and tab aside) never reach the pipeline or a log; limits count what is left."""
+    return _CONTROL.sub("", value).strip() if isinstance(value, str) else value
+
+
+#: 1–1,000 characters after control characters and surrounding whitespace are removed.
+QuestionText = Annotated[str, StringConstraints(min_length=1, max_length=1000), BeforeValidator(_clean)]
+#: One earlier turn: at most 2,000 characters, cleaned the same way.
+TurnText = Annotated[str, StringConstraints(max_length=2000), BeforeValidator(_clean)]
 
 
 class Turn(BaseModel):
     role: Literal["user", "assistant"]
-    content: str
+    content: TurnText
 
 
 class AskRequest(BaseModel):
-    question: str = Field(..., description="问题 / the question", examples=["今年GDP要涨多少？"])
+    question: QuestionText = Field(..., description="问题 / the question (1–1000 字)", examples=["今年GDP要涨多少？"])
     top_k: int | None = Field(None, ge=1, le=20, description="检索条数 / units retrieved")
-    history: list[Turn] = Field(default_factory=list, description="对话历史，最早的在前 / earlier turns, oldest first")
+    history: list[Turn] = Field(default_factory=list, max_length=20,
+                                description="对话历史，最早的在前，最多 20 轮 / earlier turns, oldest first, at most 20")
 
     def user_history(self) -> list[str]:
         """Follow-ups are resolved from earlier user questions only (``Pipeline.ask(history=...)``)."""

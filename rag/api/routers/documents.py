@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-from rag.api.deps import PipelineDep
+from rag.api.deps import DocId, PipelineDep, SectionId
 from rag.api.schemas import DocumentOut, SectionOut, SectionRef
 from rag.types import Document, Section
 
@@ -31,7 +31,7 @@ def documents(pipeline: PipelineDep) -> list[DocumentOut]:
 @router.get("/documents/{doc}/sections/{section_id}", response_model=SectionOut,
             summary="章节全文 / Full text of a section",
             responses={404: {"description": "未找到文档或章节 / Unknown document or section"}})
-def section(doc: str, section_id: str, pipeline: PipelineDep) -> SectionOut:
+def section(doc: DocId, section_id: SectionId, pipeline: PipelineDep) -> SectionOut:
     document = _document(pipeline, doc)
     sec = document.section(section_id)
     if sec is None:

@@ -1,0 +1,117 @@
+"""One error shape for every failure: ``{"error": {"code": str, "message": str}}``.
+
+Clients (the web page, scripts, the fuzz tests) branch on ``code`` and show ``message``, which
+is always Chinese and English. Nothing internal leaks: no stack traces, no echoed input.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from rag.corpus import CorpusError
+from rag.embedding import ModelLoadError
+from rag.index import IndexUnavailable
+
+log = logging.getLogger("rag.api")
+
+#: status → (code, bilingual message) used when a handler has nothing more specific to say.
+DEFAULTS: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "请求无效。 / Bad request."),
+    404: ("not_found", "未找到该资源。 / Not found."),
+    405: ("method_not_allowed", "不支持该请求方法。 / Method not allowed."),
+    413: ("payload_too_large", "请求体过大。 / Request body too large."),
+    415: ("unsupported_media_type", "请求体须为 JSON（Content-Type: application/json）。 / The body must be JSON (Content-Type: application/json)."),
+    422: ("invalid_request", "请求参数无效。 / Invalid request."),
+    429: ("rate_limited", "请求过于频繁，请稍后再试。 / Too many requests; try again later."),
+    500: ("internal_error", "服务器内部错误，已记录。 / Internal server error; it has been logged."),
+    503: ("unavailable", "服务暂不可用。 / Service unavailable."),
+}
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """The body of every non-2xx response."""
+
+    error: ErrorBody
+
+
+#: For ``FastAPI(responses=...)``: documents the shape in the OpenAPI schema of every route.
+ERROR_RESPONSES: dict[int | str, dict] = {
+    status: {"model": ErrorOut, "description": DEFAULTS[status][1]} for status in (404, 413, 415, 422, 429, 500)
+}
+
+
+class ApiError(StarletteHTTPException):
+    """Raised by routes for an expected failure with its own code and bilingual message."""
+
+    def __init__(self, status_code: int, code: str, message: str) -> None:
+        super().__init__(status_code, message)
+        self.code = code
+
+
+def error_response(status: int, code: str | None = None, message: str | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    default_code, default_message = DEFAULTS.get(status, ("error", f"HTTP {status}"))
+    body = {"error": {"code": code or default_code, "message": message or default_message}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """A route's own string detail is its message; Starlette's bare status phrases get ours."""
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):  # FastAPI's body reader: bad UTF-8
+        return error_response(422, "invalid_request", "请求体不是有效的 JSON。 / The body is not valid JSON.")
+    try:
+        phrase = HTTPStatus(exc.status_code).phrase
+    except ValueError:
+        phrase = None
+    message = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
+    return error_response(exc.status_code, getattr(exc, "code", None), message, headers=getattr(exc, "headers", None))
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """Names each bad field and what is wrong with it, never the submitted value."""
+    problems = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        problems.append(f"{where}: {err.get('msg', 'invalid')}")
+    detail = "; ".join(problems)
+    return error_response(422, "invalid_request", f"请求参数无效：{detail} / Invalid request: {detail}")
+
+
+async def _service_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The details (paths, what to run) go to the operator's log, not to the client."""
+    log.error("service unavailable: %s", exc)
+    return error_response(503)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500)
+
+
+async def _api_not_found(request: Request) -> JSONResponse:
+    return error_response(404)
+
+
+def install(app: FastAPI) -> None:
+    """Registers the handlers (the catch-all sits in Starlette's outermost error middleware) and,
+    called after the routers are included, answers unknown ``/api/`` paths in the error shape
+    before the web page mounted at ``/`` would."""
+    app.add_api_route("/api/{rest:path}", _api_not_found, include_in_schema=False,
+                      methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    for exc_type in (CorpusError, IndexUnavailable, ModelLoadError):
+        app.add_exception_handler(exc_type, _service_unavailable)
+    app.add_exception_handler(Exception, _unexpected)
