@@ -19,7 +19,8 @@ from dataclasses import dataclass, replace
 import httpx
 
 from rag.chunking import count_tokens
-from rag.corpus import chinese_number, own_segments
+from rag.corpus import own_segments
+from rag.evaluation.metrics import chinese_numeral_value
 from rag.query import QueryPart
 from rag.settings import Settings
 from rag.types import Answer, Citation, Document, ScoredUnit, Unit
@@ -44,7 +45,7 @@ _THINK = re.compile(r"<think>.*?(?:</think>|$)", re.S)  # reasoning models' scra
 _SENTENCE = re.compile(r"[^。！？!?\n]*[。！？!?\n]*(?:\s*[\[［][\d,，、\s]+[\]］])*")
 _SENTENCE_END = "。！？!?\n"
 _LIST_MARKER = re.compile(r"(?m)^\s*\d+[.、)]\s*(?!\d)")
-_CN_DIGITS = "零〇一二两三四五六七八九十百"
+_CN_DIGITS = "零〇一二两三四五六七八九十百千"
 _MEASURE = (
     "个百分点|百分点|平方公里|平方米|千瓦时|千瓦|公里|千米|人次|万|亿|千|%|‰|倍|元|人|户|吨|亩|个|家|项|所|座|"
     "条|套|次|位|名|岁|辆|台|张|件|处|批|年|月|日|天|小时|米|度|级"
@@ -64,13 +65,13 @@ def figures(text: str) -> list[str]:
     """Numbers with their units in an answer (``7%``, ``33.16万人``, ``第4位``), citations and list
     markers excluded; a rank written in Chinese numerals (``第四位``) counts as ``第4位``."""
     text = normalize(_CITE.sub("|", _LIST_MARKER.sub("", unicodedata.normalize("NFKC", text))))
-    text = _CN_RANK.sub(lambda m: f"第{chinese_number(m.group(1))}", text)
+    text = _CN_RANK.sub(lambda m: f"第{chinese_numeral_value(m.group(1))}", text)
     return list(dict.fromkeys(m.group() for m in _FIGURE.finditer(text)))
 
 
 def _figure_text(text: str) -> str:
     """A source as figures are looked up in it: normalised, Chinese numerals before a unit as digits."""
-    return _CN_FIGURE.sub(lambda m: m.group(1) + str(chinese_number(m.group(2))), normalize(text))
+    return _CN_FIGURE.sub(lambda m: m.group(1) + str(chinese_numeral_value(m.group(2))), normalize(text))
 
 
 def _contains_figure(haystack: str, figure: str) -> bool:
