@@ -121,11 +121,12 @@ def build_ui(pipeline_getter: PipelineGetter, settings: Settings | None = None) 
         yield chat_html(turns, lang), turns, gr.update(value="", interactive=False), busy
         try:
             for event in pipeline_getter().ask_stream(question, history=history):
-                if event.get("type") == "delta":
-                    turn["partial"] += event.get("text", "")
-                    yield chat_html(turns, lang), turns, gr.skip(), gr.skip()
-                elif event.get("type") == "final":
+                kind = event.get("type")
+                if kind == "final":
                     turn["answer"] = event["answer"]
+                elif kind in ("delta", "reset"):  # reset: verification dropped the text streamed so far
+                    turn["partial"] = turn["partial"] + event.get("text", "") if kind == "delta" else ""
+                    yield chat_html(turns, lang), turns, gr.skip(), gr.skip()
         except Exception:  # the page must answer with a message, never a traceback
             log.exception("answering failed: %r", question)
             turn["error"] = t(lang, "error")
