@@ -124,7 +124,7 @@ def verify(text: str, sources: list[Source]) -> bool:
     for n in cited:
         if n not in by_n:
             raise VerificationError(f"unknown citation [{n}]")
-    haystacks = {s.n: _figure_text(s.path + "\n" + s.text) for s in sources}
+    haystacks = {s.n: _figure_text(s.path + "|" + s.text) for s in sources}  # "|": no figure spans both
     for m in _SENTENCE.finditer(text):
         sentence = m.group()
         own = _cited(sentence) or cited  # a sentence without a citation leans on the answer's
