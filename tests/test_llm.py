@@ -318,3 +318,17 @@ def test_pipeline_stream_resets_to_the_fallback_when_verification_fails(pipeline
     assert final["composer"] == "extractive" and final["fallback_reason"] == "invented figure: 99.9%"
     after_reset = events[kinds.index("reset") + 1:-1]
     assert after_reset and "".join(e["text"] for e in after_reset) == final["answer"]
+
+
+def test_sse_api_carries_llm_answers_and_the_reset_event(settings, pipeline, llm):
+    from fastapi.testclient import TestClient
+
+    from rag.api.app import create_app
+
+    with TestClient(create_app(settings, replace(pipeline, generative=_composer(pipeline.store.documents, llm)))) as c:
+        llm.reply = _quote_first_source
+        assert c.post("/api/ask", json={"question": "2023年地区生产总值增长多少？"}).json()["composer"] == "llm"
+        llm.reply = "地区生产总值增长99.9%[1]。"
+        with c.stream("POST", "/api/ask/stream", json={"question": "2023年地区生产总值增长多少？"}) as r:
+            names = [line[len("event: "):] for line in "".join(r.iter_text()).splitlines() if line.startswith("event: ")]
+    assert names[0] == "delta" and names[-1] == "final" and names.count("reset") == 1
