@@ -1,0 +1,223 @@
+"""Faults on disk: a damaged or stale index is rebuilt (``auto_rebuild``) or refused with a
+message that says what to run; broken corpora fail with a clear message and no traceback; a
+build killed halfway leaves the previous index usable. Everything runs on copies in tmp dirs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rag.cli import app as cli
+from rag.corpus import CorpusLoader
+from rag.index import POINTER, IndexStore, IndexUnavailable
+from rag.pipeline import build_index, open_index
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_DIR, SYNTHETIC_DIR = ROOT / "corpus", ROOT / "tests" / "fixtures" / "synthetic"
+RAG = str(Path(sys.executable).with_name("rag"))
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory, settings, pipeline) -> Path:
+    """A small corpus (the synthetic reports) and its index, built once and copied per test."""
+    root = tmp_path_factory.mktemp("pristine")
+    shutil.copytree(SYNTHETIC_DIR, root / "corpus")
+    build_index(_settings(settings, root), pipeline.embedder, progress=False)
+    return root
+
+
+@pytest.fixture
+def site(tmp_path, pristine) -> Path:
+    shutil.copytree(pristine, tmp_path / "site")
+    return tmp_path / "site"
+
+
+def _settings(base, root: Path, auto_rebuild: bool = True):
+    return base.model_copy(update={"corpus_dir": root / "corpus", "index_dir": root / "index",
+                                   "auto_rebuild": auto_rebuild})
+
+
+def _build(root: Path) -> Path:
+    index_dir = root / "index"
+    return index_dir / (index_dir / POINTER).read_text("utf-8").strip()
+
+
+def _edit_manifest(**changes) -> Callable[[Path], None]:
+    def edit(root: Path) -> None:
+        path = _build(root) / "manifest.json"
+        manifest = json.loads(path.read_text("utf-8"))
+        for key, value in changes.items():
+            if value is None:
+                manifest.pop(key)
+            else:
+                manifest[key] = value
+        path.write_text(json.dumps(manifest), "utf-8")
+    return edit
+
+
+def _flip_bytes(name: str) -> Callable[[Path], None]:
+    def flip(root: Path) -> None:
+        path = _build(root) / name
+        data = bytearray(path.read_bytes())
+        for i in range(len(data) // 3, len(data) // 3 + 16):
+            data[i] ^= 0xFF
+        path.write_bytes(bytes(data))
+    return flip
+
+
+def _truncate(name: str) -> Callable[[Path], None]:
+    def truncate(root: Path) -> None:
+        path = _build(root) / name
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return truncate
+
+
+def _append_to_corpus(root: Path) -> None:
+    path = sorted((root / "corpus").iterdir())[0]
+    path.write_text(path.read_text("utf-8") + "\n新增一段：今年新建口袋公园九十九个。\n", "utf-8")
+
+
+FAULTS: dict[str, Callable[[Path], None]] = {
+    "vectors.faiss deleted": lambda root: (_build(root) / "vectors.faiss").unlink(),
+    "vectors.faiss corrupted": _flip_bytes("vectors.faiss"),
+    "vectors.faiss truncated": _truncate("vectors.faiss"),
+    "vectors.faiss emptied": lambda root: (_build(root) / "vectors.faiss").write_bytes(b""),
+    "units.jsonl truncated": _truncate("units.jsonl"),
+    "documents.json not JSON": lambda root: (_build(root) / "documents.json").write_text("{not json", "utf-8"),
+    "bm25 deleted": lambda root: shutil.rmtree(_build(root) / "bm25"),
+    "manifest not JSON": lambda root: (_build(root) / "manifest.json").write_text("garbage", "utf-8"),
+    "manifest deleted": lambda root: (_build(root) / "manifest.json").unlink(),
+    "manifest missing a field": _edit_manifest(model_id=None),
+    "manifest corpus hash edited": _edit_manifest(corpus_hash="0" * 64),
+    "manifest model edited": _edit_manifest(model_id="someone/else"),
+    "manifest chunker edited": _edit_manifest(chunker={"name": "sentence", "max_chars": 1}),
+    "manifest unit count edited": _edit_manifest(n_units=3),
+    "manifest format from the future": _edit_manifest(format_version=99),
+    "manifest file hashes edited": _edit_manifest(files={"vectors.faiss": "0" * 64}),
+    "pointer to a missing build": lambda root: (root / "index" / POINTER).write_text("build-gone\n", "utf-8"),
+    "pointer deleted": lambda root: (root / "index" / POINTER).unlink(),
+    "index dir deleted": lambda root: shutil.rmtree(root / "index"),
+    "corpus changed": _append_to_corpus,
+    "corpus file added": lambda root: (root / "corpus" / "003_new.txt").write_text("一、新增\n新增报告正文。", "utf-8"),
+    "corpus file renamed": lambda root: sorted((root / "corpus").iterdir())[0].rename(root / "corpus" / "zz_renamed.txt"),
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_fault_is_refused_with_what_to_run(fault, site, settings, pipeline):
+    FAULTS[fault](site)
+    with pytest.raises(IndexUnavailable) as info:
+        open_index(_settings(settings, site, auto_rebuild=False), pipeline.embedder, progress=False)
+    message = str(info.value)
+    assert "rag index" in message and "请" in message, message
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_fault_is_rebuilt(fault, site, settings, pipeline):
+    FAULTS[fault](site)
+    conf = _settings(settings, site)
+    store = open_index(conf, pipeline.embedder, progress=False)
+    assert store.manifest.corpus_hash == CorpusLoader(conf.corpus_dir).fingerprint()
+    assert store.vectors.ntotal == len(store.units) == store.manifest.n_units > 0
+    # the rebuilt index is the one on disk now, and it is whole
+    reloaded = IndexStore.load(conf.index_dir)
+    assert reloaded.path == store.path and reloaded.manifest == store.manifest
+    assert [d.text for d in store.documents] == [d.text for d in CorpusLoader(conf.corpus_dir).load()]
+
+
+def test_untouched_index_is_reused(site, settings, pipeline):
+    before = _build(site)
+    store = open_index(_settings(settings, site, auto_rebuild=False), pipeline.embedder, progress=False)
+    assert store.path == before
+
+
+# --------------------------------------------------------------------------- through the CLI
+
+
+def _cli(*args: str, env: dict[str, str] | None = None):
+    result = CliRunner().invoke(cli, list(args), env=env)
+    output = result.output  # stdout and stderr as the terminal shows them
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in output
+    return result.exit_code, output
+
+
+def test_serve_refuses_to_start_on_a_damaged_index(site):
+    FAULTS["vectors.faiss corrupted"](site)
+    code, output = _cli("--corpus", str(site / "corpus"), "--index-dir", str(site / "index"), "serve",
+                        "--port", "9", env={"RAG_AUTO_REBUILD": "false"})
+    assert code != 0
+    assert "rag index" in output and "vectors.faiss" in output, output
+
+
+def _run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([RAG, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_invalid_utf8_names_file_and_byte_offset(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text("一、总体要求\n今年经济增长5%左右。", "utf-8")
+    (corpus / "bad.txt").write_bytes("一、总体".encode() + b"\xff\xfe" + "要求".encode())
+    result = _run("--corpus", str(corpus), "--index-dir", str(tmp_path / "index"), "index")
+    assert result.returncode != 0
+    assert "bad.txt" in result.stderr and "byte offset 12" in result.stderr and "第 12 字节" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "index" / POINTER).exists()
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("empty dir", "No .txt or .md files"),
+    ("empty file", "File is empty"),
+    ("blank file", "File is empty"),
+    ("missing dir", "Corpus directory not found"),
+    ("front matter only", "File is empty"),
+])
+def test_unusable_corpus_is_a_clear_error(tmp_path, case, expected):
+    corpus = tmp_path / "corpus"
+    if case != "missing dir":
+        corpus.mkdir()
+    contents = {"empty file": "", "blank file": " \n\u3000\n\t", "front matter only": "---\ntitle: 报告\n---\n"}
+    if case in contents:
+        (corpus / "report.txt").write_text(contents[case], "utf-8")
+    for command in (["index"], ["ask", "今年GDP要涨多少？"], ["commitments"]):
+        code, output = _cli("--corpus", str(corpus), "--index-dir", str(tmp_path / "index"), *command)
+        assert code != 0 and expected in output, (command, output)
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in output)
+
+
+def test_killed_build_leaves_the_old_index_usable(site, settings, pipeline):
+    """``rag index --force`` is SIGKILLed while it embeds; the index it was replacing still loads."""
+    old = _build(site)
+    old_manifest = IndexStore.load(site / "index").manifest
+    big = site / "big-corpus"  # the seed report: its embedding takes long enough to be interrupted
+    shutil.copytree(SEED_DIR, big)
+    proc = subprocess.Popen([RAG, "--corpus", str(big), "--index-dir", str(site / "index"), "index", "--force"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not list((site / "index").glob(".staging-*")):
+            assert proc.poll() is None, "the build ended before it could be interrupted"
+            assert time.monotonic() < deadline, "the build never started"
+            time.sleep(0.01)
+        time.sleep(0.3)
+        assert proc.poll() is None, "the build ended before it could be interrupted"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert list((site / "index").glob(".staging-*")), "the kill did not land mid-build"
+    assert _build(site) == old
+    store = IndexStore.load(site / "index")
+    assert store.manifest == old_manifest and store.vectors.ntotal == len(store.units)
+    assert open_index(_settings(settings, site, auto_rebuild=False), pipeline.embedder, progress=False).path == old
