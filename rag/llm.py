@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 REFUSAL = "报告中没有相关内容"
 
 SYSTEM_PROMPT = (
-    "你是政府工作报告问答助手。只能依据用户消息中带编号的资料回答问题，不得使用资料以外的知识。\n"
+    "你是政府工作报告问答助手。只能依据用户消息中带编号的资料回答问题，不得使用资料以外的知识。"
+    "每条资料前注明了出处（报告和章节）。\n"
     "要求：\n"
     "1. 每个论断之后用方括号标注所依据的资料编号，例如“地区生产总值增长6.5%[1]”；只能使用给出的编号。\n"
     "2. 数字、单位和排名必须与资料原文一致，不要换算、估算，不要写资料中没有的数字。\n"
@@ -93,14 +94,19 @@ class Source:
     end: int
     text: str
     score: float
+    report: str = ""  # the report's own title, so sources of several reports stay apart
 
     @property
     def path(self) -> str:
         return " › ".join(self.unit.section_path)
 
     @property
+    def where(self) -> str:
+        return " › ".join(x for x in (self.report, self.path) if x) or "（无标题）"
+
+    @property
     def block(self) -> str:
-        return f"[{self.n}] 章节：{self.path or '（无标题）'}\n{self.text}"
+        return f"[{self.n}] 出处：{self.where}\n{self.text}"
 
 
 class VerificationError(ValueError):
@@ -124,7 +130,7 @@ def verify(text: str, sources: list[Source]) -> bool:
     for n in cited:
         if n not in by_n:
             raise VerificationError(f"unknown citation [{n}]")
-    haystacks = {s.n: _figure_text(s.path + "|" + s.text) for s in sources}  # "|": no figure spans both
+    haystacks = {s.n: _figure_text(s.where + "|" + s.text) for s in sources}  # "|": no figure spans both
     for m in _SENTENCE.finditer(text):
         sentence = m.group()
         own = _cited(sentence) or cited  # a sentence without a citation leans on the answer's
@@ -170,6 +176,8 @@ class GenerativeComposer:
         self.temperature = temperature
         # the text each section owns outside headings and children, where a sentence may extend
         self._segments = {d.id: sorted((a, b) for _, a, b in own_segments(d)) for d in documents}
+        # a title the loader fell back to (the file name, the first heading) says nothing new
+        self._reports = {d.id: "" if d.title in {d.id, *(s.title for s in d.sections)} else d.title for d in documents}
 
     @classmethod
     def from_settings(cls, settings: Settings, documents: list[Document]) -> GenerativeComposer | None:
@@ -211,7 +219,8 @@ class GenerativeComposer:
             a, b = self._sentence(u)
             if any(s.unit.doc_id == u.doc_id and s.start < b and a < s.end for s in out):
                 continue  # the same sentence already reached the prompt through a better hit
-            source = Source(len(out) + 1, u, a, b, self.docs[u.doc_id].text[a:b], float(hit.score))
+            source = Source(len(out) + 1, u, a, b, self.docs[u.doc_id].text[a:b], float(hit.score),
+                            self._reports[u.doc_id])
             cost = count_tokens(source.block)
             if used + cost > self.context_tokens:
                 break

@@ -155,8 +155,8 @@ def test_prompt_is_chinese_numbered_with_paths_and_refusal_phrase(sample, hits):
     follow_up = [QueryPart(text="2023年的就业情况怎么样？", search_text="", topic="就业")]
     system, user = composer.messages("那就业呢？", follow_up, sources)
     assert REFUSAL in system["content"] and "[1]" in system["content"]
-    assert f"[2] 章节：{sources[1].path}\n{sources[1].text}" in user["content"]
-    assert user["content"].index("[1] 章节") < user["content"].index("[2] 章节")
+    assert f"[2] 出处：{doc.title} › {sources[1].path}\n{sources[1].text}" in user["content"]
+    assert user["content"].index("[1] 出处") < user["content"].index("[2] 出处")
     assert user["content"].endswith("问题：那就业呢？（即：2023年的就业情况怎么样？）")
 
 
@@ -184,6 +184,16 @@ def test_verify_checks_figures_against_the_sources_their_sentence_cites(sample, 
     with pytest.raises(ValueError, match="invented figure: 6%"):
         verify("全市生产总值增长6%[2]。", sources)  # "6%" is not "6.5%"
     assert verify(f"{REFUSAL}。", sources) is True
+    assert verify("青川市2024年的报告说，全市生产总值增长6.5%[2]。", sources) is False  # the report's title
+    with pytest.raises(ValueError, match="invented figure: 2019年"):
+        verify("2019年全市生产总值增长6.5%[2]。", sources)
+
+
+def test_a_file_name_standing_in_for_a_title_is_not_shown_as_the_report(synthetic_docs):
+    doc = next(d for d in synthetic_docs if d.title == d.id)  # a file without a title line
+    unit = SentenceChunker().run([doc])[0]
+    (source,) = GenerativeComposer([doc], base_url="x", model="m").sources([[ScoredUnit(unit, 1.0)]])
+    assert source.report == "" and doc.id not in source.block
 
 
 # --- whole answers ------------------------------------------------------------------------
@@ -201,7 +211,7 @@ def test_correct_answer_is_verified_renumbered_and_cited_exactly(sample, hits, l
     assert request["path"] == "/v1/chat/completions"
     assert request["headers"]["Authorization"] == "Bearer sk-test"
     assert request["body"]["model"] == "qwen-test" and request["body"]["stream"] is False
-    assert "[2] 章节：" in request["body"]["messages"][1]["content"]
+    assert "[2] 出处：" in request["body"]["messages"][1]["content"]
 
 
 def test_full_width_figures_and_brackets_are_accepted(sample, hits, llm):
@@ -288,7 +298,7 @@ def test_no_llm_configured_keeps_the_extractive_composer(pipeline):
 
 def _quote_first_source(body: dict) -> str:
     """A faithful model: repeats source [1] verbatim and cites it."""
-    return "根据报告，" + re.search(r"\[1\] 章节：[^\n]*\n([^\n]+)", body["messages"][1]["content"]).group(1) + "[1]"
+    return "根据报告，" + re.search(r"\[1\] 出处：[^\n]*\n([^\n]+)", body["messages"][1]["content"]).group(1) + "[1]"
 
 
 def test_pipeline_uses_the_llm_when_configured_and_streams_its_tokens(pipeline, llm):
