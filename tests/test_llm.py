@@ -342,3 +342,13 @@ def test_sse_api_carries_llm_answers_and_the_reset_event(settings, pipeline, llm
         with c.stream("POST", "/api/ask/stream", json={"question": "2023年地区生产总值增长多少？"}) as r:
             names = [line[len("event: "):] for line in "".join(r.iter_text()).splitlines() if line.startswith("event: ")]
     assert names[0] == "delta" and names[-1] == "final" and names.count("reset") == 1
+
+
+def test_the_page_says_which_composer_answered():
+    from ui.render import answer_html
+
+    base = {"answer": "增长6.5%[1]", "found": True, "citations": []}
+    assert "大模型生成" in answer_html(0, base | {"composer": "llm"}, "zh")
+    assert "rag-composer" not in answer_html(0, base | {"composer": "extractive"}, "zh")
+    fallback = answer_html(0, base | {"composer": "extractive", "fallback_reason": "invented figure: <9%>"}, "en")
+    assert "failed verification" in fallback and 'title="invented figure: &lt;9%&gt;"' in fallback
