@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from rag.query import Lexicon, QueryPart, tokenize
 from rag.types import Answer, Citation, Document, ScoredUnit, Unit
 
-_CLAUSE = re.compile(r"[^，,、；;：:。！？!?]*[，,、；;：:。！？!?]*")
+_CLAUSE = re.compile(r"[^，,；;：:。！？!?\n]*[，,；;：:。！？!?\n]*")  # "、" joins list items, never splits
+_SENTENCE_END = tuple("。！？!?")
+_QUOTED = re.compile(r"“[^”]{2,}”|《[^》]+》|「[^」]+」")
 _TRIM = "，,、；;：:。！？!? \u3000\n"
 _DIGIT = re.compile(r"\d")
 _HORIZON = re.compile(
@@ -24,6 +26,18 @@ _HORIZON = re.compile(
     r"|[一二三四五六七八九十\d]+年来|过去一年|今年|明年"
 )
 _CJK_OR_DIGIT = re.compile(r"[\u4e00-\u9fff\d]")
+_DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|[一二三四五六七八九十]+月|年底|年内|年中|上半年|下半年|月底|季度")
+
+
+def _answers_form(span: str, part: QueryPart) -> bool:
+    """Whether a span has the kind of answer asked for: a figure in the asked unit, a date."""
+    if part.measure:
+        unit = "(?:%|个百分点)" if part.measure == "%" else re.escape(part.measure)
+        if not re.search(rf"\d[\d.,]*\s*(?:多)?(?:[万亿千百])?\s*{unit}", span):
+            return False
+    if part.wants_when and not _DATE.search(span):
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -62,12 +76,15 @@ class TermWeights:
 class ExtractiveComposer:
     """Builds an ``Answer`` from retrieval hits for each question part."""
 
-    def __init__(self, documents: list[Document], weights: TermWeights, lexicon: Lexicon, *,
+    def __init__(self, documents: list[Document], units: list[Unit], weights: TermWeights, lexicon: Lexicon, *,
                  refusal_threshold: float = 0.5, candidates: int = 5, max_window_chars: int = 80) -> None:
         self.docs = {d.id: d for d in documents}
+        self.units = units
         self.weights = weights
         self.lexicon = lexicon
         self.refusal_threshold = refusal_threshold
+        years = [int(m) for u in units for m in re.findall(r"(?<!\d)((?:19|20)\d{2})年", " ".join(u.section_path))]
+        self.plan_year = max(years) if years else None  # the latest year a heading names
         self.candidates = candidates
         self.max_window_chars = max_window_chars
 
@@ -96,29 +113,61 @@ class ExtractiveComposer:
         return sum(w for t, w in terms if t in text.lower()) / total
 
     # --- windows --------------------------------------------------------------------------
+    def _sentence_span(self, unit: Unit) -> tuple[int, int]:
+        """The unit plus neighbours cut from the same sentence, so a window can cross the cut."""
+        lo, hi = unit.start, unit.end
+        i = unit.id
+        while i > 0 and self._joins(self.units[i - 1], self.units[i]):
+            i -= 1
+            lo = self.units[i].start
+        j = unit.id
+        while j + 1 < len(self.units) and self._joins(self.units[j], self.units[j + 1]):
+            j += 1
+            hi = self.units[j].end
+        return lo, hi
+
+    def _joins(self, a: Unit, b: Unit) -> bool:
+        """Two units are one sentence cut in two: same section, no sentence end or line break between."""
+        return (a.doc_id, a.section_id, a.kind, b.kind) == (b.doc_id, b.section_id, "text", "text") and \
+            not a.text.endswith(_SENTENCE_END) and "\n" not in self.docs[a.doc_id].text[a.end:b.start]
+
     def _best_window(self, hit: ScoredUnit, part: QueryPart, terms: list[tuple[str, float]]) -> Window:
         u = hit.unit
         context = " ".join(u.section_path)
-        pieces = [(u.start + m.start(), u.start + m.end()) for m in _CLAUSE.finditer(u.text) if m.end() > m.start()]
         text = self.docs[u.doc_id].text
+        lo, hi = self._sentence_span(u)
+        pieces = [(lo + m.start(), lo + m.end()) for m in _CLAUSE.finditer(text[lo:hi]) if m.end() > m.start()]
         best: Window | None = None
         for i in range(len(pieces)):
             for j in range(i, len(pieces)):
                 a, b = pieces[i][0], pieces[j][1]
                 while b > a and text[b - 1] in _TRIM:
                     b -= 1
+                if b <= u.start or a >= u.end:
+                    continue  # a window must overlap the retrieved unit itself
                 if b - a > self.max_window_chars and j > i:
                     break
                 span = text[a:b]
-                cov = max(self._coverage(terms, span), 0.6 * self._coverage(terms, span + context))
-                score = cov - 0.003 * len(span)
-                if part.wants_number and _DIGIT.search(span):
+                score = 2 * self._coverage(terms, span) + 0.5 * self._coverage(terms, context)
+                rest = span
+                for t, _ in terms:
+                    rest = rest.replace(t, "")
+                novel = len(_CJK_OR_DIGIT.findall(rest))  # what the window says beyond the question
+                score += 0.3 * min(novel, 12) / 12 - 0.004 * max(len(span) - 25, 0)
+                if part.wants_number and _DIGIT.search(rest):
                     score += 0.3
                 if part.wants_rank and self.lexicon.has_rank(span):
-                    score += 0.5
+                    score += 0.6
+                if part.wants_name and _QUOTED.search(span):
+                    score += 0.4
+                if (part.measure or part.wants_when) and _answers_form(span, part):
+                    score += 0.4
+                if u.kind == "heading" and not part.part_ordinal:
+                    score -= 0.4  # a heading names a topic; it answers only questions about the report's parts
                 if best is None or score > best.score:
                     best = Window(u, a, b, span, self._coverage(terms, span + " " + context), score)
-        assert best is not None
+        if best is None:  # a unit with no clause text (cannot happen for stripped units)
+            best = Window(u, u.start, u.end, u.text, self._coverage(terms, u.text + " " + context), 0.0)
         return best
 
     def _answer_part(self, part: QueryPart, hits: list[ScoredUnit]) -> tuple[Window | None, float]:
@@ -129,11 +178,16 @@ class ExtractiveComposer:
         scored = []
         for rank, hit in enumerate(hits[: self.candidates]):
             w = self._best_window(hit, part, terms)
-            scored.append((w.score + 0.5 * hit.score / top - 0.05 * rank, w, hit))
+            scored.append((w.score + 1.0 * hit.score / top - 0.05 * rank, w, hit))
         _, window, hit = max(scored, key=lambda x: x[0])
-        support = window.coverage if terms else 0.0
-        if hit.dense is not None:  # meaning-level evidence counts where words differ (English questions)
-            support = max(support, (hit.dense - 0.80) / 0.12)
+        if terms:
+            support = window.coverage
+        else:  # nothing of the report's wording in the question (English): judge by meaning alone
+            support = (hit.dense - 0.80) / 0.12 if hit.dense is not None else 0.0
+        if not _answers_form(window.text, part):
+            support *= 0.5  # "多少公里" answered without any distance is no answer
+        if part.year and part.year != self.plan_year and str(part.year) not in window.text + " ".join(window.unit.section_path):
+            support *= 0.5  # a question about one named year is not answered by a five-year total
         return window, support
 
     # --- entry point ----------------------------------------------------------------------

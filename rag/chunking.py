@@ -18,6 +18,8 @@ _SENTENCE = re.compile(r"[^。！？!?\n]*(?:[。！？!?]+[”’」』）)]*|\
 _SEMICOLON = re.compile(r"[^；;]*(?:[；;]|$)")
 _CLAUSE = re.compile(r"[^，,、：:]*(?:[，,、：:]|$)")
 _WS = " \t\u3000\n"
+#: Bump when the units produced for the same text change, so existing indexes count as stale.
+VERSION = 2
 
 
 @lru_cache(maxsize=1)
@@ -89,11 +91,14 @@ class SentenceChunker:
         return merged
 
     def run(self, documents: list[Document]) -> list[Unit]:
+        """Body sentences plus one unit per heading line, so "第三部分讲什么？" has something to cite."""
         units: list[Unit] = []
         for doc in documents:
             paths = {s.id: s.path for s in doc.sections}
-            for sid, a, b in own_segments(doc):
-                for sa, sb in self._spans(doc.text, a, b):
-                    text = doc.text[sa:sb]
-                    units.append(Unit(len(units), doc.id, sid, paths[sid], sa, sb, text, count_tokens(text)))
+            spans = [(s.id, *_strip(doc.text, s.start, s.heading_end), "heading") for s in doc.sections]
+            spans = [x for x in spans if x[2] > x[1]]
+            spans += [(sid, sa, sb, "text") for sid, a, b in own_segments(doc) for sa, sb in self._spans(doc.text, a, b)]
+            for sid, sa, sb, kind in sorted(spans, key=lambda x: x[1]):
+                text = doc.text[sa:sb]
+                units.append(Unit(len(units), doc.id, sid, paths[sid], sa, sb, text, count_tokens(text), kind))
         return units

@@ -52,7 +52,8 @@ def clean_text(raw: str) -> str:
     return _BOOKMARK.sub("", text)
 
 
-def _cn_to_int(s: str) -> int:
+def chinese_number(s: str) -> int:
+    """``十二`` → 12, ``3`` → 3: enumeration markers are written either way."""
     digits = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
     if s.isdigit():
         return int(s)
@@ -192,7 +193,7 @@ class _TreeBuilder:
         body = self.text[lo:hi]
         expected, marks = 1, []
         for m in _ENUM_ITEM.finditer(body):
-            if _cn_to_int(m.group(1)) == expected:
+            if chinese_number(m.group(1)) == expected:
                 marks.append(m.start(1))
                 expected += 1
         if len(marks) < 2:

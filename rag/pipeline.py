@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rag.answering import ExtractiveComposer, TermWeights
+from rag.chunking import VERSION as CHUNKER_VERSION
 from rag.chunking import SentenceChunker
 from rag.commitments import CommitmentAnswerer, CommitmentExtractor
 from rag.corpus import CorpusLoader
@@ -27,7 +28,8 @@ def _chunker(settings: Settings) -> SentenceChunker:
 
 
 def _chunker_config(settings: Settings) -> dict:
-    return {"name": "sentence", "max_chars": settings.max_unit_chars, "min_chars": settings.min_unit_chars}
+    return {"name": "sentence", "version": CHUNKER_VERSION,
+            "max_chars": settings.max_unit_chars, "min_chars": settings.min_unit_chars}
 
 
 def build_index(settings: Settings, embedder: Embedder, *, progress: bool = True) -> IndexStore:
@@ -95,7 +97,7 @@ class Pipeline:
         bm25 = BM25Retriever(store, features, priors)
         hybrid = HybridRetriever(dense, bm25, fusion=settings.fusion, rrf_k=settings.rrf_k,
                                  dense_weight=settings.dense_weight, bm25_weight=settings.bm25_weight)
-        composer = ExtractiveComposer(store.documents, TermWeights(store.units), lexicon,
+        composer = ExtractiveComposer(store.documents, store.units, TermWeights(store.units), lexicon,
                                       refusal_threshold=settings.refusal_threshold)
         return cls(settings, store, embedder, QueryAnalyzer(lexicon),
                    {"bm25": bm25, "dense": dense, "hybrid": hybrid}, composer,

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 
+from rag.corpus import chinese_number
+
 DATA_DIR = Path(__file__).parent / "data"
 _PUNCT = re.compile(r"[\s\u3000，。、；：？！,.;:?!“”‘’\"'（）()《》〈〉【】\[\]·…—\-–/+*&%#@~`|<>=^_{}]+")
 _YEAR = re.compile(r"(?<!\d)(19|20)\d{2}(?!\d)")
@@ -80,6 +82,11 @@ class QueryPart:
     year: int | None = None
     wants_number: bool = False
     wants_rank: bool = False
+    wants_name: bool = False
+    part_ordinal: int | None = None  # "第三部分" → 3
+    measure: str | None = None  # "多少公里" → "公里": the unit the figure must carry
+    wants_when: bool = False
+    wants_who: bool = False
     expansions: list[str] = field(default_factory=list)
 
 
@@ -95,9 +102,18 @@ class QueryAnalyzer:
     def __init__(self, lexicon: Lexicon | None = None) -> None:
         self.lexicon = lexicon or Lexicon.load()
         r = self.lexicon.rules
-        self._plan, self._review = r["scope"]["plan"], r["scope"]["review"]
-        self._number, self._rank = r["question"]["number"], r["question"]["rank"]
-        self._fillers = sorted(r["question"]["fillers"], key=len, reverse=True)
+        self._plan_time, self._review_time = r["scope"]["plan_time"], r["scope"]["review_time"]
+        self._plan = self._plan_time + r["scope"]["plan"]
+        self._review = self._review_time + r["scope"]["review"]
+        q = r["question"]
+        self._number_ask, self._number, self._rank = q["number_ask"], q["number"], q["rank"]
+        self._name, self._when, self._who = q["name"], q["when"], q["who"]
+        self._part_re = re.compile(q["part_pattern"])
+        self._count_re = re.compile(q["count_pattern"])
+        units = sorted(q["measure_words"], key=len, reverse=True)
+        self._measure_re = re.compile(rf"(?<![哪这那近前去])(?:多少|几)\s*({'|'.join(map(re.escape, units))})")
+        self._measure_alias = q["measure_alias"]
+        self._fillers = set(q["fillers"])
         self._followup = r["followup"]
 
     # --- pieces -------------------------------------------------------------------------
@@ -111,14 +127,14 @@ class QueryAnalyzer:
         return "review" if review else "plan" if plan else None
 
     def topic(self, text: str) -> str:
-        t = text
-        for w in sorted(self._plan + self._review + self._number + self._rank, key=len, reverse=True):
-            if not w.isascii():
-                t = t.replace(w, " ")
-        for w in self._fillers:
+        """What the question is about: time words, question words and fillers removed."""
+        t = self._count_re.sub(" ", self._part_re.sub(" ", text))
+        asked = self._plan_time + self._review_time + self._number_ask + self._rank + self._when + self._who
+        for w in sorted(asked, key=len, reverse=True):
             t = t.replace(w, " ") if not w.isascii() else re.sub(rf"(?i)\b{re.escape(w)}\b", " ", t)
-        t = _YEAR.sub(" ", t)
-        return _PUNCT.sub(" ", t).strip()
+        t = re.sub(r"(?<!\d)(?:19|20)\d{2}\s*年?", " ", t)
+        words = [w for w in _jieba().lcut(t) if w.strip() and not _PUNCT.fullmatch(w) and w.lower() not in self._fillers]
+        return " ".join(words)
 
     def expand(self, text: str) -> list[str]:
         found: list[str] = []
@@ -168,8 +184,13 @@ class QueryAnalyzer:
             topic=self.topic(full),
             scope=self.scope(full),
             year=years[0] if years else None,
-            wants_number=any(_contains(full, w) for w in self._number),
+            wants_number=any(_contains(full, w) for w in self._number_ask + self._number),
             wants_rank=any(_contains(full, w) for w in self._rank),
+            wants_name=any(_contains(full, w) for w in self._name),
+            part_ordinal=self._ordinal(full),
+            measure=self._measure(full),
+            wants_when=any(_contains(full, w) for w in self._when),
+            wants_who=any(_contains(full, w) for w in self._who),
             expansions=expansions,
         )
         if context:
@@ -178,16 +199,27 @@ class QueryAnalyzer:
                 part.wants_number, part.wants_rank = context.wants_number, context.wants_rank
         return part
 
+    def _measure(self, text: str) -> str | None:
+        m = self._measure_re.search(text)
+        return self._measure_alias.get(m.group(1), m.group(1)) if m else None
+
+    def _ordinal(self, text: str) -> int | None:
+        m = self._part_re.search(text)
+        if not m:
+            return None
+        return chinese_number(m.group(1))
+
     # --- entry point --------------------------------------------------------------------
     def analyze(self, question: str, history: list[str] | None = None) -> list[QueryPart]:
-        """Sub-questions, each completed with the topic of the one before it when it has none
-        of its own ("今年呢？"); the first one borrows from the last user turn in ``history``."""
+        """Sub-questions completed from their context: a later part of the same question always
+        shares the first part's topic ("过去五年…多少？今年计划多少？"); the first part borrows
+        from the last user turn in ``history`` only when it has no topic of its own ("那今年呢？")."""
         context = next((p for p in (self._part(h) for h in reversed(history or [])) if p.topic), None)
         parts: list[QueryPart] = []
-        for text in self._split(question):
-            follows = self._needs_context(text)
+        for i, text in enumerate(self._split(question)):
+            follows = i > 0 or self._needs_context(text)
             part = self._part(text, context if follows else None)
             parts.append(part)
-            if not follows:
+            if i == 0 and not follows:
                 context = part
         return parts

@@ -35,6 +35,7 @@ class Priors:
     scope_mismatch: float = 0.5
     number: float = 0.25
     rank: float = 0.5
+    part_heading: float = 2.0
 
 
 class UnitFeatures:
@@ -44,6 +45,9 @@ class UnitFeatures:
         self.scope = np.array([lexicon.heading_scope(u.section_path) or "" for u in units])
         self.has_digit = np.array([bool(_DIGIT.search(u.text)) for u in units])
         self.has_rank = np.array([lexicon.has_rank(u.text) for u in units])
+        self.top_heading = np.array([  # ordinal of the top-level part a level-1 heading opens, else 0
+            int(u.section_id) if u.kind == "heading" and u.section_id.isdigit() else 0 for u in units
+        ])
         years = [[int(y) for y in _YEAR.findall(" ".join(u.section_path))] for u in units]
         self.year = np.array([max(y) if y else 0 for y in years])
         plan_years = self.year[self.scope == "plan"]
@@ -62,6 +66,8 @@ class UnitFeatures:
             w[self.has_digit] *= 1 + priors.number
         if part.wants_rank:
             w[self.has_rank] *= 1 + priors.rank
+        if part.part_ordinal:
+            w[self.top_heading == part.part_ordinal] *= 1 + priors.part_heading
         return w
 
 

@@ -57,6 +57,7 @@ class Unit:
     end: int
     text: str
     tokens: int
+    kind: str = "text"  # "heading" for a heading line, "text" for body sentences
 
     @property
     def embed_text(self) -> str:

@@ -15,15 +15,18 @@ def test_units_are_verbatim_and_within_sections(seed_docs):
         assert u.tokens == count_tokens(u.text) > 0
 
 
-def test_units_cover_all_body_text(seed_docs, synthetic_docs):
+def test_units_cover_all_text_once(seed_docs, synthetic_docs):
     from rag.corpus import own_segments
 
     for docs in (seed_docs, synthetic_docs):
         units = SentenceChunker().run(docs)
         for doc in docs:
-            body = "".join(doc.text[a:b] for _, a, b in own_segments(doc))
+            own = [(a, b) for _, a, b in own_segments(doc)] + [(s.start, s.heading_end) for s in doc.sections]
+            text = "".join(doc.text[a:b] for a, b in sorted(own))
             covered = "".join(u.text for u in units if u.doc_id == doc.id)
-            assert "".join(body.split()) == "".join(covered.split())
+            assert "".join(text.split()) == "".join(covered.split())
+            ends = [(u.start, u.end) for u in units if u.doc_id == doc.id]
+            assert all(b1 <= a2 for (_, b1), (a2, _) in zip(ends, ends[1:])), "units overlap"
 
 
 def test_long_sentences_split_at_semicolons_then_clauses():
@@ -31,7 +34,7 @@ def test_long_sentences_split_at_semicolons_then_clauses():
 
     clause = "推进重点项目建设并完成年度投资任务，"
     text = "一、总体\n" + "甲" * 10 + "；" + clause * 12 + "。\n"
-    units = SentenceChunker(max_chars=60).run([parse_document(text, doc_id="d")])
+    units = SentenceChunker(max_chars=60).run([parse_document(text, doc_id="d")])[1:]  # [0] is the heading
     assert len(units) > 2
     assert all(len(u.text) <= 60 for u in units)
     assert units[0].text.endswith("；")
@@ -40,3 +43,9 @@ def test_long_sentences_split_at_semicolons_then_clauses():
 def test_each_target_line_is_its_own_unit(seed_docs):
     units = [u for u in SentenceChunker().run(seed_docs) if u.section_id == "2.1"]
     assert "地区生产总值增长7%" in [u.text for u in units]
+
+
+def test_headings_are_units_of_their_section(seed_docs):
+    units = SentenceChunker().run(seed_docs)
+    heading = next(u for u in units if u.section_id == "3" and u.text.startswith("三、"))
+    assert heading.text == "三、加强政府自身建设"
