@@ -133,6 +133,13 @@ def test_ask_open_citation_and_follow_up(open_page):
     _ask(page, "今年城镇新增就业目标是多少？")
     assert "33.16万人" in _ask(page, "那过去五年呢？")
 
+    example = page.locator("#rag-examples button").first
+    answered = page.locator("#rag-chat .rag-a[data-found]").count()
+    example.click()
+    page.wait_for_function(
+        f"document.querySelectorAll('#rag-chat .rag-a[data-found]').length > {answered}", timeout=TIMEOUT_MS)
+    assert page.locator("#rag-chat .rag-q").last.inner_text() == example.inner_text()
+
 
 def test_phone_width(open_page):
     ARTIFACTS.mkdir(exist_ok=True)

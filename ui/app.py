@@ -108,17 +108,21 @@ def _open_citation(pipeline: Pipeline, turns: list[dict], turn: int, n: int, lan
 def build_ui(pipeline_getter: PipelineGetter, settings: Settings | None = None) -> gr.Blocks:
     """``pipeline_getter`` is called per request: the pipeline is loaded after the app is built."""
     settings = settings or get_settings()
+    n_controls = 2 + len(settings.ui_examples)  # question box, send button, example buttons
+
+    def controls(enabled: bool) -> tuple[Any, ...]:
+        """Everything that asks is disabled while a question is answered: one question at a time."""
+        return tuple(gr.update(interactive=enabled) for _ in range(n_controls))
 
     def respond(question: str, turns: list[dict], lang: str) -> Iterator[tuple[Any, ...]]:
         question = (question or "").strip()
         if not question:
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            yield gr.skip(), gr.skip(), *(gr.skip(),) * n_controls
             return
         history = [turn["q"] for turn in turns if turn.get("answer")]
         turn: dict = {"q": question, "answer": None, "partial": ""}
         turns = [*turns, turn]
-        busy = gr.update(interactive=False)
-        yield chat_html(turns, lang), turns, gr.update(value="", interactive=False), busy
+        yield chat_html(turns, lang), turns, gr.update(value="", interactive=False), *controls(False)[1:]
         try:
             for event in pipeline_getter().ask_stream(question, history=history):
                 kind = event.get("type")
@@ -126,13 +130,13 @@ def build_ui(pipeline_getter: PipelineGetter, settings: Settings | None = None) 
                     turn["answer"] = event["answer"]
                 elif kind in ("delta", "reset"):  # reset: verification dropped the text streamed so far
                     turn["partial"] = turn["partial"] + event.get("text", "") if kind == "delta" else ""
-                    yield chat_html(turns, lang), turns, gr.skip(), gr.skip()
+                    yield chat_html(turns, lang), turns, *(gr.skip(),) * n_controls
         except Exception:  # the page must answer with a message, never a traceback
             log.exception("answering failed: %r", question)
             turn["error"] = t(lang, "error")
         if turn["answer"] is None and "error" not in turn:
             turn["error"] = t(lang, "error")
-        yield chat_html(turns, lang), turns, gr.update(interactive=True), gr.update(interactive=True)
+        yield chat_html(turns, lang), turns, *controls(True)
 
     def open_citation(turns: list[dict], lang: str, evt: gr.EventData) -> tuple[str, tuple[int, int] | None]:
         data = getattr(evt, "_data", None) or {}
@@ -191,12 +195,11 @@ def build_ui(pipeline_getter: PipelineGetter, settings: Settings | None = None) 
                 document = gr.HTML("", elem_id="rag-document", js_on_load=DOC_JS)
             build_commitments_tab(pipeline_getter)
 
-        ask_io = dict(inputs=[question, turns, lang], outputs=[chat, turns, question, send], show_progress="hidden")
-        question.submit(respond, **ask_io)
-        send.click(respond, **ask_io)
+        ask_out = dict(outputs=[chat, turns, question, send, *example_buttons], show_progress="hidden")
+        question.submit(respond, inputs=[question, turns, lang], **ask_out)
+        send.click(respond, inputs=[question, turns, lang], **ask_out)
         for button in example_buttons:
-            button.click(respond, inputs=[button, turns, lang], outputs=[chat, turns, question, send],
-                         show_progress="hidden")
+            button.click(respond, inputs=[button, turns, lang], **ask_out)
         chat.click(open_citation, inputs=[turns, lang], outputs=[source, opened], show_progress="minimal")
         clear.click(lambda lg: ([], chat_html([], lg), source_notice(lg), None), inputs=[lang],
                     outputs=[turns, chat, source, opened], show_progress="hidden")
