@@ -26,6 +26,7 @@ _HORIZON = re.compile(
     r"|[一二三四五六七八九十\d]+年来|过去一年|今年|明年"
 )
 _CJK_OR_DIGIT = re.compile(r"[\u4e00-\u9fff\d]")
+_PERSON = re.compile(r"同志|先生|女士")
 _DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|[一二三四五六七八九十]+月|年底|年内|年中|上半年|下半年|月底|季度")
 
 
@@ -37,6 +38,8 @@ def _answers_form(span: str, part: QueryPart) -> bool:
             return False
     if part.wants_when and not _DATE.search(span):
         return False
+    if part.wants_who and not _PERSON.search(span):
+        return False  # reports name people as "XX同志"; a span without one does not say who
     return True
 
 
