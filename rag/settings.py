@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     # web page: questions offered to first-time visitors; generic to any 政府工作报告
     ui_examples: list[str] = Field(default_factory=lambda: [
         "今年经济增长的预期目标是多少？", "过去五年取得了哪些主要成绩？", "今年在民生方面要办哪些实事？", "如何推进乡村振兴？"])
+    ui_concurrency: int = 4  # questions the page answers at once; more wait in Gradio's queue (a slow LLM blocks only its own)
 
     # optional generative composer (OpenAI-compatible)
     llm_base_url: str | None = None

@@ -195,7 +195,8 @@ def build_ui(pipeline_getter: PipelineGetter, settings: Settings | None = None) 
                 document = gr.HTML("", elem_id="rag-document", js_on_load=DOC_JS)
             build_commitments_tab(pipeline_getter)
 
-        ask_out = dict(outputs=[chat, turns, question, send, *example_buttons], show_progress="hidden")
+        ask_out = dict(outputs=[chat, turns, question, send, *example_buttons], show_progress="hidden",
+                       concurrency_id="ask", concurrency_limit=settings.ui_concurrency)
         question.submit(respond, inputs=[question, turns, lang], **ask_out)
         send.click(respond, inputs=[question, turns, lang], **ask_out)
         for button in example_buttons:
