@@ -1,0 +1,24 @@
+"""Cited question answering over government work reports: ``from rag import Pipeline``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
+    from rag.types import Answer, Citation, Document, Section, Unit
+
+__all__ = ["Answer", "Citation", "Document", "Pipeline", "Section", "Unit"]
+
+
+def __getattr__(name: str) -> Any:
+    """Lazy, so that ``rag --help`` does not import torch."""
+    if name == "Pipeline":
+        from rag.pipeline import Pipeline
+
+        return Pipeline
+    if name in __all__:
+        from rag import types
+
+        return getattr(types, name)
+    raise AttributeError(name)
