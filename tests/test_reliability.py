@@ -7,8 +7,11 @@ import json
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from collections import defaultdict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -231,9 +234,9 @@ def test_rate_limit_window_resets():
 # --------------------------------------------------------------------------- a real server
 
 
-@pytest.fixture(scope="module")
-def live_server(app):
-    """uvicorn on a free loopback port, serving the shared pipeline."""
+@contextmanager
+def serve(app) -> Iterator[tuple[str, tuple[str, int], threading.Thread]]:
+    """uvicorn on a free loopback port, in a thread of this process."""
     import uvicorn
 
     sock = socket.socket()
@@ -246,10 +249,18 @@ def live_server(app):
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
         time.sleep(0.05)
-    yield f"http://{host}:{port}", (host, port), thread
-    server.should_exit = True
-    thread.join(timeout=15)
-    sock.close()
+    try:
+        yield f"http://{host}:{port}", (host, port), thread
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(app):
+    with serve(app) as server:
+        yield server
 
 
 QUESTIONS = ["今年GDP要涨多少？", "过去五年取得了哪些成绩？", "今年在民生方面要办哪些实事？", "如何推进乡村振兴？",
@@ -302,3 +313,70 @@ def test_disconnecting_clients_do_not_hurt_the_server(live_server):
     with httpx.Client(base_url=base, timeout=60) as http:
         assert http.get("/api/health").status_code == 200
         assert http.post("/api/ask", json={"question": "今年GDP要涨多少？"}).json()["found"] is True
+
+
+# --------------------------------------------------------------------------- XSS in a real browser
+
+#: A report whose own text carries markup, script and Markdown: the page must show it as text.
+HOSTILE_REPORT = """一、总体要求
+今年全市经济增长的预期目标是<img src=x onerror="window.__xss='corpus-img'">百分之五左右<script>window.__xss='corpus-script'</script>。
+二、重点工作
+**加粗** [点我](javascript:window.__xss='corpus-md') <a href="javascript:window.__xss='corpus-a'">链接</a>，推进<svg onload="window.__xss='corpus-svg'">城市更新。
+"""
+HOSTILE_QUESTION = """<img src=x onerror="window.__xss='question'">今年经济增长的预期目标是多少？"""
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory, settings, pipeline):
+    """The real app over the hostile report, reusing the session's loaded model."""
+    from rag.api.app import create_app
+    from rag.embedding import Embedder
+    from rag.pipeline import Pipeline
+
+    root = tmp_path_factory.mktemp("hostile")
+    (root / "corpus").mkdir()
+    (root / "corpus" / "report.txt").write_text(HOSTILE_REPORT, "utf-8")
+    conf = settings.model_copy(update={"corpus_dir": root / "corpus", "index_dir": root / "index"})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Embedder, "from_settings", classmethod(lambda cls, s: pipeline.embedder))
+        hostile = Pipeline.load(conf)
+    with serve(create_app(conf, hostile)) as server:
+        yield server[0]
+
+
+@pytest.mark.browser
+def test_markup_from_questions_and_reports_stays_text(hostile_server):
+    from test_browser import ARGS, CHROMIUM, TIMEOUT_MS, _ask
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing (make system-deps installs it)")
+    from playwright.sync_api import sync_playwright
+
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(TIMEOUT_MS)
+        page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+        page.on("console", lambda m: "Content Security Policy" in m.text and problems.append(m.text))
+        page.goto(hostile_server + "/")
+        page.locator("#rag-question textarea").wait_for()
+
+        _ask(page, HOSTILE_QUESTION)  # the question shows literally (``_ask`` compares its text)
+        answer = page.locator("#rag-chat .rag-a").last
+        assert "<script>" in answer.inner_text() or "<img" in answer.inner_text(), answer.inner_text()
+        page.locator("#rag-chat .rag-turn").last.locator(".rag-cite").first.click()
+        page.locator("#rag-source mark").wait_for(state="visible")
+        page.get_by_role("tab", name="全文").click()
+        page.locator("#rag-document").get_by_text("**加粗**").first.wait_for()
+        page.wait_for_timeout(500)  # give any injected handler its chance to run
+
+        assert page.evaluate("window.__xss") is None
+        shown = page.locator("#rag-document").inner_text()
+        assert '<script>window.__xss=\'corpus-script\'</script>' in shown
+        assert "[点我](javascript:" in shown
+        injected = "#rag-chat img, #rag-chat script, #rag-chat svg, #rag-source img, #rag-source script, " \
+                   "#rag-document img, #rag-document script, #rag-document svg, a[href^='javascript']"
+        assert page.locator(injected).count() == 0
+        browser.close()
+    assert not problems, problems
