@@ -133,15 +133,15 @@ def _charts(report: EvalReport, out: Path) -> list[str]:
     written: list[str] = []
 
     def bars(filename: str, labels: list[str], values: list[list[float]], title: str, ylabel: str) -> None:
-        fig, ax = plt.subplots(figsize=(max(6.0, 0.7 * len(labels) * max(len(runs), 1)), 4), dpi=100)
+        fig, ax = plt.subplots(figsize=(min(12.0, max(6.0, 0.45 * len(labels) * len(runs))), 4), dpi=100)
         x = np.arange(len(labels))
         for i, (name, vals) in enumerate(zip(names, values)):
             ax.bar(x + (i - (len(runs) - 1) / 2) * width, vals, width, label=name)
         ax.set_xticks(x, labels, rotation=30, ha="right")
-        ax.set_ylim(0, 1)
+        ax.set_ylim(0, 1.15)  # room for the legend above the bars
         ax.set_ylabel(ylabel)
         ax.set_title(title)
-        ax.legend()
+        ax.legend(loc="upper center", ncol=len(runs))
         fig.tight_layout()
         fig.savefig(out / filename, metadata={"Software": None})
         plt.close(fig)
@@ -161,10 +161,13 @@ def _charts(report: EvalReport, out: Path) -> list[str]:
     totals = [[q.timings_ms["total"] for q in r.results if "total" in q.timings_ms] for r in runs]
     if any(totals):
         fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-        bins = np.histogram_bin_edges(np.concatenate([np.asarray(t, float) for t in totals if t]), bins=30)
+        values = np.concatenate([np.asarray(t, float) for t in totals if t])
+        # log-spaced bins: a lexical retriever and a dense one differ by orders of magnitude
+        bins = np.geomspace(max(values.min(), 0.01), max(values.max(), 0.02), 31)
         for name, t in zip(names, totals):
-            ax.hist(t, bins=bins, histtype="step", linewidth=1.5, label=name)
-        ax.set_xlabel("total latency per question (ms)")
+            ax.hist(np.clip(t, bins[0], bins[-1]), bins=bins, histtype="step", linewidth=1.5, label=name)
+        ax.set_xscale("log")
+        ax.set_xlabel("total latency per question (ms, log scale)")
         ax.set_ylabel("questions")
         ax.set_title("Latency")
         ax.legend()

@@ -112,8 +112,8 @@ def summarize(results: Sequence[QuestionResult], *, k: int = 10, bootstrap_sampl
         "accuracy_ci95": bootstrap_ci(outcomes, samples=bootstrap_samples, seed=seed),
         "answerable_accuracy": _mean([bool(r.correct) for r in answerable]),
         "refusal": refusal_scores([not r.found for r in answered], [not r.answerable for r in answered]),
-        "median_answer_chars": statistics.median(
-            [len(strip_markers(r.answer or "").strip()) for r in answered if r.found] or [0]),
+        "median_answer_chars": float(statistics.median(
+            [len(strip_markers(r.answer or "").strip()) for r in answered if r.found] or [0])),
         "citation_precision": sum(r.good_citations for r in answerable) / cites if cites else None,
         "citation_recall": sum(r.covered_evidences for r in answerable) / evid if evid else None,
         "quote_violations": sum(r.quote_violations for r in answered),
