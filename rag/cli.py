@@ -110,8 +110,24 @@ def serve(
     import uvicorn
 
     settings = settings_from(ctx, host=host, port=port)
-    load_pipeline(ctx)  # build or check the index once, before any worker starts
-    typer.echo(f"打开 / Open http://{settings.host}:{settings.port}/  (API docs: /docs)")
+    opened = f"打开 / Open http://{settings.host}:{settings.port}/  (API docs: /docs)"
+    if workers == 1:  # serve the pipeline loaded here, so the model is in memory once
+        from rag.api.app import create_app
+
+        app_ = create_app(settings, load_pipeline(ctx))
+        typer.echo(opened)
+        uvicorn.run(app_, host=settings.host, port=settings.port, log_level="info")
+        return
+    from rag.corpus import CorpusError
+    from rag.embedding import Embedder, ModelLoadError
+    from rag.index import IndexUnavailable
+    from rag.pipeline import open_index
+
+    try:  # build or check the index once, before any worker starts; only workers load the model
+        open_index(settings, Embedder.from_settings(settings), progress=sys.stderr.isatty())
+    except (CorpusError, IndexUnavailable, ModelLoadError) as exc:
+        _fail(str(exc))
+    typer.echo(opened)
     # workers build their own app from the environment, so global options travel through it
     os.environ.update({f"RAG_{k.upper()}": str(v) for k, v in (ctx.obj or {}).items()})
     uvicorn.run("rag.api.app:create_app", factory=True, host=settings.host, port=settings.port,
@@ -233,6 +249,55 @@ def export_beir(
     except (datasets.DatasetError, CorpusError, IndexUnavailable, ModelLoadError, OSError) as exc:
         _fail(str(exc))
     typer.echo(f"已导出 / Exported {counts['corpus']} units, {counts['queries']} queries, {counts['qrels']} qrels -> {out}")
+
+
+
+@app.command()
+def bench(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="报告目录 / report folder")] = Path("eval/reports/bench"),
+    dataset: Annotated[Path, typer.Option("--dataset", help="问题来源 JSONL / JSONL with `question` fields")] = Path("eval/dev.jsonl"),
+    queries: Annotated[int, typer.Option("--queries", min=1, help="每阶段问题数 / questions per latency phase")] = 30,
+    seconds: Annotated[float, typer.Option("--seconds", min=0.1, help="每档吞吐测试秒数 / seconds per throughput level")] = 4.0,
+    cold_runs: Annotated[int, typer.Option("--cold-runs", min=1, help="冷启动次数 / cold starts")] = 1,
+    skip: Annotated[Optional[str], typer.Option("--skip", help="跳过阶段，逗号分隔 / phases to skip: startup,cold,build,inprocess,http")] = None,
+    scale: Annotated[bool, typer.Option("--scale", help="另做合成规模测试 / also run the synthetic scale benchmark")] = False,
+    scale_n: Annotated[int, typer.Option("--scale-n", min=1000, help="规模测试向量/单元数 / vectors and units at scale")] = 100_000,
+) -> None:
+    """性能基准：与物理下限（查询编码）对比 / Benchmark every stage against its physical floor."""
+    from rag.bench import BenchConfig, Benchmark, load_questions, scale_benchmark, write_report
+    from rag.corpus import CorpusError
+    from rag.embedding import ModelLoadError
+    from rag.index import IndexUnavailable
+
+    phases = BenchConfig.phases
+    unknown = set((skip or "").split(",")) - set(phases) - {""}
+    if unknown:
+        _fail(f"未知阶段 {', '.join(sorted(unknown))}（可选 {','.join(phases)}） / Unknown phase(s); use {','.join(phases)}", 2)
+    if not dataset.is_file():
+        _fail(f"找不到问题集：{dataset} / Question file not found: {dataset}", 2)
+    config = BenchConfig(dataset=dataset, queries=queries, seconds=seconds, cold_runs=cold_runs,
+                         phases=tuple(p for p in phases if p not in (skip or "").split(",")))
+
+    def log(msg: str) -> None:
+        typer.echo(msg, err=True)
+
+    try:
+        report = Benchmark(settings_from(ctx), config, log=log).run()
+        files = write_report(report, out)
+        if scale:
+            from rag.query import tokenize
+
+            pipeline = load_pipeline(ctx)
+            units = [tokenize(u.text) for u in pipeline.store.units]
+            asked = [tokenize(q) for q in load_questions(dataset, 100)]
+            files += write_report(scale_benchmark(scale_n, unit_tokens=units, query_tokens=asked, log=log), out, "scale")
+    except (CorpusError, IndexUnavailable, ModelLoadError, RuntimeError, TimeoutError, OSError) as exc:
+        _fail(f"基准测试失败：{exc} / Benchmark failed: {exc}")
+    for name, c in report["acceptance"].items():
+        mark = {True: "ok ", False: "NO ", None: "-- "}[c["met"]]
+        typer.echo(f"{mark} {name}: {c['value']} (limit {c['limit']})")
+    typer.echo(f"报告已写入 / Report written: {', '.join(str(f) for f in files)}")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ import os
 import shutil
 import struct
 import tempfile
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -456,6 +458,7 @@ class Embedder:
         device: str = "cpu",
         batch_size: int = 32,
         torch_threads: int = 0,
+        query_cache_size: int = 0,
     ) -> None:
         self._name = model
         self._models_dir = Path(models_dir)
@@ -463,6 +466,9 @@ class Embedder:
         self._device = device
         self._batch_size = batch_size
         self._torch_threads = torch_threads
+        self._cache_size = query_cache_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
         self._path, self._id = resolve_model(model, self._models_dir)
         self._model: SentenceTransformer | None = None
 
@@ -474,6 +480,7 @@ class Embedder:
             backend=settings.backend,
             batch_size=settings.embed_batch_size,
             torch_threads=settings.torch_threads,
+            query_cache_size=settings.query_cache_size,
         )
 
     @property
@@ -490,7 +497,23 @@ class Embedder:
         return int(model.get_embedding_dimension())
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, ("query",), progress=False)
+        """Through an LRU cache: when a report is published, many people ask the same questions."""
+        if not self._cache_size or not texts:
+            return self._encode(texts, ("query",), progress=False)
+        with self._cache_lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+            for t in found:
+                self._cache.move_to_end(t)
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            vectors = self._encode(missing, ("query",), progress=False)
+            with self._cache_lock:
+                for t, v in zip(missing, vectors):
+                    v.setflags(write=False)  # rows are shared by every later hit
+                    found[t] = self._cache[t] = v
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return np.stack([found[t] for t in texts])
 
     def encode_passages(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
         return self._encode(texts, ("passage", "document"), progress=progress)

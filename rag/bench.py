@@ -1,0 +1,837 @@
+"""``rag bench``: how far the system is from the physical floor of answering a question.
+
+The floor of one answer is encoding the query once; everything beyond it is overhead we own.
+Each system figure is therefore measured next to its floor, in the same run and on the same
+machine, alternating floor and system samples (ABAB) so that load from other processes on a
+shared machine hits both alike, and reported as medians and as a ratio to that floor.
+
+``scale_benchmark`` backs ``docs/scaling.md`` with synthetic figures for a corpus of ~10,000
+reports (FAISS index types, BM25 at 100k units).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from http.client import HTTPConnection
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+#: Thresholds of issue 6, checked in every report: (figure, limit, what it is compared to).
+TARGETS = {
+    "ask_p50_vs_encode": 1.2,
+    "http_p50_vs_encode": 1.5,
+    "help_seconds": 1.0,
+    "peak_rss_mb": 1536.0,
+}
+
+# The cold-start floor: what any process must do before it can answer (interpreter, library, weights).
+_FLOOR_COLD = (
+    "import sys\n"
+    "from sentence_transformers import SentenceTransformer\n"
+    "SentenceTransformer(sys.argv[1], device='cpu', local_files_only=True)\n"
+)
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    """Median, 95th percentile (nearest rank) and count; empty lists give zeros, not errors."""
+    if not values:
+        return {"p50": 0.0, "p95": 0.0, "n": 0}
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+    return {"p50": round(statistics.median(ordered), 3), "p95": round(p95, 3), "n": len(ordered)}
+
+
+def ratio(value: float, floor: float) -> float | None:
+    return round(value / floor, 3) if floor > 0 else None
+
+
+def load_questions(path: Path, n: int) -> list[str]:
+    """The ``question`` field of each JSONL line, in file order."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                out.append(json.loads(line)["question"])
+    return out[:n] if n > 0 else out
+
+
+@dataclass
+class BenchConfig:
+    """What to measure and how much; the defaults keep one run near two minutes on 2 cores."""
+
+    dataset: Path = Path("eval/dev.jsonl")
+    queries: int = 30  # distinct questions per latency phase (each asked once: no cache hits)
+    cached_queries: int = 10  # asked again afterwards, to show the query cache
+    startup_runs: int = 3  # `rag --help` / `rag info` / bare python
+    cold_runs: int = 1  # `rag ask` in a fresh process vs the floor process
+    build_runs: int = 1
+    clients: tuple[int, ...] = (1, 4, 16)
+    workers: tuple[int, ...] = (1, 2)
+    seconds: float = 4.0  # per throughput level
+    max_requests: int = 300  # per throughput level
+    server_timeout: float = 180.0
+    phases: tuple[str, ...] = ("startup", "cold", "build", "inprocess", "http")
+
+
+# ----------------------------------------------------------------------------- processes
+
+
+def _child_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """Children read the same settings through ``RAG_*`` variables, with absolute paths."""
+    env = dict(os.environ)
+    env.update({
+        "RAG_CORPUS_DIR": str(Path(settings.corpus_dir).resolve()),
+        "RAG_INDEX_DIR": str(Path(settings.index_dir).resolve()),
+        "RAG_CACHE_DIR": str(Path(settings.cache_dir).resolve()),
+        "RAG_MODEL": settings.model,
+        "RAG_TORCH_THREADS": str(settings.torch_threads),
+    })
+    env.update(extra)
+    return env
+
+
+def _rag_argv(*args: str) -> list[str]:
+    script = Path(sys.executable).with_name("rag")
+    return [str(script), *args] if script.exists() else [sys.executable, "-m", "rag.cli", *args]
+
+
+@dataclass
+class ChildRun:
+    seconds: float
+    peak_rss_mb: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_child(argv: list[str], env: dict[str, str] | None = None, timeout: float = 600.0) -> ChildRun:
+    """Wall time from spawn to exit, and the child's own peak RSS (``wait4``, not the whole family)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
+        deadline = t0 + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.005)
+        seconds = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        text, errors = out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace")
+    return ChildRun(seconds, usage.ru_maxrss / 1024, proc.returncode, text, errors)
+
+
+def _tree_peak_rss_mb(pid: int) -> dict[str, float]:
+    """VmHWM (peak RSS) of a process and its descendants, from /proc."""
+    out: dict[str, float] = {}
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            hwm = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+            out[str(p)] = round(int(hwm.split()[1]) / 1024, 1)
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, StopIteration, ValueError):
+            continue
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``rag serve`` on a free loopback port, for as long as the ``with`` block lasts."""
+
+    def __init__(self, settings: Settings, workers: int, timeout: float) -> None:
+        self.port = _free_port()
+        self.workers = workers
+        argv = _rag_argv("serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers))
+        t0 = time.perf_counter()
+        # the benchmark asks every question several times; a warm query cache would hide the encode
+        self.proc = subprocess.Popen(argv, env=_child_env(settings, RAG_QUERY_CACHE_SIZE="0"),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.perf_counter() - t0
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"rag serve exited with code {self.proc.returncode}")
+            try:
+                conn = HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", "/api/health")
+                if conn.getresponse().status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"rag serve did not answer within {timeout:.0f} s")
+
+    def peak_rss_mb(self) -> dict[str, float]:
+        return _tree_peak_rss_mb(self.proc.pid)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class AskClient:
+    """One keep-alive connection posting to ``/api/ask``; raises on anything but a 200 answer."""
+
+    def __init__(self, port: int) -> None:
+        self.conn = HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def ask(self, question: str) -> dict:
+        body = json.dumps({"question": question}, ensure_ascii=False).encode("utf-8")
+        self.conn.request("POST", "/api/ask", body, {"Content-Type": "application/json"})
+        resp = self.conn.getresponse()
+        data = resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"HTTP {resp.status}")
+        return json.loads(data)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+# ------------------------------------------------------------------------------ stages
+
+
+class _StageClock:
+    """Times named calls of the live pipeline objects by wrapping them as instance attributes
+    for the duration of a block, so the stages are those of the real ``ask()`` path."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = defaultdict(float)
+        self._undo: list[tuple[object, str]] = []
+
+    def wrap(self, obj: object, attr: str, stage: str) -> None:
+        original = getattr(obj, attr)
+        spent = self.spent
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[stage] += time.perf_counter() - t0
+
+        setattr(obj, attr, timed)
+        self._undo.append((obj, attr))
+
+    def take(self) -> dict[str, float]:
+        """Milliseconds per stage since the last call."""
+        out = {k: v * 1000 for k, v in self.spent.items()}
+        self.spent.clear()
+        return out
+
+    @contextmanager
+    def attached(self, pipeline: Pipeline, retriever: str) -> Iterator[_StageClock]:
+        r = pipeline.retrievers[retriever]
+        dense, bm25 = getattr(r, "dense", None), getattr(r, "bm25", None)
+        self.wrap(pipeline.analyzer, "analyze", "analyze")
+        self.wrap(r, "retrieve", "retrieve")
+        self.wrap(pipeline.embedder, "encode_queries", "encode")
+        if dense is not None:
+            self.wrap(dense.store.vectors, "search", "dense_search")
+        if bm25 is not None:
+            self.wrap(bm25, "scores", "bm25")
+        self.wrap(pipeline.composer, "compose", "compose")
+        try:
+            yield self
+        finally:
+            for obj, attr in reversed(self._undo):
+                delattr(obj, attr)
+            self._undo.clear()
+
+
+STAGES = ("analyze", "encode", "dense_search", "bm25", "fusion", "compose", "ask")
+
+
+# ------------------------------------------------------------------------------- bench
+
+
+class Benchmark:
+    """Runs the phases of ``BenchConfig.phases`` and returns one JSON-ready report."""
+
+    def __init__(self, settings: Settings, config: BenchConfig | None = None, *,
+                 pipeline: Pipeline | None = None, log: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self.config = config or BenchConfig()
+        self._pipeline = pipeline
+        self._floor_model = None
+        self.log = log or (lambda msg: None)
+
+    # --- shared pieces -------------------------------------------------------------------
+    @property
+    def pipeline(self) -> Pipeline:
+        if self._pipeline is None:
+            from rag.pipeline import Pipeline
+
+            self._pipeline = Pipeline.load(self.settings)
+        return self._pipeline
+
+    @property
+    def floor_model(self):
+        """A separate, bare ``SentenceTransformer`` from the pipeline's model folder."""
+        if self._floor_model is None:
+            from sentence_transformers import SentenceTransformer
+
+            self._floor_model = SentenceTransformer(self.pipeline.embedder.model_path, device="cpu",
+                                                    local_files_only=True)
+        return self._floor_model
+
+    def floor_encode_ms(self, question: str) -> float:
+        t0 = time.perf_counter()
+        self.floor_model.encode([question], prompt="query: ", normalize_embeddings=True, convert_to_numpy=True)
+        return (time.perf_counter() - t0) * 1000
+
+    def questions(self, n: int, skip: int = 0) -> list[str]:
+        qs = load_questions(self.config.dataset, 0)
+        return qs[skip: skip + n]
+
+    # --- phases ----------------------------------------------------------------------------
+    def startup(self) -> dict:
+        """`rag --help` and `rag info` against a bare interpreter start (the floor of any CLI)."""
+        runs: dict[str, list[float]] = defaultdict(list)
+        env = _child_env(self.settings)
+        for _ in range(self.config.startup_runs):
+            runs["python"].append(run_child([sys.executable, "-c", "pass"], env).seconds)
+            runs["help"].append(run_child(_rag_argv("--help"), env).seconds)
+            runs["python"].append(run_child([sys.executable, "-c", "pass"], env).seconds)
+            runs["info"].append(run_child(_rag_argv("info"), env).seconds)
+        torch_free = "torch" not in run_child(
+            [sys.executable, "-c", "import sys\nfrom typer.testing import CliRunner\nfrom rag.cli import app\n"
+             "CliRunner().invoke(app, ['info'])\nprint(' '.join(sorted(m for m in sys.modules if '.' not in m)))"],
+            env).stdout.split()
+        floor = summary(runs["python"])
+        return {"help_s": summary(runs["help"]), "info_s": summary(runs["info"]), "floor_python_s": floor,
+                "help_ratio": ratio(summary(runs["help"])["p50"], floor["p50"]),
+                "info_ratio": ratio(summary(runs["info"])["p50"], floor["p50"]),
+                "info_imports_torch": not torch_free}
+
+    def cold(self) -> dict:
+        """Process start → first answer (`rag ask`) against import + model load of the bare library."""
+        env = _child_env(self.settings)
+        q = self.questions(1)[0]
+        system, floor, system_rss, floor_rss, errors = [], [], [], [], []
+        model_path = self._model_path()
+        for _ in range(self.config.cold_runs):
+            f = run_child([sys.executable, "-c", _FLOOR_COLD, model_path], env)
+            s = run_child(_rag_argv("ask", q, "--json"), env)
+            errors += [r.stderr.strip()[-300:] for r in (f, s) if r.returncode != 0]
+            floor.append(f.seconds)
+            floor_rss.append(f.peak_rss_mb)
+            system.append(s.seconds)
+            system_rss.append(s.peak_rss_mb)
+        sys_s, floor_s = summary(system), summary(floor)
+        return {"system_s": sys_s, "floor_s": floor_s, "ratio": ratio(sys_s["p50"], floor_s["p50"]),
+                "system_peak_rss_mb": summary(system_rss), "floor_peak_rss_mb": summary(floor_rss),
+                "rss_ratio": ratio(summary(system_rss)["p50"], summary(floor_rss)["p50"]),
+                "errors": len(errors), "error_messages": errors[:2]}
+
+    def _model_path(self) -> str:
+        from rag.embedding import Embedder, build_builtin_model
+        from rag.settings import BUILTIN_MODEL
+
+        embedder = Embedder.from_settings(self.settings)
+        if self.settings.model == BUILTIN_MODEL:
+            build_builtin_model(self.settings.models_dir, progress=False)
+        return embedder.model_path
+
+    def build(self) -> dict:
+        """A full index build into a temp dir, against bare encoding of the same passages."""
+        from rag.chunking import SentenceChunker
+        from rag.corpus import CorpusLoader
+        from rag.pipeline import build_index
+
+        docs = CorpusLoader(self.settings.corpus_dir).load()
+        chars = sum(len(d.text) for d in docs)
+        units = SentenceChunker(max_chars=self.settings.max_unit_chars,
+                                min_chars=self.settings.min_unit_chars).run(docs)
+        texts = [u.embed_text for u in units]
+        system, floor = [], []
+        with tempfile.TemporaryDirectory(prefix="rag-bench-index-") as tmp:
+            settings = self.settings.model_copy(update={"index_dir": Path(tmp)})
+            for _ in range(self.config.build_runs):
+                t0 = time.perf_counter()
+                self.floor_model.encode(texts, prompt="passage: ", batch_size=self.settings.embed_batch_size,
+                                        normalize_embeddings=True, convert_to_numpy=True)
+                floor.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                build_index(settings, self.pipeline.embedder, progress=False)
+                system.append(time.perf_counter() - t0)
+        sys_s, floor_s = summary(system), summary(floor)
+        per_k = 1000 / max(chars, 1)
+        return {"chars": chars, "units": len(units), "system_s": sys_s, "floor_s": floor_s,
+                "system_s_per_1k_chars": round(sys_s["p50"] * per_k, 4),
+                "floor_s_per_1k_chars": round(floor_s["p50"] * per_k, 4),
+                "ratio": ratio(sys_s["p50"], floor_s["p50"])}
+
+    def inprocess(self, retriever: str = "hybrid") -> dict:
+        """``Pipeline.ask`` by stage, each question once (cache misses), alternating with the floor."""
+        p = self.pipeline
+        for q in self.questions(3, skip=len(load_questions(self.config.dataset, 0)) - 3):  # warm-up
+            p.ask(q, retriever=retriever)
+            self.floor_encode_ms(q)
+        questions = self.questions(self.config.queries)
+        stages: dict[str, list[float]] = defaultdict(list)
+        floor: list[float] = []
+        clock = _StageClock()
+        with clock.attached(p, retriever):
+            for q in questions:
+                floor.append(self.floor_encode_ms(q))
+                clock.take()
+                t0 = time.perf_counter()
+                p.ask(q, retriever=retriever)
+                total = (time.perf_counter() - t0) * 1000
+                spent = clock.take()
+                stages["ask"].append(total)
+                for name in ("analyze", "encode", "dense_search", "bm25", "compose"):
+                    stages[name].append(spent.get(name, 0.0))
+                stages["fusion"].append(spent.get("retrieve", 0.0) - spent.get("encode", 0.0)
+                                        - spent.get("dense_search", 0.0) - spent.get("bm25", 0.0))
+        cached = []
+        for q in questions[: self.config.cached_queries]:
+            t0 = time.perf_counter()
+            p.ask(q, retriever=retriever)
+            cached.append((time.perf_counter() - t0) * 1000)
+        floor_s = summary(floor)
+        out = {"floor_encode_ms": floor_s, "stages_ms": {s: summary(stages[s]) for s in STAGES},
+               "ask_cached_ms": summary(cached)}
+        out["ratio_p50"] = ratio(out["stages_ms"]["ask"]["p50"], floor_s["p50"])
+        out["ratio_p95"] = ratio(out["stages_ms"]["ask"]["p95"], floor_s["p95"])
+        out["cached_ratio_p50"] = ratio(out["ask_cached_ms"]["p50"], floor_s["p50"])
+        out["overhead_p50_ms"] = round(out["stages_ms"]["ask"]["p50"] - out["stages_ms"]["encode"]["p50"], 3)
+        return out
+
+    def http(self) -> dict:
+        """Latency over loopback (1 worker) and throughput for each worker count and client count."""
+        out: dict[str, Any] = {"throughput": [], "servers": {}}
+        floor_rps = None
+        for workers in self.config.workers:
+            self.log(f"  server with {workers} worker(s)")
+            server = Server(self.settings, workers, self.config.server_timeout)
+            try:
+                self._warm(server)
+                if "latency" not in out:
+                    out["latency"] = self._http_latency(server)
+                    floor_rps = 1000 / out["latency"]["floor_encode_ms"]["p50"]
+                for clients in self.config.clients:
+                    row = self._throughput(server, clients)
+                    row["ratio_to_floor"] = ratio(row["rps"], floor_rps or 0)
+                    out["throughput"].append(row)
+                rss = server.peak_rss_mb()
+                out["servers"][str(workers)] = {"startup_s": round(server.startup_seconds, 3),
+                                                "peak_rss_mb": rss, "peak_rss_total_mb": round(sum(rss.values()), 1)}
+            finally:
+                server.stop()
+        out["floor_rps"] = round(floor_rps, 3) if floor_rps else None
+        for row in out["throughput"]:
+            base = next(r for r in out["throughput"] if r["workers"] == row["workers"] and r["clients"] == 1)
+            row["ratio_to_1_client"] = ratio(row["rps"], base["rps"]) if base else None
+        return out
+
+    def _warm(self, server: Server) -> None:
+        qs = self.questions(2 * server.workers, skip=len(load_questions(self.config.dataset, 0)) - 2 * server.workers)
+        threads = [threading.Thread(target=self._ask_all, args=(server.port, [q])) for q in qs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    @staticmethod
+    def _ask_all(port: int, questions: list[str]) -> None:
+        client = AskClient(port)
+        try:
+            for q in questions:
+                client.ask(q)
+        except (OSError, RuntimeError, ValueError):
+            pass  # warm-up only
+        finally:
+            client.close()
+
+    def _http_latency(self, server: Server) -> dict:
+        client = AskClient(server.port)
+        system, floor, errors = [], [], 0
+        try:
+            for q in self.questions(self.config.queries):
+                floor.append(self.floor_encode_ms(q))
+                t0 = time.perf_counter()
+                try:
+                    client.ask(q)
+                except (OSError, RuntimeError, ValueError):
+                    errors += 1
+                    client.close()
+                    client = AskClient(server.port)
+                    continue
+                system.append((time.perf_counter() - t0) * 1000)
+        finally:
+            client.close()
+        sys_s, floor_s = summary(system), summary(floor)
+        return {"ask_ms": sys_s, "floor_encode_ms": floor_s, "errors": errors,
+                "ratio_p50": ratio(sys_s["p50"], floor_s["p50"]), "ratio_p95": ratio(sys_s["p95"], floor_s["p95"])}
+
+    def _throughput(self, server: Server, clients: int) -> dict:
+        """``clients`` threads, each one keep-alive connection, until the time or request budget runs out."""
+        questions = load_questions(self.config.dataset, 0)
+        lock = threading.Lock()
+        state = {"next": 0, "ok": 0, "errors": 0}
+        latencies: list[float] = []
+        deadline = time.perf_counter() + self.config.seconds
+
+        def take() -> str | None:
+            with lock:
+                if time.perf_counter() >= deadline or state["next"] >= self.config.max_requests:
+                    return None
+                state["next"] += 1
+                return questions[state["next"] % len(questions)]
+
+        def client_loop() -> None:
+            client = AskClient(server.port)
+            try:
+                while (q := take()) is not None:
+                    t0 = time.perf_counter()
+                    try:
+                        client.ask(q)
+                        ok = True
+                    except (OSError, RuntimeError, ValueError):
+                        ok = False
+                        client.close()
+                        client = AskClient(server.port)
+                    with lock:
+                        state["ok" if ok else "errors"] += 1
+                        if ok:
+                            latencies.append((time.perf_counter() - t0) * 1000)
+            finally:
+                client.close()
+
+        t0 = time.perf_counter()
+        threads = [threading.Thread(target=client_loop) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - t0
+        return {"workers": server.workers, "clients": clients, "requests": state["ok"], "errors": state["errors"],
+                "seconds": round(elapsed, 3), "rps": round(state["ok"] / elapsed, 3) if elapsed else 0.0,
+                "latency_ms": summary(latencies)}
+
+    # --- the whole run ------------------------------------------------------------------------
+    def run(self) -> dict:
+        from rag.embedding import Embedder
+
+        report: dict[str, Any] = {"meta": self._meta()}
+        for phase in ("startup", "cold", "build", "inprocess", "http"):
+            if phase in self.config.phases:
+                self.log(f"bench: {phase}")
+                t0 = time.perf_counter()
+                report[phase] = getattr(self, phase)()
+                report[phase]["phase_seconds"] = round(time.perf_counter() - t0, 2)
+        report["meta"]["bench_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        if self._pipeline is not None and isinstance(self._pipeline.embedder, Embedder):
+            report["meta"]["model_path"] = self._pipeline.embedder.model_path
+        report["acceptance"] = acceptance(report)
+        return report
+
+    def _meta(self) -> dict:
+        try:
+            import torch
+
+            threads = torch.get_num_threads()
+        except ImportError:
+            threads = None
+        return {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cpus": os.cpu_count(),
+                "load_avg": [round(x, 2) for x in os.getloadavg()], "python": platform.python_version(),
+                "torch_threads": threads, "settings_torch_threads": self.settings.torch_threads,
+                "query_cache_size": getattr(self.settings, "query_cache_size", None),
+                "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self.config).items()}}
+
+
+def acceptance(report: dict) -> dict[str, dict]:
+    """Each target of issue 6 with its measured value; ``met`` is None when the phase was skipped."""
+
+    def check(value: float | None, limit: float, *, at_least: bool = False) -> dict:
+        met = None if value is None else (value >= limit if at_least else value <= limit)
+        return {"value": value, "limit": limit, "met": met}
+
+    inproc, http, startup = report.get("inprocess", {}), report.get("http", {}), report.get("startup", {})
+    rss = [report.get("cold", {}).get("system_peak_rss_mb", {}).get("p50")]
+    rss += [s["peak_rss_total_mb"] for s in http.get("servers", {}).values()]
+    rss = [r for r in rss if r]
+    rows = http.get("throughput", [])
+    single = {r["workers"]: r["rps"] for r in rows if r["clients"] == 1}
+    widest = max((r["clients"] for r in rows), default=None)
+    wide = [r for r in rows if r["clients"] == widest]
+    return {
+        "ask_p50_vs_encode": check(inproc.get("ratio_p50"), TARGETS["ask_p50_vs_encode"]),
+        "http_p50_vs_encode": check(http.get("latency", {}).get("ratio_p50"), TARGETS["http_p50_vs_encode"]),
+        "help_seconds": check(startup.get("help_s", {}).get("p50"), TARGETS["help_seconds"]),
+        "peak_rss_mb": check(max(rss) if rss else None, TARGETS["peak_rss_mb"]),
+        "throughput_wide_vs_single": check(
+            min((ratio(r["rps"], single.get(r["workers"], 0)) or 0 for r in wide), default=None), 1.0,
+            at_least=True),
+        "throughput_errors": check(sum(r["errors"] for r in rows) if rows else None, 0),
+    }
+
+
+# ------------------------------------------------------------------------------ report
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
+    return "–" if v is None else str(v)
+
+
+def render_markdown(report: dict) -> str:
+    """A human summary of the JSON report: medians, floors and ratios side by side."""
+    m = report["meta"]
+    lines = [f"# rag bench — {m['started']}", "",
+             f"{m['cpus']} CPUs, load average at start {m['load_avg']}, Python {m['python']}, "
+             f"torch threads {m['torch_threads']}, query cache {m['query_cache_size']}. "
+             "Medians (p50) and 95th percentiles; every figure beside its floor, measured in the same run, "
+             "alternating floor and system samples.", "",
+             "## Targets", "", "| target | value | limit | met |", "|---|---|---|---|"]
+    for name, c in report["acceptance"].items():
+        met = {True: "yes", False: "**no**", None: "not measured"}[c["met"]]
+        lines.append(f"| {name} | {_fmt(c['value'])} | {_fmt(c['limit'])} | {met} |")
+    if "startup" in report:
+        s = report["startup"]
+        lines += ["", "## Start-up (s)", "", "| command | p50 | p95 | floor `python -c pass` p50 | ratio |",
+                  "|---|---|---|---|---|",
+                  f"| rag --help | {_fmt(s['help_s']['p50'])} | {_fmt(s['help_s']['p95'])} | "
+                  f"{_fmt(s['floor_python_s']['p50'])} | {_fmt(s['help_ratio'])} |",
+                  f"| rag info | {_fmt(s['info_s']['p50'])} | {_fmt(s['info_s']['p95'])} | "
+                  f"{_fmt(s['floor_python_s']['p50'])} | {_fmt(s['info_ratio'])} |",
+                  "", f"`rag info` imports torch: {s['info_imports_torch']}"]
+    if "cold" in report:
+        c = report["cold"]
+        lines += ["", "## Cold start: process start → first answer", "",
+                  "| | system (`rag ask`) | floor (import sentence_transformers + load model) | ratio |",
+                  "|---|---|---|---|",
+                  f"| seconds p50 | {_fmt(c['system_s']['p50'])} | {_fmt(c['floor_s']['p50'])} | {_fmt(c['ratio'])} |",
+                  f"| peak RSS MB | {_fmt(c['system_peak_rss_mb']['p50'])} | {_fmt(c['floor_peak_rss_mb']['p50'])} "
+                  f"| {_fmt(c['rss_ratio'])} |"]
+    if "build" in report:
+        b = report["build"]
+        lines += ["", "## Index build", "",
+                  f"{b['chars']} characters, {b['units']} units.", "",
+                  "| | system (build into a temp dir) | floor (bare encode of the passages) | ratio |",
+                  "|---|---|---|---|",
+                  f"| seconds | {_fmt(b['system_s']['p50'])} | {_fmt(b['floor_s']['p50'])} | {_fmt(b['ratio'])} |",
+                  f"| s per 1,000 chars | {_fmt(b['system_s_per_1k_chars'])} | {_fmt(b['floor_s_per_1k_chars'])} | "
+                  f"{_fmt(b['ratio'])} |"]
+    if "inprocess" in report:
+        i = report["inprocess"]
+        f = i["floor_encode_ms"]
+        lines += ["", "## In-process `Pipeline.ask` (ms)", "",
+                  f"Floor: bare `SentenceTransformer.encode` of the same question, p50 {_fmt(f['p50'])}, "
+                  f"p95 {_fmt(f['p95'])} (n={f['n']}).", "",
+                  "| stage | p50 | p95 | p50 / floor |", "|---|---|---|---|"]
+        for stage, v in i["stages_ms"].items():
+            lines.append(f"| {stage} | {_fmt(v['p50'])} | {_fmt(v['p95'])} | {_fmt(ratio(v['p50'], f['p50']))} |")
+        lines.append(f"| ask, query cache hit | {_fmt(i['ask_cached_ms']['p50'])} | {_fmt(i['ask_cached_ms']['p95'])} "
+                     f"| {_fmt(i['cached_ratio_p50'])} |")
+    if "http" in report:
+        h = report["http"]
+        lat = h["latency"]
+        lines += ["", "## HTTP `POST /api/ask` on loopback (ms, 1 worker, query cache off)", "",
+                  "| | p50 | p95 | n | errors |", "|---|---|---|---|---|",
+                  f"| system | {_fmt(lat['ask_ms']['p50'])} | {_fmt(lat['ask_ms']['p95'])} | {lat['ask_ms']['n']} "
+                  f"| {lat['errors']} |",
+                  f"| floor (bare encode) | {_fmt(lat['floor_encode_ms']['p50'])} | "
+                  f"{_fmt(lat['floor_encode_ms']['p95'])} | {lat['floor_encode_ms']['n']} | |",
+                  f"| ratio | {_fmt(lat['ratio_p50'])} | {_fmt(lat['ratio_p95'])} | | |",
+                  "", "## Throughput (requests/s, query cache off)", "",
+                  f"Floor: one bare encode after another, {_fmt(h['floor_rps'])} questions/s.", "",
+                  "| workers | clients | requests | errors | req/s | vs floor | vs 1 client | p50 ms | p95 ms |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for r in h["throughput"]:
+            lines.append(f"| {r['workers']} | {r['clients']} | {r['requests']} | {r['errors']} | {_fmt(r['rps'])} | "
+                         f"{_fmt(r['ratio_to_floor'])} | {_fmt(r['ratio_to_1_client'])} | "
+                         f"{_fmt(r['latency_ms']['p50'])} | {_fmt(r['latency_ms']['p95'])} |")
+        lines += ["", "| workers | start-up s | peak RSS MB (all processes) |", "|---|---|---|"]
+        for w, s in h["servers"].items():
+            lines.append(f"| {w} | {_fmt(s['startup_s'])} | {_fmt(s['peak_rss_total_mb'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: dict, out_dir: Path, name: str = "bench") -> tuple[Path, Path]:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    js, md = out_dir / f"{name}.json", out_dir / f"{name}.md"
+    js.write_text(json.dumps(report, ensure_ascii=False, indent=2), "utf-8")
+    md.write_text(render_scale_markdown(report) if name == "scale" else render_markdown(report), "utf-8")
+    return js, md
+
+
+# ------------------------------------------------------------------------------- scale
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def scale_benchmark(n: int = 100_000, dim: int = 384, queries: int = 100, k: int = 10, *,
+                    pq_m: int = 48, pq_bits: int = 8, unit_tokens: list[list[str]] | None = None,
+                    query_tokens: list[list[str]] | None = None, seed: int = 0,
+                    log: Callable[[str], None] | None = None) -> dict:
+    """Synthetic figures for ~10,000 reports (about a million units, measured here at ``n``).
+
+    Vectors are random normal, L2-normalised; queries are noisy copies of stored vectors, so that
+    each has true neighbours for recall@k against the exact (flat) search. BM25 indexes ``n``
+    units made by duplicating real units' tokens with random drops and a unique tag each.
+    FAISS runs on one thread, as one request does, so shared-machine load skews it least.
+    """
+    import bm25s
+    import faiss
+    import numpy as np
+
+    log = log or (lambda msg: None)
+    rng = np.random.default_rng(seed)
+    xb = rng.standard_normal((n, dim), dtype=np.float32)
+    faiss.normalize_L2(xb)
+    xq = xb[rng.choice(n, queries, replace=False)] + rng.standard_normal((queries, dim), dtype=np.float32) * 0.03
+    xq = np.ascontiguousarray(xq, dtype=np.float32)
+    faiss.normalize_L2(xq)
+
+    def per_query_ms(index: Any) -> tuple[dict, np.ndarray]:
+        ids, times = [], []
+        for q in xq:
+            t0 = time.perf_counter()
+            _, i = index.search(q[None, :], k)
+            times.append((time.perf_counter() - t0) * 1000)
+            ids.append(i[0])
+        return summary(times), np.array(ids)
+
+    def ivfpq() -> Any:
+        nlist = max(16, int(4 * np.sqrt(n)))
+        index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, nlist, pq_m, pq_bits, faiss.METRIC_INNER_PRODUCT)
+        index.train(xb)
+        index.add(xb)
+        index.nprobe = 16
+        return index
+
+    def hnsw() -> Any:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 40
+        index.add(xb)
+        index.hnsw.efSearch = 64
+        return index
+
+    def flat() -> Any:
+        index = faiss.IndexFlatIP(dim)
+        index.add(xb)
+        return index
+
+    faiss_rows: dict[str, dict] = {}
+    truth = None
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        for name, make in (("flat", flat), ("hnsw32", hnsw), (f"ivf_pq{pq_m}", ivfpq)):
+            log(f"  faiss {name}")
+            index, build_s = _timed(make)
+            search, ids = per_query_ms(index)
+            if truth is None:
+                truth = ids
+            recall = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(ids, truth)]))
+            faiss_rows[name] = {"build_s": round(build_s, 3),
+                                "memory_mb": round(len(faiss.serialize_index(index)) / 2**20, 2),
+                                "search_ms": search, f"recall_at_{k}": round(recall, 4)}
+            del index
+    finally:
+        faiss.omp_set_num_threads(threads)
+
+    log("  bm25s")
+    base = unit_tokens or [["政府", "工作", "报告"]]
+    corpus = []
+    for i in range(n):
+        toks = base[i % len(base)]
+        keep = rng.random(len(toks)) > 0.2
+        corpus.append([t for t, kept in zip(toks, keep) if kept] + [f"u{i}"])
+    bm25 = bm25s.BM25()
+    _, bm25_build = _timed(lambda: bm25.index(corpus, show_progress=False))
+    vocab = bm25.vocab_dict
+    qtoks = [[t for t in q if t in vocab] or ["报告"] for q in (query_tokens or [["报告"]])][:queries]
+    full, topk = [], []
+    for q in qtoks:
+        t0 = time.perf_counter()
+        bm25.get_scores(q)
+        full.append((time.perf_counter() - t0) * 1000)
+    query_ids = [[vocab[t] for t in q] for q in qtoks]
+    for q in query_ids:
+        t0 = time.perf_counter()
+        bm25.retrieve([q], k=k, show_progress=False, n_threads=1)
+        topk.append((time.perf_counter() - t0) * 1000)
+    bm25_mb = sum(a.nbytes for a in bm25.scores.values() if hasattr(a, "nbytes")) / 2**20
+    return {
+        "meta": {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cpus": os.cpu_count(),
+                 "load_avg": [round(x, 2) for x in os.getloadavg()], "n": n, "dim": dim, "queries": len(xq), "k": k},
+        "faiss": faiss_rows,
+        "bm25": {"units": n, "build_s": round(bm25_build, 3), "memory_mb": round(bm25_mb, 2),
+                 "vocab": len(vocab), "get_scores_ms": summary(full), "retrieve_topk_ms": summary(topk)},
+    }
+
+
+def render_scale_markdown(report: dict) -> str:
+    m = report["meta"]
+    lines = [f"# rag bench --scale — {m['started']}", "",
+             f"{m['n']:,} random-normal {m['dim']}-d vectors, {m['queries']} single-vector queries, k={m['k']}, "
+             f"{m['cpus']} CPUs (load average {m['load_avg']}).", "",
+             f"| FAISS index | build s | memory MB | search p50 ms | search p95 ms | recall@{m['k']} |",
+             "|---|---|---|---|---|---|"]
+    recall = f"recall_at_{m['k']}"
+    for name, r in report["faiss"].items():
+        lines.append(f"| {name} | {_fmt(r['build_s'])} | {_fmt(r['memory_mb'])} | {_fmt(r['search_ms']['p50'])} | "
+                     f"{_fmt(r['search_ms']['p95'])} | {_fmt(r[recall])} |")
+    b = report["bm25"]
+    lines += ["", f"BM25 (bm25s) over {b['units']:,} duplicated-and-perturbed units, vocabulary {b['vocab']:,}:", "",
+              "| build s | memory MB | all scores p50 ms | all scores p95 ms | top-k p50 ms | top-k p95 ms |",
+              "|---|---|---|---|---|---|",
+              f"| {_fmt(b['build_s'])} | {_fmt(b['memory_mb'])} | {_fmt(b['get_scores_ms']['p50'])} | "
+              f"{_fmt(b['get_scores_ms']['p95'])} | {_fmt(b['retrieve_topk_ms']['p50'])} | "
+              f"{_fmt(b['retrieve_topk_ms']['p95'])} |"]
+    return "\n".join(lines) + "\n"
