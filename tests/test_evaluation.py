@@ -106,7 +106,8 @@ def test_percentile_bootstrap_and_quotes():
     assert m.bootstrap_ci(outcomes, seed=7) == (lo, hi)
     assert m.bootstrap_ci([True] * 5) == (1.0, 1.0)
     texts = {"d": "今年目标增长7%。"}
-    assert m.quote_violations([("d", 0, 2, "今年"), ("d", 0, 2, "今天"), ("x", 0, 1, "今")], texts) == 2
+    assert m.quote_violations([("d", 0, 2, "今年"), ("d", 0, 2, "今天"), ("x", 0, 1, "今"), ("d", "今", 2, "今年")],
+                              texts) == 3
 
 
 # --- datasets ------------------------------------------------------------------------------
@@ -188,8 +189,8 @@ def test_every_dev_evidence_has_relevant_units(pipeline):
             assert len(locator.groups(item)) == len(item.evidence), item.id
 
 
-def test_beir_export_round_trip(pipeline, dev_sample, tmp_path):
-    from rag.evaluation.runner import EvalRunner
+def test_beir_export_round_trip(pipeline, settings, dev_sample, tmp_path):
+    from rag.evaluation.runner import EvalRunner, matches_index
 
     store = pipeline.store
     counts = export_beir(store.documents, store.units, dev_sample, tmp_path / "beir")
@@ -202,6 +203,9 @@ def test_beir_export_round_trip(pipeline, dev_sample, tmp_path):
     for item in answerable:
         assert by_id[item.id].question == item.question and by_id[item.id].type == item.type
         assert set(by_id[item.id].qrels) == set().union(*locator.groups(item))
+    assert matches_index(beir, settings)  # scored on the shipped index, not a temporary copy
+    beir.corpus[next(iter(beir.corpus))] = ("", "改过的文本")
+    assert not matches_index(beir, settings)
     # the same relevance judgements give the same rank metrics, whichever format carried them
     runner = EvalRunner(pipeline, progress=False)
     own = {r.id: r.retrieval for r in runner.run(dev_sample, "bm25").results if r.retrieval}

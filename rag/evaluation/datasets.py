@@ -80,7 +80,7 @@ class EvidenceLocator:
 
     def evidence_places(self, item: EvalItem) -> list[list[Span]]:
         """For each located evidence, all its places; evidence not found in the corpus is dropped."""
-        places = [self.places(e, s) for e, s in zip(item.evidence, _pad(item.sections, len(item.evidence)))]
+        places = [self.places(e, s) for e, s in zip(item.evidence, _pad(item.sections, len(item.evidence)), strict=True)]
         return [p for p in places if p]
 
     def groups(self, item: EvalItem) -> list[set[str]]:
@@ -148,7 +148,8 @@ def load_beir(folder: Path) -> EvalDataset:
     for name in ("corpus.jsonl", "queries.jsonl"):
         if not (folder / name).is_file():
             raise DatasetError(f"{folder} 中缺少 {name} / {name} is missing from {folder}")
-    corpus = {str(r["_id"]): (str(r.get("title") or ""), str(r.get("text") or "")) for _, r in _read_jsonl(folder / "corpus.jsonl")}
+    corpus = {str(r["_id"]): (str(r.get("title") or ""), str(r.get("text") or ""))
+              for _, r in _read_jsonl(folder / "corpus.jsonl")}
     queries = {str(r["_id"]): r for _, r in _read_jsonl(folder / "queries.jsonl")}
     qrels: dict[str, dict[str, int]] = {}
     with open(_qrels_file(folder), encoding="utf-8", newline="") as f:

@@ -197,5 +197,7 @@ def bootstrap_ci(outcomes: Sequence[bool | float], *, samples: int = 1000, seed:
 
 
 def quote_violations(citations: Iterable[tuple[str, int, int, str]], texts: Mapping[str, str]) -> int:
-    """Citations whose quote is not exactly ``doc.text[start:end]`` (or whose document is unknown)."""
-    return sum(doc not in texts or texts[doc][start:end] != quote for doc, start, end, quote in citations)
+    """Citations whose quote is not exactly ``doc.text[start:end]``, whose document is unknown, or
+    whose offsets are not integers (a composer bug must be counted, not crash the evaluation)."""
+    return sum(not (isinstance(start, int) and isinstance(end, int)) or doc not in texts
+               or texts[doc][start:end] != quote for doc, start, end, quote in citations)

@@ -68,7 +68,7 @@ def comparison_table(report: EvalReport) -> str:
     """Plain-text table for the terminal."""
     rows = comparison_rows(report)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
              for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -135,7 +135,7 @@ def _charts(report: EvalReport, out: Path) -> list[str]:
     def bars(filename: str, labels: list[str], values: list[list[float]], title: str, ylabel: str) -> None:
         fig, ax = plt.subplots(figsize=(min(12.0, max(6.0, 0.45 * len(labels) * len(runs))), 4), dpi=100)
         x = np.arange(len(labels))
-        for i, (name, vals) in enumerate(zip(names, values)):
+        for i, (name, vals) in enumerate(zip(names, values, strict=True)):
             ax.bar(x + (i - (len(runs) - 1) / 2) * width, vals, width, label=name)
         ax.set_xticks(x, labels, rotation=30, ha="right")
         ax.set_ylim(0, 1.15)  # room for the legend above the bars
@@ -164,7 +164,7 @@ def _charts(report: EvalReport, out: Path) -> list[str]:
         values = np.concatenate([np.asarray(t, float) for t in totals if t])
         # log-spaced bins: a lexical retriever and a dense one differ by orders of magnitude
         bins = np.geomspace(max(values.min(), 0.01), max(values.max(), 0.02), 31)
-        for name, t in zip(names, totals):
+        for name, t in zip(names, totals, strict=True):
             ax.hist(np.clip(t, bins[0], bins[-1]), bins=bins, histtype="step", linewidth=1.5, label=name)
         ax.set_xscale("log")
         ax.set_xlabel("total latency per question (ms, log scale)")

@@ -175,13 +175,13 @@ class EvalRunner:
         if retrieval_only:
             return result
         answer = self.pipeline.ask(item.question, retriever=retriever)
-        spans = [(c.doc, c.start, c.end) for c in answer.citations]
+        spans = [(c.doc, c.start, c.end) for c in answer.citations if isinstance(c.start, int) and isinstance(c.end, int)]
         places = self.locator.evidence_places(item) if item.answerable else []
         good, covered = citation_counts(spans, places, self.min_overlap)
         result.answer, result.found, result.timings_ms = answer.answer, answer.found, dict(answer.timings_ms)
         result.correct = (answer.found and answer_correct(answer.answer, item.answers, item.all_of)
                           if item.answerable else not answer.found)
-        result.citations, result.good_citations = len(spans), good
+        result.citations, result.good_citations = len(answer.citations), good
         result.evidences, result.covered_evidences = len(places), covered
         result.quote_violations = quote_violations(
             ((c.doc, c.start, c.end, c.quote) for c in answer.citations), self.locator.texts)
@@ -203,7 +203,7 @@ class EvalRunner:
                           {name: self.run(dataset, name) for name in retrievers})
 
 
-def _matches_index(dataset: EvalDataset, settings: Settings) -> bool:
+def matches_index(dataset: EvalDataset, settings: Settings) -> bool:
     """True when a BEIR corpus is this index's own export (ids are unit keys, texts equal), so
     the current index can be scored directly."""
     from rag.index import IndexStore, IndexUnavailable
@@ -213,16 +213,18 @@ def _matches_index(dataset: EvalDataset, settings: Settings) -> bool:
     except IndexUnavailable:
         return False
     texts = {unit_key(u): u.text for u in store.units}
-    return bool(dataset.corpus) and all(texts.get(cid) == text for cid, (_, text) in (dataset.corpus or {}).items())
+    corpus = dataset.corpus or {}
+    return bool(corpus) and all(texts.get(cid) == text for cid, (_, text) in corpus.items())
 
 
 @contextmanager
-def open_pipeline(dataset: EvalDataset, settings: Settings, *, progress: bool = False) -> Iterator[tuple[Pipeline, dict[str, str] | None]]:
+def open_pipeline(dataset: EvalDataset, settings: Settings, *,
+                  progress: bool = False) -> Iterator[tuple[Pipeline, dict[str, str] | None]]:
     """The pipeline to evaluate and its ``doc_keys``: the configured index, or, for a dataset that
     brings its own documents, a temporary corpus and index built from them (removed afterwards)."""
     from rag.pipeline import Pipeline
 
-    if dataset.corpus is None or (dataset.format == "beir" and _matches_index(dataset, settings)):
+    if dataset.corpus is None or (dataset.format == "beir" and matches_index(dataset, settings)):
         yield Pipeline.load(settings, progress=progress), None
         return
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
