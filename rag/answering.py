@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from rag.query import Lexicon, QueryPart, tokenize
+from rag.query import Lexicon, QueryPart, has_figure_in, tokenize
 from rag.types import Answer, Citation, Document, ScoredUnit, Unit
 
 _CLAUSE = re.compile(r"[^，,；;：:。！？!?\n]*[，,；;：:。！？!?\n]*")  # "、" joins list items, never splits
@@ -32,15 +32,20 @@ _DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|[一二三四五六七八九十]+
 
 def _answers_form(span: str, part: QueryPart) -> bool:
     """Whether a span has the kind of answer asked for: a figure in the asked unit, a date."""
-    if part.measure:
-        unit = "(?:%|个百分点)" if part.measure == "%" else re.escape(part.measure)
-        if not re.search(rf"\d[\d.,]*\s*(?:多)?(?:[万亿千百])?\s*{unit}", span):
-            return False
+    if part.measure and not has_figure_in(span, part.measure):
+        return False
     if part.wants_when and not _DATE.search(span):
         return False
     if part.wants_who and not _PERSON.search(span):
         return False  # reports name people as "XX同志"; a span without one does not say who
     return True
+
+
+@dataclass(frozen=True)
+class Term:
+    alternatives: tuple[str, ...]  # any one of them in a span covers the term
+    weight: float
+    parts: tuple[str, ...]  # shorter words inside it, for partial credit
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,15 @@ class Window:
     text: str
     coverage: float
     score: float
+
+
+def _is_english(text: str) -> bool:
+    return sum(c.isascii() and c.isalpha() for c in text) > len(text) / 2
+
+
+def _display(topic: str) -> str:
+    """Topic words rejoined for a sentence: no spaces between Chinese words."""
+    return re.sub(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])", "", topic)
 
 
 def horizon(path: tuple[str, ...]) -> str | None:
@@ -80,7 +94,8 @@ class ExtractiveComposer:
     """Builds an ``Answer`` from retrieval hits for each question part."""
 
     def __init__(self, documents: list[Document], units: list[Unit], weights: TermWeights, lexicon: Lexicon, *,
-                 refusal_threshold: float = 0.5, candidates: int = 5, max_window_chars: int = 80) -> None:
+                 intent_words: frozenset[str] = frozenset(), refusal_threshold: float = 0.35,
+                 max_window_chars: int = 80) -> None:
         self.docs = {d.id: d for d in documents}
         self.units = units
         self.weights = weights
@@ -88,32 +103,48 @@ class ExtractiveComposer:
         self.refusal_threshold = refusal_threshold
         years = [int(m) for u in units for m in re.findall(r"(?<!\d)((?:19|20)\d{2})年", " ".join(u.section_path))]
         self.plan_year = max(years) if years else None  # the latest year a heading names
-        self.candidates = candidates
+        self.intent_words = intent_words
         self.max_window_chars = max_window_chars
 
     # --- coverage -------------------------------------------------------------------------
-    def _terms(self, part: QueryPart) -> list[tuple[str, float]]:
-        """Topic terms with weights; an abbreviation and its expansion count as one term."""
-        topic = part.topic
+    def _terms(self, part: QueryPart) -> list[Term]:
+        """Topic terms with weights. A colloquial word the lexicon maps ("空气好") is replaced by
+        the report's words for it; a long word missing from a span earns partial credit from
+        its parts ("贸易往来" vs "经贸往来")."""
+        compact = part.topic.replace(" ", "").lower()
+        terms: list[Term] = []
+        mapped: set[str] = set()
         for short, full in self.lexicon.abbreviations:
-            if full in part.expansions and short.lower() in topic.lower():
-                topic = re.sub(re.escape(short), f" {full} ", topic, flags=re.IGNORECASE)
-        terms: dict[str, float] = {}
-        for t in tokenize(topic):
+            if full in part.expansions and short.lower() in compact:
+                alternatives = tuple(full.lower().split())
+                terms.append(Term(alternatives, max(self.weights.idf(a) for a in alternatives), ()))
+                mapped |= set(tokenize(short))
+        tokens = [t for t in tokenize(part.topic) if t not in mapped]
+        for t in dict.fromkeys(tokens):
             if t.isascii() and t not in self.weights.df:
                 continue  # an untranslated English word: coverage is judged on the report's words
             if not _CJK_OR_DIGIT.search(t) and not t.isascii():
                 continue
-            terms[t] = self.weights.idf(t)
-        # search-mode tokens repeat parts of longer words ("失业" in "失业率"); keep the longest
-        return [(t, w) for t, w in terms.items() if not any(t != o and t in o for o in terms)]
+            if any(t != o and t in o for o in tokens):
+                continue  # search mode repeats parts of longer words; the longer word carries them
+            parts = tuple(p for p in tokens if p != t and p in t)
+            weight = self.weights.idf(t) * (0.3 if t in self.intent_words else 1.0)  # "计划新增" is about 新增
+            terms.append(Term((t,), weight, parts))
+        return terms
 
-    @staticmethod
-    def _coverage(terms: list[tuple[str, float]], text: str) -> float:
-        total = sum(w for _, w in terms)
+    def _coverage(self, terms: list[Term], text: str) -> float:
+        total = sum(t.weight for t in terms)
         if not total:
             return 0.0
-        return sum(w for t, w in terms if t in text.lower()) / total
+        text = text.lower()
+        got = 0.0
+        for t in terms:
+            if any(a in text for a in t.alternatives):
+                got += t.weight
+            elif t.parts:
+                part_total = sum(self.weights.idf(p) for p in t.parts)
+                got += 0.7 * t.weight * sum(self.weights.idf(p) for p in t.parts if p in text) / part_total
+        return got / total
 
     # --- windows --------------------------------------------------------------------------
     def _sentence_span(self, unit: Unit) -> tuple[int, int]:
@@ -134,7 +165,7 @@ class ExtractiveComposer:
         return (a.doc_id, a.section_id, a.kind, b.kind) == (b.doc_id, b.section_id, "text", "text") and \
             not a.text.endswith(_SENTENCE_END) and "\n" not in self.docs[a.doc_id].text[a.end:b.start]
 
-    def _best_window(self, hit: ScoredUnit, part: QueryPart, terms: list[tuple[str, float]]) -> Window:
+    def _best_window(self, hit: ScoredUnit, part: QueryPart, terms: list[Term]) -> Window:
         u = hit.unit
         context = " ".join(u.section_path)
         text = self.docs[u.doc_id].text
@@ -153,19 +184,22 @@ class ExtractiveComposer:
                 span = text[a:b]
                 score = 2 * self._coverage(terms, span) + 0.5 * self._coverage(terms, context)
                 rest = span
-                for t, _ in terms:
-                    rest = rest.replace(t, "")
+                for term in terms:
+                    for alt in term.alternatives:
+                        rest = rest.replace(alt, "")
                 novel = len(_CJK_OR_DIGIT.findall(rest))  # what the window says beyond the question
                 score += 0.3 * min(novel, 12) / 12 - 0.004 * max(len(span) - 25, 0)
                 if part.wants_number and _DIGIT.search(rest):
                     score += 0.3
                 if part.wants_rank and self.lexicon.has_rank(span):
                     score += 0.6
-                if part.wants_name and _QUOTED.search(span):
+                if part.wants_name and _QUOTED.search(rest):
                     score += 0.4
                 if (part.measure or part.wants_when) and _answers_form(span, part):
                     score += 0.4
-                if u.kind == "heading" and not part.part_ordinal:
+                if part.part_ordinal and u.kind == "heading" and u.section_id == str(part.part_ordinal):
+                    score += 1.0  # "第三部分讲什么" is answered by that part's own heading
+                elif u.kind == "heading" and not (part.measure and _answers_form(span, part)):
                     score -= 0.4  # a heading names a topic; it answers only questions about the report's parts
                 if best is None or score > best.score:
                     best = Window(u, a, b, span, self._coverage(terms, span + " " + context), score)
@@ -173,40 +207,55 @@ class ExtractiveComposer:
             best = Window(u, u.start, u.end, u.text, self._coverage(terms, u.text + " " + context), 0.0)
         return best
 
-    def _answer_part(self, part: QueryPart, hits: list[ScoredUnit]) -> tuple[Window | None, float]:
+    def _answer_part(self, part: QueryPart, hits: list[ScoredUnit],
+                     used: frozenset[tuple[str, int, int]] = frozenset()) -> tuple[Window | None, float]:
+        """The best window among the top hits and how well it supports an answer; ``used`` holds
+        windows that answered earlier parts of the question, which this part must not repeat."""
         terms = self._terms(part)
+        if part.part_ordinal:  # "第三部分讲什么" is answered inside that part
+            hits = [h for h in hits if h.unit.section_id.split(".")[0] == str(part.part_ordinal)]
         if not hits:
             return None, 0.0
         top = hits[0].score or 1.0
         scored = []
-        for rank, hit in enumerate(hits[: self.candidates]):
+        for rank, hit in enumerate(hits):
             w = self._best_window(hit, part, terms)
-            scored.append((w.score + 1.0 * hit.score / top - 0.05 * rank, w, hit))
+            if (w.unit.doc_id, w.start, w.end) not in used:
+                scored.append((w.score + 1.0 * hit.score / top - 0.05 * rank, w, hit))
+        if not scored:
+            return None, 0.0
         _, window, hit = max(scored, key=lambda x: x[0])
-        if terms:
+        if part.part_ordinal and window.unit.section_id.split(".")[0] == str(part.part_ordinal):
+            support = 1.0  # the part asked about exists; its heading answers what it is about
+        elif terms:
             support = window.coverage
-        else:  # nothing of the report's wording in the question (English): judge by meaning alone
-            support = (hit.dense - 0.80) / 0.12 if hit.dense is not None else 0.0
+        elif _is_english(part.text) and hit.dense is not None:
+            support = (hit.dense - 0.80) / 0.12  # no report wording in an English question: judge by meaning
+        else:
+            support = 0.0  # "那过去五年呢？" with nothing to follow up on has no topic to answer
         if not _answers_form(window.text, part):
-            support *= 0.5  # "多少公里" answered without any distance is no answer
-        if part.year and part.year != self.plan_year and str(part.year) not in window.text + " ".join(window.unit.section_path):
+            support *= 0.4  # "多少公里" answered without any distance is no answer
+        year = part.year or (self.plan_year - 1 if part.last_year and self.plan_year else None)
+        if year and year != self.plan_year and str(year) not in window.text + " ".join(window.unit.section_path):
             support *= 0.5  # a question about one named year is not answered by a five-year total
         return window, support
 
     # --- entry point ----------------------------------------------------------------------
     def compose(self, question: str, parts: list[QueryPart], hits: list[list[ScoredUnit]]) -> Answer:
-        english = sum(c.isascii() and c.isalpha() for c in question) > len(question) / 2
+        english = _is_english(question)
         citations: list[Citation] = []
         sentences: list[str] = []
         missing: list[QueryPart] = []
         related: list[str] = []
+        used: set[tuple[str, int, int]] = set()
         for part, part_hits in zip(parts, hits):
-            window, support = self._answer_part(part, part_hits)
+            window, support = self._answer_part(part, part_hits, frozenset(used))
             if window is None or support < self.refusal_threshold:
                 missing.append(part)
                 related += [h.unit.section_path[-1] for h in part_hits[:3] if h.unit.section_path]
                 continue
             u = window.unit
+            used.add((u.doc_id, window.start, window.end))
             n = next((c.n for c in citations if (c.start, c.end, c.doc) == (window.start, window.end, u.doc_id)), None)
             if n is None:
                 n = len(citations) + 1
@@ -217,7 +266,7 @@ class ExtractiveComposer:
             sentences.append(f"{when}：{body}[{n}]" if when and when not in window.text else f"{body}[{n}]")
         related = list(dict.fromkeys(related))[:3]
         for part in missing:
-            topic = part.topic or part.text
+            topic = _display(part.topic) or part.text
             if english:
                 sentences.append(f"The report does not say anything about “{topic}”."
                                  + (f" Closest sections: {'; '.join(related)}." if related else ""))

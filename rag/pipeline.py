@@ -97,9 +97,11 @@ class Pipeline:
         bm25 = BM25Retriever(store, features, priors)
         hybrid = HybridRetriever(dense, bm25, fusion=settings.fusion, rrf_k=settings.rrf_k,
                                  dense_weight=settings.dense_weight, bm25_weight=settings.bm25_weight)
+        analyzer = QueryAnalyzer(lexicon)
         composer = ExtractiveComposer(store.documents, store.units, TermWeights(store.units), lexicon,
+                                      intent_words=analyzer.intent_words,
                                       refusal_threshold=settings.refusal_threshold)
-        return cls(settings, store, embedder, QueryAnalyzer(lexicon),
+        return cls(settings, store, embedder, analyzer,
                    {"bm25": bm25, "dense": dense, "hybrid": hybrid}, composer,
                    CommitmentAnswerer(CommitmentExtractor().run(store.documents)),
                    GenerativeComposer.from_settings(settings, store.documents))

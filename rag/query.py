@@ -31,6 +31,15 @@ def _jieba():
     return jieba
 
 
+_CN_DIGITS = "一二三四五六七八九十两"
+
+
+def has_figure_in(text: str, measure: str) -> bool:
+    """Whether ``text`` states a figure counted in ``measure`` ("6782公里", "九方面", "8%")."""
+    unit = "(?:%|个百分点)" if measure == "%" else re.escape(measure)
+    return re.search(rf"[\d{_CN_DIGITS}][\d.,{_CN_DIGITS}]*\s*(?:余|多)?(?:[万亿千百])?\s*{unit}", text) is not None
+
+
 def tokenize(text: str) -> list[str]:
     """Search-mode jieba tokens (long words plus their parts), lower-cased, no punctuation."""
     return [t.lower() for t in _jieba().lcut_for_search(text) if t.strip() and not _PUNCT.fullmatch(t)]
@@ -85,6 +94,7 @@ class QueryPart:
     wants_name: bool = False
     part_ordinal: int | None = None  # "第三部分" → 3
     measure: str | None = None  # "多少公里" → "公里": the unit the figure must carry
+    last_year: bool = False  # "去年": the year before the plan year
     wants_when: bool = False
     wants_who: bool = False
     expansions: list[str] = field(default_factory=list)
@@ -104,16 +114,22 @@ class QueryAnalyzer:
         r = self.lexicon.rules
         self._plan_time, self._review_time = r["scope"]["plan_time"], r["scope"]["review_time"]
         self._plan = self._plan_time + r["scope"]["plan"]
-        self._review = self._review_time + r["scope"]["review"]
+        self._review = self._review_time + r["scope"]["last_year"] + r["scope"]["review"]
         q = r["question"]
         self._number_ask, self._number, self._rank = q["number_ask"], q["number"], q["rank"]
         self._name, self._when, self._who = q["name"], q["when"], q["who"]
         self._part_re = re.compile(q["part_pattern"])
         self._count_re = re.compile(q["count_pattern"])
         units = sorted(q["measure_words"], key=len, reverse=True)
-        self._measure_re = re.compile(rf"(?<![哪这那近前去])(?:多少|几)\s*({'|'.join(map(re.escape, units))})")
+        self._measure_re = re.compile(
+            rf"(?<![哪这那近前去])(?:多少|几)\s*(?:[十百千万亿]+)?({'|'.join(map(re.escape, units))})"
+        )
+        self._percent = q["percent_ask"]
+        self._last_year = r["scope"]["last_year"]
         self._measure_alias = q["measure_alias"]
         self._fillers = set(q["fillers"])
+        #: words that say which part a question is about but little about its subject
+        self.intent_words = frozenset(r["scope"]["plan"] + r["scope"]["review"])
         self._followup = r["followup"]
 
     # --- pieces -------------------------------------------------------------------------
@@ -128,8 +144,8 @@ class QueryAnalyzer:
 
     def topic(self, text: str) -> str:
         """What the question is about: time words, question words and fillers removed."""
-        t = self._count_re.sub(" ", self._part_re.sub(" ", text))
-        asked = self._plan_time + self._review_time + self._number_ask + self._rank + self._when + self._who
+        t = self._measure_re.sub(" ", self._count_re.sub(" ", self._part_re.sub(" ", text)))
+        asked = self._plan_time + self._review_time + self._last_year + self._percent + self._number_ask + self._rank + self._when + self._who
         for w in sorted(asked, key=len, reverse=True):
             t = t.replace(w, " ") if not w.isascii() else re.sub(rf"(?i)\b{re.escape(w)}\b", " ", t)
         t = re.sub(r"(?<!\d)(?:19|20)\d{2}\s*年?", " ", t)
@@ -164,18 +180,23 @@ class QueryAnalyzer:
                 out.append(p)
         return [p for p in out if len(_PUNCT.sub("", p)) >= 2] or [question.strip()]
 
-    def _needs_context(self, text: str) -> bool:
+    def _follow_mode(self, text: str) -> str | None:
+        """How a question leans on the one before: "topic" borrows its subject, "frame" only
+        its time and question kind, None not at all."""
         topic = self.topic(text).replace(" ", "")
-        if not topic:
-            return True
-        return len(topic) <= self._followup["max_topic_chars"] and any(
-            text.lstrip().lower().startswith(w) or text.rstrip("？?。 ").endswith(w) for w in self._followup["leads"]
-        )
+        head, tail = text.lstrip().lower(), text.rstrip("？?。 ").lower()
+        if not topic or any(head.startswith(w) for w in self._followup["anaphora"]):
+            return "topic"
+        if len(topic) <= self._followup["max_topic_chars"] and any(
+            head.startswith(w) or tail.endswith(w) for w in self._followup["leads"]
+        ):
+            return "frame"
+        return None
 
-    def _part(self, text: str, context: QueryPart | None = None) -> QueryPart:
-        """``context`` is the part this one follows up on: it lends its topic, and its scope and
-        question kind where this one states none."""
-        full = f"{text} {context.topic}".strip() if context else text
+    def _part(self, text: str, context: QueryPart | None = None, mode: str | None = "topic") -> QueryPart:
+        """``context`` is the part this one follows up on: it lends its topic (``mode="topic"``),
+        and its scope and question kind where this one states none."""
+        full = f"{text} {context.topic}".strip() if context and mode == "topic" else text
         expansions = self.expand(full)
         years = [int(m.group()) for m in _YEAR.finditer(full)]
         part = QueryPart(
@@ -189,17 +210,20 @@ class QueryAnalyzer:
             wants_name=any(_contains(full, w) for w in self._name),
             part_ordinal=self._ordinal(full),
             measure=self._measure(full),
+            last_year=any(_contains(full, w) for w in self._last_year),
             wants_when=any(_contains(full, w) for w in self._when),
             wants_who=any(_contains(full, w) for w in self._who),
             expansions=expansions,
         )
-        if context:
+        if context and mode:
             part.scope = part.scope or context.scope
             if not (part.wants_number or part.wants_rank):
                 part.wants_number, part.wants_rank = context.wants_number, context.wants_rank
         return part
 
     def _measure(self, text: str) -> str | None:
+        if any(_contains(text, w) for w in self._percent):
+            return "%"
         m = self._measure_re.search(text)
         return self._measure_alias.get(m.group(1), m.group(1)) if m else None
 
@@ -212,14 +236,14 @@ class QueryAnalyzer:
     # --- entry point --------------------------------------------------------------------
     def analyze(self, question: str, history: list[str] | None = None) -> list[QueryPart]:
         """Sub-questions completed from their context: a later part of the same question always
-        shares the first part's topic ("过去五年…多少？今年计划多少？"); the first part borrows
-        from the last user turn in ``history`` only when it has no topic of its own ("那今年呢？")."""
+        shares the first part's topic ("过去五年…多少？今年计划多少？"); the first part leans on
+        the last user turn in ``history`` only when it reads as a follow-up ("那今年呢？")."""
         context = next((p for p in (self._part(h) for h in reversed(history or [])) if p.topic), None)
         parts: list[QueryPart] = []
         for i, text in enumerate(self._split(question)):
-            follows = i > 0 or self._needs_context(text)
-            part = self._part(text, context if follows else None)
+            mode = "topic" if i > 0 else self._follow_mode(text)
+            part = self._part(text, context if mode else None, mode)
             parts.append(part)
-            if i == 0 and not follows:
+            if i == 0 and mode != "topic":
                 context = part
         return parts

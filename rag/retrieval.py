@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from rag.query import Lexicon, QueryPart, tokenize
+from rag.query import Lexicon, QueryPart, has_figure_in, tokenize
 from rag.types import ScoredUnit, Unit
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ class Priors:
     number: float = 0.25
     rank: float = 0.5
     part_heading: float = 2.0
+    part_body: float = 0.5
+    measure: float = 0.5
 
 
 class UnitFeatures:
@@ -45,9 +47,10 @@ class UnitFeatures:
         self.scope = np.array([lexicon.heading_scope(u.section_path) or "" for u in units])
         self.has_digit = np.array([bool(_DIGIT.search(u.text)) for u in units])
         self.has_rank = np.array([lexicon.has_rank(u.text) for u in units])
-        self.top_heading = np.array([  # ordinal of the top-level part a level-1 heading opens, else 0
-            int(u.section_id) if u.kind == "heading" and u.section_id.isdigit() else 0 for u in units
-        ])
+        self.texts = [u.text for u in units]
+        top = [u.section_id.split(".")[0] for u in units]
+        self.part = np.array([int(t) if t.isdigit() else 0 for t in top])  # ordinal of the top-level part
+        self.is_heading = np.array([u.kind == "heading" for u in units])
         years = [[int(y) for y in _YEAR.findall(" ".join(u.section_path))] for u in units]
         self.year = np.array([max(y) if y else 0 for y in years])
         plan_years = self.year[self.scope == "plan"]
@@ -67,7 +70,11 @@ class UnitFeatures:
         if part.wants_rank:
             w[self.has_rank] *= 1 + priors.rank
         if part.part_ordinal:
-            w[self.top_heading == part.part_ordinal] *= 1 + priors.part_heading
+            inside = self.part == part.part_ordinal
+            w[inside] *= 1 + priors.part_body
+            w[inside & self.is_heading] *= 1 + priors.part_heading
+        if part.measure:
+            w[[has_figure_in(t, part.measure) for t in self.texts]] *= 1 + priors.measure
         return w
 
 

@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     min_unit_chars: int = 8
 
     # retrieval
-    top_k: int = 5
+    top_k: int = 8  # units retrieved per question part; the composer picks its answer among them
     candidate_k: int = 50
     fusion: str = "rrf"  # rrf | linear
     rrf_k: int = 60
