@@ -162,6 +162,15 @@ def test_squad_cmrc_loader(tmp_path):
         assert all(any(e in text for _, text in data.corpus.values()) for e in item.evidence)
 
 
+def test_squad_answers_in_hugging_face_columns(tmp_path):
+    path = tmp_path / "hf.json"
+    path.write_text(json.dumps({"data": [{"title": "t", "paragraphs": [{"context": "甲地有两座桥。乙地有五座桥。", "qas": [
+        {"id": "h1", "question": "乙地有几座桥？", "answers": {"text": ["五座"], "answer_start": [10]}}]}]}]},
+        ensure_ascii=False), "utf-8")
+    (item,) = load_squad(path).items
+    assert item.answers == ["五座"] and item.evidence == ["乙地有五座桥。"] and item.answerable
+
+
 def test_squad_rejects_other_json(tmp_path):
     path = tmp_path / "x.json"
     path.write_text('{"rows": []}', "utf-8")
@@ -243,6 +252,8 @@ def test_end_to_end_report(pipeline, dev_sample, tmp_path):
     table = comparison_table(report)
     assert "bm25" in table.splitlines()[0] and "hybrid" in table.splitlines()[0]
     assert any(line.startswith("refusal F1") for line in table.splitlines())
+    md = (tmp_path / "a" / "report.md").read_text("utf-8")
+    assert all(r.id in md for r in report.runs["hybrid"].results if r.correct is False)  # every miss is listed
     write_report(report, tmp_path / "b")
     for name in ("accuracy_by_type.png", "retrievers.png", "latency.png", "report.md"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name

@@ -19,6 +19,8 @@ def _clean(value: object) -> object:
 QuestionText = Annotated[str, StringConstraints(min_length=1, max_length=1000), BeforeValidator(_clean)]
 #: One earlier turn: at most 2,000 characters, cleaned the same way.
 TurnText = Annotated[str, StringConstraints(max_length=2000), BeforeValidator(_clean)]
+#: A search query: 1–500 characters, cleaned the same way.
+SearchText = Annotated[str, StringConstraints(min_length=1, max_length=500), BeforeValidator(_clean)]
 
 
 class Turn(BaseModel):

@@ -175,6 +175,16 @@ def _sentence_around(text: str, start: int, end: int) -> str:
     return text[left:right].strip()
 
 
+def _answer_list(answers: object) -> list[dict]:
+    """SQuAD's list of ``{text, answer_start}``, or the Hugging Face export's columns
+    ``{"text": [...], "answer_start": [...]}``."""
+    if isinstance(answers, dict):
+        starts = answers.get("answer_start") or []
+        return [{"text": t, "answer_start": starts[i] if i < len(starts) else -1}
+                for i, t in enumerate(answers.get("text") or [])]
+    return [a for a in answers or [] if isinstance(a, dict)]
+
+
 def load_squad(path: Path) -> EvalDataset:
     """SQuAD 1.1/2.0 and CMRC2018 (same layout: data → paragraphs → context, qas). Each distinct
     context is a document; an answer's evidence is the sentence around it; ``is_impossible``
@@ -199,7 +209,7 @@ def load_squad(path: Path) -> EvalDataset:
             corpus.setdefault(cid, (title, context))
             for qa in para.get("qas", []):
                 impossible = bool(qa.get("is_impossible", False))
-                golds = [] if impossible else [x for x in qa.get("answers", []) if str(x.get("text", "")).strip()]
+                golds = [] if impossible else [x for x in _answer_list(qa.get("answers")) if str(x.get("text", "")).strip()]
                 texts = list(dict.fromkeys(str(x["text"]).strip() for x in golds))
                 evidence = []
                 for x in golds:

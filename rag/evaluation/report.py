@@ -79,6 +79,12 @@ def _md_table(rows: list[list[str]]) -> str:
     return "\n".join(out + ["| " + " | ".join(r) + " |" for r in rows[1:]])
 
 
+def _cell(text: str | None, limit: int = 80) -> str:
+    """One Markdown table cell: a single line, pipes escaped, long answers cut."""
+    text = " ".join((text or "").split()).replace("|", "\\|")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _types(runs: list[RetrieverRun]) -> list[str]:
     return sorted({t for r in runs for t in r.summary.get("by_type", {})})
 
@@ -100,6 +106,12 @@ def to_markdown(report: EvalReport, charts: list[str]) -> str:
         parts += ["", "## By question type", "", _md_table(rows)]
     if charts:
         parts += ["", "## Charts", ""] + [f"![{c}]({c})" for c in charts]
+    misses = [r for r in runs[-1].results if r.correct is False]
+    if misses:
+        rows = [["id", "type", "question", "expected", "answer"]]
+        rows += [[r.id, r.type, _cell(r.question), _cell("；".join(r.expected) or "（拒答 / refusal）"),
+                  _cell(r.answer if r.found else "（拒答 / refused）")] for r in misses]
+        parts += ["", f"## Misses ({runs[-1].retriever})", "", _md_table(rows)]
     parts += ["", "## Definitions", "",
               "- Accuracy: an answerable question is correct when the answer is given (`found`) and contains any "
               "`answers` string and every `all_of` string after normalisation (NFKC, no whitespace, lower case, "

@@ -46,6 +46,7 @@ class QuestionResult:
     answerable: bool
     ranked: list[str]
     retrieval: dict[str, float] | None = None  # None: no relevant unit could be located
+    expected: list[str] = field(default_factory=list)  # the gold answers (any one, or all_of)
     answer: str | None = None  # None in retrieval-only runs
     found: bool | None = None
     correct: bool | None = None
@@ -171,7 +172,8 @@ class EvalRunner:
 
     def evaluate(self, item: EvalItem, retriever: str, *, retrieval_only: bool = False) -> QuestionResult:
         ranked = self.rank(item.question, retriever)
-        result = QuestionResult(item.id, item.question, item.type, item.answerable, ranked, self._retrieval(item, ranked))
+        result = QuestionResult(item.id, item.question, item.type, item.answerable, ranked,
+                                self._retrieval(item, ranked), item.all_of or item.answers)
         if retrieval_only:
             return result
         answer = self.pipeline.ask(item.question, retriever=retriever)

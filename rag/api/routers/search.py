@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
 from rag.api.deps import PipelineDep
-from rag.api.schemas import SearchHit, SearchOut
+from rag.api.schemas import SearchHit, SearchOut, SearchText
 
 router = APIRouter(prefix="/api", tags=["search"])
 
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api", tags=["search"])
 @router.get("/search", response_model=SearchOut, summary="检索原文句子 / Search report sentences")
 async def search(
     pipeline: PipelineDep,
-    q: Annotated[str, Query(min_length=1, max_length=500, description="查询 / the query")],
+    q: Annotated[SearchText, Query(description="查询（1–500 字） / the query (1–500 characters)")],
     k: Annotated[int, Query(ge=1, le=50, description="返回条数 / number of hits")] = 10,
     retriever: Annotated[Literal["hybrid", "bm25", "dense"], Query(description="检索方式 / retriever")] = "hybrid",
 ) -> SearchOut:
