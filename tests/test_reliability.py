@@ -121,6 +121,13 @@ def test_malformed_json_is_422(client, raw):
                  "invalid_request")
 
 
+def test_search_query_is_cleaned_and_bounded(client):
+    r = client.get("/api/search", params={"q": " \x00就业\x07 "})
+    assert r.status_code == 200 and r.json()["query"] == "就业"
+    assert_error(client.get("/api/search", params={"q": " \x01\t"}), 422, "invalid_request")
+    assert_error(client.get("/api/search", params={"q": "报" * 501}), 422, "invalid_request")
+
+
 def test_unknown_api_path_and_method(client):
     assert_error(client.get("/api/no-such-thing"), 404, "not_found")
     assert_error(client.delete("/api/ask"), 404)
