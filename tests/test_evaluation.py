@@ -276,6 +276,7 @@ def test_beir_with_foreign_corpus_builds_a_temporary_index(settings, tmp_path):
     with open_pipeline(data, settings) as (pipe, doc_keys):
         assert doc_keys is not None and set(doc_keys.values()) == set(docs)
         assert pipe.settings.corpus_dir != settings.corpus_dir and len(pipe.store.documents) == 3
+        assert pipe.settings.query_cache_size == 0  # latency is measured without warmed query embeddings
         run = EvalRunner(pipe, k=3, doc_keys=doc_keys, progress=False).run(data, "bm25")
     (result,) = run.results
     assert result.ranked[0] == "d2" and result.answer is None  # retrieval only

@@ -127,7 +127,7 @@ def to_markdown(report: EvalReport, charts: list[str]) -> str:
               "- Citation precision: citations whose span shares at least `min_overlap` of the shorter of "
               "itself and a gold evidence; recall: gold evidences matched by some citation (answerable questions).",
               "- Median answer chars: answered questions only, `[n]` markers removed. Latency: per stage of "
-              "`Answer.timings_ms`, linear-interpolated percentiles.",
+              "`Answer.timings_ms` with the query-embedding cache off (`rag eval`), linear-interpolated percentiles.",
               "- Quote violations: citations where `doc.text[start:end] != quote`.", ""]
     return "\n".join(parts)
 

@@ -226,6 +226,9 @@ def open_pipeline(dataset: EvalDataset, settings: Settings, *,
     brings its own documents, a temporary corpus and index built from them (removed afterwards)."""
     from rag.pipeline import Pipeline
 
+    # every question is timed as a first-time asker sees it, and the ranking pass that precedes
+    # ``ask`` must not warm the query-embedding cache for it
+    settings = settings.model_copy(update={"query_cache_size": 0})
     if dataset.corpus is None or (dataset.format == "beir" and matches_index(dataset, settings)):
         yield Pipeline.load(settings, progress=progress), None
         return
