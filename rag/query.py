@@ -196,7 +196,13 @@ class QueryAnalyzer:
     def _part(self, text: str, context: QueryPart | None = None, mode: str | None = "topic") -> QueryPart:
         """``context`` is the part this one follows up on: it lends its topic (``mode="topic"``),
         and its scope and question kind where this one states none."""
-        full = f"{text} {context.topic}".strip() if context and mode == "topic" else text
+        if context and mode == "topic":
+            full = f"{text} {context.topic}".strip()
+        elif context and mode == "frame":  # keep what the previous question was after ("承诺", "计划")
+            intent = [w for w in context.topic.split() if w in self.intent_words]
+            full = " ".join([text, *intent])
+        else:
+            full = text
         expansions = self.expand(full)
         years = [int(m.group()) for m in _YEAR.finditer(full)]
         part = QueryPart(
