@@ -390,15 +390,16 @@ class Benchmark:
                                 min_chars=self.settings.min_unit_chars).run(docs)
         texts = [u.embed_text for u in units]
         system, floor = [], []
+        floor_model, embedder = self.floor_model, self.pipeline.embedder  # both loaded before any clock runs
         with tempfile.TemporaryDirectory(prefix="rag-bench-index-") as tmp:
             settings = self.settings.model_copy(update={"index_dir": Path(tmp)})
             for _ in range(self.config.build_runs):
                 t0 = time.perf_counter()
-                self.floor_model.encode(texts, prompt="passage: ", batch_size=self.settings.embed_batch_size,
-                                        normalize_embeddings=True, convert_to_numpy=True)
+                floor_model.encode(texts, prompt="passage: ", batch_size=self.settings.embed_batch_size,
+                                   normalize_embeddings=True, convert_to_numpy=True)
                 floor.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
-                build_index(settings, self.pipeline.embedder, progress=False)
+                build_index(settings, embedder, progress=False)
                 system.append(time.perf_counter() - t0)
         sys_s, floor_s = summary(system), summary(floor)
         per_k = 1000 / max(chars, 1)
@@ -472,8 +473,10 @@ class Benchmark:
         return out
 
     def _warm(self, server: Server) -> None:
-        qs = self.questions(2 * server.workers, skip=len(load_questions(self.config.dataset, 0)) - 2 * server.workers)
-        threads = [threading.Thread(target=self._ask_all, args=(server.port, [q])) for q in qs]
+        """Enough concurrent requests that every worker has answered a few before the clock starts."""
+        n = 2 * server.workers
+        qs = self.questions(n, skip=len(load_questions(self.config.dataset, 0)) - n)
+        threads = [threading.Thread(target=self._ask_all, args=(server.port, qs)) for _ in range(n)]
         for t in threads:
             t.start()
         for t in threads:
@@ -568,23 +571,24 @@ class Benchmark:
                 report[phase] = getattr(self, phase)()
                 report[phase]["phase_seconds"] = round(time.perf_counter() - t0, 2)
         report["meta"]["bench_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        report["meta"]["torch_threads"] = self._torch_threads()  # as the pipeline left them
         if self._pipeline is not None and isinstance(self._pipeline.embedder, Embedder):
             report["meta"]["model_path"] = self._pipeline.embedder.model_path
         report["acceptance"] = acceptance(report)
         return report
 
     def _meta(self) -> dict:
-        try:
-            import torch
-
-            threads = torch.get_num_threads()
-        except ImportError:
-            threads = None
         return {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cpus": os.cpu_count(),
                 "load_avg": [round(x, 2) for x in os.getloadavg()], "python": platform.python_version(),
-                "torch_threads": threads, "settings_torch_threads": self.settings.torch_threads,
+                "torch_threads": None, "settings_torch_threads": self.settings.torch_threads,
                 "query_cache_size": getattr(self.settings, "query_cache_size", None),
                 "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self.config).items()}}
+
+
+    @staticmethod
+    def _torch_threads() -> int | None:
+        torch = sys.modules.get("torch")
+        return torch.get_num_threads() if torch is not None else None
 
 
 def acceptance(report: dict) -> dict[str, dict]:
@@ -595,8 +599,9 @@ def acceptance(report: dict) -> dict[str, dict]:
         return {"value": value, "limit": limit, "met": met}
 
     inproc, http, startup = report.get("inprocess", {}), report.get("http", {}), report.get("startup", {})
+    # per process: a worker is one process; the total of N workers is reported beside it
     rss = [report.get("cold", {}).get("system_peak_rss_mb", {}).get("p50")]
-    rss += [s["peak_rss_total_mb"] for s in http.get("servers", {}).values()]
+    rss += [max(s["peak_rss_mb"].values(), default=0) for s in http.get("servers", {}).values()]
     rss = [r for r in rss if r]
     rows = http.get("throughput", [])
     single = {r["workers"]: r["rps"] for r in rows if r["clients"] == 1}
@@ -690,9 +695,11 @@ def render_markdown(report: dict) -> str:
             lines.append(f"| {r['workers']} | {r['clients']} | {r['requests']} | {r['errors']} | {_fmt(r['rps'])} | "
                          f"{_fmt(r['ratio_to_floor'])} | {_fmt(r['ratio_to_1_client'])} | "
                          f"{_fmt(r['latency_ms']['p50'])} | {_fmt(r['latency_ms']['p95'])} |")
-        lines += ["", "| workers | start-up s | peak RSS MB (all processes) |", "|---|---|---|"]
+        lines += ["", "| workers | start-up s | peak RSS MB, largest process | peak RSS MB, all processes |",
+                  "|---|---|---|---|"]
         for w, s in h["servers"].items():
-            lines.append(f"| {w} | {_fmt(s['startup_s'])} | {_fmt(s['peak_rss_total_mb'])} |")
+            lines.append(f"| {w} | {_fmt(s['startup_s'])} | {_fmt(max(s['peak_rss_mb'].values(), default=0.0))} | "
+                         f"{_fmt(s['peak_rss_total_mb'])} |")
     return "\n".join(lines) + "\n"
 
 

@@ -270,8 +270,10 @@ def live_server(app):
         yield server
 
 
-QUESTIONS = ["今年GDP要涨多少？", "过去五年取得了哪些成绩？", "今年在民生方面要办哪些实事？", "如何推进乡村振兴？",
-             "城镇新增就业目标是多少？", "<b>粮食</b>产量", "a", "？"]
+#: 40 distinct questions (each asked 5 times below), so that load also reaches the pipeline, not a cache.
+QUESTIONS = [form.format(topic) for topic in ("GDP", "就业", "乡村振兴", "民生实事", "教育", "医疗", "生态环境",
+                                              "营商环境", "科技创新", "<b>粮食</b>")
+             for form in ("今年{}的目标是多少？", "过去五年{}取得了哪些成绩？", "如何推进{}？", "{}")]
 N_CLIENTS, PER_CLIENT = 20, 10
 
 
