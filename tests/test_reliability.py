@@ -284,7 +284,7 @@ def test_concurrent_clients_all_succeed_with_identical_answers(live_server):
         out = []
         with httpx.Client(base_url=base, timeout=120) as http:
             for j in range(PER_CLIENT):
-                q = QUESTIONS[(i + j) % len(QUESTIONS)]
+                q = QUESTIONS[(i * PER_CLIENT + j) % len(QUESTIONS)]
                 r = http.post("/api/ask", json={"question": q})
                 out.append((q, r.status_code, r.json() if r.status_code == 200 else None))
         return out
