@@ -158,19 +158,27 @@ def test_ids_cannot_name_files(client, path):
     assert "root:" not in r.text and "corpus_hash" not in r.text
 
 
-def test_unexpected_error_is_500_without_internals(settings, caplog):
-    """A bug inside a route is logged for the operator and reported to the client without details."""
+def test_unexpected_and_service_errors_keep_internals_in_the_log(settings, caplog):
+    """A bug (500) or an unusable index (503) is logged for the operator, reported to the client without details."""
     from rag.api.app import create_app
+
+    from rag.index import IndexUnavailable
 
     class Broken:
         def ask(self, *args, **kwargs):
             raise RuntimeError("secret internal detail /srv/index")
 
+        def search(self, *args, **kwargs):
+            raise IndexUnavailable("index in /srv/index is inconsistent; run `rag index`")
+
     with TestClient(create_app(settings, Broken()), raise_server_exceptions=False) as c:
         r = c.post("/api/ask", json={"question": "今年GDP要涨多少？"})
+        unavailable = c.get("/api/search", params={"q": "就业"})
     assert_error(r, 500, "internal_error")
     assert "secret" not in r.text and "/srv" not in r.text
     assert "secret internal detail" in caplog.text
+    assert_error(unavailable, 503, "unavailable")
+    assert "/srv" not in unavailable.text and "/srv/index is inconsistent" in caplog.text
 
 
 # --------------------------------------------------------------------------- hardening
