@@ -25,7 +25,7 @@ report_text = st.lists(
     max_size=80,
 ).map("".join)
 
-PROPERTY = settings(max_examples=400, deadline=None, derandomize=True,
+PROPERTY = settings(max_examples=1000, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
