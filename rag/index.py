@@ -132,7 +132,8 @@ class IndexBuilder:
                 files={name: _sha256(staging / name) for name in _FILES},
             )
             (staging / "manifest.json").write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=2), "utf-8")
-            final = self.index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+            # the staging folder's random suffix keeps two builds in one second apart
+            final = self.index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{staging.name.rsplit('-', 1)[-1]}"
             staging.rename(final)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
