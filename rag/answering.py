@@ -234,10 +234,10 @@ class ExtractiveComposer:
         else:
             support = 0.0  # "那过去五年呢？" with nothing to follow up on has no topic to answer
         if not _answers_form(window.text, part):
-            support *= 0.4  # "多少公里" answered without any distance is no answer
+            support *= 0.3  # "多少公里" answered without any distance is no answer
         year = part.year or (self.plan_year - 1 if part.last_year and self.plan_year else None)
         if year and year != self.plan_year and str(year) not in window.text + " ".join(window.unit.section_path):
-            support *= 0.5  # a question about one named year is not answered by a five-year total
+            support *= 0.4  # a question about one named year is not answered by a five-year total
         return window, support
 
     # --- entry point ----------------------------------------------------------------------

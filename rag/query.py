@@ -35,9 +35,16 @@ _CN_DIGITS = "一二三四五六七八九十两"
 
 
 def has_figure_in(text: str, measure: str) -> bool:
-    """Whether ``text`` states a figure counted in ``measure`` ("6782公里", "九方面", "8%")."""
-    unit = "(?:%|个百分点)" if measure == "%" else re.escape(measure)
-    return re.search(rf"[\d{_CN_DIGITS}][\d.,{_CN_DIGITS}]*\s*(?:余|多)?(?:[万亿千百])?\s*{unit}", text) is not None
+    """Whether ``text`` states a figure counted in ``measure`` ("6782公里", "九方面", "8%");
+    ``measure`` may list interchangeable classifiers as ``"个|条|项"``."""
+    if measure == "%":
+        return re.search(r"\d\s*(?:%|％|个百分点)", text) is not None
+    # a counted noun may sit between figure and measure: "10.73万农村贫困人口" counts 人
+    names = measure.split("|")  # interchangeable classifiers: "个|条|项"
+    between = "" if max(map(len, names)) > 1 else r"[\u4e00-\u9fff]{0,4}?"
+    figure = rf"[\d{_CN_DIGITS}][\d.,{_CN_DIGITS}]*\s*(?:余|多)?(?:[万亿千百])?"
+    unit = "|".join(map(re.escape, names))
+    return re.search(rf"{figure}\s*{between}(?:{unit})", text) is not None
 
 
 def tokenize(text: str) -> list[str]:
