@@ -263,14 +263,16 @@ class CommitmentExtractor:
 
     # ---- metrics
 
-    def _strip_lead(self, s: str) -> str:
+    def _strip_lead(self, s: str, words: list[str] | None = None) -> str:
+        """Strips leading markers, punctuation and ``words`` (the rules' lead words by default)."""
+        words = self.rules.lead_words if words is None else words
         changed = True
         while changed and s:
             changed = False
             m = _MARKER.match(s)
             if m and m.end() < len(s):
                 s, changed = s[m.end() :], True
-            for w in self.rules.lead_words:
+            for w in words:
                 if s.startswith(w) and len(s) > len(w):
                     s, changed = s[len(w) :], True
                     break
@@ -359,17 +361,7 @@ class CommitmentExtractor:
         """Strips markers, scope words and adverbs but keeps a leading promise verb."""
         r = self.rules
         words = sorted(set(r.lead_words) - set(r.promise) - set(r.qualitative_verbs), key=len, reverse=True)
-        changed = True
-        while changed and s:
-            changed = False
-            m = _MARKER.match(s)
-            if m and m.end() < len(s):
-                s, changed = s[m.end() :], True
-            for w in words:
-                if s.startswith(w) and len(s) > len(w):
-                    s, changed = s[len(w) :], True
-                    break
-        return s.strip(_TRIM)
+        return self._strip_lead(s, words).strip(_TRIM)
 
     def _main_item(self, doc, section, part, a, b) -> list[Commitment]:
         a, b = _trim(doc.text, a, b)

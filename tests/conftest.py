@@ -38,3 +38,19 @@ def pipeline(settings):
     from rag.pipeline import Pipeline
 
     return Pipeline.load(settings)
+
+
+@pytest.fixture(scope="module")
+def client(settings, pipeline):
+    """The whole app (API and page) in-process, sharing the session's pipeline."""
+    from fastapi.testclient import TestClient
+
+    from rag.api.app import create_app
+
+    with TestClient(create_app(settings, pipeline)) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def docs(pipeline):
+    return {d.id: d for d in pipeline.store.documents}

@@ -6,25 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 
 GDP_Q = "今年GDP要涨多少？"
 FOLLOW_UP = "那过去五年呢？"
 ANSWER_KEYS = {"question", "answer", "found", "citations", "timings_ms", "composer", "fallback_reason", "related_sections"}
 CITATION_KEYS = {"n", "doc", "section_id", "section_path", "quote", "start", "end", "score"}
-
-
-@pytest.fixture(scope="module")
-def client(settings, pipeline):
-    from rag.api.app import create_app
-
-    with TestClient(create_app(settings, pipeline)) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def docs(pipeline):
-    return {d.id: d for d in pipeline.store.documents}
 
 
 def _ask(client, question: str, history: list[dict] | None = None, **extra) -> dict:

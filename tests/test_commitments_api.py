@@ -7,25 +7,11 @@ import csv
 import io
 
 import pytest
-from fastapi.testclient import TestClient
 
 from rag.commitments import CSV_COLUMNS, CommitmentAnswerer, CommitmentExtractor
 from rag.query import QueryAnalyzer
 
 EMPLOYMENT_Q = "今年在就业方面承诺了什么？"
-
-
-@pytest.fixture(scope="module")
-def client(settings, pipeline):
-    from rag.api.app import create_app
-
-    with TestClient(create_app(settings, pipeline)) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def docs(pipeline):
-    return {d.id: d for d in pipeline.store.documents}
 
 
 def _get(client, **params):
