@@ -336,9 +336,9 @@ def test_disconnecting_clients_do_not_hurt_the_server(live_server):
 
 #: A report whose own text carries markup, script and Markdown: the page must show it as text.
 HOSTILE_REPORT = """一、总体要求
-今年全市经济增长的预期目标是<img src=x onerror="window.__xss='corpus-img'">百分之五左右<script>window.__xss='corpus-script'</script>。
+今年全市经济增长的预期目标是<img src=x onerror="window.__xss='corpus-img'">地区生产总值增长5%左右<script>window.__xss='corpus-script'</script>。
 二、重点工作
-**加粗** [点我](javascript:window.__xss='corpus-md') <a href="javascript:window.__xss='corpus-a'">链接</a>，推进<svg onload="window.__xss='corpus-svg'">城市更新。
+**加粗** [点我](javascript:window.__xss='corpus-md') <a href="javascript:window.__xss='corpus-a'">链接</a>，推进<svg onload="window.__xss='corpus-svg'">城市更新，新建<b onmouseover="window.__xss='corpus-b'">口袋公园</b>30个。
 """
 HOSTILE_QUESTION = """<img src=x onerror="window.__xss='question'">今年经济增长的预期目标是多少？"""
 
@@ -386,14 +386,19 @@ def test_markup_from_questions_and_reports_stays_text(hostile_server):
         page.locator("#rag-source mark").wait_for(state="visible")
         page.get_by_role("tab", name="全文").click()
         page.locator("#rag-document").get_by_text("**加粗**").first.wait_for()
+        page.get_by_role("tab", name="承诺清单").click()  # records quote the report too
+        page.get_by_role("gridcell", name="口袋公园</b>30个").last.click()
+        page.locator("#rag-commitment-source mark").wait_for(state="visible")
+        page.mouse.move(0, 0)
         page.wait_for_timeout(500)  # give any injected handler its chance to run
 
         assert page.evaluate("window.__xss") is None
         shown = page.locator("#rag-document").inner_text()
         assert '<script>window.__xss=\'corpus-script\'</script>' in shown
         assert "[点我](javascript:" in shown
-        injected = "#rag-chat img, #rag-chat script, #rag-chat svg, #rag-source img, #rag-source script, " \
-                   "#rag-document img, #rag-document script, #rag-document svg, a[href^='javascript']"
+        injected = ", ".join(f"{where} {tag}" for where in ("#rag-chat", "#rag-source", "#rag-document", "[role=gridcell]",
+                                                             "#rag-commitment-source")
+                             for tag in ("img", "script", "svg", "b[onmouseover]")) + ", a[href^='javascript']"
         assert page.locator(injected).count() == 0
         browser.close()
     assert not problems, problems
