@@ -396,9 +396,8 @@ def test_markup_from_questions_and_reports_stays_text(hostile_server):
         shown = page.locator("#rag-document").inner_text()
         assert '<script>window.__xss=\'corpus-script\'</script>' in shown
         assert "[点我](javascript:" in shown
-        injected = ", ".join(f"{where} {tag}" for where in ("#rag-chat", "#rag-source", "#rag-document", "[role=gridcell]",
-                                                             "#rag-commitment-source")
-                             for tag in ("img", "script", "svg", "b[onmouseover]")) + ", a[href^='javascript']"
-        assert page.locator(injected).count() == 0
+        # nothing from the payloads became an element or a script anywhere on the page
+        assert page.locator("[onerror], [onload], [onmouseover], a[href^='javascript'], img[src='x']").count() == 0
+        assert not page.evaluate("[...document.scripts].some(s => s.text.includes('__xss'))")
         browser.close()
     assert not problems, problems
