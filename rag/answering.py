@@ -21,6 +21,7 @@ _SENTENCE_END = tuple("。！？!?")
 _QUOTED = re.compile(r"“[^”]{2,}”|《[^》]+》|「[^」]+」")
 _TRIM = "，,、；;：:。！？!? \u3000\n"
 _DIGIT = re.compile(r"\d")
+_FIGURE = re.compile(r"\d[\d.]*")
 _HORIZON = re.compile(
     r"(?<!\d)(?:19|20)\d{2}年|过去[一二三四五六七八九十\d]+年|近[一二三四五六七八九十\d]+年"
     r"|[一二三四五六七八九十\d]+年来|过去一年|今年|明年"
@@ -104,6 +105,7 @@ class ExtractiveComposer:
         years = [int(m) for u in units for m in re.findall(r"(?<!\d)((?:19|20)\d{2})年", " ".join(u.section_path))]
         self.plan_year = max(years) if years else None  # the latest year a heading names
         self.intent_words = intent_words
+        self._links = sorted(lexicon.rules["figure"]["links"], key=len, reverse=True)
         self.max_window_chars = max_window_chars
 
     # --- coverage -------------------------------------------------------------------------
@@ -233,12 +235,45 @@ class ExtractiveComposer:
             support = (hit.dense - 0.80) / 0.12  # no report wording in an English question: judge by meaning
         else:
             support = 0.0  # "那过去五年呢？" with nothing to follow up on has no topic to answer
+        if part.wants_number and not part.wants_rank and not (part.measure and _answers_form(window.text, part)) \
+                and not self._figure_is_about(window.text, terms):
+            support *= 0.5  # the figure measures something else ("常住人口城镇化率提高1个百分点")
         if not _answers_form(window.text, part):
             support *= 0.3  # "多少公里" answered without any distance is no answer
         year = part.year or (self.plan_year - 1 if part.last_year and self.plan_year else None)
         if year and year != self.plan_year and str(year) not in window.text + " ".join(window.unit.section_path):
             support *= 0.4  # a question about one named year is not answered by a five-year total
         return window, support
+
+    def _figure_is_about(self, span: str, terms: list[Term]) -> bool:
+        """Whether some figure in the span belongs to a metric the question names: the word
+        before it once links like 提高/达 are stripped (each item of a 、 list), or the noun
+        counted after it ("833个省市重点项目")."""
+        words = [a for t in terms for a in t.alternatives if a not in self._links]
+        masked = span
+        for w in words:
+            masked = masked.replace(w, "\0" * len(w))  # a figure inside a term (PM2.5) is no figure
+        figures = list(_FIGURE.finditer(masked))
+        if not figures or not words:
+            return True
+        for m in figures:
+            heads = [self._head(item) for item in re.split(r"[，,；;：:。]", span[: m.start()])[-1].split("、")]
+            after = re.split(r"[，,；;：:。、]", span[m.end():])[0]
+            heads += [t for t in tokenize(after) if len(t) > 1]  # the noun a count counts
+            if any(h and (h in w or w in h) for h in heads for w in words):
+                return True
+        return False
+
+    def _head(self, text: str) -> str:
+        """The last word of ``text`` after trailing links (提高, 达, 分别 …) are stripped."""
+        changed = True
+        while changed:
+            changed = False
+            for link in self._links:
+                if text.endswith(link):
+                    text, changed = text[: -len(link)], True
+        tokens = [t for t in tokenize(text) if len(t) > 1]
+        return tokens[-1] if tokens else ""
 
     # --- entry point ----------------------------------------------------------------------
     def compose(self, question: str, parts: list[QueryPart], hits: list[list[ScoredUnit]]) -> Answer:

@@ -218,11 +218,11 @@ class QueryAnalyzer:
             topic=self.topic(full),
             scope=self.scope(full),
             year=years[0] if years else None,
-            wants_number=any(_contains(full, w) for w in self._number_ask + self._number),
+            wants_number=any(_contains(self._without_time(full), w) for w in self._number_ask + self._number),
             wants_rank=any(_contains(full, w) for w in self._rank),
             wants_name=any(_contains(full, w) for w in self._name),
             part_ordinal=self._ordinal(full),
-            measure=self._measure(full),
+            measure=self._measure(self._without_time(full)),
             last_year=any(_contains(full, w) for w in self._last_year),
             wants_when=any(_contains(full, w) for w in self._when),
             wants_who=any(_contains(full, w) for w in self._who),
@@ -233,6 +233,12 @@ class QueryAnalyzer:
             if not (part.wants_number or part.wants_rank):
                 part.wants_number, part.wants_rank = context.wants_number, context.wants_rank
         return part
+
+    def _without_time(self, text: str) -> str:
+        """The question minus its time words, whose 几 ("这几年") asks for no figure."""
+        for w in sorted(self._plan_time + self._review_time + self._last_year, key=len, reverse=True):
+            text = text.replace(w, " ")
+        return text
 
     def _measure(self, text: str) -> str | None:
         if any(_contains(text, w) for w in self._percent):

@@ -93,7 +93,7 @@ def test_two_part_question_answers_and_cites_both(pipeline):
     _assert_verbatim(pipeline, a)
 
 
-@pytest.mark.parametrize("question", ["焦作市长是谁？", "太焦高铁全长多少公里？", "2022年一般公共预算收入是多少亿元？"])
+@pytest.mark.parametrize("question", ["焦作常住人口有多少？", "焦作市长是谁？", "太焦高铁全长多少公里？", "2022年一般公共预算收入是多少亿元？"])
 def test_unanswerable_is_refused_with_nearest_sections(pipeline, question):
     a = pipeline.ask(question)
     assert not a.found and not a.citations
@@ -149,3 +149,15 @@ def test_cli_errors_are_clean(tmp_path):
     r = CliRunner().invoke(app, ["--corpus", str(tmp_path), "--index-dir", str(tmp_path / "i"), "ask", "你好"])
     assert r.exit_code != 0 and "Traceback" not in r.output
     assert "No .txt or .md" in r.output
+
+
+def test_a_figure_must_belong_to_the_metric_asked(pipeline):
+    """「常住人口城镇化率提高1个百分点」 measures 城镇化率, so it does not say how many people live there."""
+    composer = pipeline.composer
+    (part,) = pipeline.analyzer.analyze("焦作常住人口有多少？")
+    terms = composer._terms(part)
+    assert not composer._figure_is_about("常住人口城镇化率提高1个百分点左右", terms)
+    (jobs,) = pipeline.analyzer.analyze("过去五年城镇新增就业多少人？")
+    assert composer._figure_is_about("城镇新增就业33.16万人", composer._terms(jobs))
+    (projects,) = pipeline.analyzer.analyze("五年来实施了多少个省市重点项目？")
+    assert composer._figure_is_about("累计实施833个省市重点项目", composer._terms(projects))
