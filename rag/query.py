@@ -129,7 +129,7 @@ class QueryAnalyzer:
         self._count_re = re.compile(q["count_pattern"])
         units = sorted(q["measure_words"], key=len, reverse=True)
         self._measure_re = re.compile(
-            rf"(?<![哪这那近前去])(?:多少|几)\s*(?:[十百千万亿]+)?({'|'.join(map(re.escape, units))})"
+            rf"(?<![哪这那近前去])(?:多少|几)\s*(?:[十百千万亿]+)?(?:个(?=方面|大类|领域))?({'|'.join(map(re.escape, units))})"
         )
         self._percent = q["percent_ask"]
         self._last_year = r["scope"]["last_year"]
@@ -141,13 +141,17 @@ class QueryAnalyzer:
 
     # --- pieces -------------------------------------------------------------------------
     def scope(self, text: str) -> str | None:
-        """The part a question points to; the later-listed review phrases ("过去五年") win over
-        generic plan words ("目标") when both appear."""
-        review = [w for w in self._review if _contains(text, w)]
-        plan = [w for w in self._plan if _contains(text, w)]
-        if review and plan:
-            return "review" if max(map(len, review)) >= max(map(len, plan)) else "plan"
-        return "review" if review else "plan" if plan else None
+        """The part a question points to. Time words (今年, 过去五年) decide before intent words
+        (目标, 累计); among one kind, the longer phrase wins ("过去五年" over "目标")."""
+        tiers = ((self._plan_time, self._review_time + self._last_year), (self._plan, self._review))
+        for plan_words, review_words in tiers:
+            plan = [w for w in plan_words if _contains(text, w)]
+            review = [w for w in review_words if _contains(text, w)]
+            if review and plan:
+                return "review" if max(map(len, review)) >= max(map(len, plan)) else "plan"
+            if review or plan:
+                return "review" if review else "plan"
+        return None
 
     def topic(self, text: str) -> str:
         """What the question is about: time words, question words and fillers removed."""
