@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from http.client import HTTPConnection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -311,7 +312,7 @@ class Benchmark:
         return self._pipeline
 
     @property
-    def floor_model(self):
+    def floor_model(self) -> Any:
         """A separate, bare ``SentenceTransformer`` from the pipeline's model folder."""
         if self._floor_model is None:
             from sentence_transformers import SentenceTransformer
@@ -325,9 +326,16 @@ class Benchmark:
         self.floor_model.encode([question], prompt="query: ", normalize_embeddings=True, convert_to_numpy=True)
         return (time.perf_counter() - t0) * 1000
 
-    def questions(self, n: int, skip: int = 0) -> list[str]:
-        qs = load_questions(self.config.dataset, 0)
-        return qs[skip: skip + n]
+    @cached_property
+    def all_questions(self) -> list[str]:
+        return load_questions(self.config.dataset, 0)
+
+    def questions(self, n: int) -> list[str]:
+        """The first ``n``: measured. Warm-ups take theirs from the end, so nothing measured is cached."""
+        return self.all_questions[:n]
+
+    def warmup_questions(self, n: int) -> list[str]:
+        return self.all_questions[-n:]
 
     # --- phases ----------------------------------------------------------------------------
     def startup(self) -> dict:
@@ -411,7 +419,7 @@ class Benchmark:
     def inprocess(self, retriever: str = "hybrid") -> dict:
         """``Pipeline.ask`` by stage, each question once (cache misses), alternating with the floor."""
         p = self.pipeline
-        for q in self.questions(3, skip=len(load_questions(self.config.dataset, 0)) - 3):  # warm-up
+        for q in self.warmup_questions(3):
             p.ask(q, retriever=retriever)
             self.floor_encode_ms(q)
         questions = self.questions(self.config.queries)
@@ -474,9 +482,8 @@ class Benchmark:
 
     def _warm(self, server: Server) -> None:
         """Enough concurrent requests that every worker has answered a few before the clock starts."""
-        n = 2 * server.workers
-        qs = self.questions(n, skip=len(load_questions(self.config.dataset, 0)) - n)
-        threads = [threading.Thread(target=self._ask_all, args=(server.port, qs)) for _ in range(n)]
+        qs = self.warmup_questions(2 * server.workers)
+        threads = [threading.Thread(target=self._ask_all, args=(server.port, qs)) for _ in qs]
         for t in threads:
             t.start()
         for t in threads:
@@ -516,7 +523,7 @@ class Benchmark:
 
     def _throughput(self, server: Server, clients: int) -> dict:
         """``clients`` threads, each one keep-alive connection, until the time or request budget runs out."""
-        questions = load_questions(self.config.dataset, 0)
+        questions = self.all_questions
         lock = threading.Lock()
         state = {"next": 0, "ok": 0, "errors": 0}
         latencies: list[float] = []
@@ -561,8 +568,6 @@ class Benchmark:
 
     # --- the whole run ------------------------------------------------------------------------
     def run(self) -> dict:
-        from rag.embedding import Embedder
-
         report: dict[str, Any] = {"meta": self._meta()}
         for phase in ("startup", "cold", "build", "inprocess", "http"):
             if phase in self.config.phases:
@@ -572,7 +577,7 @@ class Benchmark:
                 report[phase]["phase_seconds"] = round(time.perf_counter() - t0, 2)
         report["meta"]["bench_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         report["meta"]["torch_threads"] = self._torch_threads()  # as the pipeline left them
-        if self._pipeline is not None and isinstance(self._pipeline.embedder, Embedder):
+        if self._pipeline is not None:
             report["meta"]["model_path"] = self._pipeline.embedder.model_path
         report["acceptance"] = acceptance(report)
         return report

@@ -131,7 +131,7 @@ def serve(
     # workers build their own app from the environment, so global options travel through it
     os.environ.update({f"RAG_{k.upper()}": str(v) for k, v in (ctx.obj or {}).items()})
     uvicorn.run("rag.api.app:create_app", factory=True, host=settings.host, port=settings.port,
-                workers=workers, log_level="info")
+                workers=workers, log_level="info", http="rag.api.transport:NoDelayH11Protocol")
 
 
 @app.command()

@@ -150,3 +150,44 @@ def test_cli_rejects_unknown_phase():
 
     result = CliRunner().invoke(app, ["bench", "--skip", "cold,warp"])
     assert result.exit_code == 2 and "warp" in result.output
+
+
+def test_multi_worker_connections_get_tcp_nodelay():
+    """uvicorn binds the --workers socket with proto 0, so asyncio leaves Nagle on; our protocol
+    switches it off, or each answer waits for a delayed ACK."""
+    import asyncio
+    import socket
+
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from rag.api.transport import NoDelayH11Protocol
+
+    class Transport:
+        def __init__(self, sock: socket.socket) -> None:
+            self.sock = sock
+
+        def get_extra_info(self, name, default=None):
+            extra = {"socket": self.sock, "peername": self.sock.getpeername(), "sockname": self.sock.getsockname()}
+            return extra.get(name, default)
+
+        def is_closing(self) -> bool:
+            return False
+
+    async def app(scope, receive, send):  # never called: no request is sent
+        raise AssertionError
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:  # as uvicorn.Config.bind_socket
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        with socket.create_connection(listener.getsockname()):
+            conn, _ = listener.accept()
+            with conn:
+                assert conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+                loop = asyncio.new_event_loop()
+                try:
+                    protocol = NoDelayH11Protocol(uvicorn.Config(app), ServerState(), {}, _loop=loop)
+                    protocol.connection_made(Transport(conn))
+                finally:
+                    loop.close()
+                assert conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
