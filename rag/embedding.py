@@ -459,6 +459,7 @@ class Embedder:
         batch_size: int = 32,
         torch_threads: int = 0,
         query_cache_size: int = 0,
+        max_concurrent_encodes: int = 0,
     ) -> None:
         self._name = model
         self._models_dir = Path(models_dir)
@@ -469,6 +470,8 @@ class Embedder:
         self._cache_size = query_cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
+        cores = os.cpu_count() or 1
+        self._gate = threading.BoundedSemaphore(max_concurrent_encodes or max(1, cores // max(1, torch_threads or cores)))
         self._path, self._id = resolve_model(model, self._models_dir)
         self._model: SentenceTransformer | None = None
 
@@ -481,6 +484,7 @@ class Embedder:
             batch_size=settings.embed_batch_size,
             torch_threads=settings.torch_threads,
             query_cache_size=settings.query_cache_size,
+            max_concurrent_encodes=settings.max_concurrent_encodes,
         )
 
     @property
@@ -525,14 +529,15 @@ class Embedder:
         # sentence-transformers adds an empty "document" prompt on its own, so the first
         # defined name wins: e5's "passage: " is found before that empty default.
         prompt = next((p for p in prompt_names if p in model.prompts), None)
-        vectors = model.encode(
-            list(texts),
-            prompt_name=prompt,
-            batch_size=self._batch_size,
-            show_progress_bar=progress,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-        )
+        with self._gate:  # concurrency beyond the cores only adds contention
+            vectors = model.encode(
+                list(texts),
+                prompt_name=prompt,
+                batch_size=self._batch_size,
+                show_progress_bar=progress,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def _load(self) -> SentenceTransformer:

@@ -72,6 +72,33 @@ def test_query_cache_off_always_encodes(tmp_path, monkeypatch):
     assert len(calls) == 2
 
 
+def test_encodes_beyond_the_gate_wait_their_turn(tmp_path):
+    import threading
+
+    embedder = Embedder(models_dir=tmp_path, max_concurrent_encodes=2)
+    lock, state = threading.Lock(), {"active": 0, "peak": 0}
+
+    class Model:
+        prompts = {"query": "query: "}
+
+        def encode(self, texts, **kwargs):
+            with lock:
+                state["active"] += 1
+                state["peak"] = max(state["peak"], state["active"])
+            threading.Event().wait(0.05)  # long enough for the other threads to pile up
+            with lock:
+                state["active"] -= 1
+            return np.ones((len(texts), 2), np.float32)
+
+    embedder._model = Model()
+    threads = [threading.Thread(target=embedder.encode_queries, args=([f"问题{i}"],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert state["peak"] == 2
+
+
 def test_cached_query_vector_equals_a_fresh_encode(pipeline):
     q = "今年城镇新增就业目标是多少？"
     cached = pipeline.embedder.encode_queries([q])
