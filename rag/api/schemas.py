@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 
+from rag.types import Citation
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -39,22 +41,11 @@ class AskRequest(BaseModel):
         return [t.content for t in self.history if t.role == "user"]
 
 
-class CitationOut(BaseModel):
-    n: int
-    doc: str
-    section_id: str
-    section_path: str
-    quote: str
-    start: int
-    end: int
-    score: float
-
-
 class AnswerOut(BaseModel):
     question: str
     answer: str
     found: bool
-    citations: list[CitationOut]
+    citations: list[Citation]  # the pipeline's own dataclass: one definition of the contract
     timings_ms: dict[str, float]
     composer: str = "extractive"
     fallback_reason: str | None = None
