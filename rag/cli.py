@@ -138,17 +138,16 @@ def serve(
 def info(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False) -> None:
     """模型与索引信息 / Model and index details, without loading the model."""
     from rag.embedding import Embedder
-    from rag.index import IndexStore, IndexUnavailable
+    from rag.index import IndexUnavailable, read_manifest
 
     settings = settings_from(ctx)
     embedder = Embedder.from_settings(settings)
     data: dict = {"model": settings.model, "model_id": embedder.model_id, "model_path": embedder.model_path,
                   "corpus_dir": str(settings.corpus_dir), "index_dir": str(settings.index_dir)}
     try:
-        store = IndexStore.load(settings.index_dir, verify=False)
-        m = store.manifest
+        m = read_manifest(settings.index_dir)
         data |= {"dimension": m.dim, "documents": m.n_documents, "sections": m.n_sections, "units": m.n_units,
-                 "manifest": store.manifest.__dict__}
+                 "manifest": m.__dict__}
     except IndexUnavailable as exc:
         data |= {"dimension": None, "documents": None, "sections": None, "units": None, "manifest": None,
                  "index_error": str(exc)}

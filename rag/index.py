@@ -150,6 +150,23 @@ class IndexBuilder:
                 shutil.rmtree(old, ignore_errors=True)
 
 
+def current_build(index_dir: Path) -> Path:
+    """The published build folder that ``CURRENT`` names."""
+    pointer = Path(index_dir) / POINTER
+    if not pointer.is_file():
+        raise IndexUnavailable(f"no index in {index_dir}")
+    return Path(index_dir) / pointer.read_text("utf-8").strip()
+
+
+def read_manifest(index_dir: Path) -> Manifest:
+    """Just the manifest, for callers such as ``rag info`` that need no vectors loaded."""
+    build = current_build(index_dir)
+    try:
+        return Manifest(**json.loads((build / "manifest.json").read_text("utf-8")))
+    except (OSError, ValueError, TypeError) as exc:
+        raise IndexUnavailable(f"index in {build} cannot be read: {exc}") from exc
+
+
 @dataclass
 class IndexStore:
     """A loaded, read-only index; shared by every request."""
@@ -166,13 +183,9 @@ class IndexStore:
         import bm25s
         import faiss
 
-        index_dir = Path(index_dir)
-        pointer = index_dir / POINTER
-        if not pointer.is_file():
-            raise IndexUnavailable(f"no index in {index_dir}")
-        build = index_dir / pointer.read_text("utf-8").strip()
+        build = current_build(index_dir)
         try:
-            manifest = Manifest(**json.loads((build / "manifest.json").read_text("utf-8")))
+            manifest = read_manifest(index_dir)
             if verify:
                 bad = [n for n, h in manifest.files.items() if not (build / n).exists() or _sha256(build / n) != h]
                 if bad:
