@@ -48,7 +48,6 @@ class Settings(BaseSettings):
 
     # retrieval
     top_k: int = 8  # units retrieved per question part; the composer picks its answer among them
-    candidate_k: int = 50
     # Fusion tuned on eval/dev.jsonl (answerable accuracy / refusal recall at the default threshold):
     # rrf k=10 .956/.885, k=20 .956/.923, k=40 .951/.923, k=60 .951/.923; linear .956/.885.
     fusion: str = "rrf"  # rrf | linear
@@ -58,7 +57,6 @@ class Settings(BaseSettings):
 
     # answering
     refusal_threshold: float = 0.35  # calibrated on eval/dev.jsonl: ≤3% false refusals
-    max_answer_units: int = 2
 
     # stale index policy: rebuild automatically, or refuse with a message
     auto_rebuild: bool = True
