@@ -13,6 +13,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from rag.chunking import strip_span
+from rag.corpus import plan_year
 from rag.query import Lexicon, QueryPart, has_figure_in, tokenize
 from rag.types import Answer, Citation, Document, ScoredUnit, Unit
 
@@ -102,8 +104,7 @@ class ExtractiveComposer:
         self.weights = weights
         self.lexicon = lexicon
         self.refusal_threshold = refusal_threshold
-        years = [int(m) for u in units for m in re.findall(r"(?<!\d)((?:19|20)\d{2})年", " ".join(u.section_path))]
-        self.plan_year = max(years) if years else None  # the latest year a heading names
+        self.plan_years = {d.id: plan_year(d) for d in documents}
         self.intent_words = intent_words
         self._links = sorted(lexicon.rules["figure"]["links"], key=len, reverse=True)
         self.max_window_chars = max_window_chars
@@ -176,9 +177,7 @@ class ExtractiveComposer:
         best: Window | None = None
         for i in range(len(pieces)):
             for j in range(i, len(pieces)):
-                a, b = pieces[i][0], pieces[j][1]
-                while b > a and text[b - 1] in _TRIM:
-                    b -= 1
+                a, b = strip_span(text, pieces[i][0], pieces[j][1], _TRIM)
                 if b <= u.start or a >= u.end:
                     continue  # a window must overlap the retrieved unit itself
                 if b - a > self.max_window_chars and j > i:
@@ -240,8 +239,9 @@ class ExtractiveComposer:
             support *= 0.5  # the figure measures something else ("常住人口城镇化率提高1个百分点")
         if not _answers_form(window.text, part):
             support *= 0.3  # "多少公里" answered without any distance is no answer
-        year = part.year or (self.plan_year - 1 if part.last_year and self.plan_year else None)
-        if year and year != self.plan_year and str(year) not in window.text + " ".join(window.unit.section_path):
+        planned = self.plan_years.get(window.unit.doc_id)
+        year = part.year or (planned - 1 if part.last_year and planned else None)
+        if year and year != planned and str(year) not in window.text + " ".join(window.unit.section_path):
             support *= 0.4  # a question about one named year is not answered by a five-year total
         return window, support
 

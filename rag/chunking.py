@@ -39,10 +39,11 @@ def _pieces(pattern: re.Pattern[str], text: str, offset: int) -> Iterator[tuple[
             yield offset + m.start(), offset + m.end()
 
 
-def _strip(text: str, a: int, b: int) -> tuple[int, int]:
-    while a < b and text[a] in _WS:
+def strip_span(text: str, a: int, b: int, chars: str = _WS) -> tuple[int, int]:
+    """Narrows ``text[a:b]`` past ``chars`` at both ends; offsets, unlike ``str.strip``, survive."""
+    while a < b and text[a] in chars:
         a += 1
-    while b > a and text[b - 1] in _WS:
+    while b > a and text[b - 1] in chars:
         b -= 1
     return a, b
 
@@ -79,7 +80,7 @@ class SentenceChunker:
     def _spans(self, text: str, a: int, b: int) -> list[tuple[int, int]]:
         spans: list[tuple[int, int]] = []
         for sa, sb in _pieces(_SENTENCE, text[a:b], a):
-            sa, sb = _strip(text, sa, sb)
+            sa, sb = strip_span(text, sa, sb)
             if sb > sa:
                 spans.extend(self._split_long(text, sa, sb))
         merged: list[tuple[int, int]] = []
@@ -95,7 +96,7 @@ class SentenceChunker:
         units: list[Unit] = []
         for doc in documents:
             paths = {s.id: s.path for s in doc.sections}
-            spans = [(s.id, *_strip(doc.text, s.start, s.heading_end), "heading") for s in doc.sections]
+            spans = [(s.id, *strip_span(doc.text, s.start, s.heading_end), "heading") for s in doc.sections]
             spans = [x for x in spans if x[2] > x[1]]
             spans += [(sid, sa, sb, "text") for sid, a, b in own_segments(doc) for sa, sb in self._spans(doc.text, a, b)]
             for sid, sa, sb, kind in sorted(spans, key=lambda x: x[1]):

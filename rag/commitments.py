@@ -23,7 +23,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from rag.chunking import strip_span
 from rag.corpus import own_segments
+from rag.corpus import plan_year as plan_year_of
 from rag.query import QueryPart, tokenize
 from rag.types import Answer, Citation, Document, Section
 
@@ -135,14 +137,6 @@ class _Rules:
 # --------------------------------------------------------------------------- helpers
 
 
-def _trim(text: str, a: int, b: int) -> tuple[int, int]:
-    while a < b and text[a] in _TRIM:
-        a += 1
-    while b > a and text[b - 1] in _TRIM:
-        b -= 1
-    return a, b
-
-
 def _split(text: str, a: int, b: int, ends: str) -> list[tuple[int, int]]:
     out, cur = [], a
     for i in range(a, b):
@@ -151,7 +145,7 @@ def _split(text: str, a: int, b: int, ends: str) -> list[tuple[int, int]]:
             cur = i + 1
     if cur < b:
         out.append((cur, b))
-    return [s for s in (_trim(text, x, y) for x, y in out) if s[1] > s[0]]
+    return [s for s in (strip_span(text, x, y, _TRIM) for x, y in out) if s[1] > s[0]]
 
 
 def _inside_quotes(text: str, lo: int, pos: int) -> bool:
@@ -188,12 +182,6 @@ class CommitmentExtractor:
         self.rules = _Rules(Path(rules_path) if rules_path else DEFAULT_RULES)
 
     # ---- parts
-
-    def _plan_year(self, doc: Document) -> int | None:
-        years = [int(y) for s in doc.sections for y in _YEAR.findall(s.title)]
-        if not years:
-            years = [int(y) for y in _YEAR.findall(doc.title)]
-        return max(years) if years else None
 
     def _part(self, section: Section, plan_year: int | None) -> _Part:
         r = self.rules
@@ -259,7 +247,7 @@ class CommitmentExtractor:
             bounds.append((cur, end))
             cur = nxt
         bounds.append((cur, b))
-        return [_trim(text, x, y) for x, y in bounds]
+        return [strip_span(text, x, y, _TRIM) for x, y in bounds]
 
     # ---- metrics
 
@@ -364,7 +352,7 @@ class CommitmentExtractor:
         return self._strip_lead(s, words).strip(_TRIM)
 
     def _main_item(self, doc, section, part, a, b) -> list[Commitment]:
-        a, b = _trim(doc.text, a, b)
+        a, b = strip_span(doc.text, a, b, _TRIM)
         if b <= a:
             return []
         recs: list[Commitment] = []
@@ -411,7 +399,7 @@ class CommitmentExtractor:
         return out
 
     def extract(self, doc: Document) -> list[Commitment]:
-        plan_year = self._plan_year(doc)
+        plan_year = plan_year_of(doc)
         by_id = {s.id: s for s in doc.sections}
         segments: dict[str, list[tuple[int, int]]] = {}
         for sid, a, b in own_segments(doc):

@@ -16,6 +16,7 @@ from pathlib import Path
 from rag.types import Document, Section
 
 SUFFIXES = (".txt", ".md")
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _BOOKMARK = re.compile(r"\[bookmark: [^\]\n]*\]")
 _CN_NUM = "一二三四五六七八九十百零〇两"
 
@@ -236,6 +237,13 @@ def _clause_end(text: str, start: int, end: int) -> int:
 def _paragraph_end(body: str, start: int) -> int:
     nl = body.find("\n", start)
     return len(body) if nl == -1 else nl + 1
+
+
+def plan_year(doc: Document) -> int | None:
+    """The year a report plans for: the latest year its headings name, else its title's."""
+    years = [int(y) for sec in doc.sections for y in _YEAR.findall(sec.title)]
+    years = years or [int(y) for y in _YEAR.findall(doc.title)]
+    return max(years) if years else None
 
 
 def own_segments(doc: Document) -> list[tuple[str, int, int]]:

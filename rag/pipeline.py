@@ -91,7 +91,7 @@ class Pipeline:
         if embedder.dim != store.manifest.dim:  # also loads the model now, not on the first question
             raise IndexUnavailable(f"model dimension {embedder.dim} != index dimension {store.manifest.dim}; run `rag index`")
         lexicon = Lexicon.load()
-        features = UnitFeatures(store.units, lexicon)
+        features = UnitFeatures(store.units, lexicon, store.documents)
         priors = Priors()
         dense = DenseRetriever(store, embedder, features, priors)
         bm25 = BM25Retriever(store, features, priors)

@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from rag.corpus import plan_year
 from rag.query import Lexicon, QueryPart, has_figure_in, tokenize
-from rag.types import ScoredUnit, Unit
+from rag.types import Document, ScoredUnit, Unit
 
 if TYPE_CHECKING:
     from rag.embedding import Embedder
     from rag.index import IndexStore
 
 _DIGIT = re.compile(r"\d")
-_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?=年)")
 
 
 class Retriever(Protocol):
@@ -43,7 +43,7 @@ class Priors:
 class UnitFeatures:
     """Per-unit facts the priors need, computed once when the index is loaded."""
 
-    def __init__(self, units: list[Unit], lexicon: Lexicon) -> None:
+    def __init__(self, units: list[Unit], lexicon: Lexicon, documents: list[Document]) -> None:
         self.scope = np.array([lexicon.heading_scope(u.section_path) or "" for u in units])
         self.has_digit = np.array([bool(_DIGIT.search(u.text)) for u in units])
         self.has_rank = np.array([lexicon.has_rank(u.text) for u in units])
@@ -51,20 +51,18 @@ class UnitFeatures:
         top = [u.section_id.split(".")[0] for u in units]
         self.part = np.array([int(t) if t.isdigit() else 0 for t in top])  # ordinal of the top-level part
         self.is_heading = np.array([u.kind == "heading" for u in units])
-        years = [[int(y) for y in _YEAR.findall(" ".join(u.section_path))] for u in units]
-        self.year = np.array([max(y) if y else 0 for y in years])
-        plan_years = self.year[self.scope == "plan"]
-        self.plan_year = int(plan_years.max()) if plan_years.size and plan_years.max() else None
+        years = {d.id: plan_year(d) or 0 for d in documents}
+        self.plan_year = np.array([years.get(u.doc_id, 0) for u in units])  # of each unit's report; 0 unknown
 
     def prior(self, part: QueryPart, priors: Priors) -> np.ndarray:
-        scope = part.scope
-        if part.year and self.plan_year:  # an explicit year decides: the plan year, or the years before it
-            scope = "plan" if part.year >= self.plan_year else "review"
+        wanted = np.full(len(self.scope), part.scope or "", dtype="<U6")  # "review" fits; "" = no preference
+        if part.year:  # an explicit year decides, per report: its plan year, or the years before it
+            dated = self.plan_year > 0
+            wanted[dated] = np.where(part.year >= self.plan_year[dated], "plan", "review")
         w = np.ones(len(self.scope), dtype=np.float32)
-        if scope:
-            other = "review" if scope == "plan" else "plan"
-            w[self.scope == scope] *= 1 + priors.scope_match
-            w[self.scope == other] *= 1 - priors.scope_mismatch
+        known = (wanted != "") & (self.scope != "")
+        w[known & (self.scope == wanted)] *= 1 + priors.scope_match
+        w[known & (self.scope != wanted)] *= 1 - priors.scope_mismatch
         if part.wants_number:
             w[self.has_digit] *= 1 + priors.number
         if part.wants_rank:

@@ -109,3 +109,12 @@ def test_fingerprint_changes_with_content(tmp_path):
     before = loader.fingerprint()
     (tmp_path / "a.txt").write_text("一、甲\n正文改\n", "utf-8")
     assert loader.fingerprint() != before
+
+
+def test_plan_year_is_the_latest_year_a_heading_names(seed_docs, synthetic_docs):
+    from rag.corpus import plan_year
+
+    assert plan_year(seed_docs[0]) == 2023
+    by_id = {d.id: d for d in synthetic_docs}
+    assert plan_year(by_id["001_sample"]) == 2024
+    assert plan_year(by_id["002_plain"]) is None
