@@ -33,6 +33,20 @@ class Section:
         return " › ".join(self.path)
 
 
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A report's place in the catalogue: who delivered it, for which plan year.
+
+    Read from the text (title line, 「在…人民代表大会…上」, 「我代表…人民政府」, plan headings)
+    and overridden by front matter (``region:``, ``level:``, ``year:``, ``title:``)."""
+
+    region: str = ""  # 焦作市, 江城市, 某某县; "" when the text does not say
+    level: str = ""  # 国务院 | 省 | 市 | 县 | ""
+    year: int | None = None  # the plan year the report sets targets for
+    title: str = ""
+    delivered: str | None = None  # delivery date when stated, as written
+
+
 @dataclass(slots=True)
 class Document:
     id: str
@@ -40,6 +54,7 @@ class Document:
     source: str  # file path relative to the corpus directory
     text: str  # cleaned text; every offset in the system points into it
     sections: list[Section] = field(default_factory=list)
+    report: Report = field(default_factory=Report)
 
     def section(self, section_id: str) -> Section | None:
         return next((s for s in self.sections if s.id == section_id), None)
