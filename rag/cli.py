@@ -147,16 +147,18 @@ def info(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", hel
     try:
         m = read_manifest(settings.index_dir)
         data |= {"dimension": m.dim, "documents": m.n_documents, "sections": m.n_sections, "units": m.n_units,
-                 "manifest": m.__dict__}
+                 "reports": m.reports, "manifest": m.__dict__}
     except IndexUnavailable as exc:
-        data |= {"dimension": None, "documents": None, "sections": None, "units": None, "manifest": None,
-                 "index_error": str(exc)}
+        data |= {"dimension": None, "documents": None, "sections": None, "units": None, "reports": [],
+                 "manifest": None, "index_error": str(exc)}
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
     else:
         for k, v in data.items():
-            if k != "manifest":
+            if k not in ("manifest", "reports"):
                 typer.echo(f"{k}: {v}")
+        for r in data["reports"]:
+            typer.echo(f"report: {r['id']}  {r['title'] or '—'}  ({r['region'] or '?'} · {r['level'] or '?'} · {r['year'] or '?'})")
 
 
 @app.command()

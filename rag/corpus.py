@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.catalogue import CatalogueError, default_catalogue
 from rag.types import Document, Section
 
 SUFFIXES = (".txt", ".md")
@@ -240,7 +241,10 @@ def _paragraph_end(body: str, start: int) -> int:
 
 
 def plan_year(doc: Document) -> int | None:
-    """The year a report plans for: the latest year its headings name, else its title's."""
+    """The year a report plans for: its catalogue entry's, else the latest year its headings
+    name, else its title's."""
+    if doc.report.year:
+        return doc.report.year
     years = [int(y) for sec in doc.sections for y in _YEAR.findall(sec.title)]
     years = years or [int(y) for y in _YEAR.findall(doc.title)]
     return max(years) if years else None
@@ -270,8 +274,13 @@ def parse_document(raw: str, *, doc_id: str, source: str = "", title: str | None
     doc_id = meta.get("id", doc_id)
     headings = _find_headings(body)
     sections = _TreeBuilder(doc_id, body).build(headings)
-    doc_title = title or meta.get("title") or (headings[0].title if headings else "") or doc_id
-    return Document(id=doc_id, title=doc_title, source=source, text=body, sections=sections)
+    doc = Document(id=doc_id, title="", source=source, text=body, sections=sections)
+    try:
+        doc.report = default_catalogue().run(doc, meta)
+    except CatalogueError as exc:
+        raise CorpusError(str(exc)) from None
+    doc.title = title or doc.report.title or (headings[0].title if headings else "") or doc_id
+    return doc
 
 
 def _decode(path: Path, data: bytes) -> str:

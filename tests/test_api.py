@@ -116,6 +116,9 @@ def test_documents_list_outlines(client, docs):
     for doc_id, d in listed.items():
         assert d["chars"] == len(docs[doc_id].text)
         assert [s["id"] for s in d["sections"]] == [s.id for s in docs[doc_id].sections]
+    seed = next(d for d in listed.values() if d["report"]["region"] == "焦作市")  # the catalogue entry
+    assert seed["report"]["level"] == "市" and seed["report"]["year"] == 2023
+    assert seed["title"] == seed["report"]["title"] == "焦作市2023年政府工作报告"
 
 
 def test_section_has_full_text_and_children(client, docs):

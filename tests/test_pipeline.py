@@ -141,6 +141,8 @@ def test_cli_ask_json_and_info(settings, pipeline):
     info = json.loads(r.stdout)
     assert info["dimension"] == 384 and info["units"] == len(pipeline.store.units)
     assert info["manifest"]["corpus_hash"]
+    assert [(r["region"], r["year"]) for r in info["reports"]] == [(d.report.region, d.report.year)
+                                                                  for d in pipeline.store.documents]
 
 
 def test_cli_errors_are_clean(tmp_path):

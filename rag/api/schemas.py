@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 
-from rag.types import Citation
+from rag.types import Citation, Report
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -117,6 +117,7 @@ class DocumentOut(BaseModel):
     title: str
     source: str
     chars: int
+    report: Report = Field(description="报告目录信息：地区、级别、年份、标题、报告日期 / the catalogue entry: place, level, plan year, title, delivery date")
     sections: list[SectionRef] = Field(description="章节目录，按原文顺序 / the heading tree in reading order")
 
 

@@ -24,7 +24,8 @@ def _document(pipeline: PipelineDep, doc_id: str) -> Document:
 
 @router.get("/documents", response_model=list[DocumentOut], summary="报告列表与目录 / Reports and their outlines")
 def documents(pipeline: PipelineDep) -> list[DocumentOut]:
-    return [DocumentOut(id=d.id, title=d.title, source=d.source, chars=len(d.text), sections=[_ref(s) for s in d.sections])
+    return [DocumentOut(id=d.id, title=d.title, source=d.source, chars=len(d.text), report=d.report,
+                        sections=[_ref(s) for s in d.sections])
             for d in pipeline.store.documents]
 
 
