@@ -28,6 +28,16 @@ _HAN = re.compile(r"[\u4e00-\u9fff]+")
 _EDGE = " \t\u3000#*《》<>「」“”\"'（）()—-－:：，,。"
 
 
+@lru_cache(maxsize=1)
+def _place_tags() -> dict[str, str]:
+    """jieba's word → part-of-speech table (loaded on first use: a report without any place line)."""
+    import jieba.posseg
+
+    _jieba()
+    jieba.posseg.dt.initialize()
+    return jieba.posseg.dt.word_tag_tab
+
+
 class CatalogueError(ValueError):
     """Front matter that cannot be read (a year that is not a year); bilingual, names the file."""
 
@@ -50,6 +60,7 @@ class _Rules:
     compound_next: str
     common_word_freq: int
     stem_lengths: tuple[int, ...]
+    place_tag: str
     national_bodies: tuple[str, ...]
     national_region: str
     national_level: str
@@ -58,6 +69,7 @@ class _Rules:
     head_lines: int
     congress: re.Pattern[str]
     delegate: re.Pattern[str]
+    delegate_level: re.Pattern[str]
     title_noise: tuple[str, ...]
     plan_words: tuple[str, ...]
     review_words: tuple[str, ...]
@@ -71,10 +83,12 @@ class _Rules:
             suffixes=tuple(sorted(place["suffixes"], key=len, reverse=True)), levels=dict(place["levels"]),
             not_first=tuple(place["not_first"]), compound_next=place["compound_next"],
             common_word_freq=int(place["common_word_freq"]), stem_lengths=tuple(place["stem_lengths"]),
+            place_tag=place["place_tag"],
             national_bodies=tuple(d["national"]["bodies"]), national_region=d["national"]["region"],
             national_level=d["national"]["level"], title_words=tuple(lines["title_words"]),
             title_max_chars=int(lines["title_max_chars"]), head_lines=int(lines["head_lines"]),
             congress=re.compile(lines["congress"]), delegate=re.compile(lines["delegate"]),
+            delegate_level=re.compile(lines["delegate_level"]),
             title_noise=tuple(sorted(lines["title_noise"], key=len, reverse=True)),
             plan_words=tuple(year["plan_heading_words"]), review_words=tuple(year["review_heading_words"]),
             title_template=d["title"]["template"],
@@ -117,16 +131,19 @@ class ReportCatalogue:
         rest = re.sub(r"(?<=\s)年|^年", " ", rest)
         return next((p for p in (self._as_place(x) for x in rest.split()) if p), "")
 
-    def frequent_place(self, text: str) -> str:
+    def frequent_place(self, text: str, suffix: str | None = None) -> str:
         """The place a text names most, for reports that never say whose they are.
 
         Candidates are the characters before a place ending («焦作» of 焦作市) that jieba also
         reads as a word of their own somewhere in the text and that are not common words of its
         dictionary; compound words (市级, 县域) and collective words (全市, 本县) are not names.
+        With the report's own ending known (``suffix``, from «我代表省人民政府»), only names of
+        that level count, and jieba's place words the text repeats count too (南岭 → 南岭省).
         """
         r = self.rules
         jieba = _jieba()
         counts = Counter(jieba.lcut(text))
+        level = r.levels.get(suffix or "")
         ends = "|".join(map(re.escape, r.suffixes))
         candidates: dict[str, str] = {}
         for m in re.finditer(rf"(?:{ends})(?![{re.escape(r.compound_next)}])", text):
@@ -134,13 +151,19 @@ class ReportCatalogue:
                 stem = text[max(0, m.start() - n) : m.start()]
                 if len(stem) == n and _HAN.fullmatch(stem) and not stem.startswith(r.not_first):
                     candidates.setdefault(stem, m.group())
+        if level:
+            candidates = {s: x for s, x in candidates.items() if r.levels.get(x) == level}
+            tags = _place_tags()
+            for word in counts:
+                if tags.get(word) == r.place_tag and _HAN.fullmatch(word) and not self.suffix_of(word):
+                    candidates.setdefault(word, suffix or "")
         scored = []
-        for stem, suffix in candidates.items():
-            if jieba.dt.FREQ.get(stem, 0) >= r.common_word_freq:
+        for stem, end in candidates.items():
+            if jieba.dt.FREQ.get(stem, 0) >= r.common_word_freq or stem.startswith(r.not_first):
                 continue
-            n = counts[stem] + counts[stem + suffix]
+            n = counts[stem] + counts[stem + end]
             if n:
-                scored.append((n, len(stem), stem + suffix))
+                scored.append((n, len(stem), stem + end))
         return max(scored)[2] if scored else ""
 
     # ---- lines
@@ -197,7 +220,9 @@ class ReportCatalogue:
             "",
         )
         if not region:
-            region = r.national_region if national else self.frequent_place(doc.text)
+            own = r.delegate_level.search(search)
+            region = r.national_region if national else self.frequent_place(
+                doc.text, own.group("suffix") if own else None)
         level = meta.get("level") or (r.national_level if national and region == r.national_region
                                       else self.level_of(region))
         year = self._meta_year(meta, doc) if "year" in meta else (

@@ -84,3 +84,10 @@ def test_frequent_place_ignores_collective_and_compound_words():
 def test_report_survives_the_index_round_trip():
     doc = parse_document(TITLED, doc_id="jc")
     assert _doc_from_json(_doc_to_json(doc)).report == doc.report
+
+
+def test_province_that_never_writes_its_ending():
+    text = ("各位代表：\n现在，我代表省人民政府，向大会报告工作。\n1. 2023年工作回顾\n"
+            "南岭经济回升向好，全省上下。南岭高铁建成，设区市全覆盖。\n2. 2024年工作安排\n南岭将加快发展。\n")
+    report = parse_document(text, doc_id="h").report
+    assert (report.region, report.level, report.year) == ("南岭省", "省", 2024)
