@@ -190,6 +190,17 @@ def commitments(
     typer.echo(f"已写入 {len(items)} 条 / Wrote {len(items)} rows -> {out}")
 
 
+def _eval_index_dir(ctx: typer.Context, settings: Settings, corpus: Path) -> Path:
+    """An evaluation corpus gets an index of its own (``<index_dir>/eval/<name>-<hash>``, rebuilt
+    only when that corpus changes), so evaluating it never rebuilds the served index over it."""
+    import hashlib
+
+    if (ctx.obj or {}).get("index_dir"):
+        return settings.index_dir
+    digest = hashlib.sha256(str(corpus.resolve()).encode()).hexdigest()[:10]
+    return settings.index_dir / "eval" / f"{corpus.resolve().name}-{digest}"
+
+
 @app.command("eval")
 def evaluate(
     ctx: typer.Context,
@@ -198,19 +209,65 @@ def evaluate(
     model: Annotated[Optional[str], typer.Option("--model", help="模型名或路径 / model name or path")] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=100, help="检索评测深度 / retrieval depth for R@k, MRR, nDCG")] = 10,
     out: Annotated[Optional[Path], typer.Option("--out", help="报告目录 / report folder (default eval/reports/<dataset>)")] = None,
+    corpus: Annotated[Optional[Path], typer.Option("--corpus", help="评测语料目录（另建索引） / evaluate on this corpus folder (own index, e.g. eval/corpus)")] = None,
+    system: Annotated[Optional[list[str]], typer.Option("--system", help="另一问答系统 NAME=SPEC，可重复（见上） / another QA system, repeatable (see above)")] = None,
+    baseline: Annotated[Optional[bool], typer.Option("--baseline/--no-baseline", help="langchain-style 基线行 / the langchain-style baseline row (default on)")] = None,
+    refusal_phrases: Annotated[Optional[Path], typer.Option("--refusal-phrases", help="拒答短语表（每行一条） / refusal phrases, one a line (RAG_EVAL_REFUSAL_PHRASES)")] = None,
+    system_timeout: Annotated[Optional[float], typer.Option("--system-timeout", min=0.1, help="每题超时秒数 / seconds per question before a system's answer counts as wrong")] = None,
 ) -> None:
-    """评测检索与回答 / Evaluate retrieval and answers; writes JSON, Markdown and PNG charts."""
+    """评测检索与回答 / Evaluate retrieval and answers, the product beside other systems.
+
+    \b
+    Writes report.json, report.md, PNG charts, run.<retriever>.trec, qrels and
+    predictions.jsonl. The langchain-style baseline (recursive 500-character chunks,
+    dense top-1, the chunk as the answer) is always a column unless --no-baseline.
+    \b
+    --system NAME=SPEC, repeatable; SPEC is one of:
+      openai:<base_url>#<model>[?context=retrieved|none&timeout=S&key_env=VAR]
+          OpenAI-compatible chat endpoint, given the product's retrieved passages
+          (default) or none; the API key is read from $VAR
+      http:<template.json>[?timeout=S]
+          JSON template: {"url": ..., "body": {"q": "{question}", "ctx": "{context}"},
+          "answer": "data.answer", "found": "data.found"}  (see README)
+      py:<module>:<callable>[?context=retrieved|none&timeout=S]
+          f(question) or f(question, context=[...]) -> str | dict | Answer
+    Nothing leaves the machine unless a URL is given. Refusals: empty answers and
+    answers containing a phrase of rag/data/refusal_phrases.txt (or --refusal-phrases);
+    timeouts and errors count as wrong.
+    \b
+    Example:
+      rag eval --dataset eval/dev.jsonl --retriever all \\
+        --system 'qwen=openai:http://127.0.0.1:11434/v1#qwen2.5:7b?context=none'
+    """
     from rag.corpus import CorpusError
     from rag.embedding import ModelLoadError
+    from rag.evaluation.baseline import LangchainStyleBaseline
     from rag.evaluation.datasets import DatasetError, load_dataset
     from rag.evaluation.report import comparison_table, write_report
     from rag.evaluation.runner import EvalRunner, open_pipeline
+    from rag.evaluation.systems import RefusalPhrases, SystemSpecError, parse_system
     from rag.index import IndexUnavailable
     from rag.pipeline import RETRIEVERS
+    from rag.settings import Settings
 
     if retriever not in (*RETRIEVERS, "all"):
         _fail(f"未知检索器 {retriever!r}（可选 bm25/dense/hybrid/all） / Unknown retriever {retriever!r}", 2)
-    settings = settings_from(ctx, model=model)
+    settings = settings_from(ctx, model=model, corpus_dir=corpus, eval_refusal_phrases=refusal_phrases,
+                             eval_system_timeout_s=system_timeout, eval_baseline=baseline)
+    if corpus is not None and not corpus.is_dir():
+        _fail(f"找不到语料目录：{corpus} / Corpus folder not found: {corpus}", 2)
+    if settings.corpus_dir.resolve() != Settings().corpus_dir.resolve():  # another corpus than the served one
+        settings = settings.model_copy(update={"index_dir": _eval_index_dir(ctx, settings, settings.corpus_dir)})
+    try:  # specs are checked before the model loads: a typo fails in a second
+        refusals = RefusalPhrases.load(settings.eval_refusal_phrases)
+        others = [parse_system(s, refusals, timeout_s=settings.eval_system_timeout_s) for s in system or []]
+    except SystemSpecError as exc:
+        _fail(str(exc), 2)
+    names = [s.name for s in others]
+    taken = {*RETRIEVERS, LangchainStyleBaseline.name}
+    clash = sorted({n for n in names if n in taken or names.count(n) > 1})
+    if clash:
+        _fail(f"系统名称重复或已被占用：{', '.join(clash)} / System name(s) repeated or reserved: {', '.join(clash)}", 2)
     try:
         data = load_dataset(dataset)
         if not data.items:
@@ -218,7 +275,10 @@ def evaluate(
         with open_pipeline(data, settings, progress=sys.stderr.isatty()) as (pipeline, doc_keys):
             runner = EvalRunner(pipeline, k=k, doc_keys=doc_keys, min_overlap=settings.eval_min_overlap,
                                 bootstrap_samples=settings.eval_bootstrap_samples, seed=settings.eval_seed)
-            report = runner.run_all(data, list(RETRIEVERS) if retriever == "all" else [retriever])
+            if settings.eval_baseline:
+                others.insert(0, LangchainStyleBaseline(pipeline.store.documents, pipeline.embedder, depth=k,
+                                                        min_overlap=settings.eval_min_overlap))
+            report = runner.run_all(data, list(RETRIEVERS) if retriever == "all" else [retriever], others)
     except (DatasetError, CorpusError, IndexUnavailable, ModelLoadError) as exc:
         _fail(str(exc))
     typer.echo(comparison_table(report))

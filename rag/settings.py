@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     eval_min_overlap: float = 0.5
     eval_bootstrap_samples: int = 1000
     eval_seed: int = 0
+    # other systems scored beside the product (`rag eval --system`): a refusal phrase file
+    # replacing rag/data/refusal_phrases.txt, the per-question timeout, and the baseline row
+    eval_refusal_phrases: Path | None = None
+    eval_system_timeout_s: float = 30.0
+    eval_baseline: bool = True
 
     # serving
     host: str = "127.0.0.1"

@@ -30,7 +30,8 @@ class DatasetError(ValueError):
 @dataclass
 class EvalItem:
     """One question. ``evidence`` and ``sections`` run in parallel (a section may be ``None``);
-    ``qrels`` maps corpus ids to graded relevance for BEIR datasets, which have no evidence."""
+    ``qrels`` maps corpus ids to graded relevance for BEIR datasets, which have no evidence;
+    ``docs`` names the report(s) the evidence is in, when the dataset says (multi-report sets)."""
 
     id: str
     question: str
@@ -41,6 +42,7 @@ class EvalItem:
     type: str = "unknown"
     answerable: bool = True
     qrels: dict[str, int] = field(default_factory=dict)
+    docs: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -72,15 +74,20 @@ class EvidenceLocator:
         self.units: dict[str, Span] = {unit_key(u): (u.doc_id, u.start, u.end) for u in units}
         self.min_overlap = min_overlap
 
-    def places(self, evidence: str, section: str | None = None) -> list[Span]:
-        """Where an evidence string occurs; inside its stated section when that narrows it down."""
+    def places(self, evidence: str, section: str | None = None, docs: Iterable[str] = ()) -> list[Span]:
+        """Where an evidence string occurs: in the stated reports when given (another report may
+        repeat a phrase), and inside the stated section when that narrows it down."""
         spans = find_spans(self.texts, evidence)
+        wanted = set(docs)
+        if wanted:
+            spans = [s for s in spans if s[0] in wanted] or spans
         inside = [s for s in spans if (sec := self.sections.get((s[0], section or ""))) and sec.start <= s[1] and s[2] <= sec.end]
         return inside or spans
 
     def evidence_places(self, item: EvalItem) -> list[list[Span]]:
         """For each located evidence, all its places; evidence not found in the corpus is dropped."""
-        places = [self.places(e, s) for e, s in zip(item.evidence, _pad(item.sections, len(item.evidence)), strict=True)]
+        places = [self.places(e, s, item.docs)
+                  for e, s in zip(item.evidence, _pad(item.sections, len(item.evidence)), strict=True)]
         return [p for p in places if p]
 
     def groups(self, item: EvalItem) -> list[set[str]]:
@@ -131,6 +138,7 @@ def load_jsonl(path: Path) -> EvalDataset:
             answers=[str(a) for a in _as_list(row.get("answers"))], all_of=[str(a) for a in _as_list(row.get("all_of"))],
             evidence=evidence, sections=[None if s is None else str(s) for s in _as_list(row.get("section"))],
             type=str(row.get("type") or "unknown"), answerable=answerable,
+            docs=[str(d) for d in _as_list(row.get("doc"))],
         ))
     return EvalDataset(Path(path).stem, "jsonl", items)
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -201,3 +202,36 @@ def quote_violations(citations: Iterable[tuple[str, int, int, str]], texts: Mapp
     whose offsets are not integers (a composer bug must be counted, not crash the evaluation)."""
     return sum(not (isinstance(start, int) and isinstance(end, int)) or doc not in texts
                or texts[doc][start:end] != quote for doc, start, end, quote in citations)
+
+
+# --- reading comprehension (CMRC2018 / SQuAD style) ------------------------------------------
+_KEEP_IN_FIGURES = frozenset(".%‰")  # "3.5%" must not become "35"
+
+
+def mrc_normalize(text: str) -> str:
+    """The usual Chinese MRC normalisation: NFKC (full-width → half-width), Latin lower-cased,
+    ``[n]`` markers, whitespace and punctuation removed (``.``, ``%`` and ``‰`` kept, since they
+    are part of figures)."""
+    text = unicodedata.normalize("NFKC", strip_markers(text)).lower()
+    return "".join(c for c in text if not c.isspace()
+                   and (c in _KEEP_IN_FIGURES or not unicodedata.category(c).startswith("P")))
+
+
+def mrc_exact(prediction: str, golds: Sequence[str]) -> float:
+    """1.0 when the normalised prediction equals any normalised gold answer."""
+    pred = mrc_normalize(prediction)
+    return float(any(pred == mrc_normalize(g) for g in golds))
+
+
+def mrc_char_f1(prediction: str, golds: Sequence[str]) -> float:
+    """Character-level F1 (SQuAD's token F1 with every character a token, multiset overlap),
+    the best over the gold answers."""
+    pred = Counter(mrc_normalize(prediction))
+    best = 0.0
+    for gold in golds:
+        want = Counter(mrc_normalize(gold))
+        common = sum((pred & want).values())
+        if common:
+            p, r = common / sum(pred.values()), common / sum(want.values())
+            best = max(best, 2 * p * r / (p + r))
+    return best
