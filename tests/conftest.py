@@ -54,3 +54,16 @@ def client(settings, pipeline):
 @pytest.fixture(scope="session")
 def docs(pipeline):
     return {d.id: d for d in pipeline.store.documents}
+
+
+@pytest.fixture(scope="session")
+def dev_sample():
+    """A few dev questions of every kind, chosen by type so the sample follows the dev set."""
+    from rag.evaluation.datasets import EvalDataset, load_jsonl
+
+    picked, seen = [], {}
+    for item in load_jsonl(ROOT / "eval" / "dev.jsonl").items:
+        if seen.get(item.type, 0) < 2:
+            picked.append(item)
+            seen[item.type] = seen.get(item.type, 0) + 1
+    return EvalDataset("sample", "jsonl", picked)

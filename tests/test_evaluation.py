@@ -12,7 +12,6 @@ import pytest
 from rag.evaluation import metrics as m
 from rag.evaluation.datasets import (
     DatasetError,
-    EvalDataset,
     EvidenceLocator,
     export_beir,
     load_beir,
@@ -179,18 +178,6 @@ def test_squad_rejects_other_json(tmp_path):
 
 
 # --- with the shipped index ----------------------------------------------------------------
-@pytest.fixture(scope="module")
-def dev_sample():
-    """A few questions of every kind, chosen by type so the sample follows the dev set."""
-    data = load_jsonl(DEV)
-    picked, seen = [], {}
-    for item in data.items:
-        if seen.get(item.type, 0) < 2:
-            picked.append(item)
-            seen[item.type] = seen.get(item.type, 0) + 1
-    return EvalDataset("sample", "jsonl", picked)
-
-
 def test_every_dev_evidence_has_relevant_units(pipeline):
     locator = EvidenceLocator(pipeline.store.documents, pipeline.store.units)
     for item in load_jsonl(DEV).items:
@@ -232,14 +219,15 @@ def test_end_to_end_report(pipeline, dev_sample, tmp_path):
     report = EvalRunner(pipeline, k=10, seed=3, progress=False).run_all(dev_sample, ["bm25", "hybrid"])
     items = {i.id: i for i in dev_sample.items}
     files = write_report(report, tmp_path / "a")
-    assert {f.name for f in files} == {"report.json", "report.md", "accuracy_by_type.png", "retrievers.png", "latency.png"}
+    assert {f.name for f in files} == {"report.json", "report.md", "accuracy_by_type.png", "answers.png", "retrievers.png",
+                                       "latency.png", "run.bm25.trec", "run.hybrid.trec", "qrels", "predictions.jsonl"}
     saved = json.loads((tmp_path / "a" / "report.json").read_text("utf-8"))
     assert set(saved["runs"]) == {"bm25", "hybrid"}
     for run in report.runs.values():
         s = run.summary
         assert s["n"] == len(dev_sample.items) and s["quote_violations"] == 0
         assert 0 <= s["accuracy"] <= 1 and s["accuracy_ci95"][0] <= s["accuracy"] <= s["accuracy_ci95"][1]
-        assert set(s["retrieval"]) == {"recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "ndcg@10"}
+        assert set(s["retrieval"]) == {"hit@1", "recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "ndcg@10"}
         assert s["retrieval"]["recall@1"] <= s["retrieval"]["recall@10"]
         assert set(s["by_type"]) == {i.type for i in dev_sample.items}
         assert s["latency_ms"]["total"]["p50"] <= s["latency_ms"]["total"]["p95"]
@@ -255,7 +243,7 @@ def test_end_to_end_report(pipeline, dev_sample, tmp_path):
     md = (tmp_path / "a" / "report.md").read_text("utf-8")
     assert all(r.id in md for r in report.runs["hybrid"].results if r.correct is False)  # every miss is listed
     write_report(report, tmp_path / "b")
-    for name in ("accuracy_by_type.png", "retrievers.png", "latency.png", "report.md"):
+    for name in ("accuracy_by_type.png", "retrievers.png", "latency.png", "report.md", "run.hybrid.trec", "qrels"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 
@@ -299,6 +287,10 @@ def test_cli_eval_on_squad_and_errors(tmp_path):
     assert saved["format"] == "squad" and summary["n"] == 4 and summary["n_retrieval"] == 3
     assert summary["retrieval"]["recall@10"] == 1.0  # three tiny documents: every evidence is in the top 10
     assert summary["quote_violations"] == 0
+
+    assert saved["runs"]["langchain-style"]["kind"] == "baseline"  # the anchor row is always there
+    assert summary["mrc"]["n"] == 4 and 0 <= summary["mrc"]["char_f1"] <= 1
+    assert {"run.bm25.trec", "qrels", "qrels.langchain-style", "predictions.jsonl"} <= {p.name for p in (tmp_path / "rep").iterdir()}
 
     res = runner.invoke(app, ["eval", "--dataset", str(tmp_path / "nope.jsonl")])
     assert res.exit_code == 1 and "Dataset not found" in res.output and "找不到" in res.output
