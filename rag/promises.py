@@ -1,0 +1,121 @@
+"""Promises kept: each target a report sets for its plan year N, checked against the outcome that
+the same place's report for year N+1 gives in its review of year N.
+
+Staff ask «去年定的目标哪些没完成？»; a single report cannot answer that, two consecutive ones
+can. Comparisons are like with like or not at all: a change against a change (增长6.5% against
+增长5.8%), a level against a level in the same unit after magnitudes (5万人 against 5.31万人),
+only outcomes of year N itself (never a growth target against a five-year total). A ceiling
+(控制在5.5%以内) is met from below, anything else from above. The vocabulary is in
+``rag/data/promises.toml``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.commitments import Commitment, similarity
+from rag.types import Report
+
+DEFAULT_RULES = Path(__file__).parent / "data" / "promises.toml"
+STATUSES = ("met", "missed", "not_reported")
+#: how the page, the CSV and chat answers name a status
+STATUS_LABELS = {"met": "已完成", "missed": "未完成", "not_reported": "未报告"}
+_APPROX = ("左右", "上下", "约")
+
+
+@dataclass(frozen=True, slots=True)
+class PromiseCheck:
+    """A target's fate in the next year's report; ``outcome`` is the achievement's id."""
+
+    target: str
+    status: str  # met | missed | not_reported
+    outcome: str | None = None
+    outcome_doc: str | None = None
+    outcome_figure: str = ""
+
+
+@dataclass(frozen=True)
+class _Amount:
+    value: float
+    unit: str  # base unit after magnitudes: "%", "个百分点", "人", "元" …
+    change: bool  # a change (增长6%) rather than a level (占比6%, 5万人)
+
+
+class PromiseTracker:
+    """Pairs targets with next-year outcomes and marks them met, missed or not reported."""
+
+    def __init__(self, rules_path: Path | None = None) -> None:
+        d = tomllib.loads(Path(rules_path or DEFAULT_RULES).read_text("utf-8"))
+        self.last_year_horizons: tuple[str, ...] = tuple(d["outcome"]["last_year_horizons"])
+        self.min_similarity: float = d["outcome"]["min_similarity"]
+        self.ceiling_words: tuple[str, ...] = tuple(d["direction"]["ceiling_words"])
+        changes = "|".join(map(re.escape, sorted(d["direction"]["change_words"], key=len, reverse=True)))
+        self._change = re.compile(rf"(?:{changes})[^\d，,；;。]{{0,3}}$")
+        self.tolerance: float = d["direction"]["approx_tolerance"]
+        self.stock_words: tuple[str, ...] = tuple(d["direction"]["stock_words"])
+        self.magnitudes: dict[str, float] = d["units"]["magnitudes"]
+        self.same_units: dict[str, str] = d["units"]["same"]
+
+    def amount(self, c: Commitment) -> _Amount | None:
+        """The figure as a number in its base unit, and whether it is a change."""
+        if c.value is None or not c.unit:
+            return None
+        unit, factor = c.unit, 1.0
+        while unit[:1] in self.magnitudes and len(unit) > 1:
+            factor *= self.magnitudes[unit[0]]
+            unit = unit[1:]
+        if unit in self.magnitudes and unit == c.unit:  # a bare magnitude ("10.73万"): the count itself
+            factor, unit = self.magnitudes[unit], ""
+        pos = c.clause.find(c.value)
+        change = bool(self._change.search(c.clause[: max(pos, 0)]))
+        return _Amount(float(c.value) * factor, self.same_units.get(unit, unit), change)
+
+    def comparable(self, target: Commitment, outcome: Commitment) -> bool:
+        a, b = self.amount(target), self.amount(outcome)
+        stock = [any(w in c.metric for w in self.stock_words) for c in (target, outcome)]
+        return a is not None and b is not None and a.unit == b.unit and a.change == b.change \
+            and stock[0] == stock[1]
+
+    def status(self, target: Commitment, outcome: Commitment) -> str:
+        a, b = self.amount(target), self.amount(outcome)
+        assert a is not None and b is not None
+        slack = abs(a.value) * self.tolerance if (target.qualifier or "") in _APPROX else 0.0
+        if any(w in target.clause for w in self.ceiling_words) or target.qualifier in ("以内", "以下"):
+            return "met" if b.value <= a.value + slack else "missed"
+        return "met" if b.value >= a.value - slack else "missed"
+
+    def run(self, items: list[Commitment], reports: Mapping[str, Report]) -> dict[str, PromiseCheck]:
+        """Checks of every figure target whose place has a report for the following year."""
+        by_place_year: dict[tuple[str, int], list[str]] = {}
+        for doc_id, r in reports.items():
+            if r.region and r.year:
+                by_place_year.setdefault((r.region, r.year), []).append(doc_id)
+        achievements: dict[str, list[Commitment]] = {}
+        for c in items:
+            if c.kind == "achievement":
+                achievements.setdefault(c.doc, []).append(c)
+        out: dict[str, PromiseCheck] = {}
+        for t in items:
+            r = reports.get(t.doc)
+            if t.kind != "target" or r is None or not r.year or self.amount(t) is None:
+                continue
+            later = by_place_year.get((r.region, r.year + 1))
+            if not r.region or not later:
+                continue
+            horizons = {str(r.year), *self.last_year_horizons}
+            scored = [
+                (similarity(t.metric, a.metric), -a.start, a)
+                for doc in later for a in achievements.get(doc, [])
+                if a.horizon in horizons and self.comparable(t, a)
+            ]
+            scored = [s for s in scored if s[0] >= self.min_similarity]
+            if not scored:
+                out[t.id] = PromiseCheck(t.id, "not_reported")
+                continue
+            _, _, best = max(scored, key=lambda s: s[:2])
+            out[t.id] = PromiseCheck(t.id, self.status(t, best), best.id, best.doc, best.figure)
+        return out
