@@ -57,6 +57,7 @@ class _Rules:
     suffixes: tuple[str, ...]
     levels: dict[str, str]
     not_first: tuple[str, ...]
+    place_types: frozenset[str]
     compound_next: str
     common_word_freq: int
     stem_lengths: tuple[int, ...]
@@ -81,7 +82,8 @@ class _Rules:
         place, lines, year = d["place"], d["lines"], d["year"]
         return cls(
             suffixes=tuple(sorted(place["suffixes"], key=len, reverse=True)), levels=dict(place["levels"]),
-            not_first=tuple(place["not_first"]), compound_next=place["compound_next"],
+            not_first=tuple(place["not_first"]),
+            place_types=frozenset(place["place_types"]), compound_next=place["compound_next"],
             common_word_freq=int(place["common_word_freq"]), stem_lengths=tuple(place["stem_lengths"]),
             place_tag=place["place_tag"],
             national_bodies=tuple(d["national"]["bodies"]), national_region=d["national"]["region"],
@@ -155,7 +157,8 @@ class ReportCatalogue:
             candidates = {s: x for s, x in candidates.items() if r.levels.get(x) == level}
             tags = _place_tags()
             for word in counts:
-                if tags.get(word) == r.place_tag and _HAN.fullmatch(word) and not self.suffix_of(word):
+                if tags.get(word) == r.place_tag and _HAN.fullmatch(word) and not self.suffix_of(word) \
+                        and word not in r.place_types:
                     candidates.setdefault(word, suffix or "")
         scored = []
         for stem, end in candidates.items():

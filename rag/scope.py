@@ -160,7 +160,7 @@ class ReportScoper:
                 continue
             stem = cat.stem(name)
             if (stem == name and flag != "ns") or name.startswith(cat.rules.not_first) \
-                    or any(n in name for n, _ in self._names):
+                    or name in cat.rules.place_types or any(n in name for n, _ in self._names):
                 continue  # «楼市»: an ending after one character is a word, not a place
             if not any(stem in t for t in self._texts):
                 out.append(name)

@@ -1,0 +1,62 @@
+"""Question scoping: the place and year a question names restrict it to matching reports."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.corpus import parse_document
+from rag.scope import ReportScoper, UnknownReport, YearWords
+
+WORDS = YearWords(this_year=("今年", "明年"), last_year=("去年",))
+
+
+def _report(place: str, year: int, doc_id: str, body: str = "地区生产总值增长6%。") -> object:
+    return parse_document(f"{place}{year}年政府工作报告\n一、{year - 1}年工作回顾\n{body}\n二、{year}年工作安排\n增长。\n",
+                          doc_id=doc_id)
+
+
+@pytest.fixture(scope="module")
+def scoper():
+    docs = [_report("江城市", 2022, "jc22"), _report("江城市", 2023, "jc23", "开通至北京的高铁。"),
+            _report("云溪县", 2024, "yx")]
+    return ReportScoper(docs, WORDS)
+
+
+@pytest.mark.parametrize(("question", "intent", "expected"), [
+    ("江城2022年定的GDP增长目标是多少？", "plan", ("jc22",)),
+    ("江城2022年GDP实际增长了多少？", "review", ("jc23",)),  # year N's outcome: the N+1 report
+    ("江城2022年GDP增长多少？", None, ("jc22", "jc23")),
+    ("江城市今年GDP目标？", "plan", ("jc23",)),  # 今年: the place's newest report
+    ("江城去年定的目标哪些没完成？", "plan", ("jc22",)),  # 去年's targets: the report before it
+    ("江城去年GDP增长了多少？", "review", ("jc23",)),  # 去年's outcome: the newest report's review
+    ("云溪县的就业目标", "plan", ("yx",)),
+    ("2023年报告里的GDP目标", None, ("jc23",)),  # a year naming a report
+])
+def test_named_place_and_year_restrict_the_reports(scoper, question, intent, expected):
+    assert scoper.run(question, intent).doc_ids == expected
+
+
+def test_no_place_named_leaves_every_report(scoper):
+    scope = scoper.run("过去五年城镇新增就业多少？")
+    assert scope.doc_ids is None and not scope.unknown
+    assert scoper.run("北京的高铁开通了吗？").unknown == ()  # a place a report's text mentions
+
+
+@pytest.mark.parametrize("question", ["临海市今年GDP目标是多少？", "杭州今年GDP增长目标", "青石县2023年的财政收入"])
+def test_a_place_no_report_covers_is_unknown(scoper, question):
+    scope = scoper.run(question)
+    assert scope.doc_ids == () and scope.unknown
+
+
+def test_words_ending_like_places_are_not_places(scoper):
+    assert scoper.run("楼市今年啥态度？").unknown == ()
+
+
+def test_api_filters_resolve_or_fail(scoper):
+    assert scoper.resolve() is None
+    assert scoper.resolve(region="江城", year=2023) == ("jc23",)
+    assert scoper.resolve(documents=["yx", "jc22"]) == ("jc22", "yx")
+    for bad in ({"documents": ["nope"]}, {"region": "临海市"}, {"year": 2019}):
+        with pytest.raises(UnknownReport, match="江城市2022年政府工作报告"):
+            scoper.resolve(**bad)
+    assert scoper.label("jc23") == "江城市2023年政府工作报告"
