@@ -75,10 +75,12 @@ class _Rules:
     plan_words: tuple[str, ...]
     review_words: tuple[str, ...]
     title_template: str
+    english_places: tuple[re.Pattern[str], ...]
+    english_not_places: frozenset[str]
 
     @classmethod
     def load(cls, path: Path) -> _Rules:
-        d = tomllib.loads(path.read_text("utf-8"))
+        d = tomllib.loads(path.read_text("utf-8"))["catalogue"]
         place, lines, year = d["place"], d["lines"], d["year"]
         return cls(
             suffixes=tuple(sorted(place["suffixes"], key=len, reverse=True)), levels=dict(place["levels"]),
@@ -94,6 +96,8 @@ class _Rules:
             title_noise=tuple(sorted(lines["title_noise"], key=len, reverse=True)),
             plan_words=tuple(year["plan_heading_words"]), review_words=tuple(year["review_heading_words"]),
             title_template=d["title"]["template"],
+            english_places=tuple(re.compile(p) for p in d["english"]["place_patterns"]),
+            english_not_places=frozenset(d["english"]["not_places"]),
         )
 
 

@@ -49,7 +49,7 @@ class PromiseTracker:
     """Pairs targets with next-year outcomes and marks them met, missed or not reported."""
 
     def __init__(self, rules_path: Path | None = None) -> None:
-        d = tomllib.loads(Path(rules_path or DEFAULT_RULES).read_text("utf-8"))
+        d = tomllib.loads(Path(rules_path or DEFAULT_RULES).read_text("utf-8"))["promises"]
         self.last_year_horizons: tuple[str, ...] = tuple(d["outcome"]["last_year_horizons"])
         self.min_similarity: float = d["outcome"]["min_similarity"]
         self.ceiling_words: tuple[str, ...] = tuple(d["direction"]["ceiling_words"])

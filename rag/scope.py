@@ -37,6 +37,20 @@ def _posseg():
     return jieba.posseg
 
 
+@lru_cache(maxsize=256)
+def _pinyin(name: str) -> str:
+    from pypinyin import lazy_pinyin
+
+    return "".join(lazy_pinyin(name)).lower() if name else ""
+
+
+def _common(word: str, max_freq: int) -> bool:
+    """A word jieba's dictionary counts as ordinary vocabulary («示范», «建成»), not a name."""
+    import jieba
+
+    return jieba.dt.FREQ.get(word, 0) >= max_freq
+
+
 @dataclass(frozen=True)
 class ReportScope:
     """The reports a question may be answered from; ``doc_ids`` None means every report."""
@@ -74,6 +88,8 @@ class ReportScoper:
                 names.setdefault(r.region, r.region)
                 names.setdefault(self.catalogue.stem(r.region), r.region)
         self._names = sorted(names.items(), key=lambda kv: -len(kv[0]))  # (name as written, region)
+        self._pinyin = {_pinyin(self.catalogue.stem(r)): r for r in set(names.values())}  # jiangcheng → 江城市
+        self._national = any(r.level == self.catalogue.rules.national_level for r in self.reports.values())
 
     # ---- catalogue views
 
@@ -132,11 +148,14 @@ class ReportScoper:
     # ---- questions
 
     def named_regions(self, question: str) -> list[str]:
-        """Catalogue regions the question names, in order of first mention."""
+        """Catalogue regions the question names (in Chinese, or in pinyin: «Jiangcheng's»), in
+        order of first mention."""
         found: list[tuple[int, str]] = []
         taken: list[tuple[int, int]] = []
-        for name, region in self._names:  # longest first, so «江城市» is not also read as «江城»
-            for m in re.finditer(re.escape(name), question):
+        names = [(re.escape(n), r) for n, r in self._names]  # longest first: «江城市» is not also «江城»
+        names += [(rf"(?i)\b{re.escape(p)}\b", r) for p, r in self._pinyin.items() if p]
+        for pattern, region in names:
+            for m in re.finditer(pattern, question):
                 if any(a < m.end() and m.start() < b for a, b in taken):
                     continue
                 taken.append((m.start(), m.end()))
@@ -144,37 +163,53 @@ class ReportScoper:
         return list(dict.fromkeys(r for _, r in sorted(found)))
 
     def unknown_places(self, question: str) -> list[str]:
-        """Places named in the question that no report is about and no report's text mentions."""
-        cat = self.catalogue
+        """Places the question names that no report is about.
+
+        A name written with its ending («北京市», «青山县») is a place unless a report's text has
+        that very name (the seed's «温县», «示范区»); a place word without one («杭州») unless a
+        report's text mentions it at all («焦作至北京»); the national government unless a national
+        report is in the corpus; in English, a capitalised name in a place position whose pinyin
+        no report has («Shanghai's»).
+        """
+        cat, rules = self.catalogue, self.catalogue.rules
         words = [(w.word, w.flag) for w in _posseg().cut(question)]
         out: list[str] = []
         for i, (word, flag) in enumerate(words):
-            nxt = words[i + 1][0] if i + 1 < len(words) else ""
-            if cat.suffix_of(word) and _HAN.fullmatch(word):
-                name = word
-            elif nxt in cat.rules.suffixes and _HAN.fullmatch(word):
-                name = word + nxt  # «青石» «县»
-            elif flag == "ns" and _HAN.fullmatch(word):
-                name = word
-            else:
+            if not _HAN.fullmatch(word):
                 continue
+            nxt = words[i + 1][0] if i + 1 < len(words) else ""
+            ending = cat.suffix_of(word) or (nxt if nxt in rules.suffixes else "")
+            name = word if cat.suffix_of(word) else word + ending
             stem = cat.stem(name)
-            if (stem == name and flag != "ns") or name.startswith(cat.rules.not_first) \
-                    or name in cat.rules.place_types or any(n in name for n, _ in self._names):
+            if name.startswith(rules.not_first) or name in rules.place_types or stem in rules.place_types \
+                    or any(n in name for n, _ in self._names):
+                continue
+            if ending and stem != name and (flag == "ns" or not _common(stem, rules.common_word_freq)):
+                mentioned = any(name in t for t in self._texts)
+            elif flag == "ns":
+                mentioned = any(word in t for t in self._texts)
+            else:
                 continue  # «楼市»: an ending after one character is a word, not a place
-            if not any(stem in t for t in self._texts):
+            if not mentioned:
                 out.append(name)
+        if not self._national:
+            out += [b for b in rules.national_bodies if b in question]
+        for pattern in rules.english_places:
+            for m in pattern.finditer(question):
+                name = m.group(1)
+                if name not in rules.english_not_places and name.lower() not in self._pinyin:
+                    out.append(name)
         return list(dict.fromkeys(out))
 
-    def _year_of(self, question: str) -> tuple[int | None, bool]:
-        """An explicit year, and whether it names a report («2023年报告», «2023年的政府工作报告»)."""
-        m = _YEAR.search(question)
-        if not m:
-            return None, False
-        after = question[m.end() : m.end() + 12]
+    def _years_of(self, question: str) -> tuple[list[int], bool]:
+        """Explicit years, and whether the first names a report («2023年报告», «2023年的政府工作报告»)."""
+        found = list(_YEAR.finditer(question))
+        if not found:
+            return [], False
+        after = question[found[0].end() : found[0].end() + 12]
         names_report = any(re.match(rf"年?(?:的|版)?[\u4e00-\u9fff]{{0,6}}{re.escape(w)}", after)
                            for w in self.words.report)
-        return int(m.group(1)), names_report
+        return list(dict.fromkeys(int(m.group(1)) for m in found)), names_report
 
     def run(self, question: str, intent: str | None = None, *,
             restrict: Collection[str] | None = None) -> ReportScope:
@@ -190,8 +225,8 @@ class ReportScoper:
             unknown = self.unknown_places(question)
             if unknown:
                 return ReportScope((), (), tuple(unknown), notes=[f"unknown place: {'/'.join(unknown)}"])
-        year, names_report = self._year_of(question)
-        by_year = self._narrow_by_year(pool, year, names_report, intent, question, notes)
+        years, names_report = self._years_of(question)
+        by_year = self._narrow_by_year(pool, years, names_report, intent, question, notes)
         if by_year:
             pool = by_year
         if restrict is None and not regions and len(pool) == len(self.reports):
@@ -199,22 +234,23 @@ class ReportScoper:
         years = tuple(sorted({self.reports[i].year for i in pool if self.reports[i].year}))
         return ReportScope(tuple(pool), tuple(regions), (), years, notes)
 
-    def _narrow_by_year(self, pool: list[str], year: int | None, names_report: bool, intent: str | None,
+    def _narrow_by_year(self, pool: list[str], years: list[int], names_report: bool, intent: str | None,
                         question: str, notes: list[str]) -> list[str]:
         """Reports of each place that a year answers from: «2023年报告» that report; a year's target
-        its own report, its outcome the next year's review; 今年 the newest, 去年's targets the one
-        before it. Empty when no report fits (the caller then keeps them all)."""
+        its own report, its outcome the next year's review; two years («2023年比2022年») their own
+        reports; 今年 the newest, 去年's targets the one before it. Empty when no report fits (the
+        caller then keeps them all)."""
         def year_of(i: str) -> int:
             return self.reports[i].year or 0
 
-        if year is not None:
-            if names_report or intent == "plan":
-                wanted = {year}
+        if years:
+            if len(years) > 1 or names_report or intent == "plan":
+                wanted = set(years)
             elif intent == "review":
-                wanted = {year + 1}
+                wanted = {years[0] + 1}
             else:
-                wanted = {year, year + 1}
-            notes.append(f"year {year} -> reports of {sorted(wanted)}")
+                wanted = {years[0], years[0] + 1}
+            notes.append(f"years {years} -> reports of {sorted(wanted)}")
             return [i for i in pool if year_of(i) in wanted]
         relative_last = any(w in question for w in self.words.last_year)
         relative_this = any(w in question for w in self.words.this_year)

@@ -31,6 +31,9 @@ def scoper():
     ("江城去年GDP增长了多少？", "review", ("jc23",)),  # 去年's outcome: the newest report's review
     ("云溪县的就业目标", "plan", ("yx",)),
     ("2023年报告里的GDP目标", None, ("jc23",)),  # a year naming a report
+    ("江城2023年的就业目标比2022年高还是低？", None, ("jc22", "jc23")),  # two years: both reports
+    ("What was Jiangcheng's GDP growth target for 2022?", "plan", ("jc22",)),  # pinyin
+    ("How many new school places will Yunxi County add?", None, ("yx",)),
 ])
 def test_named_place_and_year_restrict_the_reports(scoper, question, intent, expected):
     assert scoper.run(question, intent).doc_ids == expected
@@ -42,14 +45,19 @@ def test_no_place_named_leaves_every_report(scoper):
     assert scoper.run("北京的高铁开通了吗？").unknown == ()  # a place a report's text mentions
 
 
-@pytest.mark.parametrize("question", ["临海市今年GDP目标是多少？", "杭州今年GDP增长目标", "青石县2023年的财政收入"])
+@pytest.mark.parametrize("question", ["临海市今年GDP目标是多少？", "杭州今年GDP增长目标", "青石县2023年的财政收入",
+                                      "北京市今年GDP目标是多少？",  # a report mentions 北京, none is 北京市's
+                                      "国务院2024年政府工作报告提出的GDP增长目标是多少？",
+                                      "What is Shanghai's GDP growth target for 2024?"])
 def test_a_place_no_report_covers_is_unknown(scoper, question):
     scope = scoper.run(question)
     assert scope.doc_ids == () and scope.unknown
 
 
 def test_words_ending_like_places_are_not_places(scoper):
-    assert scoper.run("楼市今年啥态度？").unknown == ()
+    for question in ("楼市今年啥态度？", "哪两个县开展试点？", "What revenue target is set for Longbai Group?",
+                     "How many China-Europe Railway Express trains ran?"):
+        assert scoper.run(question).unknown == (), question
 
 
 def test_api_filters_resolve_or_fail(scoper):
