@@ -87,7 +87,8 @@ def test_breakdown_by_report_counts_cross_report_questions_under_each():
 
     s = summarize([result("1", ["a"], True), result("2", ["a", "b"], False), result("3", ["b"], True),
                    result("4", [], True)], bootstrap_samples=10)
-    assert s["by_report"] == {"a": {"n": 2, "accuracy": 0.5, "recall@5": 0.5}, "b": {"n": 2, "accuracy": 0.5, "recall@5": 0.5}}
+    assert s["by_report"] == {"a": {"n": 2, "accuracy": 0.5, "recall@5": 0.5}, "b": {"n": 2, "accuracy": 0.5, "recall@5": 0.5},
+                              "(none)": {"n": 1, "accuracy": 1.0, "recall@5": 1.0}}
     assert "by_report" not in summarize([result("4", [], True)], bootstrap_samples=10)
 
 

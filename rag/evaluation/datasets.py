@@ -86,8 +86,9 @@ class EvidenceLocator:
 
     def evidence_places(self, item: EvalItem) -> list[list[Span]]:
         """For each located evidence, all its places; evidence not found in the corpus is dropped."""
-        places = [self.places(e, s, item.docs)
-                  for e, s in zip(item.evidence, _pad(item.sections, len(item.evidence)), strict=True)]
+        n = len(item.evidence)
+        docs = [[d] for d in item.docs] if len(item.docs) == n > 1 else [item.docs] * n  # parallel for cross-report
+        places = [self.places(e, s, d) for e, s, d in zip(item.evidence, _pad(item.sections, n), docs, strict=True)]
         return [p for p in places if p]
 
     def groups(self, item: EvalItem) -> list[set[str]]:

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from rag.types import Unit
 
 RECALL_KS = (1, 3, 5, 10)
+NO_REPORT = "(none)"  # the by-report group of questions about no report of the corpus
 
 
 @dataclass
@@ -142,11 +143,11 @@ def summarize(results: Sequence[QuestionResult], *, k: int = 10, bootstrap_sampl
                        for stage, times in _stage_times(answered).items()},
         "by_type": _breakdown(by_type, k),
     }
-    by_report: dict[str, list[QuestionResult]] = defaultdict(list)
-    for r in answered:  # a cross-report question counts under each report it names
-        for doc in r.docs:
-            by_report[doc].append(r)
-    if by_report:
+    if any(r.docs for r in answered):
+        by_report: dict[str, list[QuestionResult]] = defaultdict(list)
+        for r in answered:  # a cross-report question counts under each report it names
+            for doc in r.docs or [NO_REPORT]:
+                by_report[doc].append(r)
         out["by_report"] = _breakdown(by_report, k)
     return out
 
