@@ -5,7 +5,7 @@ is promised (the plan part: 主要预期目标, 重点工作). This module reads
 the genre — which part a section belongs to is decided from its heading path, a figure is an
 Arabic number with a unit, a clause is the smallest span around one figure — and pairs each
 target with the achievement of the most similar metric, so the five-year record can be shown
-beside this year's promise. All vocabulary lives in ``rag/data/commitment_rules.toml``;
+beside this year's promise. All vocabulary lives in ``rag/data/commitments.toml``;
 nothing here knows a particular report.
 
 Every record's ``clause`` is exactly ``doc.text[start:end]``.
@@ -29,7 +29,7 @@ from rag.corpus import plan_year as plan_year_of
 from rag.query import QueryPart, tokenize
 from rag.types import Answer, Citation, Document, Section
 
-DEFAULT_RULES = Path(__file__).parent / "data" / "commitment_rules.toml"
+DEFAULT_RULES = Path(__file__).parent / "data" / "commitments.toml"
 
 _CN = "一二三四五六七八九十百零〇两"
 _MARKER = re.compile(

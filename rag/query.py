@@ -54,7 +54,7 @@ def tokenize(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Lexicon:
-    """The genre's vocabulary: abbreviations and the phrasing rules of ``query_rules.toml``."""
+    """The genre's vocabulary: abbreviations and the phrasing rules of ``questions.toml``."""
 
     abbreviations: tuple[tuple[str, str], ...]
     rules: dict
@@ -67,7 +67,7 @@ class Lexicon:
                 short, _, full = line.partition("\t")
                 pairs.append((short.strip(), full.strip()))
         pairs.sort(key=lambda p: -len(p[0]))  # longest first, so "fixed asset investment" beats "investment"
-        rules = tomllib.loads((data_dir / "query_rules.toml").read_text("utf-8"))
+        rules = tomllib.loads((data_dir / "questions.toml").read_text("utf-8"))
         return cls(tuple(pairs), rules)
 
     @cached_property
