@@ -13,35 +13,22 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from rag.chunking import strip_span
 from rag.corpus import plan_year
-from rag.query import Lexicon, QueryPart, has_figure_in, tokenize
+from rag.genre.lexicon import Lexicon
+from rag.genre.text import CLAUSE_ENDS, LINE_ENDS, SENTENCE_ENDS, TRIM, has_figure_in, strip_span, tokenize
+from rag.query import QueryPart
 from rag.types import Answer, Citation, Document, ScoredUnit, Unit
 
-_CLAUSE = re.compile(r"[^，,；;：:。！？!?\n]*[，,；;：:。！？!?\n]*")  # "、" joins list items, never splits
-_SENTENCE_END = tuple("。！？!?")
-_QUOTED = re.compile(r"“[^”]{2,}”|《[^》]+》|「[^」]+」")
-_TRIM = "，,、；;：:。！？!? \u3000\n"
-_DIGIT = re.compile(r"\d")
+_CLAUSE = re.compile(f"[^{CLAUSE_ENDS}{LINE_ENDS}]*[{CLAUSE_ENDS}{LINE_ENDS}]*")  # "、" joins list items, never splits
 _FIGURE = re.compile(r"\d[\d.]*")
-_HORIZON = re.compile(
-    r"(?<!\d)(?:19|20)\d{2}年|过去[一二三四五六七八九十\d]+年|近[一二三四五六七八九十\d]+年"
-    r"|[一二三四五六七八九十\d]+年来|过去一年|今年|明年"
-)
 _CJK_OR_DIGIT = re.compile(r"[\u4e00-\u9fff\d]")
-_PERSON = re.compile(r"同志|先生|女士")
-_DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月|[一二三四五六七八九十]+月|年底|年内|年中|上半年|下半年|月底|季度")
 
 
-def _answers_form(span: str, part: QueryPart) -> bool:
-    """Whether a span has the kind of answer asked for: a figure in the asked unit, a date."""
+def _answers_form(span: str, part: QueryPart, lexicon: Lexicon) -> bool:
+    """Whether a span has the kind of answer asked for: a figure in the asked unit, a date, a name."""
     if part.measure and not has_figure_in(span, part.measure):
         return False
-    if part.wants_when and not _DATE.search(span):
-        return False
-    if part.wants_who and not _PERSON.search(span):
-        return False  # reports name people as "XX同志"; a span without one does not say who
-    return True
+    return all(lexicon.has_form(k, span) for k in part.kinds if lexicon.kinds[k].required)
 
 
 @dataclass(frozen=True)
@@ -68,15 +55,6 @@ def _is_english(text: str) -> bool:
 def _display(topic: str) -> str:
     """Topic words rejoined for a sentence: no spaces between Chinese words."""
     return re.sub(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])", "", topic)
-
-
-def horizon(path: tuple[str, ...]) -> str | None:
-    """The period a section speaks of, read from its headings ("过去五年", "2023年")."""
-    for title in path:
-        m = _HORIZON.search(title)
-        if m:
-            return m.group()
-    return None
 
 
 class TermWeights:
@@ -106,7 +84,7 @@ class ExtractiveComposer:
         self.refusal_threshold = refusal_threshold
         self.plan_years = {d.id: plan_year(d) for d in documents}
         self.intent_words = intent_words
-        self._links = sorted(lexicon.rules["figure"]["links"], key=len, reverse=True)
+        self._links = sorted(lexicon.table("figures")["metric_links"], key=len, reverse=True)
         self.max_window_chars = max_window_chars
 
     # --- coverage -------------------------------------------------------------------------
@@ -166,7 +144,7 @@ class ExtractiveComposer:
     def _joins(self, a: Unit, b: Unit) -> bool:
         """Two units are one sentence cut in two: same section, no sentence end or line break between."""
         return (a.doc_id, a.section_id, a.kind, b.kind) == (b.doc_id, b.section_id, "text", "text") and \
-            not a.text.endswith(_SENTENCE_END) and "\n" not in self.docs[a.doc_id].text[a.end:b.start]
+            not a.text.endswith(tuple(SENTENCE_ENDS)) and "\n" not in self.docs[a.doc_id].text[a.end:b.start]
 
     def _best_window(self, hit: ScoredUnit, part: QueryPart, terms: list[Term]) -> Window:
         u = hit.unit
@@ -177,7 +155,7 @@ class ExtractiveComposer:
         best: Window | None = None
         for i in range(len(pieces)):
             for j in range(i, len(pieces)):
-                a, b = strip_span(text, pieces[i][0], pieces[j][1], _TRIM)
+                a, b = strip_span(text, pieces[i][0], pieces[j][1], TRIM)
                 if b <= u.start or a >= u.end:
                     continue  # a window must overlap the retrieved unit itself
                 if b - a > self.max_window_chars and j > i:
@@ -190,23 +168,26 @@ class ExtractiveComposer:
                         rest = rest.replace(alt, "")
                 novel = len(_CJK_OR_DIGIT.findall(rest))  # what the window says beyond the question
                 score += 0.3 * min(novel, 12) / 12 - 0.004 * max(len(span) - 25, 0)
-                if part.wants_number and _DIGIT.search(rest):
-                    score += 0.3
-                if part.wants_rank and self.lexicon.has_rank(span):
-                    score += 0.6
-                if part.wants_name and _QUOTED.search(rest):
-                    score += 0.4
-                if (part.measure or part.wants_when) and _answers_form(span, part):
-                    score += 0.4
+                score += self._kind_bonus(span, rest, part)
                 if part.part_ordinal and u.kind == "heading" and u.section_id == str(part.part_ordinal):
                     score += 1.0  # "第三部分讲什么" is answered by that part's own heading
-                elif u.kind == "heading" and not (part.measure and _answers_form(span, part)):
+                elif u.kind == "heading" and not (part.measure and _answers_form(span, part, self.lexicon)):
                     score -= 0.4  # a heading names a topic; it answers only questions about the report's parts
                 if best is None or score > best.score:
                     best = Window(u, a, b, span, self._coverage(terms, span + " " + context), score)
         if best is None:  # a unit with no clause text (cannot happen for stripped units)
             best = Window(u, u.start, u.end, u.text, self._coverage(terms, u.text + " " + context), 0.0)
         return best
+
+    def _kind_bonus(self, span: str, rest: str, part: QueryPart) -> float:
+        """What the asked kinds earn a window that has their answer's form ([kinds.*] in the data);
+        ``rest`` is the span without the question's own words."""
+        bonus = 0.4 if part.measure and has_figure_in(span, part.measure) else 0.0
+        for name in part.kinds:
+            kind = self.lexicon.kinds[name]
+            if kind.bonus and kind.form.search(rest if kind.on_rest else span):
+                bonus += kind.bonus
+        return bonus
 
     def _answer_part(self, part: QueryPart, hits: list[ScoredUnit],
                      used: frozenset[tuple[str, int, int]] = frozenset()) -> tuple[Window | None, float]:
@@ -234,16 +215,24 @@ class ExtractiveComposer:
             support = (hit.dense - 0.80) / 0.12  # no report wording in an English question: judge by meaning
         else:
             support = 0.0  # "那过去五年呢？" with nothing to follow up on has no topic to answer
-        if part.wants_number and not part.wants_rank and not (part.measure and _answers_form(window.text, part)) \
+        if part.wants_number and not part.wants_rank and not (part.measure and _answers_form(window.text, part, self.lexicon)) \
                 and not self._figure_is_about(window.text, terms):
             support *= 0.5  # the figure measures something else ("常住人口城镇化率提高1个百分点")
-        if not _answers_form(window.text, part):
-            support *= 0.3  # "多少公里" answered without any distance is no answer
+        support *= self._form_penalty(window.text, part)
         planned = self.plan_years.get(window.unit.doc_id)
         year = part.year or (planned - 1 if part.last_year and planned else None)
         if year and year != planned and str(year) not in window.text + " ".join(window.unit.section_path):
             support *= 0.4  # a question about one named year is not answered by a five-year total
         return window, support
+
+    def _form_penalty(self, span: str, part: QueryPart) -> float:
+        """"多少公里" answered without any distance, "什么时候" without a date, is no answer."""
+        factor = 0.3 if part.measure and not has_figure_in(span, part.measure) else 1.0
+        for name in part.kinds:
+            kind = self.lexicon.kinds[name]
+            if kind.required and not kind.form.search(span):
+                factor *= kind.penalty
+        return factor
 
     def _figure_is_about(self, span: str, terms: list[Term]) -> bool:
         """Whether some figure in the span belongs to a metric the question names: the word
@@ -296,7 +285,7 @@ class ExtractiveComposer:
                 n = len(citations) + 1
                 citations.append(Citation(n, u.doc_id, u.section_id, " › ".join(u.section_path), window.text,
                                           window.start, window.end, round(float(part_hits[0].score), 4)))
-            when = horizon(u.section_path)
+            when = self.lexicon.section_period(u.section_path, self.plan_years.get(u.doc_id)).label
             body = window.text if window.text.endswith(tuple("。！？")) else window.text + "。"
             sentences.append(f"{when}：{body}[{n}]" if when and when not in window.text else f"{body}[{n}]")
         related = list(dict.fromkeys(related))[:3]

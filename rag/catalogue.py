@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from rag.genre.text import YEAR
 from rag.types import Document, Report
 
 DEFAULT_RULES = Path(__file__).parent / "data" / "catalogue.toml"
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 _EDGE = " \t\u3000#*《》<>「」“”\"'（）()—-－:：，,。"
 
@@ -131,7 +131,7 @@ class ReportCatalogue:
         return text if self.suffix_of(text) else ""
 
     def _title_place(self, title: str) -> str:
-        rest = _YEAR.sub(" ", title)
+        rest = YEAR.sub(" ", title)
         for w in self.rules.title_noise:
             rest = rest.replace(w, " ")
         rest = re.sub(r"(?<=\s)年|^年", " ", rest)
@@ -195,7 +195,7 @@ class ReportCatalogue:
         r = self.rules
         plan, review = [], []
         for s in doc.sections:
-            years = [int(y) for y in _YEAR.findall(s.title)]
+            years = [int(y) for y in YEAR.findall(s.title)]
             if not years:
                 continue
             if any(w in s.title for w in r.review_words):
@@ -235,7 +235,7 @@ class ReportCatalogue:
         year = self._meta_year(meta, doc) if "year" in meta else (
             self.plan_year(doc)
             or (int(delivered[:4]) if delivered else None)
-            or next((int(y) for y in _YEAR.findall(title)), None)
+            or next((int(y) for y in YEAR.findall(title)), None)
         )
         if not title and region and year:
             title = r.title_template.format(region=region, year=year)

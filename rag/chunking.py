@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from rag.corpus import own_segments
+from rag.genre.text import SPACES, strip_span
 from rag.types import Document, Unit
 
 _SENTENCE = re.compile(r"[^。！？!?\n]*(?:[。！？!?]+[”’」』）)]*|\n|$)")
 _SEMICOLON = re.compile(r"[^；;]*(?:[；;]|$)")
 _CLAUSE = re.compile(r"[^，,、：:]*(?:[，,、：:]|$)")
-_WS = " \t\u3000\n"
 #: Bump when the units produced for the same text change, so existing indexes count as stale.
 VERSION = 2
 
@@ -37,15 +37,6 @@ def _pieces(pattern: re.Pattern[str], text: str, offset: int) -> Iterator[tuple[
     for m in pattern.finditer(text):
         if m.end() > m.start():
             yield offset + m.start(), offset + m.end()
-
-
-def strip_span(text: str, a: int, b: int, chars: str = _WS) -> tuple[int, int]:
-    """Narrows ``text[a:b]`` past ``chars`` at both ends; offsets, unlike ``str.strip``, survive."""
-    while a < b and text[a] in chars:
-        a += 1
-    while b > a and text[b - 1] in chars:
-        b -= 1
-    return a, b
 
 
 def _pack(spans: list[tuple[int, int]], max_chars: int) -> list[tuple[int, int]]:
@@ -80,7 +71,7 @@ class SentenceChunker:
     def _spans(self, text: str, a: int, b: int) -> list[tuple[int, int]]:
         spans: list[tuple[int, int]] = []
         for sa, sb in _pieces(_SENTENCE, text[a:b], a):
-            sa, sb = strip_span(text, sa, sb)
+            sa, sb = strip_span(text, sa, sb, SPACES)
             if sb > sa:
                 spans.extend(self._split_long(text, sa, sb))
         merged: list[tuple[int, int]] = []

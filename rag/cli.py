@@ -347,7 +347,7 @@ def bench(
         report = Benchmark(settings_from(ctx), config, log=log).run()
         files = write_report(report, out)
         if scale:
-            from rag.query import tokenize
+            from rag.genre.text import tokenize
 
             pipeline = load_pipeline(ctx)
             units = [tokenize(u.text) for u in pipeline.store.units]

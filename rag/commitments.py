@@ -17,29 +17,22 @@ import csv
 import io
 import json
 import re
-import tomllib
 import unicodedata
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
-from rag.chunking import strip_span
 from rag.corpus import own_segments
 from rag.corpus import plan_year as plan_year_of
-from rag.query import QueryPart, tokenize
+from rag.genre.lexicon import Lexicon, Period
+from rag.genre.text import CLAUSE_ENDS, CN_NUMERAL, LINE_ENDS, TRIM, strip_span, tokenize
+from rag.query import QueryPart
 from rag.types import Answer, Citation, Document, Section
 
-DEFAULT_RULES = Path(__file__).parent / "data" / "commitments.toml"
-
-_CN = "一二三四五六七八九十百零〇两"
+_CN = CN_NUMERAL
 _MARKER = re.compile(
     rf"^(?:#{{1,6}}\s*|第[{_CN}\d]+(?:部分|章|篇|节)\s*|[{_CN}]+[、.．]\s*|[（(][{_CN}\d]+[）)]\s*"
     rf"|\d{{1,2}}[.．、](?!\d)\s*|[{_CN}]{{1,3}}是)"
 )
-_SENTENCE_END = "。！？!?\n"
-_CLAUSE_END = "，,；;：:"
-_TRIM = " \t\u3000\n，,；;：:、。！？!?"
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _NUMBER = re.compile(r"(?<![\d.A-Za-z第])\d+(?:\.\d+)?")
 _BIGRAM_DROP = re.compile(r"[\s“”‘’\"'《》（）()、，,。；;：:]")
 
@@ -92,22 +85,12 @@ class _Figure:
     qualifier: str | None
 
 
-@dataclass(slots=True)
-class _Part:
-    role: str | None  # "plan" | "review" | None
-    horizon: str
-
-
 class _Rules:
-    def __init__(self, path: Path) -> None:
-        data = tomllib.loads(path.read_text("utf-8"))
-        parts, main, fig, cl = data["parts"], data["main_targets"], data["figures"], data["clauses"]
-        self.review_headings: list[str] = parts["review_headings"]
-        self.plan_headings: list[str] = parts["plan_headings"]
-        self.review_horizons: list[str] = parts["review_horizons"]
-        self.review_default: str = parts["review_horizon_default"]
-        self.plan_default: str = parts["plan_horizon_default"]
-        self.plan_context: list[str] = parts["plan_context_words"]
+    """The tracker's slice of the lexicon, prepared once: sorted word lists, the figure tail."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        main, fig, cl = lexicon.table("main_targets"), lexicon.table("figures"), lexicon.table("clauses")
+        self.plan_context: list[str] = cl["plan_context_words"]
         self.main_headings: list[str] = main["headings"]
         self.max_line_chars: int = main["max_line_chars"]
         self.main_lead = re.compile(
@@ -131,7 +114,7 @@ class _Rules:
         self.conjunctions: list[str] = sorted(cl["conjunctions"], key=len, reverse=True)
         self.qualitative_verbs: list[str] = cl["qualitative_verbs"]
         self.min_qualitative: int = cl["min_qualitative_chars"]
-        self.min_similarity: float = data["pairing"]["min_similarity"]
+        self.min_similarity: float = lexicon.table("pairing")["min_similarity"]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -145,7 +128,7 @@ def _split(text: str, a: int, b: int, ends: str) -> list[tuple[int, int]]:
             cur = i + 1
     if cur < b:
         out.append((cur, b))
-    return [s for s in (strip_span(text, x, y, _TRIM) for x, y in out) if s[1] > s[0]]
+    return [s for s in (strip_span(text, x, y, TRIM) for x, y in out) if s[1] > s[0]]
 
 
 def _inside_quotes(text: str, lo: int, pos: int) -> bool:
@@ -178,26 +161,9 @@ def _unit_base(unit: str | None) -> str:
 class CommitmentExtractor:
     """Targets (plan part) and achievements (review part) of every document, paired by metric."""
 
-    def __init__(self, rules_path: Path | None = None) -> None:
-        self.rules = _Rules(Path(rules_path) if rules_path else DEFAULT_RULES)
-
-    # ---- parts
-
-    def _part(self, section: Section, plan_year: int | None) -> _Part:
-        r = self.rules
-        for title in section.path:
-            if any(w in title for w in r.review_headings):
-                horizon = next((h for h in r.review_horizons if h in title), None)
-                if horizon is None:
-                    years = _YEAR.findall(title)
-                    horizon = years[0] if years else r.review_default
-                return _Part("review", horizon)
-            years = [int(y) for y in _YEAR.findall(title)]
-            if any(w in title for w in r.plan_headings) or (
-                plan_year is not None and any(y >= plan_year for y in years)
-            ):
-                return _Part("plan", str(plan_year) if plan_year else r.plan_default)
-        return _Part(None, "")
+    def __init__(self, lexicon: Lexicon | None = None) -> None:
+        self.lexicon = lexicon or Lexicon.default()
+        self.rules = _Rules(self.lexicon)
 
     # ---- figures
 
@@ -247,7 +213,7 @@ class CommitmentExtractor:
             bounds.append((cur, end))
             cur = nxt
         bounds.append((cur, b))
-        return [strip_span(text, x, y, _TRIM) for x, y in bounds]
+        return [strip_span(text, x, y, TRIM) for x, y in bounds]
 
     # ---- metrics
 
@@ -264,7 +230,7 @@ class CommitmentExtractor:
                 if s.startswith(w) and len(s) > len(w):
                     s, changed = s[len(w) :], True
                     break
-            s2 = s.lstrip(_TRIM)
+            s2 = s.lstrip(TRIM)
             changed = changed or s2 != s
             s = s2
         return s
@@ -278,15 +244,15 @@ class CommitmentExtractor:
                 if s.endswith(w):
                     s, changed = s[: -len(w)], True
                     break
-        return s.rstrip(_TRIM)
+        return s.rstrip(TRIM)
 
     def _metric(self, text: str, a: int, b: int, f: _Figure) -> str:
         pre = self._strip_tail(self._strip_lead(text[a : f.start]))
         post = text[f.end : b]
         for sep in "、，,":
             post = post.split(sep, 1)[0]
-        post = post.strip(_TRIM)
-        return (pre + post).strip(_TRIM)
+        post = post.strip(TRIM)
+        return (pre + post).strip(TRIM)
 
     def _qualitative_metric(self, clause: str, qualifier: str | None) -> str:
         s = self._strip_lead(clause)
@@ -295,53 +261,53 @@ class CommitmentExtractor:
             if "与" in s[1:]:  # "…与“十四五”目标统筹衔接": the reference is not the metric
                 s = s[: s.rindex("与")]
             s = self._strip_tail(s, self.rules.qualitative_link_words)
-        return s.strip(_TRIM) or clause
+        return s.strip(TRIM) or clause
 
     # ---- records
 
-    def _make(self, doc, section, part, a, b, *, metric, value=None, unit=None, qualifier=None,
+    def _make(self, doc, section, period, a, b, *, metric, value=None, unit=None, qualifier=None,
               main=False) -> Commitment:
         return Commitment(
             id="", clause=doc.text[a:b], metric=metric, value=value, unit=unit, qualifier=qualifier,
-            kind="target" if part.role == "plan" else "achievement", horizon=part.horizon,
+            kind="target" if period.scope == "plan" else "achievement", horizon=period.horizon,
             doc=doc.id, section_id=section.id, section_path=section.path_str, start=a, end=b,
             main_target=main,
         )
 
-    def _figure_records(self, doc, section, part, a, b, *, main=False) -> list[Commitment]:
+    def _figure_records(self, doc, section, period, a, b, *, main=False) -> list[Commitment]:
         """Figure records of one comma clause; empty if it holds no figure."""
         text = doc.text
         primary = self._primary(text, self._figures(text, a, b))
         out: list[Commitment] = []
         for (x, y), f in zip(self._spans(text, a, b, primary), primary):
             metric = self._metric(text, x, y, f)  # "" when the clause is only a figure: filled by caller
-            out.append(self._make(doc, section, part, x, y, metric=metric, value=f.value, unit=f.unit,
+            out.append(self._make(doc, section, period, x, y, metric=metric, value=f.value, unit=f.unit,
                                   qualifier=f.qualifier, main=main))
         return out
 
     def _qualitative_qualifier(self, clause: str) -> str | None:
         return next((q for q in self.rules.qualitative_qualifiers if q in clause), None)
 
-    def _region(self, doc, section, part, a, b, *, allow_qualitative=True) -> list[Commitment]:
+    def _region(self, doc, section, period, a, b, *, allow_qualitative=True) -> list[Commitment]:
         text, r = doc.text, self.rules
         out: list[Commitment] = []
-        for sa, sb in _split(text, a, b, _SENTENCE_END):
-            if part.role == "plan" and any(w in text[sa:sb] for w in r.plan_context):
+        for sa, sb in _split(text, a, b, LINE_ENDS):
+            if period.scope == "plan" and any(w in text[sa:sb] for w in r.plan_context):
                 continue
             prev_metric = ""
-            for ca, cb in _split(text, sa, sb, _CLAUSE_END):
-                recs = self._figure_records(doc, section, part, ca, cb)
+            for ca, cb in _split(text, sa, sb, CLAUSE_ENDS):
+                recs = self._figure_records(doc, section, period, ca, cb)
                 _fill_metrics(recs, prev_metric)
                 if recs:
                     prev_metric = recs[-1].metric
                 out.extend(recs)
-                if recs or part.role != "plan" or not allow_qualitative:
+                if recs or period.scope != "plan" or not allow_qualitative:
                     continue
                 clause = text[ca:cb]
                 core = self._strip_lead_keep_promise(clause)
                 qq = self._qualitative_qualifier(clause)
                 if qq or (any(core.startswith(v) for v in r.qualitative_verbs) and len(core) >= r.min_qualitative):
-                    out.append(self._make(doc, section, part, ca, cb, qualifier=qq,
+                    out.append(self._make(doc, section, period, ca, cb, qualifier=qq,
                                           metric=self._qualitative_metric(clause, qq) if qq else core))
         return out
 
@@ -349,21 +315,21 @@ class CommitmentExtractor:
         """Strips markers, scope words and adverbs but keeps a leading promise verb."""
         r = self.rules
         words = sorted(set(r.lead_words) - set(r.promise) - set(r.qualitative_verbs), key=len, reverse=True)
-        return self._strip_lead(s, words).strip(_TRIM)
+        return self._strip_lead(s, words).strip(TRIM)
 
-    def _main_item(self, doc, section, part, a, b) -> list[Commitment]:
-        a, b = strip_span(doc.text, a, b, _TRIM)
+    def _main_item(self, doc, section, period, a, b) -> list[Commitment]:
+        a, b = strip_span(doc.text, a, b, TRIM)
         if b <= a:
             return []
         recs: list[Commitment] = []
-        for ca, cb in _split(doc.text, a, b, _CLAUSE_END):
-            recs.extend(self._figure_records(doc, section, part, ca, cb, main=True))
+        for ca, cb in _split(doc.text, a, b, CLAUSE_ENDS):
+            recs.extend(self._figure_records(doc, section, period, ca, cb, main=True))
         _fill_metrics(recs, "")
         if recs:
             return recs
         clause = doc.text[a:b]
         qq = self._qualitative_qualifier(clause)
-        return [self._make(doc, section, part, a, b, qualifier=qq, main=True,
+        return [self._make(doc, section, period, a, b, qualifier=qq, main=True,
                            metric=self._qualitative_metric(clause, qq))]
 
     def _is_target_list(self, doc: Document, section: Section, segments: list[tuple[int, int]]) -> bool:
@@ -374,28 +340,28 @@ class CommitmentExtractor:
             len(ln) <= self.rules.max_line_chars and not any(c in ln.rstrip("。；;") for c in "。！？") for ln in lines
         )
 
-    def _section(self, doc: Document, section: Section, segments, part: _Part) -> list[Commitment]:
+    def _section(self, doc: Document, section: Section, segments, period: Period) -> list[Commitment]:
         text = doc.text
         out: list[Commitment] = []
-        if part.role == "plan" and self._is_target_list(doc, section, segments):
+        if period.scope == "plan" and self._is_target_list(doc, section, segments):
             for a, b in segments:
                 pos = a
                 for line in text[a:b].split("\n"):
-                    out.extend(self._main_item(doc, section, part, pos, pos + len(line)))
+                    out.extend(self._main_item(doc, section, period, pos, pos + len(line)))
                     pos += len(line) + 1
             return out
         for a, b in segments:
             cursor = a
-            if part.role == "plan":
+            if period.scope == "plan":
                 for m in self.rules.main_lead.finditer(text, a, b):
                     end = m.end()
                     while end < b and text[end] not in "。！？!?\n":
                         end += 1
-                    out.extend(self._region(doc, section, part, cursor, m.end()))
+                    out.extend(self._region(doc, section, period, cursor, m.end()))
                     for ia, ib in _split(text, m.end(), end, "；;"):
-                        out.extend(self._main_item(doc, section, part, ia, ib))
+                        out.extend(self._main_item(doc, section, period, ia, ib))
                     cursor = end
-            out.extend(self._region(doc, section, part, cursor, b))
+            out.extend(self._region(doc, section, period, cursor, b))
         return out
 
     def extract(self, doc: Document) -> list[Commitment]:
@@ -406,16 +372,16 @@ class CommitmentExtractor:
             segments.setdefault(sid, []).append((a, b))
         out: list[Commitment] = []
         for section in doc.sections:
-            part = self._part(section, plan_year)
-            if part.role is None:
+            period = self.lexicon.section_period(section.path, plan_year)
+            if period.scope is None:
                 continue
             if section.heading_end > section.start:  # a heading may carry a figure ("（二）新增就业5万人")
                 line_start = section.start
                 m = _MARKER.match(doc.text[line_start : section.heading_end].lstrip())
                 a = line_start + (len(doc.text[line_start : section.heading_end]) -
                                   len(doc.text[line_start : section.heading_end].lstrip())) + (m.end() if m else 0)
-                out.extend(self._region(doc, section, part, a, section.heading_end, allow_qualitative=False))
-            out.extend(self._section(doc, by_id[section.id], segments.get(section.id, []), part))
+                out.extend(self._region(doc, section, period, a, section.heading_end, allow_qualitative=False))
+            out.extend(self._section(doc, by_id[section.id], segments.get(section.id, []), period))
         out.sort(key=lambda c: (c.start, c.end))
         counters: dict[str, int] = {}
         for c in out:
@@ -585,14 +551,14 @@ class CommitmentAnswerer:
     """Answers "what was promised about X" from the tracker, each item cited verbatim.
 
     A question is routed here only when it uses the genre's wording for a list of promises
-    (``[questions].intent_words`` in the rules); its topic (from ``QueryAnalyzer``) then
+    (``[listing].intent_words`` in the data); its topic (from ``QueryAnalyzer``) then
     selects records whose metric and clause, or failing that section path, contain it.
     ``run`` returns None when the question is not of this kind or nothing matches, so the
     caller falls back to ordinary retrieval.
     """
 
-    def __init__(self, items: list[Commitment], rules_path: Path | None = None) -> None:
-        rules = tomllib.loads(Path(rules_path or DEFAULT_RULES).read_text("utf-8"))["questions"]
+    def __init__(self, items: list[Commitment], lexicon: Lexicon | None = None) -> None:
+        rules = (lexicon or Lexicon.default()).table("listing")
         self.items = items
         self._by_id = {c.id: c for c in items}
         self._intent: list[str] = rules["intent_words"]

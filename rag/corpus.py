@@ -14,23 +14,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.catalogue import CatalogueError, default_catalogue
+from rag.genre.text import CN_NUMERAL, YEAR, chinese_number
 from rag.types import Document, Section
 
 SUFFIXES = (".txt", ".md")
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _BOOKMARK = re.compile(r"\[bookmark: [^\]\n]*\]")
-_CN_NUM = "一二三四五六七八九十百零〇两"
 
 #: (style, pattern); the pattern matches the numbering marker at a line start.
 HEADING_STYLES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("md", re.compile(r"#{1,6}[ \t]+")),
-    ("part", re.compile(rf"第[{_CN_NUM}\d]+(?:部分|章|篇|节)[ \t　:：、]*")),
-    ("cn", re.compile(rf"[{_CN_NUM}]+[、.．][ \t　]*")),
-    ("cn_paren", re.compile(rf"[（(][{_CN_NUM}]+[）)][ \t　]*")),
+    ("part", re.compile(rf"第[{CN_NUMERAL}\d]+(?:部分|章|篇|节)[ \t　:：、]*")),
+    ("cn", re.compile(rf"[{CN_NUMERAL}]+[、.．][ \t　]*")),
+    ("cn_paren", re.compile(rf"[（(][{CN_NUMERAL}]+[）)][ \t　]*")),
     ("num", re.compile(r"\d{1,2}[.．、](?!\d)[ \t　]*")),
     ("num_paren", re.compile(r"[（(]\d{1,2}[）)][ \t　]*")),
 )
-_ENUM_ITEM = re.compile(rf"(?:^|(?<=[。；;！!？?：:\n]))[ \t　]*([{_CN_NUM}]{{1,3}})是")
+_ENUM_ITEM = re.compile(rf"(?:^|(?<=[。；;！!？?：:\n]))[ \t　]*([{CN_NUMERAL}]{{1,3}})是")
 _TITLE_END = "。！？!?："
 _CLAUSE_END = "，；;,"
 MAX_TITLE_CHARS = 40
@@ -52,24 +51,6 @@ def clean_text(raw: str) -> str:
     """Remove Word export debris while keeping every character of the report itself."""
     text = raw.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     return _BOOKMARK.sub("", text)
-
-
-def chinese_number(s: str) -> int:
-    """``十二`` → 12, ``3`` → 3: enumeration markers are written either way."""
-    digits = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
-    if s.isdigit():
-        return int(s)
-    total, cur = 0, 0
-    for ch in s:
-        if ch == "十":
-            total += (cur or 1) * 10
-            cur = 0
-        elif ch == "百":
-            total += (cur or 1) * 100
-            cur = 0
-        else:
-            cur = digits.get(ch, 0)
-    return total + cur
 
 
 def _split_front_matter(text: str) -> tuple[dict[str, str], str]:
@@ -245,8 +226,8 @@ def plan_year(doc: Document) -> int | None:
     name, else its title's."""
     if doc.report.year:
         return doc.report.year
-    years = [int(y) for sec in doc.sections for y in _YEAR.findall(sec.title)]
-    years = years or [int(y) for y in _YEAR.findall(doc.title)]
+    years = [int(y) for sec in doc.sections for y in YEAR.findall(sec.title)]
+    years = years or [int(y) for y in YEAR.findall(doc.title)]
     return max(years) if years else None
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.query import tokenize
+from rag.genre.text import TOKENIZER_VERSION, tokenize
 from rag.types import Document, Report, Section, Unit
 
 if TYPE_CHECKING:
@@ -50,9 +50,12 @@ class Manifest:
     files: dict[str, str] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
     reports: list[dict] = field(default_factory=list)  # {"id", **Report}: `rag info` lists them unloaded
+    tokenizer: str = ""  # TOKENIZER_VERSION of the BM25 tokens; "" = built before it was recorded
 
     def stale_reasons(self, *, corpus_hash: str, model_id: str, chunker: dict) -> list[str]:
         reasons = []
+        if self.tokenizer != TOKENIZER_VERSION:
+            reasons.append(f"BM25 tokenizer changed ({self.tokenizer or 'unrecorded'} -> {TOKENIZER_VERSION})")
         if self.format_version != FORMAT_VERSION:
             reasons.append(f"index format {self.format_version} != {FORMAT_VERSION}")
         if self.corpus_hash != corpus_hash:
@@ -130,7 +133,7 @@ class IndexBuilder:
                 model_id=self.embedder.model_id, dim=int(vectors.shape[1]), corpus_hash=corpus_hash,
                 chunker=chunker, n_documents=len(documents), n_sections=sum(len(d.sections) for d in documents),
                 n_units=len(units), built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), versions=_versions(),
-                files={name: _sha256(staging / name) for name in _FILES},
+                files={name: _sha256(staging / name) for name in _FILES}, tokenizer=TOKENIZER_VERSION,
                 reports=[{"id": d.id, **asdict(d.report)} for d in documents],
             )
             (staging / "manifest.json").write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=2), "utf-8")

@@ -20,7 +20,8 @@ import httpx
 
 from rag.chunking import count_tokens
 from rag.corpus import own_segments
-from rag.evaluation.metrics import chinese_numeral_value
+from rag.genre.lexicon import Lexicon
+from rag.genre.text import LINE_ENDS, SPACES, normalize_figures, strip_span
 from rag.query import QueryPart
 from rag.settings import Settings
 from rag.types import Answer, Citation, Document, ScoredUnit, Unit
@@ -44,35 +45,13 @@ _CITE = re.compile(r"[\[［](\d+(?:\s*[,，、]\s*\d+)*)[\]］]")
 _PARTIAL_TAIL = re.compile(r"[\[［][\d,，、\s]*$|<[^>]*$")  # a citation or tag still arriving
 _THINK = re.compile(r"<think>.*?(?:</think>|$)", re.S)  # reasoning models' scratchpad
 _SENTENCE = re.compile(r"[^。！？!?\n]*[。！？!?\n]*(?:\s*[\[［][\d,，、\s]+[\]］])*")
-_SENTENCE_END = "。！？!?\n"
 _LIST_MARKER = re.compile(r"(?m)^\s*\d+[.、)]\s*(?!\d)")
-_CN_DIGITS = "零〇一二两三四五六七八九十百千"
-_MEASURE = (
-    "个百分点|百分点|平方公里|平方米|千瓦时|千瓦|公里|千米|人次|万|亿|千|%|‰|倍|元|人|户|吨|亩|个|家|项|所|座|"
-    "条|套|次|位|名|岁|辆|台|张|件|处|批|年|月|日|天|小时|米|度|级"
-)
-_FIGURE = re.compile(rf"第?\d+(?:\.\d+)?(?:[万亿千]*(?:{_MEASURE}))?")
-_CN_FIGURE = re.compile(rf"(第?)([{_CN_DIGITS}]+)(?=[万亿千]*(?:{_MEASURE}))")
-_CN_RANK = re.compile(rf"第([{_CN_DIGITS}]+)(?=[位名])")
-
-
-def normalize(text: str) -> str:
-    """Full-width forms folded (``７％`` → ``7%``), spaces and thousands separators dropped."""
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
-    return re.sub(r"(?<=\d),(?=\d{3})", "", text)
-
 
 def figures(text: str) -> list[str]:
     """Numbers with their units in an answer (``7%``, ``33.16万人``, ``第4位``), citations and list
     markers excluded; a rank written in Chinese numerals (``第四位``) counts as ``第4位``."""
-    text = normalize(_CITE.sub("|", _LIST_MARKER.sub("", unicodedata.normalize("NFKC", text))))
-    text = _CN_RANK.sub(lambda m: f"第{chinese_numeral_value(m.group(1))}", text)
-    return list(dict.fromkeys(m.group() for m in _FIGURE.finditer(text)))
-
-
-def _figure_text(text: str) -> str:
-    """A source as figures are looked up in it: normalised, Chinese numerals before a unit as digits."""
-    return _CN_FIGURE.sub(lambda m: m.group(1) + str(chinese_numeral_value(m.group(2))), normalize(text))
+    text = normalize_figures(_CITE.sub("|", _LIST_MARKER.sub("", unicodedata.normalize("NFKC", text))))
+    return Lexicon.default().figures.find(text)
 
 
 def _contains_figure(haystack: str, figure: str) -> bool:
@@ -123,14 +102,14 @@ def verify(text: str, sources: list[Source]) -> bool:
         raise VerificationError("empty answer")
     cited = _cited(text)
     if not cited:
-        if REFUSAL in normalize(text):
+        if REFUSAL in normalize_figures(text):
             return True
         raise VerificationError("no citation")
     by_n = {s.n: s for s in sources}
     for n in cited:
         if n not in by_n:
             raise VerificationError(f"unknown citation [{n}]")
-    haystacks = {s.n: _figure_text(s.where + "|" + s.text) for s in sources}  # "|": no figure spans both
+    haystacks = {s.n: Lexicon.default().figures.source_text(s.where + "|" + s.text) for s in sources}  # "|": no figure spans both
     for m in _SENTENCE.finditer(text):
         sentence = m.group()
         own = _cited(sentence) or cited  # a sentence without a citation leans on the answer's
@@ -197,15 +176,10 @@ class GenerativeComposer:
         i = bisect.bisect_right(segments, (unit.start, len(text))) - 1
         inside = i >= 0 and segments[i][0] <= unit.start < segments[i][1]
         lo, hi = segments[i] if inside else (unit.start, unit.end)  # a heading line stays itself
-        a = max((text.rfind(c, lo, unit.start) for c in _SENTENCE_END), default=-1) + 1
-        ends = [j for c in _SENTENCE_END if (j := text.find(c, unit.end - 1, hi)) != -1]
+        a = max((text.rfind(c, lo, unit.start) for c in LINE_ENDS), default=-1) + 1
+        ends = [j for c in LINE_ENDS if (j := text.find(c, unit.end - 1, hi)) != -1]
         b = min(ends) + 1 if ends else hi
-        a, b = max(a, lo), max(b, unit.end)
-        while a < b and text[a] in " \t\u3000\n":
-            a += 1
-        while b > a and text[b - 1] in " \t\u3000\n":
-            b -= 1
-        return a, b
+        return strip_span(text, max(a, lo), max(b, unit.end), SPACES)
 
     def sources(self, hits: list[list[ScoredUnit]]) -> list[Source]:
         """Hits of all question parts, interleaved in rank order, widened to their sentences and

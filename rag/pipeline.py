@@ -15,7 +15,8 @@ from rag.corpus import CorpusLoader
 from rag.embedding import Embedder
 from rag.index import IndexBuilder, IndexStore, IndexUnavailable
 from rag.llm import GenerativeComposer
-from rag.query import Lexicon, QueryAnalyzer
+from rag.genre.lexicon import Lexicon
+from rag.query import QueryAnalyzer
 from rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, Priors, Retriever, UnitFeatures
 from rag.settings import Settings, get_settings
 from rag.types import Answer, ScoredUnit
@@ -90,7 +91,7 @@ class Pipeline:
         store = open_index(settings, embedder, progress=progress)
         if embedder.dim != store.manifest.dim:  # also loads the model now, not on the first question
             raise IndexUnavailable(f"model dimension {embedder.dim} != index dimension {store.manifest.dim}; run `rag index`")
-        lexicon = Lexicon.load()
+        lexicon = Lexicon.default()
         features = UnitFeatures(store.units, lexicon, store.documents)
         priors = Priors()
         dense = DenseRetriever(store, embedder, features, priors)
@@ -103,7 +104,7 @@ class Pipeline:
                                       refusal_threshold=settings.refusal_threshold)
         return cls(settings, store, embedder, analyzer,
                    {"bm25": bm25, "dense": dense, "hybrid": hybrid}, composer,
-                   CommitmentAnswerer(CommitmentExtractor().run(store.documents)),
+                   CommitmentAnswerer(CommitmentExtractor(lexicon).run(store.documents), lexicon),
                    GenerativeComposer.from_settings(settings, store.documents))
 
     def search(self, query: str, k: int = 10, *, retriever: str = "hybrid") -> list[ScoredUnit]:

@@ -8,83 +8,10 @@ All vocabulary lives in ``rag/data`` so that it can be extended without touching
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
-from pathlib import Path
 
-from rag.corpus import chinese_number
-
-DATA_DIR = Path(__file__).parent / "data"
-_PUNCT = re.compile(r"[\s\u3000，。、；：？！,.;:?!“”‘’\"'（）()《》〈〉【】\[\]·…—\-–/+*&%#@~`|<>=^_{}]+")
-_YEAR = re.compile(r"(?<!\d)(19|20)\d{2}(?!\d)")
-_HAS_DIGIT = re.compile(r"\d")
-
-
-@lru_cache(maxsize=1)
-def _jieba():
-    import logging
-
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    return jieba
-
-
-_CN_DIGITS = "一二三四五六七八九十两"
-
-
-def has_figure_in(text: str, measure: str) -> bool:
-    """Whether ``text`` states a figure counted in ``measure`` ("6782公里", "九方面", "8%");
-    ``measure`` may list interchangeable classifiers as ``"个|条|项"``."""
-    if measure == "%":
-        return re.search(r"\d\s*(?:%|％|个百分点)", text) is not None
-    # a counted noun may sit between figure and measure: "10.73万农村贫困人口" counts 人
-    names = measure.split("|")  # interchangeable classifiers: "个|条|项"
-    between = "" if max(map(len, names)) > 1 else r"[\u4e00-\u9fff]{0,4}?"
-    figure = rf"[\d{_CN_DIGITS}][\d.,{_CN_DIGITS}]*\s*(?:余|多)?(?:[万亿千百])?"
-    unit = "|".join(map(re.escape, names))
-    return re.search(rf"{figure}\s*{between}(?:{unit})", text) is not None
-
-
-def tokenize(text: str) -> list[str]:
-    """Search-mode jieba tokens (long words plus their parts), lower-cased, no punctuation."""
-    return [t.lower() for t in _jieba().lcut_for_search(text) if t.strip() and not _PUNCT.fullmatch(t)]
-
-
-@dataclass(frozen=True)
-class Lexicon:
-    """The genre's vocabulary: abbreviations and the phrasing rules of ``questions.toml``."""
-
-    abbreviations: tuple[tuple[str, str], ...]
-    rules: dict
-
-    @classmethod
-    def load(cls, data_dir: Path = DATA_DIR) -> Lexicon:
-        pairs = []
-        for line in (data_dir / "abbreviations.tsv").read_text("utf-8").splitlines():
-            if line.strip() and not line.startswith("#"):
-                short, _, full = line.partition("\t")
-                pairs.append((short.strip(), full.strip()))
-        pairs.sort(key=lambda p: -len(p[0]))  # longest first, so "fixed asset investment" beats "investment"
-        rules = tomllib.loads((data_dir / "questions.toml").read_text("utf-8"))
-        return cls(tuple(pairs), rules)
-
-    @cached_property
-    def _rank_re(self) -> re.Pattern[str]:
-        return re.compile("|".join(self.rules["question"]["rank_patterns"]))
-
-    def has_rank(self, text: str) -> bool:
-        return bool(self._rank_re.search(text))
-
-    def heading_scope(self, path: tuple[str, ...]) -> str | None:
-        """Review or plan, from the nearest heading that says which; None when none does."""
-        for title in reversed(path):
-            review = any(w in title for w in self.rules["scope"]["heading_review"])
-            plan = any(w in title for w in self.rules["scope"]["heading_plan"])
-            if plan != review:
-                return "plan" if plan else "review"
-        return None
+from rag.genre.lexicon import Lexicon, Scope, pattern
+from rag.genre.text import PUNCT, YEAR, chinese_number, contains_word, words
 
 
 @dataclass
@@ -94,59 +21,68 @@ class QueryPart:
     text: str  # as asked (after follow-up completion)
     search_text: str  # with the report's own terms appended
     topic: str  # content left after time words, question words and fillers are removed
-    scope: str | None = None  # "review" | "plan" | None
+    scope: Scope | None = None
     year: int | None = None
-    wants_number: bool = False
-    wants_rank: bool = False
-    wants_name: bool = False
+    kinds: frozenset[str] = frozenset()  # what it asks for: names of the lexicon's [kinds.*]
     part_ordinal: int | None = None  # "第三部分" → 3
     measure: str | None = None  # "多少公里" → "公里": the unit the figure must carry
     last_year: bool = False  # "去年": the year before the plan year
-    wants_when: bool = False
-    wants_who: bool = False
     expansions: list[str] = field(default_factory=list)
 
+    @property
+    def wants_number(self) -> bool:
+        return "number" in self.kinds
 
-def _contains(text: str, word: str) -> bool:
-    if word.isascii():
-        return re.search(rf"(?<![a-z]){re.escape(word.lower())}(?![a-z])", text.lower()) is not None
-    return word in text
+    @property
+    def wants_rank(self) -> bool:
+        return "rank" in self.kinds
+
+    @property
+    def wants_name(self) -> bool:
+        return "name" in self.kinds
+
+    @property
+    def wants_when(self) -> bool:
+        return "when" in self.kinds
+
+    @property
+    def wants_who(self) -> bool:
+        return "who" in self.kinds
 
 
 class QueryAnalyzer:
     """Turns a raw question (and the conversation so far) into retrieval-ready parts."""
 
     def __init__(self, lexicon: Lexicon | None = None) -> None:
-        self.lexicon = lexicon or Lexicon.load()
-        r = self.lexicon.rules
-        self._plan_time, self._review_time = r["scope"]["plan_time"], r["scope"]["review_time"]
-        self._plan = self._plan_time + r["scope"]["plan"]
-        self._review = self._review_time + r["scope"]["last_year"] + r["scope"]["review"]
-        q = r["question"]
-        self._number_ask, self._number, self._rank = q["number_ask"], q["number"], q["rank"]
-        self._name, self._when, self._who = q["name"], q["when"], q["who"]
-        self._part_re = re.compile(q["part_pattern"])
+        self.lexicon = lexicon or Lexicon.default()
+        scope, q = self.lexicon.table("scope"), self.lexicon.table("question")
+        self._plan_time, self._review_time = scope["plan_time"], scope["review_time"]
+        self._plan = self._plan_time + scope["plan"]
+        self._review = self._review_time + scope["last_year"] + scope["review"]
+        self._kinds = self.lexicon.kinds
+        self._asked = [w for k in self._kinds.values() for w in k.asks]  # question words, not topic
+        self._part_re = pattern(q["part_pattern"])
         self._count_re = re.compile(q["count_pattern"])
         units = sorted(q["measure_words"], key=len, reverse=True)
         self._measure_re = re.compile(
             rf"(?<![哪这那近前去])(?:多少|几)\s*(?:[十百千万亿]+)?(?:个(?=方面|大类|领域))?({'|'.join(map(re.escape, units))})"
         )
         self._percent = q["percent_ask"]
-        self._last_year = r["scope"]["last_year"]
+        self._last_year = scope["last_year"]
         self._measure_alias = q["measure_alias"]
         self._fillers = set(q["fillers"])
         #: words that say which part a question is about but little about its subject
-        self.intent_words = frozenset(r["scope"]["plan"] + r["scope"]["review"])
-        self._followup = r["followup"]
+        self.intent_words = frozenset(scope["plan"] + scope["review"])
+        self._followup = self.lexicon.table("followup")
 
     # --- pieces -------------------------------------------------------------------------
-    def scope(self, text: str) -> str | None:
+    def scope(self, text: str) -> Scope | None:
         """The part a question points to. Time words (今年, 过去五年) decide before intent words
         (目标, 累计); among one kind, the longer phrase wins ("过去五年" over "目标")."""
         tiers = ((self._plan_time, self._review_time + self._last_year), (self._plan, self._review))
         for plan_words, review_words in tiers:
-            plan = [w for w in plan_words if _contains(text, w)]
-            review = [w for w in review_words if _contains(text, w)]
+            plan = [w for w in plan_words if contains_word(text, w)]
+            review = [w for w in review_words if contains_word(text, w)]
             if review and plan:
                 return "review" if max(map(len, review)) >= max(map(len, plan)) else "plan"
             if review or plan:
@@ -156,18 +92,17 @@ class QueryAnalyzer:
     def topic(self, text: str) -> str:
         """What the question is about: time words, question words and fillers removed."""
         t = self._measure_re.sub(" ", self._count_re.sub(" ", self._part_re.sub(" ", text)))
-        asked = self._plan_time + self._review_time + self._last_year + self._percent + self._number_ask + self._rank + self._when + self._who
+        asked = self._plan_time + self._review_time + self._last_year + self._percent + self._asked
         for w in sorted(asked, key=len, reverse=True):
             t = t.replace(w, " ") if not w.isascii() else re.sub(rf"(?i)\b{re.escape(w)}\b", " ", t)
         t = re.sub(r"(?<!\d)(?:19|20)\d{2}\s*年?", " ", t)
-        words = [w for w in _jieba().lcut(t) if w.strip() and not _PUNCT.fullmatch(w) and w.lower() not in self._fillers]
-        return " ".join(words)
+        return " ".join(w for w in words(t) if w.lower() not in self._fillers)
 
     def expand(self, text: str) -> list[str]:
         found: list[str] = []
         rest = text
         for short, full in self.lexicon.abbreviations:
-            if _contains(rest, short) and full not in text:
+            if contains_word(rest, short) and full not in text:
                 found.append(full)
                 rest = re.sub(re.escape(short), " ", rest, flags=re.IGNORECASE)
         return found
@@ -189,7 +124,7 @@ class QueryAnalyzer:
                 out.extend([p[:cut].strip(), p[cut:].strip()])
             else:
                 out.append(p)
-        return [p for p in out if len(_PUNCT.sub("", p)) >= 2] or [question.strip()]
+        return [p for p in out if len(PUNCT.sub("", p)) >= 2] or [question.strip()]
 
     def _follow_mode(self, text: str) -> str | None:
         """How a question leans on the one before: "topic" borrows its subject, "frame" only
@@ -215,27 +150,24 @@ class QueryAnalyzer:
         else:
             full = text
         expansions = self.expand(full)
-        years = [int(m.group()) for m in _YEAR.finditer(full)]
+        years = [int(y) for y in YEAR.findall(full)]
+        untimed = self._without_time(full)
         part = QueryPart(
             text=full,
             search_text=" ".join([full, *expansions]),
             topic=self.topic(full),
             scope=self.scope(full),
             year=years[0] if years else None,
-            wants_number=any(_contains(self._without_time(full), w) for w in self._number_ask + self._number),
-            wants_rank=any(_contains(full, w) for w in self._rank),
-            wants_name=any(_contains(full, w) for w in self._name),
+            kinds=frozenset(name for name, kind in self._kinds.items() if kind.asked_in(untimed)),
             part_ordinal=self._ordinal(full),
-            measure=self._measure(self._without_time(full)),
-            last_year=any(_contains(full, w) for w in self._last_year),
-            wants_when=any(_contains(full, w) for w in self._when),
-            wants_who=any(_contains(full, w) for w in self._who),
+            measure=self._measure(untimed),
+            last_year=any(contains_word(full, w) for w in self._last_year),
             expansions=expansions,
         )
         if context and mode:
             part.scope = part.scope or context.scope
-            if not (part.wants_number or part.wants_rank):
-                part.wants_number, part.wants_rank = context.wants_number, context.wants_rank
+            if not (part.wants_number or part.wants_rank):  # "那过去五年呢？" asks what the last one did
+                part.kinds = part.kinds | (context.kinds & {"number", "rank"})
         return part
 
     def _without_time(self, text: str) -> str:
@@ -245,7 +177,7 @@ class QueryAnalyzer:
         return text
 
     def _measure(self, text: str) -> str | None:
-        if any(_contains(text, w) for w in self._percent):
+        if any(contains_word(text, w) for w in self._percent):
             return "%"
         m = self._measure_re.search(text)
         return self._measure_alias.get(m.group(1), m.group(1)) if m else None

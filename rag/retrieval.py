@@ -6,22 +6,20 @@ an evaluation compares the matching, not the extras.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from rag.corpus import plan_year
-from rag.query import Lexicon, QueryPart, has_figure_in, tokenize
+from rag.genre.lexicon import Lexicon
+from rag.genre.text import DIGIT, has_figure_in, tokenize
+from rag.query import QueryPart
 from rag.types import Document, ScoredUnit, Unit
 
 if TYPE_CHECKING:
     from rag.embedding import Embedder
     from rag.index import IndexStore
-
-_DIGIT = re.compile(r"\d")
-
 
 class Retriever(Protocol):
     def retrieve(self, part: QueryPart, k: int) -> list[ScoredUnit]: ...
@@ -44,15 +42,15 @@ class UnitFeatures:
     """Per-unit facts the priors need, computed once when the index is loaded."""
 
     def __init__(self, units: list[Unit], lexicon: Lexicon, documents: list[Document]) -> None:
-        self.scope = np.array([lexicon.heading_scope(u.section_path) or "" for u in units])
-        self.has_digit = np.array([bool(_DIGIT.search(u.text)) for u in units])
+        years = {d.id: plan_year(d) for d in documents}
+        self.scope = np.array([lexicon.section_scope(u.section_path, years.get(u.doc_id)) or "" for u in units])
+        self.has_digit = np.array([bool(DIGIT.search(u.text)) for u in units])
         self.has_rank = np.array([lexicon.has_rank(u.text) for u in units])
         self.texts = [u.text for u in units]
         top = [u.section_id.split(".")[0] for u in units]
         self.part = np.array([int(t) if t.isdigit() else 0 for t in top])  # ordinal of the top-level part
         self.is_heading = np.array([u.kind == "heading" for u in units])
-        years = {d.id: plan_year(d) or 0 for d in documents}
-        self.plan_year = np.array([years.get(u.doc_id, 0) for u in units])  # of each unit's report; 0 unknown
+        self.plan_year = np.array([years.get(u.doc_id) or 0 for u in units])  # of each unit's report; 0 unknown
 
     def prior(self, part: QueryPart, priors: Priors) -> np.ndarray:
         wanted = np.full(len(self.scope), part.scope or "", dtype="<U6")  # "review" fits; "" = no preference

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rag.catalogue import ReportCatalogue, default_catalogue
+from rag.genre.text import YEAR
 from rag.types import Document, Report
 
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _HAN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
@@ -203,7 +203,7 @@ class ReportScoper:
 
     def _years_of(self, question: str) -> tuple[list[int], bool]:
         """Explicit years, and whether the first names a report («2023年报告», «2023年的政府工作报告»)."""
-        found = list(_YEAR.finditer(question))
+        found = list(YEAR.finditer(question))
         if not found:
             return [], False
         after = question[found[0].end() : found[0].end() + 12]

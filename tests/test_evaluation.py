@@ -26,12 +26,6 @@ DEV = ROOT / "eval" / "dev.jsonl"
 
 
 # --- metrics -------------------------------------------------------------------------------
-@pytest.mark.parametrize(("numeral", "value"), [("四", 4), ("十", 10), ("十二", 12), ("二十", 20),
-                                                ("三百零五", 305), ("一千二百", 1200), ("二〇二三", 2023), ("两", 2)])
-def test_chinese_numeral_value(numeral, value):
-    assert m.chinese_numeral_value(numeral) == value
-
-
 def test_normalize_folds_width_space_numerals_and_markers():
     assert m.normalize("第四位") == m.normalize("第4位") == "第4位"
     assert m.normalize("增长７％ [1]") == "增长7%"

@@ -28,31 +28,14 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from rag.genre.text import CN_NUMERAL_RUN, WHITESPACE, chinese_number
+
 Span = tuple[str, int, int]
 
 _MARKER = re.compile(r"\[\d+\]")
-_SPACE = re.compile(r"\s+")
-_CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
-_CN_NUMERAL = re.compile(r"[零〇一二三四五六七八九两十百千]+")
 
 
 # --- answers ---------------------------------------------------------------------------------
-def chinese_numeral_value(s: str) -> int:
-    """``四`` → 4, ``十二`` → 12, ``三百零五`` → 305, ``二〇二三`` → 2023 (digit by digit when
-    there is no 十/百/千)."""
-    if not any(c in _CN_UNITS for c in s):
-        return int("".join(str(_CN_DIGITS[c]) for c in s))
-    total, cur = 0, 0
-    for ch in s:
-        if ch in _CN_UNITS:
-            total += (cur or 1) * _CN_UNITS[ch]
-            cur = 0
-        else:
-            cur = _CN_DIGITS[ch]
-    return total + cur
-
-
 def strip_markers(text: str) -> str:
     """An answer without its ``[n]`` citation markers."""
     return _MARKER.sub("", text)
@@ -61,8 +44,8 @@ def strip_markers(text: str) -> str:
 def _comparable(text: str) -> str:
     """NFKC (full-width → half-width), lower case, Chinese numerals as digits, ``[n]`` markers
     removed, whitespace runs kept as one space (so ``2. 九`` does not become the number 2.9)."""
-    text = _SPACE.sub(" ", unicodedata.normalize("NFKC", strip_markers(text))).lower()
-    return _CN_NUMERAL.sub(lambda m: str(chinese_numeral_value(m.group())), text)
+    text = WHITESPACE.sub(" ", unicodedata.normalize("NFKC", strip_markers(text))).lower()
+    return CN_NUMERAL_RUN.sub(lambda m: str(chinese_number(m.group())), text)
 
 
 def normalize(text: str) -> str:

@@ -1,0 +1,143 @@
+"""How the genre's text is written, without its vocabulary: punctuation classes, Chinese
+numerals, years, figures with units, offset-keeping span trimming and the search tokenizer.
+
+Every module that cuts, trims or reads figures uses these, so a report that writes a full-width
+mark or a numeral another way is read the same way by retrieval, composers, tracker and
+evaluation. Words (units, time phrases, heading vocabulary) live in ``rag/data`` and are loaded
+by ``rag.genre.lexicon``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+# --- punctuation classes ---------------------------------------------------------------------
+SENTENCE_ENDS = "。！？!?"  # a sentence ends here; "…" and "；" do not end one
+LINE_ENDS = SENTENCE_ENDS + "\n"  # sentence ends, or a line break (headings, list lines)
+CLAUSE_ENDS = "，,；;：:"  # a comma clause ends here; "、" joins list items and never cuts
+SPACES = " \t\u3000\n"
+#: everything trimmed off the ends of a quoted clause
+TRIM = SPACES + CLAUSE_ENDS + "、" + SENTENCE_ENDS
+
+# --- numerals --------------------------------------------------------------------------------
+CN_DIGITS = "零〇一二两三四五六七八九"
+#: every character a Chinese numeral is written with ("十二", "三百零五", "二〇二三")
+CN_NUMERAL = CN_DIGITS + "十百千"
+_CN_VALUE = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2} | {str(i): i for i in range(10)}
+_CN_MULTIPLIER = {"十": 10, "百": 100, "千": 1000}
+CN_NUMERAL_RUN = re.compile(f"[{CN_NUMERAL}]+")
+
+#: a four-digit year of this era, not part of a longer number; group 1 is the year
+YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+DIGIT = re.compile(r"\d")
+WHITESPACE = re.compile(r"\s+")
+
+
+def chinese_number(s: str) -> int:
+    """``四`` → 4, ``十二`` → 12, ``三百零五`` → 305, ``二〇二三`` → 2023 (digit by digit when no
+    十/百/千), ``3`` → 3: reports and questions write ordinals and figures either way."""
+    if s.isdigit():
+        return int(s)
+    if not any(c in _CN_MULTIPLIER for c in s):
+        return int("".join(str(_CN_VALUE.get(c, 0)) for c in s) or 0)
+    total, cur = 0, 0
+    for ch in s:
+        if ch in _CN_MULTIPLIER:
+            total += (cur or 1) * _CN_MULTIPLIER[ch]
+            cur = 0
+        else:
+            cur = _CN_VALUE.get(ch, 0)
+    return total + cur
+
+
+def normalize_figures(text: str) -> str:
+    """Full-width forms folded (``７％`` → ``7%``), spaces and thousands separators dropped."""
+    text = WHITESPACE.sub("", unicodedata.normalize("NFKC", text))
+    return re.sub(r"(?<=\d),(?=\d{3})", "", text)
+
+
+@lru_cache(maxsize=256)
+def _figure_in(measure: str) -> re.Pattern[str]:
+    if measure == "%":
+        return re.compile(r"\d\s*(?:%|％|个百分点)")
+    # a counted noun may sit between figure and measure: "10.73万农村贫困人口" counts 人
+    names = measure.split("|")  # interchangeable classifiers: "个|条|项"
+    between = "" if max(map(len, names)) > 1 else r"[\u4e00-\u9fff]{0,4}?"
+    numerals = CN_DIGITS[2:] + "十"  # a figure does not start with 零/〇/百/千
+    figure = rf"[\d{numerals}][\d.,{numerals}]*\s*(?:余|多)?(?:[万亿千百])?"
+    unit = "|".join(map(re.escape, names))
+    return re.compile(rf"{figure}\s*{between}(?:{unit})")
+
+
+def has_figure_in(text: str, measure: str) -> bool:
+    """Whether ``text`` states a figure counted in ``measure`` ("6782公里", "九方面", "8%");
+    ``measure`` may list interchangeable classifiers as ``"个|条|项"``."""
+    return _figure_in(measure).search(text) is not None
+
+
+class FigureReader:
+    """Figures with their units as an answer states them (``7%``, ``33.16万人``, ``第4位``), so a
+    generated figure can be looked up in its source. Compiled once from the lexicon's units."""
+
+    def __init__(self, units: Iterable[str]) -> None:
+        measure = "|".join(map(re.escape, sorted(set(units), key=len, reverse=True)))
+        self.figure = re.compile(rf"第?\d+(?:\.\d+)?(?:[万亿千]*(?:{measure}))?")
+        self.cn_figure = re.compile(rf"(第?)([{CN_NUMERAL}]+)(?=[万亿千]*(?:{measure}))")
+        self.cn_rank = re.compile(rf"第([{CN_NUMERAL}]+)(?=[位名])")
+
+    def source_text(self, text: str) -> str:
+        """A source as figures are looked up in it: normalised, Chinese numerals before a unit as digits."""
+        return self.cn_figure.sub(lambda m: m.group(1) + str(chinese_number(m.group(2))), normalize_figures(text))
+
+    def find(self, text: str) -> list[str]:
+        """The figures of normalised text, each once in first-occurrence order; a rank written in
+        Chinese numerals (``第四位``) counts as ``第4位``."""
+        text = self.cn_rank.sub(lambda m: f"第{chinese_number(m.group(1))}", text)
+        return list(dict.fromkeys(m.group() for m in self.figure.finditer(text)))
+
+
+# --- spans -----------------------------------------------------------------------------------
+def strip_span(text: str, a: int, b: int, chars: str = SPACES) -> tuple[int, int]:
+    """Narrows ``text[a:b]`` past ``chars`` at both ends; offsets, unlike ``str.strip``, survive."""
+    while a < b and text[a] in chars:
+        a += 1
+    while b > a and text[b - 1] in chars:
+        b -= 1
+    return a, b
+
+
+def contains_word(text: str, word: str) -> bool:
+    """Substring for Chinese; a whole word, case-insensitive, for ASCII ("rate" not in "separate")."""
+    if word.isascii():
+        return re.search(rf"(?<![a-z]){re.escape(word.lower())}(?![a-z])", text.lower()) is not None
+    return word in text
+
+
+# --- tokens ----------------------------------------------------------------------------------
+#: Bump when ``tokenize`` returns other tokens for the same text: the BM25 index records it in
+#: its manifest, so an index built with another tokenizer counts as stale and is rebuilt.
+TOKENIZER_VERSION = "jieba-search-1"
+PUNCT = re.compile(r"[\s\u3000，。、；：？！,.;:?!“”‘’\"'（）()《》〈〉【】\[\]·…—\-–/+*&%#@~`|<>=^_{}]+")
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+def tokenize(text: str) -> list[str]:
+    """Search-mode jieba tokens (long words plus their parts), lower-cased, no punctuation."""
+    return [t.lower() for t in _jieba().lcut_for_search(text) if t.strip() and not PUNCT.fullmatch(t)]
+
+
+def words(text: str) -> list[str]:
+    """Plain jieba words (no search-mode parts), punctuation dropped, case kept."""
+    return [w for w in _jieba().lcut(text) if w.strip() and not PUNCT.fullmatch(w)]
