@@ -1,0 +1,110 @@
+"""The genre layer and the query analyser, without the embedding model: text forms, the one
+review/plan reading of headings, question kinds, and a data-driven table of question readings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.genre.lexicon import DATA_DIR, Lexicon, LexiconError
+from rag.genre.text import TOKENIZER_VERSION, chinese_number, has_figure_in, strip_span, tokenize
+from rag.query import QueryAnalyzer
+
+TABLE = Path(__file__).parent / "fixtures" / "query_table.tsv"
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> Lexicon:
+    return Lexicon.default()
+
+
+# --- text forms ------------------------------------------------------------------------------
+@pytest.mark.parametrize(("numeral", "value"), [("四", 4), ("十", 10), ("十二", 12), ("二十", 20), ("三百零五", 305),
+                                                ("一千二百", 1200), ("二〇二三", 2023), ("两", 2), ("12", 12)])
+def test_one_chinese_numeral_parser(numeral, value):
+    assert chinese_number(numeral) == value
+
+
+def test_strip_span_keeps_offsets():
+    text = "，  增长7%。"
+    a, b = strip_span(text, 0, len(text), "， 。")
+    assert text[a:b] == "增长7%" and (a, b) == (3, 7)
+
+
+def test_tokenize_search_mode_and_version():
+    assert {"生产总值", "生产", "增长"} <= set(tokenize("地区生产总值增长7%")) and "，" not in tokenize("就业，民生")
+    assert TOKENIZER_VERSION  # recorded in the index manifest: a change makes the index stale
+
+
+@pytest.mark.parametrize(("text", "measure", "found"), [
+    ("新建高速公路6782公里", "公里", True), ("九方面重点工作", "方面", True), ("增长8%", "%", True),
+    ("10.73万农村贫困人口", "人", True), ("新建高速公路", "公里", False), ("培育企业3家", "个|条|项|家", True)])
+def test_figure_in_unit(text, measure, found):
+    assert has_figure_in(text, measure) is found
+
+
+# --- sections --------------------------------------------------------------------------------
+@pytest.mark.parametrize(("path", "plan_year", "scope", "horizon", "label"), [
+    (("一、过去五年工作回顾", "（一）圆满完成脱贫攻坚目标任务"), 2023, "review", "过去五年", "过去五年"),
+    (("二、2023年工作总体要求和主要目标", "1. 主要预期目标"), 2023, "plan", "2023", "2023年"),
+    (("三、加强政府自身建设", "1. 强化政治建设"), 2023, "plan", "2023", None),
+    (("第一部分 2023年工作回顾",), 2024, "review", "2023", "2023年"),
+    (("第二部分 2024年主要工作",), 2024, "plan", "2024", "2024年"),
+    (("五年来的主要工作",), None, "review", "五年来", "五年来"),
+    (("前言",), 2023, None, "", None),
+])
+def test_one_reading_of_review_and_plan(lexicon, path, plan_year, scope, horizon, label):
+    period = lexicon.section_period(path, plan_year)
+    assert (period.scope, period.horizon, period.label) == (scope, horizon, label)
+    assert lexicon.section_scope(path, plan_year) == scope
+
+
+def test_a_table_defined_twice_is_an_error(tmp_path):
+    for f in DATA_DIR.iterdir():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    (tmp_path / "extra.toml").write_text("[sections]\nreview = []\n", "utf-8")
+    with pytest.raises(LexiconError, match="sections"):
+        Lexicon.load(tmp_path)
+
+
+def test_kinds_come_from_data(lexicon):
+    assert {"number", "rank", "name", "when", "who"} <= set(lexicon.kinds)
+    assert lexicon.has_rank("居全省第4位") and lexicon.has_form("when", "2025年底前建成")
+    assert lexicon.has_form("who", "张三同志") and not lexicon.has_form("who", "全市人民")
+
+
+# --- the query analyser: question -> kinds, scope, measure ------------------------------------
+def _rows() -> list[tuple[str, ...]]:
+    lines = [ln for ln in TABLE.read_text("utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
+    return [tuple(ln.split("\t")) for ln in lines]
+
+
+@pytest.mark.parametrize(("question", "kinds", "scope", "measure", "ordinal"), _rows())
+def test_question_readings(question, kinds, scope, measure, ordinal):
+    (part,) = QueryAnalyzer().analyze(question)
+    none = lambda v: None if v == "-" else v  # noqa: E731
+    assert sorted(part.kinds) == ([] if kinds == "-" else sorted(kinds.split(",")))
+    assert (part.scope, part.measure) == (none(scope), none(measure))
+    assert part.part_ordinal == (None if ordinal == "-" else int(ordinal))
+
+
+def test_two_part_question_shares_its_topic():
+    first, second = QueryAnalyzer().analyze("过去五年城镇新增就业多少？今年目标是多少？")
+    assert (first.scope, second.scope) == ("review", "plan")
+    assert "就业" in second.topic
+
+
+def test_follow_up_borrows_topic_and_kind():
+    (part,) = QueryAnalyzer().analyze("那过去五年呢？", history=["今年GDP要涨多少？"])
+    assert part.scope == "review" and part.wants_number and "GDP" in part.topic
+
+
+def test_index_built_with_another_tokenizer_is_stale():
+    from rag.index import Manifest
+
+    m = Manifest(model_id="m", dim=4, corpus_hash="h", chunker={}, n_documents=1, n_sections=1, n_units=1,
+                 built_at="", tokenizer="jieba-search-0")
+    assert any("tokenizer" in r for r in m.stale_reasons(corpus_hash="h", model_id="m", chunker={}))
+    m.tokenizer = TOKENIZER_VERSION
+    assert m.stale_reasons(corpus_hash="h", model_id="m", chunker={}) == []
