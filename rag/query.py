@@ -30,24 +30,12 @@ class QueryPart:
     expansions: list[str] = field(default_factory=list)
 
     @property
-    def wants_number(self) -> bool:
+    def wants_number(self) -> bool:  # the two kinds retrieval priors and follow-ups use by name
         return "number" in self.kinds
 
     @property
     def wants_rank(self) -> bool:
         return "rank" in self.kinds
-
-    @property
-    def wants_name(self) -> bool:
-        return "name" in self.kinds
-
-    @property
-    def wants_when(self) -> bool:
-        return "when" in self.kinds
-
-    @property
-    def wants_who(self) -> bool:
-        return "who" in self.kinds
 
 
 class QueryAnalyzer:
