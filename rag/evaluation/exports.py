@@ -24,12 +24,12 @@ import re
 from pathlib import Path
 
 from rag.evaluation.runner import EvalReport, RetrieverRun
+from rag.genre.text import WHITESPACE
 
-_SPACE = re.compile(r"\s+")
 
 
 def trec_id(text: str) -> str:
-    return _SPACE.sub("_", text.strip()) or "_"
+    return WHITESPACE.sub("_", text.strip()) or "_"
 
 
 def _gain(value: float) -> str:
