@@ -7,14 +7,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from rag.answering import ExtractiveComposer, TermWeights
+from rag.composers.extractive import ExtractiveComposer, TermWeights
 from rag.chunking import VERSION as CHUNKER_VERSION
 from rag.chunking import SentenceChunker
 from rag.commitments import CommitmentAnswerer, CommitmentExtractor
 from rag.corpus import CorpusLoader
 from rag.embedding import Embedder
 from rag.index import IndexBuilder, IndexStore, IndexUnavailable
-from rag.llm import GenerativeComposer
+from rag.composers.generative import GenerativeComposer
 from rag.genre.lexicon import Lexicon
 from rag.query import QueryAnalyzer
 from rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, Priors, Retriever, UnitFeatures

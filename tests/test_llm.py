@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from rag.chunking import SentenceChunker, count_tokens
-from rag.llm import REFUSAL, GenerativeComposer, figures, verify
+from rag.composers.generative import REFUSAL, GenerativeComposer, figures, verify
 from rag.query import QueryPart
 from rag.settings import Settings
 from rag.types import Answer, ScoredUnit

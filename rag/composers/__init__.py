@@ -1,0 +1,1 @@
+"""Answer producers behind one protocol, chained by the pipeline (see ``base``)."""
