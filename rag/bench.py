@@ -276,7 +276,7 @@ class _StageClock:
             self.wrap(dense.store.vectors, "search", "dense_search")
         if bm25 is not None:
             self.wrap(bm25, "scores", "bm25")
-        self.wrap(pipeline.composer, "compose", "compose")
+        self.wrap(pipeline.composer, "run", "compose")
         try:
             yield self
         finally:

@@ -112,9 +112,9 @@ def serve(
     settings = settings_from(ctx, host=host, port=port)
     opened = f"打开 / Open http://{settings.host}:{settings.port}/  (API docs: /docs)"
     if workers == 1:  # serve the pipeline loaded here, so the model is in memory once
-        from rag.api.app import create_app
+        from ui.server import create_server  # the CLI alone joins API and page
 
-        app_ = create_app(settings, load_pipeline(ctx))
+        app_ = create_server(settings, load_pipeline(ctx))
         typer.echo(opened)
         uvicorn.run(app_, host=settings.host, port=settings.port, log_level="info")
         return
@@ -130,7 +130,7 @@ def serve(
     typer.echo(opened)
     # workers build their own app from the environment, so global options travel through it
     os.environ.update({f"RAG_{k.upper()}": str(v) for k, v in (ctx.obj or {}).items()})
-    uvicorn.run("rag.api.app:create_app", factory=True, host=settings.host, port=settings.port,
+    uvicorn.run("ui.server:create_server", factory=True, host=settings.host, port=settings.port,
                 workers=workers, log_level="info", http="rag.api.transport:NoDelayH11Protocol")
 
 

@@ -24,9 +24,8 @@ from typing import Any
 from rag.corpus import own_segments
 from rag.corpus import plan_year as plan_year_of
 from rag.genre.lexicon import Lexicon, Period
-from rag.genre.text import CLAUSE_ENDS, CN_NUMERAL, LINE_ENDS, TRIM, strip_span, tokenize
-from rag.query import QueryPart
-from rag.types import Answer, Citation, Document, Section
+from rag.genre.text import CLAUSE_ENDS, CN_NUMERAL, LINE_ENDS, TRIM, strip_span
+from rag.types import Document, Section
 
 _CN = CN_NUMERAL
 _MARKER = re.compile(
@@ -542,110 +541,3 @@ def render(items: list[Commitment], fmt: str) -> str:
 def to_csv_bytes(items: list[Commitment]) -> bytes:
     """CSV with a UTF-8 BOM so spreadsheet programs read the Chinese text correctly."""
     return b"\xef\xbb\xbf" + _csv(items).encode("utf-8")
-
-
-# --------------------------------------------------------------------------- chat
-
-
-class CommitmentAnswerer:
-    """Answers "what was promised about X" from the tracker, each item cited verbatim.
-
-    A question is routed here only when it uses the genre's wording for a list of promises
-    (``[listing].intent_words`` in the data); its topic (from ``QueryAnalyzer``) then
-    selects records whose metric and clause, or failing that section path, contain it.
-    ``run`` returns None when the question is not of this kind or nothing matches, so the
-    caller falls back to ordinary retrieval.
-    """
-
-    def __init__(self, items: list[Commitment], lexicon: Lexicon | None = None) -> None:
-        rules = (lexicon or Lexicon.default()).table("listing")
-        self.items = items
-        self._by_id = {c.id: c for c in items}
-        self._intent: list[str] = rules["intent_words"]
-        self._drop = sorted(rules["topic_drop"], key=len, reverse=True)
-        self._min_coverage: float = rules["min_coverage"]
-        self._path_weight: float = rules["path_weight"]
-        self._max_listed: int = rules["max_listed"]
-
-    def wants(self, part: QueryPart) -> bool:
-        return any(w in part.text for w in self._intent)
-
-    def topic(self, part: QueryPart, question: str = "") -> str:
-        """The analyzer's topic without the words that only restate the intent ("承诺", "目标").
-        A follow-up that names a topic of its own ("那养老呢？") keeps only that one, not the
-        topic it borrowed from the previous question."""
-        words = part.topic.split()
-        for d in self._drop:
-            words = [w.replace(d, "") for w in words]
-        words = [w for w in words if w]
-        return "、".join([w for w in words if w in question] or words)
-
-    def _terms(self, part: QueryPart, question: str) -> list[str]:
-        return list(dict.fromkeys(t for t in tokenize(self.topic(part, question)) if len(t) >= 2))
-
-    def _score(self, c: Commitment, terms: list[str], expansions: list[str]) -> float:
-        def coverage(text: str) -> float:
-            text = text.lower()
-            if any(e.lower() in text for e in expansions):
-                return 1.0
-            return sum(len(t) for t in terms if t in text) / sum(len(t) for t in terms)
-
-        return max(coverage(c.metric + " " + c.clause), self._path_weight * coverage(c.section_path))
-
-    def matches(self, part: QueryPart, question: str = "") -> list[tuple[float, Commitment]]:
-        """Records of the part's kind that cover its topic, best first, one per metric and figure;
-        with no topic left ("今年承诺了什么？") the main targets come first."""
-        kind = "achievement" if part.scope == "review" else "target"
-        terms = self._terms(part, question)
-        scored = [
-            (self._score(c, terms, part.expansions) if terms else (1.0 if c.main_target else 0.5), c)
-            for c in filter_commitments(self.items, kind=kind)
-        ]
-        scored = [x for x in scored if x[0] >= self._min_coverage]
-        scored.sort(key=lambda x: (-x[0], not x[1].main_target, x[1].doc, x[1].start))
-        seen: set[tuple[str, str, str]] = set()
-        out = []
-        for s, c in scored:
-            key = (c.doc, c.metric, c.figure)
-            if key not in seen:
-                seen.add(key)
-                out.append((s, c))
-        return out
-
-    def paired_text(self, c: Commitment) -> str:
-        """The paired record as shown beside this one: ``过去五年：33.16万人``, ``2023年目标：6万人以上``."""
-        p = self._by_id.get(c.paired_with or "")
-        if p is None or not p.figure:
-            return ""
-        label = f"{p.horizon}年" if p.horizon.isdigit() else p.horizon
-        label += "目标" if p.kind == "target" else ""
-        return f"{label}：{p.figure}"
-
-    def run(self, question: str, parts: list[QueryPart]) -> Answer | None:
-        if not parts or not all(self.wants(p) for p in parts):
-            return None
-        found = [self.matches(p, question) for p in parts]
-        if not all(found):
-            return None
-        citations: list[Citation] = []
-        sentences: list[str] = []
-        for part, matched in zip(parts, found):
-            shown = matched[: self._max_listed]
-            items = []
-            for score, c in shown:
-                n = next((x.n for x in citations if (x.doc, x.start, x.end) == (c.doc, c.start, c.end)), None)
-                if n is None:
-                    n = len(citations) + 1
-                    citations.append(Citation(n, c.doc, c.section_id, c.section_path, c.clause, c.start, c.end,
-                                              round(score, 4)))
-                paired = self.paired_text(c)
-                items.append(f"{c.clause}（{paired}）[{n}]" if paired else f"{c.clause}[{n}]")
-            first = shown[0][1]
-            when = f"{first.horizon}年" if first.horizon.isdigit() else first.horizon
-            what = "承诺" if first.kind == "target" else "成绩"
-            topic = self.topic(part, question)
-            head = f"{when}关于“{topic}”的{what}" if topic else f"{when}的主要{what}"
-            more = f"；另有{len(matched) - len(shown)}条，完整列表见“承诺清单”" if len(matched) > len(shown) else ""
-            sentences.append(f"{head}共{len(matched)}条：{'；'.join(items)}{more}。")
-        return Answer(question=question, answer=" ".join(sentences), found=True, citations=citations,
-                      composer="commitments")

@@ -7,14 +7,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from rag.commitments import CommitmentExtractor
+from rag.composers.base import Composer, refusal
+from rag.composers.commitments import CommitmentComposer
 from rag.composers.extractive import ExtractiveComposer, TermWeights
+from rag.composers.generative import GenerativeComposer
 from rag.chunking import VERSION as CHUNKER_VERSION
 from rag.chunking import SentenceChunker
-from rag.commitments import CommitmentAnswerer, CommitmentExtractor
 from rag.corpus import CorpusLoader
 from rag.embedding import Embedder
 from rag.index import IndexBuilder, IndexStore, IndexUnavailable
-from rag.composers.generative import GenerativeComposer
 from rag.genre.lexicon import Lexicon
 from rag.query import QueryAnalyzer
 from rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, Priors, Retriever, UnitFeatures
@@ -80,9 +82,14 @@ class Pipeline:
     embedder: Embedder
     analyzer: QueryAnalyzer
     retrievers: dict[str, Retriever]
-    composer: ExtractiveComposer
-    commitments: CommitmentAnswerer  # extracted once here; the API and UI list its ``items``
+    composer: ExtractiveComposer  # always there: the default answer and any other's fallback
+    commitments: CommitmentComposer  # extracted once here; the API and UI list its ``items``
     generative: GenerativeComposer | None = None  # set when an LLM server is configured
+
+    @property
+    def composers(self) -> tuple[Composer, ...]:
+        """The chain: the first composer that returns an answer answers."""
+        return (self.commitments, self.generative or self.composer)
 
     @classmethod
     def load(cls, settings: Settings | None = None, *, progress: bool = False) -> Pipeline:
@@ -104,8 +111,8 @@ class Pipeline:
                                       refusal_threshold=settings.refusal_threshold)
         return cls(settings, store, embedder, analyzer,
                    {"bm25": bm25, "dense": dense, "hybrid": hybrid}, composer,
-                   CommitmentAnswerer(CommitmentExtractor(lexicon).run(store.documents), lexicon),
-                   GenerativeComposer.from_settings(settings, store.documents))
+                   CommitmentComposer(CommitmentExtractor(lexicon).run(store.documents), lexicon),
+                   GenerativeComposer.from_settings(settings, store.documents, composer))
 
     def search(self, query: str, k: int = 10, *, retriever: str = "hybrid") -> list[ScoredUnit]:
         parts = self.analyzer.analyze(query)
@@ -113,19 +120,21 @@ class Pipeline:
 
     def _events(self, question: str, top_k: int | None, history: list[str] | None, retriever: str, *,
                 stream: bool) -> Iterator[dict]:
-        """Retrieve and compose: the LLM's deltas as they arrive (when one is configured and ``stream``
-        is set), then ``{"type": "final", "answer": Answer}``. The extractive answer is always
-        composed first: it is the default, and the fallback of any generated answer."""
+        """Retrieve, then run the composer chain: a streaming composer's deltas as they arrive (when
+        ``stream`` is set), then ``{"type": "final", "answer": Answer}``."""
         k = top_k or self.settings.top_k
         t0 = time.perf_counter()
         parts = self.analyzer.analyze(question, history)
-        listed = self.commitments.run(question, parts)  # "今年在就业方面承诺了什么？" lists the tracker's records
-        hits = [] if listed else [self.retrievers[retriever].retrieve(p, k) for p in parts]
+        hits = [self.retrievers[retriever].retrieve(p, k) for p in parts]
         t1 = time.perf_counter()
-        answer = listed or self.composer.compose(question, parts, hits)
-        if not listed and self.generative is not None:
-            answer = (yield from self.generative.stream(question, parts, hits, answer)) if stream \
-                else self.generative.compose(question, parts, hits, answer)
+        answer = None
+        for composer in self.composers:
+            streaming = getattr(composer, "stream", None) if stream else None
+            answer = (yield from streaming(question, parts, hits)) if streaming else composer.run(question, parts, hits)
+            if answer is not None:
+                break
+        if answer is None:  # every composer passed: say so rather than fail
+            answer = refusal(question, parts, hits, composer="none")
         t2 = time.perf_counter()
         answer.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "compose": round((t2 - t1) * 1000, 2),
                              "total": round((t2 - t0) * 1000, 2)}

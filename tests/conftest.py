@@ -45,9 +45,9 @@ def client(settings, pipeline):
     """The whole app (API and page) in-process, sharing the session's pipeline."""
     from fastapi.testclient import TestClient
 
-    from rag.api.app import create_app
+    from ui.server import create_server
 
-    with TestClient(create_app(settings, pipeline)) as c:
+    with TestClient(create_server(settings, pipeline)) as c:
         yield c
 
 

@@ -129,7 +129,7 @@ def test_tiny_in_process_bench_report(settings, pipeline, tmp_path):
     assert set(report["acceptance"]) >= {"ask_p50_vs_encode", "help_seconds", "http_p50_vs_encode"}
     assert report["acceptance"]["http_p50_vs_encode"]["met"] is None  # not run, not invented
     # the shared pipeline is left unpatched and still answers
-    assert "encode_queries" not in vars(pipeline.embedder) and "compose" not in vars(pipeline.composer)
+    assert "encode_queries" not in vars(pipeline.embedder) and "run" not in vars(pipeline.composer)
     assert pipeline.ask("今年GDP要涨多少？").found
 
     js, md = write_report(report, tmp_path)

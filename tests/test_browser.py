@@ -36,10 +36,10 @@ def base_url(settings, pipeline) -> Iterator[str]:
         pytest.skip(f"{CHROMIUM} is missing (make system-deps installs it)")
     import uvicorn
 
-    from rag.api.app import create_app
+    from ui.server import create_server
 
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, pipeline), host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(create_server(settings, pipeline), host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -8,7 +8,8 @@ import io
 
 import pytest
 
-from rag.commitments import CSV_COLUMNS, CommitmentAnswerer, CommitmentExtractor
+from rag.commitments import CSV_COLUMNS, CommitmentExtractor
+from rag.composers.commitments import CommitmentComposer
 from rag.query import QueryAnalyzer
 
 EMPLOYMENT_Q = "今年在就业方面承诺了什么？"
@@ -142,7 +143,7 @@ def test_no_matching_commitment_falls_through(pipeline):
 
 def test_other_report_other_year(synthetic_docs):
     """Nothing is tied to the seed report: the synthetic one plans for 2024 with other headings."""
-    answerer = CommitmentAnswerer(CommitmentExtractor().run(synthetic_docs))
+    answerer = CommitmentComposer(CommitmentExtractor().run(synthetic_docs))
     analyzer = QueryAnalyzer()
     question = "明年就业方面有哪些目标？"
     answer = answerer.run(question, analyzer.analyze(question))

@@ -118,14 +118,23 @@ def _unit(units, needle: str):
     return next(u for u in units if needle in u.text)
 
 
-def _composer(docs, fake: FakeLLM, **kw) -> GenerativeComposer:
-    kw = {"base_url": fake.url, "model": "qwen-test", "api_key": "sk-test", "timeout_s": 5.0} | kw
-    return GenerativeComposer(docs, **kw)
-
-
 QUESTION = "去年经济和就业情况怎么样？"
 PARTS = [QueryPart(text=QUESTION, search_text=QUESTION, topic="经济 就业")]
 FALLBACK = Answer(question=QUESTION, answer="（抽取式回答）", found=True)
+
+
+class Fixed:
+    """A stand-in for the extractive composer: the same answer whatever is asked."""
+
+    name = "extractive"
+
+    def run(self, question, parts, hits) -> Answer:
+        return FALLBACK
+
+
+def _composer(docs, fake: FakeLLM, fallback=None, **kw) -> GenerativeComposer:
+    kw = {"base_url": fake.url, "model": "qwen-test", "api_key": "sk-test", "timeout_s": 5.0} | kw
+    return GenerativeComposer(docs, fallback or Fixed(), **kw)
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +148,7 @@ def hits(sample):
 # --- prompt and context -------------------------------------------------------------------
 def test_sources_are_whole_sentences_with_exact_spans_deduplicated(sample, hits):
     doc, _ = sample
-    sources = GenerativeComposer([doc], base_url="http://127.0.0.1:9/v1", model="m").sources(hits)
+    sources = GenerativeComposer([doc], Fixed(), base_url="http://127.0.0.1:9/v1", model="m").sources(hits)
     assert [s.n for s in sources] == [1, 2]  # the "6.5%" hit is the same sentence as "1860亿元"
     assert sources[1].text == "过去一年，全市生产总值增长6.5%，达到1860亿元，居全省第3位。"
     assert sources[0].text.startswith("城镇新增就业5.2万人")
@@ -150,7 +159,7 @@ def test_sources_are_whole_sentences_with_exact_spans_deduplicated(sample, hits)
 
 def test_prompt_is_chinese_numbered_with_paths_and_refusal_phrase(sample, hits):
     doc, _ = sample
-    composer = GenerativeComposer([doc], base_url="http://127.0.0.1:9/v1", model="m")
+    composer = GenerativeComposer([doc], Fixed(), base_url="http://127.0.0.1:9/v1", model="m")
     sources = composer.sources(hits)
     follow_up = [QueryPart(text="2023年的就业情况怎么样？", search_text="", topic="就业")]
     system, user = composer.messages("那就业呢？", follow_up, sources)
@@ -162,11 +171,11 @@ def test_prompt_is_chinese_numbered_with_paths_and_refusal_phrase(sample, hits):
 
 def test_context_budget_counts_tokens_and_keeps_rank_order(sample, hits):
     doc, _ = sample
-    full = GenerativeComposer([doc], base_url="http://127.0.0.1:9/v1", model="m").sources(hits)
+    full = GenerativeComposer([doc], Fixed(), base_url="http://127.0.0.1:9/v1", model="m").sources(hits)
     first = count_tokens(full[0].block)
-    tight = GenerativeComposer([doc], base_url="http://127.0.0.1:9/v1", model="m", context_tokens=first)
+    tight = GenerativeComposer([doc], Fixed(), base_url="http://127.0.0.1:9/v1", model="m", context_tokens=first)
     assert [s.text for s in tight.sources(hits)] == [full[0].text]
-    assert GenerativeComposer([doc], base_url="x", model="m", context_tokens=first - 1).sources(hits) == []
+    assert GenerativeComposer([doc], Fixed(), base_url="x", model="m", context_tokens=first - 1).sources(hits) == []
 
 
 # --- verification -------------------------------------------------------------------------
@@ -177,7 +186,7 @@ def test_figures_keep_units_and_normalise_full_width_and_chinese_ranks():
 
 def test_verify_checks_figures_against_the_sources_their_sentence_cites(sample, hits):
     doc, _ = sample
-    sources = GenerativeComposer([doc], base_url="x", model="m").sources(hits)
+    sources = GenerativeComposer([doc], Fixed(), base_url="x", model="m").sources(hits)
     assert verify("全市生产总值增长6.5%[2]。城镇新增就业5.2万人[1]。", sources) is False
     with pytest.raises(ValueError, match=r"invented figure: 5\.2万人"):
         verify("城镇新增就业5.2万人[2]。全市生产总值增长6.5%[1]。", sources)  # true, but not in [2]
@@ -192,7 +201,7 @@ def test_verify_checks_figures_against_the_sources_their_sentence_cites(sample, 
 def test_a_file_name_standing_in_for_a_title_is_not_shown_as_the_report(synthetic_docs):
     doc = next(d for d in synthetic_docs if d.title == d.id)  # a file without a title line
     unit = SentenceChunker().run([doc])[0]
-    (source,) = GenerativeComposer([doc], base_url="x", model="m").sources([[ScoredUnit(unit, 1.0)]])
+    (source,) = GenerativeComposer([doc], Fixed(), base_url="x", model="m").sources([[ScoredUnit(unit, 1.0)]])
     assert source.report == "" and doc.id not in source.block
 
 
@@ -200,7 +209,7 @@ def test_a_file_name_standing_in_for_a_title_is_not_shown_as_the_report(syntheti
 def test_correct_answer_is_verified_renumbered_and_cited_exactly(sample, hits, llm):
     doc, _ = sample
     llm.reply = "全市生产总值增长6.5%，达到1860亿元[2]；城镇新增就业5.2万人[1]，居全省第三位[2]。"
-    answer = _composer([doc], llm).compose(QUESTION, PARTS, hits, FALLBACK)
+    answer = _composer([doc], llm).run(QUESTION, PARTS, hits)
     assert (answer.composer, answer.found, answer.fallback_reason) == ("llm", True, None)
     assert answer.answer == "全市生产总值增长6.5%，达到1860亿元[1]；城镇新增就业5.2万人[2]，居全省第三位[1]。"
     assert [c.n for c in answer.citations] == [1, 2]
@@ -217,7 +226,7 @@ def test_correct_answer_is_verified_renumbered_and_cited_exactly(sample, hits, l
 def test_full_width_figures_and_brackets_are_accepted(sample, hits, llm):
     doc, _ = sample
     llm.reply = "全市生产总值增长６.５％［2］。"
-    answer = _composer([doc], llm).compose(QUESTION, PARTS, hits, FALLBACK)
+    answer = _composer([doc], llm).run(QUESTION, PARTS, hits)
     assert answer.composer == "llm" and answer.answer == "全市生产总值增长６.５％[1]。"
 
 
@@ -230,36 +239,36 @@ def test_full_width_figures_and_brackets_are_accepted(sample, hits, llm):
 def test_rejected_answers_fall_back_to_the_extractive_one(sample, hits, llm, reply, reason):
     doc, _ = sample
     llm.reply = reply
-    answer = _composer([doc], llm).compose(QUESTION, PARTS, hits, FALLBACK)
+    answer = _composer([doc], llm).run(QUESTION, PARTS, hits)
     assert answer == replace(FALLBACK, fallback_reason=reason)
 
 
 def test_refusal_maps_to_not_found(sample, hits, llm):
     doc, _ = sample
     llm.reply = f"{REFUSAL}。"
-    answer = _composer([doc], llm).compose("市里有多少只大熊猫？", PARTS, hits, FALLBACK)
+    answer = _composer([doc], llm).run("市里有多少只大熊猫？", PARTS, hits)
     assert (answer.found, answer.composer, answer.citations) == (False, "llm", [])
-    assert answer.answer == f"{REFUSAL}。" and answer.related_sections
+    assert answer.answer.startswith("报告中没有找到关于“经济就业”的相关内容。") and answer.related_sections
 
 
 def test_timeout_falls_back(sample, hits, llm):
     doc, _ = sample
     llm.reply, llm.delay_s = "全市生产总值增长6.5%[2]。", 1.5
     composer = _composer([doc], llm, timeout_s=0.3)
-    assert composer.compose(QUESTION, PARTS, hits, FALLBACK).fallback_reason == "timeout"
-    events, answer = _drain(composer.stream(QUESTION, PARTS, hits, FALLBACK))
+    assert composer.run(QUESTION, PARTS, hits).fallback_reason == "timeout"
+    events, answer = _drain(composer.stream(QUESTION, PARTS, hits))
     assert events == [] and answer == replace(FALLBACK, fallback_reason="timeout")
 
 
 def test_server_errors_fall_back_with_the_reason(sample, hits, llm):
     doc, _ = sample
     llm.status = 500
-    assert _composer([doc], llm).compose(QUESTION, PARTS, hits, FALLBACK).fallback_reason == "llm error: HTTP 500"
+    assert _composer([doc], llm).run(QUESTION, PARTS, hits).fallback_reason == "llm error: HTTP 500"
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
     unreachable = _composer([doc], llm, base_url=f"http://127.0.0.1:{closed}/v1")
-    assert unreachable.compose(QUESTION, PARTS, hits, FALLBACK).fallback_reason == "llm unreachable: ConnectError"
+    assert unreachable.run(QUESTION, PARTS, hits).fallback_reason == "llm unreachable: ConnectError"
 
 
 def _drain(gen) -> tuple[list[dict], Answer]:
@@ -274,7 +283,7 @@ def _drain(gen) -> tuple[list[dict], Answer]:
 def test_stream_yields_renumbered_tokens_then_the_verified_answer(sample, hits, llm):
     doc, _ = sample
     llm.reply = "<think>先看资料</think>\n全市生产总值增长6.5%[2]；城镇新增就业5.2万人[1]。"
-    events, answer = _drain(_composer([doc], llm).stream(QUESTION, PARTS, hits, FALLBACK))
+    events, answer = _drain(_composer([doc], llm).stream(QUESTION, PARTS, hits))
     assert len(events) > 3 and all(e["type"] == "delta" for e in events)
     assert "".join(e["text"] for e in events) == answer.answer == "全市生产总值增长6.5%[1]；城镇新增就业5.2万人[2]。"
     assert answer.composer == "llm" and llm.requests[-1]["body"]["stream"] is True
@@ -283,14 +292,14 @@ def test_stream_yields_renumbered_tokens_then_the_verified_answer(sample, hits, 
 def test_stream_with_invented_figure_returns_the_fallback(sample, hits, llm):
     doc, _ = sample
     llm.reply = "全市生产总值增长9.9%[2]。"
-    events, answer = _drain(_composer([doc], llm).stream(QUESTION, PARTS, hits, FALLBACK))
+    events, answer = _drain(_composer([doc], llm).stream(QUESTION, PARTS, hits))
     assert events and answer == replace(FALLBACK, fallback_reason="invented figure: 9.9%")
 
 
 # --- the pipeline -------------------------------------------------------------------------
 def test_no_llm_configured_keeps_the_extractive_composer(pipeline):
-    assert GenerativeComposer.from_settings(Settings(llm_base_url=None, llm_model=None), []) is None
-    assert GenerativeComposer.from_settings(Settings(llm_base_url="http://127.0.0.1:9/v1", llm_model=None), []) is None
+    assert GenerativeComposer.from_settings(Settings(llm_base_url=None, llm_model=None), [], Fixed()) is None
+    assert GenerativeComposer.from_settings(Settings(llm_base_url="http://127.0.0.1:9/v1", llm_model=None), [], Fixed()) is None
     assert pipeline.generative is None
     answer = pipeline.ask("2023年地区生产总值增长多少？")
     assert answer.composer == "extractive" and answer.fallback_reason is None
@@ -303,7 +312,7 @@ def _quote_first_source(body: dict) -> str:
 
 def test_pipeline_uses_the_llm_when_configured_and_streams_its_tokens(pipeline, llm):
     llm.reply = _quote_first_source
-    generative = _composer(pipeline.store.documents, llm)
+    generative = _composer(pipeline.store.documents, llm, pipeline.composer)
     with_llm = replace(pipeline, generative=generative)
     answer = with_llm.ask("2023年地区生产总值增长多少？")
     assert answer.composer == "llm" and answer.found and answer.answer.startswith("根据报告，")
@@ -320,7 +329,7 @@ def test_pipeline_uses_the_llm_when_configured_and_streams_its_tokens(pipeline, 
 
 def test_pipeline_stream_resets_to_the_fallback_when_verification_fails(pipeline, llm):
     llm.reply = "地区生产总值增长99.9%[1]。"
-    events = list(replace(pipeline, generative=_composer(pipeline.store.documents, llm))
+    events = list(replace(pipeline, generative=_composer(pipeline.store.documents, llm, pipeline.composer))
                   .ask_stream("2023年地区生产总值增长多少？"))
     kinds = [e["type"] for e in events]
     assert "reset" in kinds and kinds[-1] == "final"
@@ -333,9 +342,9 @@ def test_pipeline_stream_resets_to_the_fallback_when_verification_fails(pipeline
 def test_sse_api_carries_llm_answers_and_the_reset_event(settings, pipeline, llm):
     from fastapi.testclient import TestClient
 
-    from rag.api.app import create_app
+    from ui.server import create_server
 
-    with TestClient(create_app(settings, replace(pipeline, generative=_composer(pipeline.store.documents, llm)))) as c:
+    with TestClient(create_server(settings, replace(pipeline, generative=_composer(pipeline.store.documents, llm)))) as c:
         llm.reply = _quote_first_source
         assert c.post("/api/ask", json={"question": "2023年地区生产总值增长多少？"}).json()["composer"] == "llm"
         llm.reply = "地区生产总值增长99.9%[1]。"

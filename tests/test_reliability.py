@@ -38,9 +38,9 @@ def assert_error(r: httpx.Response, status: int, code: str | None = None) -> dic
 
 @pytest.fixture(scope="module")
 def app(settings, pipeline):
-    from rag.api.app import create_app
+    from ui.server import create_server
 
-    return create_app(settings, pipeline)
+    return create_server(settings, pipeline)
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +160,7 @@ def test_ids_cannot_name_files(client, path):
 
 def test_unexpected_and_service_errors_keep_internals_in_the_log(settings, caplog):
     """A bug (500) or an unusable index (503) is logged for the operator, reported to the client without details."""
-    from rag.api.app import create_app
+    from ui.server import create_server
 
     from rag.index import IndexUnavailable
 
@@ -171,7 +171,7 @@ def test_unexpected_and_service_errors_keep_internals_in_the_log(settings, caplo
         def search(self, *args, **kwargs):
             raise IndexUnavailable("index in /srv/index is inconsistent; run `rag index`")
 
-    with TestClient(create_app(settings, Broken()), raise_server_exceptions=False) as c:
+    with TestClient(create_server(settings, Broken()), raise_server_exceptions=False) as c:
         r = c.post("/api/ask", json={"question": "今年GDP要涨多少？"})
         unavailable = c.get("/api/search", params={"q": "就业"})
     assert_error(r, 500, "internal_error")
@@ -206,9 +206,9 @@ def test_cors_is_off_by_default(client, path):
 @pytest.fixture(scope="module")
 def guarded_app(settings, pipeline):
     """CORS for one origin and a small rate limit, as an operator would configure them."""
-    from rag.api.app import create_app
+    from ui.server import create_server
 
-    return create_app(settings.model_copy(update={"cors_origins": ["https://ok.example"], "rate_limit_per_minute": 3}),
+    return create_server(settings.model_copy(update={"cors_origins": ["https://ok.example"], "rate_limit_per_minute": 3}),
                       pipeline)
 
 
@@ -346,7 +346,7 @@ HOSTILE_QUESTION = """<img src=x onerror="window.__xss='question'">今年经济�
 @pytest.fixture(scope="module")
 def hostile_server(tmp_path_factory, settings, pipeline):
     """The real app over the hostile report, reusing the session's loaded model."""
-    from rag.api.app import create_app
+    from ui.server import create_server
     from rag.embedding import Embedder
     from rag.pipeline import Pipeline
 
@@ -357,7 +357,7 @@ def hostile_server(tmp_path_factory, settings, pipeline):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(Embedder, "from_settings", classmethod(lambda cls, s: pipeline.embedder))
         hostile = Pipeline.load(conf)
-    with serve(create_app(conf, hostile)) as server:
+    with serve(create_server(conf, hostile)) as server:
         yield server[0]
 
 

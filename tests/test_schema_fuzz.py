@@ -13,9 +13,9 @@ CASES: list[int] = []  # status of every generated request, for the summary test
 
 @pytest.fixture(scope="module")
 def api_schema(settings, pipeline):
-    from rag.api.app import create_app
+    from ui.server import create_server
 
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app(settings, pipeline))
+    return schemathesis.openapi.from_asgi("/openapi.json", create_server(settings, pipeline))
 
 
 def _check(case) -> None:

@@ -98,7 +98,7 @@ def _open_citation(pipeline: Pipeline, turns: list[dict], turn: int, n: int, lan
     """The section behind citation ``n`` of answer ``turn``; the indices come from the browser, so check them."""
     answer = turns[turn].get("answer") if 0 <= turn < len(turns) else None
     cite = next((c for c in (answer or {}).get("citations", []) if c["n"] == n), None)
-    doc = next((d for d in pipeline.store.documents if cite and d.id == cite["doc"]), None)
+    doc = pipeline.store.document(cite["doc"]) if cite else None
     section = doc.section(cite["section_id"]) if doc else None
     if section is None:
         return source_notice(lang, "missing")
@@ -147,8 +147,8 @@ def build_ui(pipeline_getter: PipelineGetter, settings: Settings | None = None) 
         return _open_citation(pipeline_getter(), turns, turn, n, lang), (turn, n)
 
     def show_document(doc_id: str | None, lang: str) -> str:
-        docs = pipeline_getter().store.documents
-        doc = next((d for d in docs if d.id == doc_id), docs[0] if docs else None)
+        store = pipeline_getter().store
+        doc = (store.document(doc_id) if doc_id else None) or (store.documents[0] if store.documents else None)
         return document_html(doc, lang) if doc else ""
 
     def on_load(lang: str) -> tuple[Any, str]:

@@ -81,7 +81,7 @@ def source_of(pipeline: Pipeline, commitment_id: str, row: int, lang: str) -> st
     """The record's section in full, its clause marked (the page's own source viewer); the id
     comes from the browser, so an unknown one gets a notice."""
     c = next((c for c in pipeline.commitments.items if c.id == commitment_id), None)
-    doc = next((d for d in pipeline.store.documents if c and d.id == c.doc), None)
+    doc = pipeline.store.document(c.doc) if c else None
     section = doc.section(c.section_id) if doc and c else None
     if section is None:
         return _notice(_GONE)

@@ -1,4 +1,5 @@
-"""The one ASGI app: the HTTP API under ``/api`` and the web page at ``/``."""
+"""The HTTP API under ``/api``. The page is mounted on it by ``ui.server``, which the CLI starts:
+``rag/`` never imports ``ui/``."""
 
 from __future__ import annotations
 
@@ -30,6 +31,4 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     for module in (ask, search, documents, commitments, health):
         app.include_router(module.router)
     errors.install(app)  # after the routers: it adds the /api/ catch-all
-    from ui.app import mount_ui  # gradio is heavy: only apps that serve pay for it
-
-    return mount_ui(app, lambda: app.state.pipeline, settings)
+    return app

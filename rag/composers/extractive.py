@@ -13,11 +13,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from rag.composers.base import Citations, Hits, is_english, related_sections, refusal_sentence
 from rag.corpus import plan_year
 from rag.genre.lexicon import Lexicon
 from rag.genre.text import CLAUSE_ENDS, LINE_ENDS, SENTENCE_ENDS, TRIM, has_figure_in, strip_span, tokenize
 from rag.query import QueryPart
-from rag.types import Answer, Citation, Document, ScoredUnit, Unit
+from rag.types import Answer, Document, ScoredUnit, Unit
 
 _CLAUSE = re.compile(f"[^{CLAUSE_ENDS}{LINE_ENDS}]*[{CLAUSE_ENDS}{LINE_ENDS}]*")  # "、" joins list items, never splits
 _FIGURE = re.compile(r"\d[\d.]*")
@@ -29,6 +30,37 @@ def _answers_form(span: str, part: QueryPart, lexicon: Lexicon) -> bool:
     if part.measure and not has_figure_in(span, part.measure):
         return False
     return all(lexicon.has_form(k, span) for k in part.kinds if lexicon.kinds[k].required)
+
+
+@dataclass(frozen=True)
+class WindowWeights:
+    """How a candidate window of clauses is scored; tuned on the dev set."""
+
+    coverage: float = 2.0  # share of the question's terms the window itself contains
+    context_coverage: float = 0.5  # ... that its heading path contains
+    novelty: float = 0.3  # saying something beyond the question's own words
+    novelty_chars: int = 12  # characters of novelty that earn it fully
+    length_penalty: float = 0.004  # per character beyond free_chars: the shortest answer wins
+    free_chars: int = 25
+    measure: float = 0.4  # a figure in the unit asked for ("多少公里" → 公里); kinds earn theirs from data
+    part_heading: float = 1.0  # "第三部分讲什么" answered by that part's own heading
+    heading: float = -0.4  # any other heading: it names a topic, it does not answer
+    max_chars: int = 80  # a window of several clauses stays within this
+
+
+@dataclass(frozen=True)
+class SupportWeights:
+    """How well the chosen window supports an answer; below the refusal threshold it is a refusal."""
+
+    retrieval: float = 1.0  # the hit's retrieval score relative to the best, added to the window score
+    rank_decay: float = 0.05  # per rank position
+    intent_term: float = 0.3  # weight of intent words ("计划", "目标") among the topic's terms
+    partial_term: float = 0.7  # credit of a long term found only through its parts
+    english_dense_floor: float = 0.80  # an English question is judged by meaning: cosine at 0 support
+    english_dense_span: float = 0.12  # ... and the cosine range to full support
+    other_metric: float = 0.5  # the window's figure measures another metric
+    missing_form: float = 0.3  # "多少公里" answered without any distance
+    other_year: float = 0.4  # a question about one named year answered without that year
 
 
 @dataclass(frozen=True)
@@ -48,15 +80,6 @@ class Window:
     score: float
 
 
-def _is_english(text: str) -> bool:
-    return sum(c.isascii() and c.isalpha() for c in text) > len(text) / 2
-
-
-def _display(topic: str) -> str:
-    """Topic words rejoined for a sentence: no spaces between Chinese words."""
-    return re.sub(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])", "", topic)
-
-
 class TermWeights:
     """Inverse document frequencies over units, so that rare terms decide coverage."""
 
@@ -72,11 +95,14 @@ class TermWeights:
 
 
 class ExtractiveComposer:
-    """Builds an ``Answer`` from retrieval hits for each question part."""
+    """Builds an ``Answer`` from retrieval hits for each question part; always answers (a refusal
+    when the hits do not cover the question), so it ends the pipeline's chain."""
+
+    name = "extractive"
 
     def __init__(self, documents: list[Document], units: list[Unit], weights: TermWeights, lexicon: Lexicon, *,
-                 intent_words: frozenset[str] = frozenset(), refusal_threshold: float = 0.35,
-                 max_window_chars: int = 80) -> None:
+                 refusal_threshold: float, intent_words: frozenset[str] = frozenset(),
+                 window: WindowWeights = WindowWeights(), support: SupportWeights = SupportWeights()) -> None:
         self.docs = {d.id: d for d in documents}
         self.units = units
         self.weights = weights
@@ -85,7 +111,7 @@ class ExtractiveComposer:
         self.plan_years = {d.id: plan_year(d) for d in documents}
         self.intent_words = intent_words
         self._links = sorted(lexicon.table("figures")["metric_links"], key=len, reverse=True)
-        self.max_window_chars = max_window_chars
+        self.w, self.s = window, support
 
     # --- coverage -------------------------------------------------------------------------
     def _terms(self, part: QueryPart) -> list[Term]:
@@ -109,7 +135,7 @@ class ExtractiveComposer:
             if any(t != o and t in o for o in tokens):
                 continue  # search mode repeats parts of longer words; the longer word carries them
             parts = tuple(p for p in tokens if p != t and p in t)
-            weight = self.weights.idf(t) * (0.3 if t in self.intent_words else 1.0)  # "计划新增" is about 新增
+            weight = self.weights.idf(t) * (self.s.intent_term if t in self.intent_words else 1.0)  # "计划新增" is about 新增
             terms.append(Term((t,), weight, parts))
         return terms
 
@@ -124,7 +150,7 @@ class ExtractiveComposer:
                 got += t.weight
             elif t.parts:
                 part_total = sum(self.weights.idf(p) for p in t.parts)
-                got += 0.7 * t.weight * sum(self.weights.idf(p) for p in t.parts if p in text) / part_total
+                got += self.s.partial_term * t.weight * sum(self.weights.idf(p) for p in t.parts if p in text) / part_total
         return got / total
 
     # --- windows --------------------------------------------------------------------------
@@ -147,6 +173,7 @@ class ExtractiveComposer:
             not a.text.endswith(tuple(SENTENCE_ENDS)) and "\n" not in self.docs[a.doc_id].text[a.end:b.start]
 
     def _best_window(self, hit: ScoredUnit, part: QueryPart, terms: list[Term]) -> Window:
+        """The best-scoring run of whole clauses of the hit's sentence that overlaps the hit."""
         u = hit.unit
         context = " ".join(u.section_path)
         text = self.docs[u.doc_id].text
@@ -158,36 +185,54 @@ class ExtractiveComposer:
                 a, b = strip_span(text, pieces[i][0], pieces[j][1], TRIM)
                 if b <= u.start or a >= u.end:
                     continue  # a window must overlap the retrieved unit itself
-                if b - a > self.max_window_chars and j > i:
+                if b - a > self.w.max_chars and j > i:
                     break
-                span = text[a:b]
-                score = 2 * self._coverage(terms, span) + 0.5 * self._coverage(terms, context)
-                rest = span
-                for term in terms:
-                    for alt in term.alternatives:
-                        rest = rest.replace(alt, "")
-                novel = len(_CJK_OR_DIGIT.findall(rest))  # what the window says beyond the question
-                score += 0.3 * min(novel, 12) / 12 - 0.004 * max(len(span) - 25, 0)
-                score += self._kind_bonus(span, rest, part)
-                if part.part_ordinal and u.kind == "heading" and u.section_id == str(part.part_ordinal):
-                    score += 1.0  # "第三部分讲什么" is answered by that part's own heading
-                elif u.kind == "heading" and not (part.measure and _answers_form(span, part, self.lexicon)):
-                    score -= 0.4  # a heading names a topic; it answers only questions about the report's parts
+                score = self._window_score(text[a:b], context, u, part, terms)
                 if best is None or score > best.score:
-                    best = Window(u, a, b, span, self._coverage(terms, span + " " + context), score)
+                    best = Window(u, a, b, text[a:b], self._coverage(terms, text[a:b] + " " + context), score)
         if best is None:  # a unit with no clause text (cannot happen for stripped units)
             best = Window(u, u.start, u.end, u.text, self._coverage(terms, u.text + " " + context), 0.0)
         return best
 
+    def _window_score(self, span: str, context: str, u: Unit, part: QueryPart, terms: list[Term]) -> float:
+        w = self.w
+        score = w.coverage * self._coverage(terms, span) + w.context_coverage * self._coverage(terms, context)
+        rest = span
+        for term in terms:
+            for alt in term.alternatives:
+                rest = rest.replace(alt, "")
+        novel = len(_CJK_OR_DIGIT.findall(rest))  # what the window says beyond the question
+        score += w.novelty * min(novel, w.novelty_chars) / w.novelty_chars - w.length_penalty * max(len(span) - w.free_chars, 0)
+        score += self._kind_bonus(span, rest, part)
+        if part.part_ordinal and u.kind == "heading" and u.section_id == str(part.part_ordinal):
+            score += w.part_heading  # "第三部分讲什么" is answered by that part's own heading
+        elif u.kind == "heading" and not (part.measure and _answers_form(span, part, self.lexicon)):
+            score += w.heading  # a heading names a topic; it answers only questions about the report's parts
+        return score
+
     def _kind_bonus(self, span: str, rest: str, part: QueryPart) -> float:
         """What the asked kinds earn a window that has their answer's form ([kinds.*] in the data);
         ``rest`` is the span without the question's own words."""
-        bonus = 0.4 if part.measure and has_figure_in(span, part.measure) else 0.0
+        bonus = self.w.measure if part.measure and has_figure_in(span, part.measure) else 0.0
         for name in part.kinds:
             kind = self.lexicon.kinds[name]
             if kind.bonus and kind.form.search(rest if kind.on_rest else span):
                 bonus += kind.bonus
         return bonus
+
+    def _pick(self, part: QueryPart, hits: list[ScoredUnit], terms: list[Term],
+              used: frozenset[tuple[str, int, int]]) -> tuple[Window, ScoredUnit] | None:
+        """The best window among the hits, weighing its own score with its hit's retrieval rank."""
+        top = hits[0].score or 1.0
+        scored = []
+        for rank, hit in enumerate(hits):
+            w = self._best_window(hit, part, terms)
+            if (w.unit.doc_id, w.start, w.end) not in used:
+                scored.append((w.score + self.s.retrieval * hit.score / top - self.s.rank_decay * rank, w, hit))
+        if not scored:
+            return None
+        _, window, hit = max(scored, key=lambda x: x[0])
+        return window, hit
 
     def _answer_part(self, part: QueryPart, hits: list[ScoredUnit],
                      used: frozenset[tuple[str, int, int]] = frozenset()) -> tuple[Window | None, float]:
@@ -196,38 +241,32 @@ class ExtractiveComposer:
         terms = self._terms(part)
         if part.part_ordinal:  # "第三部分讲什么" is answered inside that part
             hits = [h for h in hits if h.unit.section_id.split(".")[0] == str(part.part_ordinal)]
-        if not hits:
+        picked = self._pick(part, hits, terms, used) if hits else None
+        if picked is None:
             return None, 0.0
-        top = hits[0].score or 1.0
-        scored = []
-        for rank, hit in enumerate(hits):
-            w = self._best_window(hit, part, terms)
-            if (w.unit.doc_id, w.start, w.end) not in used:
-                scored.append((w.score + 1.0 * hit.score / top - 0.05 * rank, w, hit))
-        if not scored:
-            return None, 0.0
-        _, window, hit = max(scored, key=lambda x: x[0])
+        window, hit = picked
+        s = self.s
         if part.part_ordinal and window.unit.section_id.split(".")[0] == str(part.part_ordinal):
             support = 1.0  # the part asked about exists; its heading answers what it is about
         elif terms:
             support = window.coverage
-        elif _is_english(part.text) and hit.dense is not None:
-            support = (hit.dense - 0.80) / 0.12  # no report wording in an English question: judge by meaning
+        elif is_english(part.text) and hit.dense is not None:  # no report wording: judge by meaning
+            support = (hit.dense - s.english_dense_floor) / s.english_dense_span
         else:
             support = 0.0  # "那过去五年呢？" with nothing to follow up on has no topic to answer
         if part.wants_number and not part.wants_rank and not (part.measure and _answers_form(window.text, part, self.lexicon)) \
                 and not self._figure_is_about(window.text, terms):
-            support *= 0.5  # the figure measures something else ("常住人口城镇化率提高1个百分点")
+            support *= s.other_metric  # the figure measures something else ("常住人口城镇化率提高1个百分点")
         support *= self._form_penalty(window.text, part)
         planned = self.plan_years.get(window.unit.doc_id)
         year = part.year or (planned - 1 if part.last_year and planned else None)
         if year and year != planned and str(year) not in window.text + " ".join(window.unit.section_path):
-            support *= 0.4  # a question about one named year is not answered by a five-year total
+            support *= s.other_year  # a question about one named year is not answered by a five-year total
         return window, support
 
     def _form_penalty(self, span: str, part: QueryPart) -> float:
         """"多少公里" answered without any distance, "什么时候" without a date, is no answer."""
-        factor = 0.3 if part.measure and not has_figure_in(span, part.measure) else 1.0
+        factor = self.s.missing_form if part.measure and not has_figure_in(span, part.measure) else 1.0
         for name in part.kinds:
             kind = self.lexicon.kinds[name]
             if kind.required and not kind.form.search(span):
@@ -265,37 +304,27 @@ class ExtractiveComposer:
         return tokens[-1] if tokens else ""
 
     # --- entry point ----------------------------------------------------------------------
-    def compose(self, question: str, parts: list[QueryPart], hits: list[list[ScoredUnit]]) -> Answer:
-        english = _is_english(question)
-        citations: list[Citation] = []
+    def run(self, question: str, parts: list[QueryPart], hits: Hits) -> Answer:
+        """One sentence per answered part, citing its window; a refusal sentence per part the
+        hits do not cover."""
+        citations = Citations()
         sentences: list[str] = []
-        missing: list[QueryPart] = []
-        related: list[str] = []
+        missing: list[tuple[QueryPart, list[ScoredUnit]]] = []
         used: set[tuple[str, int, int]] = set()
         for part, part_hits in zip(parts, hits):
-            window, support = self._answer_part(part, part_hits, frozenset(used))
+            window, support = self._answer_part(part, list(part_hits), frozenset(used))
             if window is None or support < self.refusal_threshold:
-                missing.append(part)
-                related += [h.unit.section_path[-1] for h in part_hits[:3] if h.unit.section_path]
+                missing.append((part, list(part_hits)))
                 continue
             u = window.unit
             used.add((u.doc_id, window.start, window.end))
-            n = next((c.n for c in citations if (c.start, c.end, c.doc) == (window.start, window.end, u.doc_id)), None)
-            if n is None:
-                n = len(citations) + 1
-                citations.append(Citation(n, u.doc_id, u.section_id, " › ".join(u.section_path), window.text,
-                                          window.start, window.end, round(float(part_hits[0].score), 4)))
+            n = citations.add(u.doc_id, u.section_id, " › ".join(u.section_path), window.text, window.start,
+                              window.end, part_hits[0].score)
             when = self.lexicon.section_period(u.section_path, self.plan_years.get(u.doc_id)).label
             body = window.text if window.text.endswith(tuple("。！？")) else window.text + "。"
             sentences.append(f"{when}：{body}[{n}]" if when and when not in window.text else f"{body}[{n}]")
-        related = list(dict.fromkeys(related))[:3]
-        for part in missing:
-            topic = _display(part.topic) or part.text
-            if english:
-                sentences.append(f"The report does not say anything about “{topic}”."
-                                 + (f" Closest sections: {'; '.join(related)}." if related else ""))
-            else:
-                sentences.append(f"报告中没有找到关于“{topic}”的相关内容。"
-                                 + (f"最接近的章节：{'；'.join(related)}。" if related and not citations else ""))
-        return Answer(question=question, answer=" ".join(sentences), found=bool(citations),
-                      citations=citations, related_sections=related if missing else [])
+        related = related_sections([h for _, h in missing])
+        english = is_english(question)
+        sentences += [refusal_sentence(p, related, english=english, closest=not citations.items) for p, _ in missing]
+        return Answer(question=question, answer=" ".join(sentences), found=bool(citations.items),
+                      citations=citations.items, related_sections=related if missing else [], composer=self.name)

@@ -19,12 +19,13 @@ from dataclasses import dataclass, replace
 import httpx
 
 from rag.chunking import count_tokens
+from rag.composers.base import Citations, Composer, Hits, refusal
 from rag.corpus import own_segments
 from rag.genre.lexicon import Lexicon
 from rag.genre.text import LINE_ENDS, SPACES, normalize_figures, strip_span
 from rag.query import QueryPart
 from rag.settings import Settings
-from rag.types import Answer, Citation, Document, ScoredUnit, Unit
+from rag.types import Answer, Document, Unit
 
 log = logging.getLogger(__name__)
 
@@ -140,12 +141,17 @@ def _display(raw: str, *, final: bool) -> tuple[str, list[int]]:
 
 
 class GenerativeComposer:
-    """Answers from the retrieved sources through an OpenAI-compatible ``/chat/completions``."""
+    """Answers from the retrieved sources through an OpenAI-compatible ``/chat/completions``;
+    whatever it cannot answer verifiably, ``fallback`` (the extractive composer) answers, with
+    ``fallback_reason`` saying why."""
 
-    def __init__(self, documents: list[Document], *, base_url: str, model: str, api_key: str | None = None,
-                 timeout_s: float = 30.0, context_tokens: int = 3000, max_tokens: int = 512,
-                 temperature: float = 0.0) -> None:
+    name = "llm"
+
+    def __init__(self, documents: list[Document], fallback: Composer, *, base_url: str, model: str,
+                 api_key: str | None = None, timeout_s: float = 30.0, context_tokens: int = 3000,
+                 max_tokens: int = 512, temperature: float = 0.0) -> None:
         self.docs = {d.id: d for d in documents}
+        self.fallback = fallback
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model = model
         self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
@@ -159,11 +165,12 @@ class GenerativeComposer:
         self._reports = {d.id: "" if d.title in {d.id, *(s.title for s in d.sections)} else d.title for d in documents}
 
     @classmethod
-    def from_settings(cls, settings: Settings, documents: list[Document]) -> GenerativeComposer | None:
+    def from_settings(cls, settings: Settings, documents: list[Document],
+                      fallback: Composer) -> GenerativeComposer | None:
         """The configured composer, or None when no LLM server is set (the extractive default)."""
         if not (settings.llm_base_url and settings.llm_model):
             return None
-        return cls(documents, base_url=settings.llm_base_url, model=settings.llm_model,
+        return cls(documents, fallback, base_url=settings.llm_base_url, model=settings.llm_model,
                    api_key=settings.llm_api_key, timeout_s=settings.llm_timeout_s,
                    context_tokens=settings.llm_context_tokens, max_tokens=settings.llm_max_tokens,
                    temperature=settings.llm_temperature)
@@ -181,7 +188,7 @@ class GenerativeComposer:
         b = min(ends) + 1 if ends else hi
         return strip_span(text, max(a, lo), max(b, unit.end), SPACES)
 
-    def sources(self, hits: list[list[ScoredUnit]]) -> list[Source]:
+    def sources(self, hits: Hits) -> list[Source]:
         """Hits of all question parts, interleaved in rank order, widened to their sentences and
         deduplicated, until ``context_tokens`` (counted with the offline cl100k encoding) is used."""
         ranked = [h for rank in range(max(map(len, hits), default=0)) for part in hits if rank < len(part)
@@ -248,43 +255,45 @@ class GenerativeComposer:
         return "malformed llm response"
 
     # --- answers --------------------------------------------------------------------------
-    def _finish(self, question: str, raw: str, sources: list[Source], hits: list[list[ScoredUnit]],
-                fallback: Answer) -> Answer:
+    def _fall_back(self, question: str, parts: list[QueryPart], hits: Hits, reason: str) -> Answer:
+        answer = self.fallback.run(question, parts, hits)
+        if answer is None:  # a fallback that declines still leaves an honest refusal
+            answer = refusal(question, parts, hits, composer=self.fallback.name)
+        return replace(answer, fallback_reason=reason)
+
+    def _finish(self, question: str, parts: list[QueryPart], raw: str, sources: list[Source], hits: Hits) -> Answer:
         try:
             refused = verify(_THINK.sub("", raw).strip(), sources)  # the model's own numbering
         except VerificationError as exc:
             log.warning("LLM answer rejected (%s): %r", exc, raw[:500])
-            return replace(fallback, fallback_reason=str(exc))
-        text, order = _display(raw, final=True)
+            return self._fall_back(question, parts, hits, str(exc))
         if refused:
-            related = [h.unit.section_path[-1] for part in hits for h in part[:3] if h.unit.section_path]
-            return Answer(question=question, answer=REFUSAL + "。", found=False, composer="llm",
-                          related_sections=list(dict.fromkeys(related))[:3])
+            return refusal(question, parts, hits, composer=self.name)
+        text, order = _display(raw, final=True)
         by_n = {s.n: s for s in sources}
-        citations = [Citation(i, s.unit.doc_id, s.unit.section_id, s.path, s.text, s.start, s.end, round(s.score, 4))
-                     for i, s in enumerate((by_n[n] for n in order), start=1)]
-        return Answer(question=question, answer=text, found=True, citations=citations, composer="llm")
+        citations = Citations()
+        for s in (by_n[n] for n in order):
+            citations.add(s.unit.doc_id, s.unit.section_id, s.path, s.text, s.start, s.end, s.score)
+        return Answer(question=question, answer=text, found=True, citations=citations.items, composer=self.name)
 
-    def compose(self, question: str, parts: list[QueryPart], hits: list[list[ScoredUnit]],
-                fallback: Answer) -> Answer:
-        """The verified generated answer, or ``fallback`` with the reason it had to be used."""
+    def run(self, question: str, parts: list[QueryPart], hits: Hits) -> Answer:
+        """The verified generated answer, or the fallback's with the reason it had to be used."""
         sources = self.sources(hits)
         if not sources:
-            return replace(fallback, fallback_reason="no sources")
+            return self._fall_back(question, parts, hits, "no sources")
         try:
             raw = self._complete(self.messages(question, parts, sources))
         except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
-            return replace(fallback, fallback_reason=self._failure(exc))
-        return self._finish(question, raw, sources, hits, fallback)
+            return self._fall_back(question, parts, hits, self._failure(exc))
+        return self._finish(question, parts, raw, sources, hits)
 
-    def stream(self, question: str, parts: list[QueryPart], hits: list[list[ScoredUnit]],
-               fallback: Answer) -> Generator[dict, None, Answer]:
+    def stream(self, question: str, parts: list[QueryPart], hits: Hits) -> Generator[dict, None, Answer]:
         """Yields ``{"type": "delta", "text": …}`` as tokens arrive (citations already renumbered),
-        then returns what ``compose`` would: the verified answer or the fallback. The caller tells
+        then returns what ``run`` would: the verified answer or the fallback. The caller tells
         clients to replace the streamed text when the returned answer differs from it."""
         sources = self.sources(hits)
         if not sources:
-            return replace(fallback, fallback_reason="no sources")
+            return self._fall_back(question, parts, hits, "no sources")
         raw, shown = "", ""
         try:
             for piece in self._stream(self.messages(question, parts, sources)):
@@ -294,5 +303,5 @@ class GenerativeComposer:
                     yield {"type": "delta", "text": text[len(shown):]}
                     shown = text
         except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
-            return replace(fallback, fallback_reason=self._failure(exc))
-        return self._finish(question, raw, sources, hits, fallback)
+            return self._fall_back(question, parts, hits, self._failure(exc))
+        return self._finish(question, parts, raw, sources, hits)

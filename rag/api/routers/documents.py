@@ -16,7 +16,7 @@ def _ref(s: Section) -> SectionRef:
 
 
 def _document(pipeline: PipelineDep, doc_id: str) -> Document:
-    doc = next((d for d in pipeline.store.documents if d.id == doc_id), None)
+    doc = pipeline.store.document(doc_id)
     if doc is None:
         raise HTTPException(404, f"未找到文档 {doc_id!r} / Unknown document {doc_id!r}")
     return doc

@@ -1,0 +1,86 @@
+"""What every answer producer shares: the ``Composer`` protocol, citation numbering, and the one
+way a refusal is worded.
+
+The pipeline chains composers: the first whose ``run`` returns an ``Answer`` answers, so a new
+producer (a tracker of promises, a cross-report comparer) is one class placed in the chain.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator, Sequence
+from typing import Protocol, runtime_checkable
+
+from rag.query import QueryPart
+from rag.types import Answer, Citation, ScoredUnit
+
+Hits = Sequence[Sequence[ScoredUnit]]  # retrieval hits, one list per question part
+
+
+@runtime_checkable
+class Composer(Protocol):
+    """Answers a question from its parts and their hits, or returns None to pass it on."""
+
+    name: str
+
+    def run(self, question: str, parts: list[QueryPart], hits: Hits) -> Answer | None: ...
+
+
+@runtime_checkable
+class StreamingComposer(Composer, Protocol):
+    """A composer that can also yield ``{"type": "delta", "text": …}`` pieces as they arrive and
+    then return what ``run`` would."""
+
+    def stream(self, question: str, parts: list[QueryPart], hits: Hits) -> Generator[dict, None, Answer | None]: ...
+
+
+class Citations:
+    """Numbers quoted spans 1..n in first-use order; the same span quoted twice keeps its number."""
+
+    def __init__(self) -> None:
+        self.items: list[Citation] = []
+
+    def add(self, doc: str, section_id: str, section_path: str, quote: str, start: int, end: int,
+            score: float) -> int:
+        for c in self.items:
+            if (c.doc, c.start, c.end) == (doc, start, end):
+                return c.n
+        self.items.append(Citation(len(self.items) + 1, doc, section_id, section_path, quote, start, end,
+                                   round(float(score), 4)))
+        return len(self.items)
+
+
+def related_sections(hits: Hits, *, per_part: int = 3, most: int = 3) -> list[str]:
+    """The titles of the best-ranked sections, offered when the report does not answer."""
+    titles = [h.unit.section_path[-1] for part in hits for h in part[:per_part] if h.unit.section_path]
+    return list(dict.fromkeys(titles))[:most]
+
+
+def is_english(text: str) -> bool:
+    return sum(c.isascii() and c.isalpha() for c in text) > len(text) / 2
+
+
+def display_topic(topic: str) -> str:
+    """Topic words rejoined for a sentence: no spaces between Chinese words."""
+    return re.sub(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])", "", topic)
+
+
+def refusal_sentence(part: QueryPart, related: list[str], *, english: bool, closest: bool = True) -> str:
+    """The one wording of "the report does not say": names what was asked and, when ``closest``,
+    the sections nearest to it (left out beside a partial answer, whose citations already point)."""
+    topic = display_topic(part.topic) or part.text
+    if english:
+        return f"The report does not say anything about “{topic}”." + (
+            f" Closest sections: {'; '.join(related)}." if related else "")
+    return f"报告中没有找到关于“{topic}”的相关内容。" + (
+        f"最接近的章节：{'；'.join(related)}。" if related and closest else "")
+
+
+def refusal(question: str, parts: list[QueryPart], hits: Hits, *, composer: str) -> Answer:
+    """A whole answer that says the report does not cover any part of the question."""
+    related = related_sections(hits)
+    english = is_english(question)
+    sentences = [refusal_sentence(p, related, english=english) for p in parts] or \
+        [refusal_sentence(QueryPart(question, question, ""), related, english=english)]
+    return Answer(question=question, answer=" ".join(sentences), found=False, composer=composer,
+                  related_sections=related)
