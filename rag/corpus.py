@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.catalogue import CatalogueError, default_catalogue
 from rag.genre.text import CN_NUMERAL, YEAR, chinese_number
-from rag.types import Document, Section
+from rag.types import Document, Section, SkippedFile
 
-SUFFIXES = (".txt", ".md")
 _BOOKMARK = re.compile(r"\[bookmark: [^\]\n]*\]")
 
 #: (style, pattern); the pattern matches the numbering marker at a line start.
@@ -96,8 +96,11 @@ def _display_title(line: str, marker_end: int, title_end: int) -> str:
     return f"{marker} {body}" if spaced and body else marker + body
 
 
-def _find_headings(text: str) -> list[_Heading]:
+def _find_headings(text: str, marked: Mapping[int, str] | None = None) -> list[_Heading]:
+    """Headings by numbering marker; ``marked`` lines (line offset → style label) are headings the
+    file itself declares (a Word heading style, ``<h3>``, ``<p><strong>``) even without a marker."""
     headings: list[_Heading] = []
+    marked = marked or {}
     pos = 0
     for line in text.splitlines(keepends=True):
         content = line.rstrip("\n")
@@ -111,6 +114,10 @@ def _find_headings(text: str) -> list[_Heading]:
                     _Heading(style, pos, pos + lead + end, _display_title(body, m.end(), end))
                 )
                 break
+        else:
+            if pos in marked and body.strip():
+                title = body.rstrip()
+                headings.append(_Heading(marked[pos], pos, pos + lead + len(title), title))
         pos += len(line)
     return headings
 
@@ -249,11 +256,18 @@ def own_segments(doc: Document) -> list[tuple[str, int, int]]:
     return out
 
 
-def parse_document(raw: str, *, doc_id: str, source: str = "", title: str | None = None) -> Document:
-    """Parse one report's text; any text form works, including text with no headings at all."""
-    meta, body = _split_front_matter(clean_text(raw))
+def parse_document(raw: str, *, doc_id: str, source: str = "", title: str | None = None,
+                   front_matter: bool = True, marked: Mapping[int, str] | None = None) -> Document:
+    """Parse one report's text; any text form works, including text with no headings at all.
+
+    ``front_matter=False`` takes text a loader extracted as it is: it is clean already, and its
+    offsets (a PDF's page map, ``marked``) must not move. ``marked`` names lines the file declares
+    as headings (line offset → style label)."""
+    meta, body = _split_front_matter(clean_text(raw)) if front_matter else ({}, raw)
+    if title and "title" not in meta:  # the title a file declares (docx properties, <title>) names the report too
+        meta["title"] = title
     doc_id = meta.get("id", doc_id)
-    headings = _find_headings(body)
+    headings = _find_headings(body, marked)
     sections = _TreeBuilder(doc_id, body).build(headings)
     doc = Document(id=doc_id, title="", source=source, text=body, sections=sections)
     try:
@@ -264,18 +278,22 @@ def parse_document(raw: str, *, doc_id: str, source: str = "", title: str | None
     return doc
 
 
-def _decode(path: Path, data: bytes) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CorpusError(
-            f"文件 {path} 不是有效的 UTF-8 编码（第 {exc.start} 字节处）。"
-            f" / File {path} is not valid UTF-8 (at byte offset {exc.start})."
-        ) from None
+@dataclass(slots=True)
+class CorpusRead:
+    """What a corpus folder yielded: the reports, and every file that was not one, with why."""
+
+    documents: list[Document] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+
+def skipped_lines(skipped: list[SkippedFile]) -> str:
+    return "\n".join(f"  - {s.source}: {s.reason}" for s in skipped)
 
 
 class CorpusLoader:
-    """Every ``.txt``/``.md`` file under a directory is one document, id'd by its file stem."""
+    """Every file under a directory is one report (id'd by its file stem) or a named skip.
+
+    Files whose names start with ``.`` (``.gitkeep``, editor swap files) are not reports."""
 
     def __init__(self, corpus_dir: Path) -> None:
         self.corpus_dir = Path(corpus_dir)
@@ -285,33 +303,62 @@ class CorpusLoader:
             raise CorpusError(
                 f"语料目录不存在：{self.corpus_dir} / Corpus directory not found: {self.corpus_dir}"
             )
-        return sorted(p for p in self.corpus_dir.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
+        return sorted(p for p in self.corpus_dir.rglob("*")
+                      if p.is_file() and not any(part.startswith(".") for part in p.relative_to(self.corpus_dir).parts))
 
     def fingerprint(self) -> str:
-        """Hash of names and bytes: what an index must be rebuilt for when it changes."""
+        """Hash of names and bytes of every file, skipped ones too: fixing or removing a bad file
+        must rebuild the index as surely as editing a good one."""
         h = hashlib.sha256()
         for p in self.files():
             h.update(str(p.relative_to(self.corpus_dir)).encode() + b"\0" + p.read_bytes() + b"\0")
         return h.hexdigest()
 
-    def load(self) -> list[Document]:
-        files = self.files()
-        docs: list[Document] = []
-        seen: dict[str, Path] = {}
-        for p in files:
-            raw = _decode(p, p.read_bytes())
-            doc = parse_document(raw, doc_id=p.stem,
-                                 source=str(p.relative_to(self.corpus_dir)))
-            if not doc.text.strip():
-                raise CorpusError(f"文件为空：{p} / File is empty: {p}")
+    def read_file(self, path: Path) -> Document:
+        """One file as a ``Document``; a ``LoadError`` names the file and the reason it is no report."""
+        from rag.loaders import extract, fail
+
+        got = extract(path)
+        doc = parse_document(got.text, doc_id=path.stem, source=str(path.relative_to(self.corpus_dir)),
+                             title=got.title, front_matter=got.front_matter, marked=dict(got.headings))
+        if not doc.text.strip():
+            raise fail(path, "文件为空", "File is empty")
+        doc.format, doc.original_name, doc.pages = got.format, path.name, got.pages
+        return doc
+
+    def read(self) -> CorpusRead:
+        from rag.loaders import LoadError
+
+        out = CorpusRead()
+        seen: dict[str, str] = {}
+        for p in self.files():
+            source = str(p.relative_to(self.corpus_dir))
+            try:
+                doc = self.read_file(p)
+            except LoadError as exc:
+                out.skipped.append(SkippedFile(source, str(exc)))
+                continue
+            except CorpusError as exc:  # e.g. front matter the catalogue cannot read
+                out.skipped.append(SkippedFile(source, f"{p.name}：{exc}"))
+                continue
             if doc.id in seen:
-                raise CorpusError(
-                    f"文档编号重复：{doc.id}（{seen[doc.id]} 与 {p}） / Duplicate document id {doc.id}: {seen[doc.id]} and {p}"
-                )
-            seen[doc.id] = p
-            docs.append(doc)
-        if not docs:
+                out.skipped.append(SkippedFile(source, (
+                    f"文档编号重复：{doc.id}（已由 {seen[doc.id]} 使用），请改文件名"
+                    f" / Duplicate document id {doc.id} (already used by {seen[doc.id]}); rename the file")))
+                continue
+            seen[doc.id] = source
+            out.documents.append(doc)
+        return out
+
+    def load(self) -> list[Document]:
+        """The reports; a corpus with none is an error that names every skipped file and why."""
+        got = self.read()
+        if not got.documents:
+            from rag.loaders import SUFFIXES
+
+            listed = f"\n{skipped_lines(got.skipped)}" if got.skipped else ""
             raise CorpusError(
-                f"语料目录 {self.corpus_dir} 中没有 .txt 或 .md 文件。 / No .txt or .md files in {self.corpus_dir}."
+                f"语料目录 {self.corpus_dir} 中没有可用的报告文件（支持 {'、'.join(SUFFIXES)}）。"
+                f" / No usable report files ({', '.join(SUFFIXES)}) in {self.corpus_dir}.{listed}"
             )
-        return docs
+        return got.documents

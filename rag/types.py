@@ -3,6 +3,7 @@ the cleaned text, so any quote can be checked as ``doc.text[start:end]``."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -55,9 +56,24 @@ class Document:
     text: str  # cleaned text; every offset in the system points into it
     sections: list[Section] = field(default_factory=list)
     report: Report = field(default_factory=Report)
+    format: str = "txt"  # txt | md | docx | pdf | html: how the report was published
+    original_name: str = ""  # the file name as the user gave it
+    pages: tuple[int, ...] = ()  # offset in ``text`` where each page starts (PDF only); empty = no pages
 
     def section(self, section_id: str) -> Section | None:
         return next((s for s in self.sections if s.id == section_id), None)
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding ``text[offset]``, so a PDF citation can say where to look."""
+        return bisect_right(self.pages, offset) if self.pages else None
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedFile:
+    """A corpus file that was not indexed, and why (bilingual): never skipped silently."""
+
+    source: str  # path relative to the corpus folder
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +114,7 @@ class Citation:
     start: int
     end: int
     score: float
+    page: int | None = None  # 1-based PDF page of ``start``; None for formats without pages
 
 
 @dataclass(slots=True)
