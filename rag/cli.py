@@ -58,10 +58,24 @@ def load_pipeline(ctx: typer.Context, **more: object):
         _fail(str(exc))
 
 
+def _built(store) -> None:
+    """What a build indexed, and every file it could not (never skipped silently)."""
+    from rag.corpus import skipped_lines
+
+    m = store.manifest
+    typer.echo(f"已建索引 / Index built: {m.n_documents} documents, {m.n_sections} sections, {m.n_units} units -> {store.path}")
+    if m.skipped:
+        typer.echo(f"未索引的文件 / Files not indexed ({len(m.skipped)}):\n{skipped_lines(m.skipped)}")
+
+
 @app.command()
-def index(ctx: typer.Context, force: Annotated[bool, typer.Option("--force", help="即使未过期也重建 / rebuild even if current")] = False) -> None:
+def index(
+    ctx: typer.Context,
+    force: Annotated[bool, typer.Option("--force", help="即使未过期也重建 / rebuild even if current")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="有文件无法读取时失败（退出码 1），保留原索引 / fail (exit 1) if any file cannot be read, keeping the previous index")] = False,
+) -> None:
     """构建或更新索引 / Build the index (only when the corpus or model changed, unless --force)."""
-    from rag.corpus import CorpusError
+    from rag.corpus import CorpusError, skipped_lines
     from rag.embedding import Embedder, ModelLoadError
     from rag.pipeline import build_index, stale_reasons
 
@@ -70,13 +84,59 @@ def index(ctx: typer.Context, force: Annotated[bool, typer.Option("--force", hel
         embedder = Embedder.from_settings(settings)
         store, reasons = stale_reasons(settings, embedder)
         if store is not None and not reasons and not force:
+            skipped = store.manifest.skipped
+            if skipped:
+                typer.echo(f"未索引的文件 / Files not indexed ({len(skipped)}):\n{skipped_lines(skipped)}", err=strict)
+                if strict:
+                    _fail(f"严格模式：{len(skipped)} 个文件无法索引。 / Strict mode: {len(skipped)} file(s) cannot be indexed.")
             typer.echo(f"索引已是最新 / Index is up to date: {store.path}")
             return
-        store = build_index(settings, embedder, progress=True)
+        store = build_index(settings, embedder, progress=True, strict=strict)
     except (CorpusError, ModelLoadError) as exc:
         _fail(str(exc))
-    m = store.manifest
-    typer.echo(f"已建索引 / Index built: {m.n_documents} documents, {m.n_sections} sections, {m.n_units} units -> {store.path}")
+    _built(store)
+
+
+@app.command()
+def add(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="报告文件（.txt .md .docx .pdf .html） / report files")],
+) -> None:
+    """加入报告并重建索引 / Copy report files into the corpus and rebuild the index.
+
+    Every file is read first: a missing, unsupported or unreadable file stops the command before
+    anything is copied, so the corpus never holds a file the index would skip."""
+    import shutil
+
+    from rag.corpus import CorpusError, CorpusLoader
+    from rag.embedding import Embedder, ModelLoadError
+    from rag.loaders import LoadError, extract
+    from rag.pipeline import build_index
+
+    settings = settings_from(ctx)
+    corpus = Path(settings.corpus_dir)
+    existing = {p.stem: p.name for p in CorpusLoader(corpus).files()} if corpus.is_dir() else {}
+    for p in paths:
+        if not p.is_file():
+            _fail(f"找不到文件：{p} / File not found: {p}", 2)
+        try:
+            extract(p)
+        except LoadError as exc:
+            _fail(str(exc), 2)
+        if p.stem in existing and existing[p.stem] != p.name:
+            _fail(f"语料中已有同名报告 {existing[p.stem]}（编号 {p.stem}），请改名后再加入。"
+                  f" / The corpus already has {existing[p.stem]} with id {p.stem}; rename the file first.", 2)
+    corpus.mkdir(parents=True, exist_ok=True)
+    for p in paths:
+        target = corpus / p.name
+        replaced = target.exists()
+        shutil.copyfile(p, target)
+        typer.echo(f"{'已替换' if replaced else '已加入'} / {'Replaced' if replaced else 'Added'}: {p} -> {target}")
+    try:
+        store = build_index(settings, Embedder.from_settings(settings), progress=True)
+    except (CorpusError, ModelLoadError) as exc:
+        _fail(str(exc))
+    _built(store)
 
 
 @app.command()
@@ -96,7 +156,8 @@ def ask(
         return
     typer.echo(answer.answer)
     for c in answer.citations:
-        typer.echo(f"  [{c.n}] {c.doc} §{c.section_id} {c.section_path}\n      “{c.quote}” ({c.start}-{c.end})")
+        page = f" p.{c.page}" if c.page is not None else ""
+        typer.echo(f"  [{c.n}] {c.doc}{page} §{c.section_id} {c.section_path}\n      “{c.quote}” ({c.start}-{c.end})")
 
 
 @app.command()
@@ -179,7 +240,11 @@ def commitments(
     if kind not in (None, "target", "achievement"):
         _fail(f"未知类型 {kind!r}（可选 target/achievement） / Unknown kind {kind!r} (target, achievement)", 2)
     try:
-        docs = CorpusLoader(settings_from(ctx).corpus_dir).load()
+        loader = CorpusLoader(settings_from(ctx).corpus_dir)
+        got = loader.read()
+        docs = loader.require(got)
+        if got.skipped:
+            typer.echo("未读取的文件 / Files not read:\n" + skipped_lines(got.skipped), err=True)
     except CorpusError as exc:
         _fail(str(exc))
     items = filter_commitments(CommitmentExtractor().run(docs), q=q, kind=kind, section=section)

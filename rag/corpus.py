@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -286,8 +286,10 @@ class CorpusRead:
     skipped: list[SkippedFile] = field(default_factory=list)
 
 
-def skipped_lines(skipped: list[SkippedFile]) -> str:
-    return "\n".join(f"  - {s.source}: {s.reason}" for s in skipped)
+def skipped_lines(skipped: Sequence[SkippedFile | Mapping[str, str]]) -> str:
+    """One line per skipped file; accepts the dataclass or its manifest dict."""
+    rows = (s if isinstance(s, Mapping) else {"source": s.source, "reason": s.reason} for s in skipped)
+    return "\n".join(f"  - {r['source']}: {r['reason']}" for r in rows)
 
 
 class CorpusLoader:
@@ -336,10 +338,10 @@ class CorpusLoader:
             try:
                 doc = self.read_file(p)
             except LoadError as exc:
-                out.skipped.append(SkippedFile(source, str(exc)))
+                out.skipped.append(SkippedFile(source, exc.reason))
                 continue
             except CorpusError as exc:  # e.g. front matter the catalogue cannot read
-                out.skipped.append(SkippedFile(source, f"{p.name}：{exc}"))
+                out.skipped.append(SkippedFile(source, str(exc)))
                 continue
             if doc.id in seen:
                 out.skipped.append(SkippedFile(source, (
@@ -352,11 +354,20 @@ class CorpusLoader:
 
     def load(self) -> list[Document]:
         """The reports; a corpus with none is an error that names every skipped file and why."""
-        got = self.read()
-        if not got.documents:
-            from rag.loaders import SUFFIXES
+        return self.require(self.read())
 
-            listed = f"\n{skipped_lines(got.skipped)}" if got.skipped else ""
+    def require(self, got: CorpusRead, *, strict: bool = False) -> list[Document]:
+        """``got``'s reports, or a ``CorpusError`` when there are none (or, with ``strict``, when
+        any file was skipped) that lists every skipped file with its reason."""
+        from rag.loaders import SUFFIXES
+
+        listed = f"\n{skipped_lines(got.skipped)}" if got.skipped else ""
+        if strict and got.skipped:
+            raise CorpusError(
+                f"严格模式：{len(got.skipped)} 个文件无法索引，索引未更新。"
+                f" / Strict mode: {len(got.skipped)} file(s) cannot be indexed; the index was not changed.{listed}"
+            )
+        if not got.documents:
             raise CorpusError(
                 f"语料目录 {self.corpus_dir} 中没有可用的报告文件（支持 {'、'.join(SUFFIXES)}）。"
                 f" / No usable report files ({', '.join(SUFFIXES)}) in {self.corpus_dir}.{listed}"

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.genre.text import TOKENIZER_VERSION, tokenize
-from rag.types import Document, Report, Section, Unit
+from rag.types import Document, Report, Section, SkippedFile, Unit
 
 if TYPE_CHECKING:
     from rag.embedding import Embedder
@@ -51,6 +52,7 @@ class Manifest:
     format_version: int = FORMAT_VERSION
     reports: list[dict] = field(default_factory=list)  # {"id", **Report}: `rag info` lists them unloaded
     tokenizer: str = ""  # TOKENIZER_VERSION of the BM25 tokens; "" = built before it was recorded
+    skipped: list[dict] = field(default_factory=list)  # {"source", "reason"}: corpus files not indexed, and why
 
     def stale_reasons(self, *, corpus_hash: str, model_id: str, chunker: dict) -> list[str]:
         reasons = []
@@ -92,12 +94,15 @@ def _bm25_tokens(unit: Unit) -> list[str]:
 
 def _doc_to_json(doc: Document) -> dict:
     return {"id": doc.id, "title": doc.title, "source": doc.source, "text": doc.text,
-            "sections": [asdict(s) for s in doc.sections], "report": asdict(doc.report)}
+            "sections": [asdict(s) for s in doc.sections], "report": asdict(doc.report),
+            "format": doc.format, "original_name": doc.original_name, "pages": list(doc.pages)}
 
 
 def _doc_from_json(d: dict) -> Document:
     sections = [Section(**{**s, "path": tuple(s["path"]), "children": tuple(s["children"])}) for s in d["sections"]]
-    return Document(d["id"], d["title"], d["source"], d["text"], sections, Report(**d.get("report", {})))
+    return Document(d["id"], d["title"], d["source"], d["text"], sections, Report(**d.get("report", {})),
+                    format=d.get("format", "txt"), original_name=d.get("original_name", ""),
+                    pages=tuple(d.get("pages", ())))
 
 
 class IndexBuilder:
@@ -108,7 +113,7 @@ class IndexBuilder:
         self.embedder = embedder
 
     def build(self, documents: list[Document], units: list[Unit], *, corpus_hash: str, chunker: dict,
-              progress: bool = True) -> Path:
+              progress: bool = True, skipped: Sequence[SkippedFile] = ()) -> Path:
         import bm25s
         import faiss
 
@@ -135,6 +140,7 @@ class IndexBuilder:
                 n_units=len(units), built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), versions=_versions(),
                 files={name: _sha256(staging / name) for name in _FILES}, tokenizer=TOKENIZER_VERSION,
                 reports=[{"id": d.id, **asdict(d.report)} for d in documents],
+                skipped=[asdict(f) for f in skipped],
             )
             (staging / "manifest.json").write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=2), "utf-8")
             # the staging folder's random suffix keeps two builds in one second apart

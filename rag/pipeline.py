@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from rag.composers.extractive import ExtractiveComposer, TermWeights
 from rag.composers.generative import GenerativeComposer
 from rag.chunking import VERSION as CHUNKER_VERSION
 from rag.chunking import SentenceChunker
-from rag.corpus import CorpusLoader
+from rag.corpus import CorpusLoader, skipped_lines
 from rag.embedding import Embedder
 from rag.index import IndexBuilder, IndexStore, IndexUnavailable
 from rag.genre.lexicon import Lexicon
@@ -35,14 +36,19 @@ def _chunker_config(settings: Settings) -> dict:
             "max_chars": settings.max_unit_chars, "min_chars": settings.min_unit_chars}
 
 
-def build_index(settings: Settings, embedder: Embedder, *, progress: bool = True) -> IndexStore:
-    """Parse, chunk, embed and publish a new index build; the old one stays until this succeeds."""
+def build_index(settings: Settings, embedder: Embedder, *, progress: bool = True, strict: bool = False) -> IndexStore:
+    """Parse, chunk, embed and publish a new index build; the old one stays until this succeeds.
+
+    Files that cannot be read are named in the manifest (``skipped``) and the rest is indexed;
+    ``strict`` refuses to build instead."""
     loader = CorpusLoader(settings.corpus_dir)
     corpus_hash = loader.fingerprint()
-    documents = loader.load()
+    got = loader.read()
+    documents = loader.require(got, strict=strict)
     units = _chunker(settings).run(documents)
     IndexBuilder(settings.index_dir, embedder).build(
-        documents, units, corpus_hash=corpus_hash, chunker=_chunker_config(settings), progress=progress
+        documents, units, corpus_hash=corpus_hash, chunker=_chunker_config(settings), progress=progress,
+        skipped=got.skipped,
     )
     return IndexStore.load(settings.index_dir)
 
@@ -70,7 +76,10 @@ def open_index(settings: Settings, embedder: Embedder, *, progress: bool = True)
         )
     if progress:
         print(f"正在重建索引 / Rebuilding the index: {'; '.join(reasons)}", flush=True)
-    return build_index(settings, embedder, progress=progress)
+    store = build_index(settings, embedder, progress=progress)
+    if store.manifest.skipped:  # a rebuild nobody asked for must still say what it left out
+        print("未索引的文件 / Files not indexed:\n" + skipped_lines(store.manifest.skipped), file=sys.stderr, flush=True)
+    return store
 
 
 @dataclass
@@ -136,9 +145,16 @@ class Pipeline:
         if answer is None:  # every composer passed: say so rather than fail
             answer = refusal(question, parts, hits, composer="none")
         t2 = time.perf_counter()
+        self._add_pages(answer)
         answer.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "compose": round((t2 - t1) * 1000, 2),
                              "total": round((t2 - t0) * 1000, 2)}
         yield {"type": "final", "answer": answer}
+
+    def _add_pages(self, answer: Answer) -> None:
+        """Every citation learns its PDF page here, whichever composer made it."""
+        for c in answer.citations:
+            doc = self.store.document(c.doc)
+            c.page = doc.page_at(c.start) if doc is not None else None
 
     def ask(self, question: str, top_k: int | None = None, *, history: list[str] | None = None,
             retriever: str = "hybrid") -> Answer:

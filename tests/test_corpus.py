@@ -91,13 +91,17 @@ def test_markdown_title_and_front_matter():
 
 def test_invalid_utf8_names_file_and_offset(tmp_path):
     (tmp_path / "bad.txt").write_bytes("一、标题\n".encode() + b"\xff\xfe")
-    with pytest.raises(CorpusError) as err:
+    with pytest.raises(CorpusError) as err:  # the only file is unreadable: no report at all
         CorpusLoader(tmp_path).load()
     assert "bad.txt" in str(err.value) and "13" in str(err.value)
+    (tmp_path / "good.txt").write_text("一、标题\n正文。\n", "utf-8")
+    got = CorpusLoader(tmp_path).read()  # with another report beside it, it is named and skipped
+    assert [d.id for d in got.documents] == ["good"]
+    assert [s.source for s in got.skipped] == ["bad.txt"] and "byte offset 13" in got.skipped[0].reason
 
 
 def test_empty_corpus_is_a_clear_error(tmp_path):
-    with pytest.raises(CorpusError, match="No .txt or .md"):
+    with pytest.raises(CorpusError, match="No usable report files"):
         CorpusLoader(tmp_path).load()
     with pytest.raises(CorpusError, match="not found"):
         CorpusLoader(tmp_path / "missing").load()

@@ -172,15 +172,18 @@ def test_invalid_utf8_names_file_and_byte_offset(tmp_path):
     corpus.mkdir()
     (corpus / "good.txt").write_text("一、总体要求\n今年经济增长5%左右。", "utf-8")
     (corpus / "bad.txt").write_bytes("一、总体".encode() + b"\xff\xfe" + "要求".encode())
-    result = _run("--corpus", str(corpus), "--index-dir", str(tmp_path / "index"), "index")
-    assert result.returncode != 0
-    assert "bad.txt" in result.stderr and "byte offset 12" in result.stderr and "第 12 字节" in result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
+    strict = _run("--corpus", str(corpus), "--index-dir", str(tmp_path / "index"), "index", "--strict")
+    assert strict.returncode == 1 and "bad.txt" in strict.stderr and "byte offset 12" in strict.stderr
     assert not (tmp_path / "index" / POINTER).exists()
+    result = _run("--corpus", str(corpus), "--index-dir", str(tmp_path / "index"), "index")
+    assert result.returncode == 0, result.stderr  # the good report is indexed, the bad one named
+    assert "bad.txt" in result.stdout and "byte offset 12" in result.stdout and "第 12 字节" in result.stdout
+    assert "Traceback" not in result.stderr + result.stdout
+    assert (tmp_path / "index" / POINTER).exists()
 
 
 @pytest.mark.parametrize("case, expected", [
-    ("empty dir", "No .txt or .md files"),
+    ("empty dir", "No usable report files"),
     ("empty file", "File is empty"),
     ("blank file", "File is empty"),
     ("missing dir", "Corpus directory not found"),

@@ -52,10 +52,17 @@ class AnswerOut(BaseModel):
     related_sections: list[str] = Field(default_factory=list)
 
 
+class SkippedOut(BaseModel):
+    source: str = Field(description="语料目录中的文件 / the file, relative to the corpus folder")
+    reason: str = Field(description="未索引的原因（中英文） / why it was not indexed (bilingual)")
+
+
 class Health(BaseModel):
     status: str
     model: str
     manifest: dict
+    skipped: list[SkippedOut] = Field(default_factory=list,
+                                      description="未能索引的文件及原因 / corpus files that could not be indexed, and why")
 
 
 class CommitmentRecord(BaseModel):
@@ -117,8 +124,24 @@ class DocumentOut(BaseModel):
     title: str
     source: str
     chars: int
+    format: str = Field("txt", description="原始格式 / published format: txt, md, docx, pdf, html")
+    original_name: str = Field("", description="原始文件名 / the file name as added")
+    pages: int | None = Field(None, description="PDF 页数 / PDF page count (None for other formats)")
     report: Report = Field(description="报告目录信息：地区、级别、年份、标题、报告日期 / the catalogue entry: place, level, plan year, title, delivery date")
     sections: list[SectionRef] = Field(description="章节目录，按原文顺序 / the heading tree in reading order")
+
+
+class DocumentText(BaseModel):
+    """A report's whole extracted text: every citation's ``start``/``end`` index into ``text``."""
+
+    id: str
+    title: str
+    source: str
+    format: str
+    original_name: str
+    text: str
+    page_starts: list[int] = Field(default_factory=list,
+                                   description="每页在 text 中的起始位置（仅 PDF） / offset in text where each PDF page starts")
 
 
 class SectionOut(BaseModel):

@@ -11,7 +11,12 @@ from typing import Protocol
 
 
 class LoadError(ValueError):
-    """A file that cannot be read as a report; the message is bilingual and names the file."""
+    """A file that cannot be read as a report; the message is bilingual and names the file,
+    ``reason`` says the same without the name (for lists that name the file already)."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +45,7 @@ class Loader(Protocol):
 
 
 def fail(path: Path, zh: str, en: str) -> LoadError:
-    return LoadError(f"{path.name}：{zh} / {path.name}: {en}")
+    return LoadError(f"{path.name}：{zh} / {path.name}: {en}", f"{zh} / {en}")
 
 
 @lru_cache(maxsize=1)

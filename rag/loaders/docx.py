@@ -55,11 +55,21 @@ class _Numbering:
             if ref is not None and ref.get(qn("w:val")) in abstract:
                 self.levels[num.get(qn("w:numId"))] = abstract[ref.get(qn("w:val"))]
 
+    def _num_pr(self, paragraph):
+        """The paragraph's own numbering, else its style's (``List Number``), following ``basedOn``."""
+        ppr = paragraph._p.pPr
+        found = ppr.find(self.qn("w:numPr")) if ppr is not None else None
+        style = paragraph.style
+        while found is None and style is not None:
+            sppr = style.element.pPr
+            found = sppr.find(self.qn("w:numPr")) if sppr is not None else None
+            style = style.base_style
+        return found
+
     def label(self, paragraph) -> str:
         """The rendered number of a numbered paragraph (``（二）``), or ``""``."""
         qn = self.qn
-        ppr = paragraph._p.pPr
-        numpr = ppr.find(qn("w:numPr")) if ppr is not None else None
+        numpr = self._num_pr(paragraph)
         if numpr is None:
             return ""
         num_id = numpr.find(qn("w:numId"))
@@ -84,7 +94,9 @@ class _Numbering:
             f, _, start = defs.get(lv, ("decimal", "", 1))
             return format_number(counts[lv] + start - 1, f)
 
-        return re.sub(r"%(\d)", value, text)
+        label = re.sub(r"%(\d)", value, text)
+        # Word puts a tab after the number; a space keeps "1. 标题" readable, CJK marks (一、) need none
+        return label + " " if label[-1:].isascii() and label.strip() else label
 
 
 def _cell_texts(row) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 
 from rag.api.deps import DocId, PipelineDep, SectionId
-from rag.api.schemas import DocumentOut, SectionOut, SectionRef
+from rag.api.schemas import DocumentOut, DocumentText, SectionOut, SectionRef
 from rag.types import Document, Section
 
 router = APIRouter(prefix="/api", tags=["documents"])
@@ -24,9 +24,18 @@ def _document(pipeline: PipelineDep, doc_id: str) -> Document:
 
 @router.get("/documents", response_model=list[DocumentOut], summary="报告列表与目录 / Reports and their outlines")
 def documents(pipeline: PipelineDep) -> list[DocumentOut]:
-    return [DocumentOut(id=d.id, title=d.title, source=d.source, chars=len(d.text), report=d.report,
+    return [DocumentOut(id=d.id, title=d.title, source=d.source, chars=len(d.text), format=d.format,
+                        original_name=d.original_name or d.source, pages=len(d.pages) or None, report=d.report,
                         sections=[_ref(s) for s in d.sections])
             for d in pipeline.store.documents]
+
+
+@router.get("/documents/{doc}", response_model=DocumentText, summary="报告全文（提取后） / A report's extracted text",
+            responses={404: {"description": "未找到文档 / Unknown document"}})
+def document_text(doc: DocId, pipeline: PipelineDep) -> DocumentText:
+    d = _document(pipeline, doc)
+    return DocumentText(id=d.id, title=d.title, source=d.source, format=d.format,
+                        original_name=d.original_name or d.source, text=d.text, page_starts=list(d.pages))
 
 
 @router.get("/documents/{doc}/sections/{section_id}", response_model=SectionOut,
