@@ -41,6 +41,7 @@ TARGETS = {
     "http_p50_vs_encode": 1.5,
     "help_seconds": 1.0,
     "peak_rss_mb": 1536.0,
+    "pdf_extract_20_pages_s": 2.0,  # issue 13: text and page map of a 20-page printed report
 }
 
 # The cold-start floor: what any process must do before it can answer (interpreter, library, weights).
@@ -89,7 +90,7 @@ class BenchConfig:
     seconds: float = 4.0  # per throughput level
     max_requests: int = 300  # per throughput level
     server_timeout: float = 180.0
-    phases: tuple[str, ...] = ("startup", "cold", "build", "inprocess", "http")
+    phases: tuple[str, ...] = ("startup", "cold", "build", "inprocess", "http", "pdf")
 
 
 # ----------------------------------------------------------------------------- processes
@@ -561,10 +562,48 @@ class Benchmark:
                 "seconds": round(elapsed, 3), "rps": round(state["ok"] / elapsed, 3) if elapsed else 0.0,
                 "latency_ms": summary(latencies)}
 
+    def pdf(self, pages: int = 20, runs: int = 5) -> dict:
+        """Extracting a ``pages``-page report printed by Chromium (the corpus's first text report,
+        repeated until long enough): text, furniture removal, line joining and the page map."""
+        import pypdfium2 as pdfium
+
+        from rag.corpus import CorpusLoader
+        from rag.evaluation.formats import PRINT_CSS, article_html, blocks, chromium, print_pdf
+        from rag.loaders.pdf import PdfLoader
+
+        if chromium() is None:
+            return {"skipped": "Chromium is not installed (make system-deps)"}
+        source = next((p for p in CorpusLoader(self.settings.corpus_dir).files() if p.suffix in (".txt", ".md")), None)
+        if source is None:
+            return {"skipped": "no .txt/.md report in the corpus to print"}
+        title, body = blocks(source.read_text("utf-8"))
+        with tempfile.TemporaryDirectory(prefix="rag-bench-pdf-") as tmp:
+            long_pdf, exact = Path(tmp) / "long.pdf", Path(tmp) / "report.pdf"
+            copies = 1
+            while True:
+                print_pdf(article_html(title, body * copies, site=False, print_css=PRINT_CSS % "bench"), long_pdf)
+                src = pdfium.PdfDocument(str(long_pdf))
+                if len(src) >= pages or copies >= 16:
+                    break
+                copies = copies * 2
+                src.close()
+            out = pdfium.PdfDocument.new()
+            out.import_pages(src, list(range(min(pages, len(src)))))
+            out.save(str(exact))
+            n_pages, chars = len(out), 0
+            out.close()
+            src.close()
+            loader, times = PdfLoader(), []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                chars = len(loader.run(exact).text)
+                times.append(time.perf_counter() - t0)
+        return {"pages": n_pages, "chars": chars, "extract_s": summary(times)}
+
     # --- the whole run ------------------------------------------------------------------------
     def run(self) -> dict:
         report: dict[str, Any] = {"meta": self._meta()}
-        for phase in ("startup", "cold", "build", "inprocess", "http"):
+        for phase in ("startup", "cold", "build", "inprocess", "http", "pdf"):
             if phase in self.config.phases:
                 self.log(f"bench: {phase}")
                 t0 = time.perf_counter()
@@ -612,6 +651,8 @@ def acceptance(report: dict) -> dict[str, dict]:
         "http_p50_vs_encode": check(http.get("latency", {}).get("ratio_p50"), TARGETS["http_p50_vs_encode"]),
         "help_seconds": check(startup.get("help_s", {}).get("p50"), TARGETS["help_seconds"]),
         "peak_rss_mb": check(max(rss) if rss else None, TARGETS["peak_rss_mb"]),
+        "pdf_extract_20_pages_s": check(report.get("pdf", {}).get("extract_s", {}).get("p50"),
+                                        TARGETS["pdf_extract_20_pages_s"]),
         "throughput_wide_vs_single": check(
             min((ratio(r["rps"], single.get(r["workers"], 0)) or 0 for r in wide), default=None), 1.0,
             at_least=True),
@@ -657,6 +698,11 @@ def render_markdown(report: dict) -> str:
                   f"| seconds p50 | {_fmt(c['system_s']['p50'])} | {_fmt(c['floor_s']['p50'])} | {_fmt(c['ratio'])} |",
                   f"| peak RSS MB | {_fmt(c['system_peak_rss_mb']['p50'])} | {_fmt(c['floor_peak_rss_mb']['p50'])} "
                   f"| {_fmt(c['rss_ratio'])} |"]
+    if report.get("pdf", {}).get("extract_s"):
+        p = report["pdf"]
+        lines += ["", "## PDF extraction", "",
+                  f"{p['pages']} pages printed by Chromium, {p['chars']} characters extracted: "
+                  f"p50 {_fmt(p['extract_s']['p50'])} s, p95 {_fmt(p['extract_s']['p95'])} s."]
     if "build" in report:
         b = report["build"]
         lines += ["", "## Index build", "",

@@ -279,6 +279,7 @@ def evaluate(
     baseline: Annotated[Optional[bool], typer.Option("--baseline/--no-baseline", help="langchain-style 基线行 / the langchain-style baseline row (default on)")] = None,
     refusal_phrases: Annotated[Optional[Path], typer.Option("--refusal-phrases", help="拒答短语表（每行一条） / refusal phrases, one a line (RAG_EVAL_REFUSAL_PHRASES)")] = None,
     system_timeout: Annotated[Optional[float], typer.Option("--system-timeout", min=0.1, help="每题超时秒数 / seconds per question before a system's answer counts as wrong")] = None,
+    formats: Annotated[Optional[str], typer.Option("--formats", help="把语料转为这些格式再评测并与纯文本对比，如 docx,pdf,html / publish the corpus as these formats and compare each with the plain text")] = None,
 ) -> None:
     """评测检索与回答 / Evaluate retrieval and answers, the product beside other systems.
 
@@ -323,6 +324,9 @@ def evaluate(
         _fail(f"找不到语料目录：{corpus} / Corpus folder not found: {corpus}", 2)
     if settings.corpus_dir.resolve() != Settings().corpus_dir.resolve():  # another corpus than the served one
         settings = settings.model_copy(update={"index_dir": _eval_index_dir(ctx, settings, settings.corpus_dir)})
+    if formats is not None:
+        _eval_formats(dataset, settings, formats, out)
+        return
     try:  # specs are checked before the model loads: a typo fails in a second
         refusals = RefusalPhrases.load(settings.eval_refusal_phrases)
         others = [parse_system(s, refusals, timeout_s=settings.eval_system_timeout_s) for s in system or []]
@@ -349,6 +353,39 @@ def evaluate(
     typer.echo(comparison_table(report))
     files = write_report(report, out or Path("eval/reports") / data.name)
     typer.echo(f"报告已写入 / Report written: {', '.join(str(f) for f in files)}")
+
+
+def _eval_formats(dataset: Path, settings: Settings, formats: str, out: Optional[Path]) -> None:
+    """``rag eval --formats``: the corpus as text and as each published format, one run, one table."""
+    import tempfile
+
+    from rag.corpus import CorpusError
+    from rag.embedding import ModelLoadError
+    from rag.evaluation.datasets import DatasetError, load_dataset
+    from rag.evaluation.formats import FORMATS, chromium, compare_formats, formats_table
+    from rag.index import IndexUnavailable
+
+    wanted = [f.strip().lower() for f in formats.split(",") if f.strip()]
+    unknown = [f for f in wanted if f not in FORMATS]
+    if not wanted or unknown:
+        _fail(f"未知格式 {', '.join(unknown) or formats!r}（可选 {','.join(FORMATS)}） / Unknown format(s); use {','.join(FORMATS)}", 2)
+    if "pdf" in wanted and chromium() is None:
+        _fail("打印 PDF 需要 Chromium（make system-deps）。 / Printing PDFs needs Chromium (make system-deps).", 2)
+    try:
+        data = load_dataset(dataset)
+        with tempfile.TemporaryDirectory(prefix="rag-eval-formats-") as tmp:
+            rows = compare_formats(data, settings, wanted, Path(tmp), progress=sys.stderr.isatty())
+    except (DatasetError, CorpusError, IndexUnavailable, ModelLoadError, RuntimeError, OSError) as exc:
+        _fail(str(exc))
+    table = formats_table(rows)
+    typer.echo(table)
+    folder = out or Path("eval/reports") / f"{data.name}-formats"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "formats.json").write_text(json.dumps(rows, ensure_ascii=False, indent=2), "utf-8")
+    (folder / "formats.md").write_text(
+        f"# Answers by published format\n\nDataset `{dataset}`, corpus `{settings.corpus_dir}`, hybrid retriever.\n\n{table}\n",
+        "utf-8")
+    typer.echo(f"报告已写入 / Report written: {folder / 'formats.md'}, {folder / 'formats.json'}")
 
 
 @app.command("export-beir")
@@ -386,7 +423,7 @@ def bench(
     queries: Annotated[int, typer.Option("--queries", min=1, help="每阶段问题数 / questions per latency phase")] = 30,
     seconds: Annotated[float, typer.Option("--seconds", min=0.1, help="每档吞吐测试秒数 / seconds per throughput level")] = 4.0,
     cold_runs: Annotated[int, typer.Option("--cold-runs", min=1, help="冷启动次数 / cold starts")] = 1,
-    skip: Annotated[Optional[str], typer.Option("--skip", help="跳过阶段，逗号分隔 / phases to skip: startup,cold,build,inprocess,http")] = None,
+    skip: Annotated[Optional[str], typer.Option("--skip", help="跳过阶段，逗号分隔 / phases to skip: startup,cold,build,inprocess,http,pdf")] = None,
     scale: Annotated[bool, typer.Option("--scale", help="另做合成规模测试 / also run the synthetic scale benchmark")] = False,
     scale_n: Annotated[int, typer.Option("--scale-n", min=1000, help="规模测试向量/单元数 / vectors and units at scale")] = 100_000,
 ) -> None:

@@ -215,3 +215,15 @@ def test_encrypted_pdf_is_named(tmp_path):
         extract(tmp_path / "locked.pdf")
     shutil.copy(plain, tmp_path / "copy.pdf")
     assert extract(tmp_path / "copy.pdf").text
+
+
+@needs_chromium
+def test_bench_measures_a_twenty_page_pdf(tmp_path):
+    from rag.bench import BenchConfig, Benchmark
+    from rag.settings import Settings
+
+    root = Path(__file__).resolve().parents[1]
+    settings = Settings(corpus_dir=root / "corpus", index_dir=tmp_path / "index")
+    report = Benchmark(settings, BenchConfig(dataset=root / "eval" / "dev.jsonl", phases=("pdf",)), log=lambda m: None).run()
+    assert report["pdf"]["pages"] == 20 and report["pdf"]["chars"] > 10_000
+    assert report["acceptance"]["pdf_extract_20_pages_s"]["met"] is not None  # measured, never asserted on time

@@ -150,7 +150,7 @@ def test_cli_errors_are_clean(tmp_path):
 
     r = CliRunner().invoke(app, ["--corpus", str(tmp_path), "--index-dir", str(tmp_path / "i"), "ask", "你好"])
     assert r.exit_code != 0 and "Traceback" not in r.output
-    assert "No .txt or .md" in r.output
+    assert "No usable report files" in r.output
 
 
 def test_a_figure_must_belong_to_the_metric_asked(pipeline):

@@ -138,3 +138,98 @@ def publish(raw: str, fmt: str, out: Path) -> Path:
         css = PRINT_CSS % (title or SITE).replace('"', "")
         return print_pdf(article_html(title, body, site=False, print_css=css), out)
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def publish_corpus(src: Path, fmt: str, out: Path) -> Path:
+    """Every text report of ``src`` published as ``fmt`` under its own stem, so document ids (and
+    the dataset's ``doc`` fields) stay the same; other files are copied as they are."""
+    from rag.corpus import CorpusLoader
+
+    out.mkdir(parents=True, exist_ok=True)
+    loader = CorpusLoader(src)
+    for p in loader.files():
+        rel = p.relative_to(src)
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        if p.suffix.lower() in (".txt", ".md"):
+            publish(p.read_text("utf-8"), fmt, (out / rel).with_suffix(f".{fmt}"))
+        else:
+            shutil.copyfile(p, out / rel)
+    return out
+
+
+def _squash(text: str) -> str:
+    from rag.loaders import unify_radicals
+
+    return "".join(unify_radicals(text).split())
+
+
+def page_check(pipeline, questions: list[str], corpus: Path) -> dict[str, int]:
+    """Asks each question and checks every PDF citation's page against that page alone, read
+    again from the PDF: the cited text (up to 24 characters, within the page the map gives) must
+    be printed on it. Returns how many PDF citations were checked and how many were right."""
+    import pypdfium2 as pdfium
+
+    pages: dict[str, list[str]] = {}
+    checked = right = 0
+    for q in questions:
+        for c in pipeline.ask(q).citations:
+            doc = pipeline.store.document(c.doc)
+            if doc is None or doc.format != "pdf" or c.page is None:
+                continue
+            if doc.id not in pages:
+                pdf = pdfium.PdfDocument(str(corpus / doc.source))
+                pages[doc.id] = [_squash(pdf[i].get_textpage().get_text_range()) for i in range(len(pdf))]
+                pdf.close()
+            end = doc.pages[c.page] if c.page < len(doc.pages) else len(doc.text)
+            window = _squash(doc.text[c.start:min(c.start + 24, end)])
+            checked += 1
+            right += bool(window) and window in pages[doc.id][c.page - 1]
+    return {"pdf_citations": checked, "right_page": right}
+
+
+def compare_formats(data, settings, formats: list[str], index_root: Path, *, progress: bool = False) -> list[dict]:
+    """The same questions over the corpus as plain text and as each published format, one index
+    per format, answered by the hybrid retriever in one run: a row per format with its accuracy
+    and the difference from the text in points."""
+    from rag.evaluation.runner import EvalRunner, open_pipeline
+
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="rag-formats-") as tmp:
+        for fmt in ["text", *formats]:
+            corpus = settings.corpus_dir if fmt == "text" else publish_corpus(settings.corpus_dir, fmt, Path(tmp) / fmt)
+            conf = settings.model_copy(update={"corpus_dir": corpus, "index_dir": index_root / fmt, "auto_rebuild": True})
+            with open_pipeline(data, conf, progress=progress) as (pipeline, doc_keys):
+                runner = EvalRunner(pipeline, k=10, doc_keys=doc_keys, min_overlap=settings.eval_min_overlap,
+                                    bootstrap_samples=settings.eval_bootstrap_samples, seed=settings.eval_seed)
+                run = runner.run(data, "hybrid")
+                s = run.summary
+                row = {"format": fmt, "n": s["n"], "accuracy": s.get("accuracy"),
+                       "answerable_accuracy": s.get("answerable_accuracy"),
+                       "refusal_f1": (s.get("refusal") or {}).get("f1"),
+                       "recall@5": s["retrieval"].get("recall@5"), "quote_violations": s.get("quote_violations"),
+                       "skipped": list(pipeline.store.manifest.skipped),
+                       "correct": sorted(r.id for r in run.results if r.correct)}
+                if fmt == "pdf":
+                    row |= page_check(pipeline, [i.question for i in data.items], corpus)
+                rows.append(row)
+    base = rows[0]
+    for row in rows:
+        row["delta_points"] = round(100 * ((row["accuracy"] or 0) - (base["accuracy"] or 0)), 1)
+        row["lost"] = sorted(set(base["correct"]) - set(row["correct"]))
+        row["gained"] = sorted(set(row["correct"]) - set(base["correct"]))
+    return rows
+
+
+def formats_table(rows: list[dict]) -> str:
+    head = "| format | n | accuracy | Δ vs text (points) | answerable acc. | refusal F1 | R@5 | quote violations | PDF citations on the right page |"
+    out = [head, "|" + "---|" * 9]
+
+    def pct(v):
+        return "–" if v is None else f"{100 * v:.1f}%"
+
+    for r in rows:
+        pages = f"{r['right_page']}/{r['pdf_citations']}" if "pdf_citations" in r else "–"
+        out.append(f"| {r['format']} | {r['n']} | {pct(r['accuracy'])} | {r['delta_points']:+.1f} | "
+                   f"{pct(r['answerable_accuracy'])} | {pct(r['refusal_f1'])} | {pct(r['recall@5'])} | "
+                   f"{r['quote_violations']} | {pages} |")
+    return "\n".join(out)
