@@ -24,7 +24,7 @@ class QueryPart:
     scope: Scope | None = None
     year: int | None = None
     kinds: frozenset[str] = frozenset()  # what it asks for: names of the lexicon's [kinds.*]
-    part_ordinal: int | None = None  # "第三部分" → 3
+    chapter: int | None = None  # "第三部分" → 3: a numbered top-level chapter of the report
     measure: str | None = None  # "多少公里" → "公里": the unit the figure must carry
     last_year: bool = False  # "去年": the year before the plan year
     expansions: list[str] = field(default_factory=list)
@@ -49,7 +49,7 @@ class QueryAnalyzer:
         self._review = self._review_time + scope["last_year"] + scope["review"]
         self._kinds = self.lexicon.kinds
         self._asked = [w for k in self._kinds.values() for w in k.asks]  # question words, not topic
-        self._part_re = pattern(q["part_pattern"])
+        self._chapter_re = pattern(q["chapter_pattern"])
         self._count_re = re.compile(q["count_pattern"])
         units = sorted(q["measure_words"], key=len, reverse=True)
         self._measure_re = re.compile(
@@ -79,7 +79,7 @@ class QueryAnalyzer:
 
     def topic(self, text: str) -> str:
         """What the question is about: time words, question words and fillers removed."""
-        t = self._measure_re.sub(" ", self._count_re.sub(" ", self._part_re.sub(" ", text)))
+        t = self._measure_re.sub(" ", self._count_re.sub(" ", self._chapter_re.sub(" ", text)))
         asked = self._plan_time + self._review_time + self._last_year + self._percent + self._asked
         for w in sorted(asked, key=len, reverse=True):
             t = t.replace(w, " ") if not w.isascii() else re.sub(rf"(?i)\b{re.escape(w)}\b", " ", t)
@@ -147,7 +147,7 @@ class QueryAnalyzer:
             scope=self.scope(full),
             year=years[0] if years else None,
             kinds=frozenset(name for name, kind in self._kinds.items() if kind.asked_in(untimed)),
-            part_ordinal=self._ordinal(full),
+            chapter=self._chapter(full),
             measure=self._measure(untimed),
             last_year=any(contains_word(full, w) for w in self._last_year),
             expansions=expansions,
@@ -170,8 +170,8 @@ class QueryAnalyzer:
         m = self._measure_re.search(text)
         return self._measure_alias.get(m.group(1), m.group(1)) if m else None
 
-    def _ordinal(self, text: str) -> int | None:
-        m = self._part_re.search(text)
+    def _chapter(self, text: str) -> int | None:
+        m = self._chapter_re.search(text)
         if not m:
             return None
         return chinese_number(m.group(1))

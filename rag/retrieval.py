@@ -33,8 +33,8 @@ class Priors:
     scope_mismatch: float = 0.5
     number: float = 0.25
     rank: float = 0.5
-    part_heading: float = 2.0
-    part_body: float = 0.5
+    chapter_heading: float = 2.0
+    chapter_body: float = 0.5
     measure: float = 0.5
 
 
@@ -48,7 +48,7 @@ class UnitFeatures:
         self.has_rank = np.array([lexicon.has_rank(u.text) for u in units])
         self.texts = [u.text for u in units]
         top = [u.section_id.split(".")[0] for u in units]
-        self.part = np.array([int(t) if t.isdigit() else 0 for t in top])  # ordinal of the top-level part
+        self.chapter = np.array([int(t) if t.isdigit() else 0 for t in top])  # number of the top-level chapter
         self.is_heading = np.array([u.kind == "heading" for u in units])
         self.plan_year = np.array([years.get(u.doc_id) or 0 for u in units])  # of each unit's report; 0 unknown
 
@@ -65,10 +65,10 @@ class UnitFeatures:
             w[self.has_digit] *= 1 + priors.number
         if part.wants_rank:
             w[self.has_rank] *= 1 + priors.rank
-        if part.part_ordinal:
-            inside = self.part == part.part_ordinal
-            w[inside] *= 1 + priors.part_body
-            w[inside & self.is_heading] *= 1 + priors.part_heading
+        if part.chapter:
+            inside = self.chapter == part.chapter
+            w[inside] *= 1 + priors.chapter_body
+            w[inside & self.is_heading] *= 1 + priors.chapter_heading
         if part.measure:
             w[[has_figure_in(t, part.measure) for t in self.texts]] *= 1 + priors.measure
         return w

@@ -86,7 +86,7 @@ def test_question_readings(question, kinds, scope, measure, ordinal):
     none = lambda v: None if v == "-" else v  # noqa: E731
     assert sorted(part.kinds) == ([] if kinds == "-" else sorted(kinds.split(",")))
     assert (part.scope, part.measure) == (none(scope), none(measure))
-    assert part.part_ordinal == (None if ordinal == "-" else int(ordinal))
+    assert part.chapter == (None if ordinal == "-" else int(ordinal))
 
 
 def test_two_part_question_shares_its_topic():

@@ -45,7 +45,7 @@ def test_time_words_pick_the_part(analyzer):
 def test_question_words(analyzer):
     assert analyzer.analyze("城镇化率排全省第几？")[0].wants_rank
     assert analyzer.analyze("太焦高铁全长多少公里？")[0].measure == "公里"
-    assert analyzer.analyze("报告第三部分讲什么？")[0].part_ordinal == 3
+    assert analyzer.analyze("报告第三部分讲什么？")[0].chapter == 3
 
 
 def test_two_part_question_shares_its_topic(analyzer):

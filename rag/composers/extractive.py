@@ -43,7 +43,7 @@ class WindowWeights:
     length_penalty: float = 0.004  # per character beyond free_chars: the shortest answer wins
     free_chars: int = 25
     measure: float = 0.4  # a figure in the unit asked for ("多少公里" → 公里); kinds earn theirs from data
-    part_heading: float = 1.0  # "第三部分讲什么" answered by that part's own heading
+    chapter_heading: float = 1.0  # "第三部分讲什么" answered by that chapter's own heading
     heading: float = -0.4  # any other heading: it names a topic, it does not answer
     max_chars: int = 80  # a window of several clauses stays within this
 
@@ -204,8 +204,8 @@ class ExtractiveComposer:
         novel = len(_CJK_OR_DIGIT.findall(rest))  # what the window says beyond the question
         score += w.novelty * min(novel, w.novelty_chars) / w.novelty_chars - w.length_penalty * max(len(span) - w.free_chars, 0)
         score += self._kind_bonus(span, rest, part)
-        if part.part_ordinal and u.kind == "heading" and u.section_id == str(part.part_ordinal):
-            score += w.part_heading  # "第三部分讲什么" is answered by that part's own heading
+        if part.chapter and u.kind == "heading" and u.section_id == str(part.chapter):
+            score += w.chapter_heading  # "第三部分讲什么" is answered by that chapter's own heading
         elif u.kind == "heading" and not (part.measure and _answers_form(span, part, self.lexicon)):
             score += w.heading  # a heading names a topic; it answers only questions about the report's parts
         return score
@@ -239,15 +239,15 @@ class ExtractiveComposer:
         """The best window among the top hits and how well it supports an answer; ``used`` holds
         windows that answered earlier parts of the question, which this part must not repeat."""
         terms = self._terms(part)
-        if part.part_ordinal:  # "第三部分讲什么" is answered inside that part
-            hits = [h for h in hits if h.unit.section_id.split(".")[0] == str(part.part_ordinal)]
+        if part.chapter:  # "第三部分讲什么" is answered inside that chapter
+            hits = [h for h in hits if h.unit.section_id.split(".")[0] == str(part.chapter)]
         picked = self._pick(part, hits, terms, used) if hits else None
         if picked is None:
             return None, 0.0
         window, hit = picked
         s = self.s
-        if part.part_ordinal and window.unit.section_id.split(".")[0] == str(part.part_ordinal):
-            support = 1.0  # the part asked about exists; its heading answers what it is about
+        if part.chapter and window.unit.section_id.split(".")[0] == str(part.chapter):
+            support = 1.0  # the chapter asked about exists; its heading answers what it is about
         elif terms:
             support = window.coverage
         elif is_english(part.text) and hit.dense is not None:  # no report wording: judge by meaning
