@@ -8,7 +8,10 @@ import json
 import statistics
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -16,6 +19,36 @@ from rag.evaluation import metrics as m
 from rag.evaluation.baseline import RecursiveCharacterSplitter
 from rag.evaluation.runner import QuestionResult, summarize
 from rag.evaluation.systems import RefusalPhrases, SystemSpecError, json_path, parse_system, to_answer
+
+
+@contextmanager
+def loopback(respond: Callable[[str, dict], tuple[int, Any]]) -> Iterator[str]:
+    """A JSON server on 127.0.0.1 (a free port): ``respond(path, body)`` gives the status and the
+    JSON to send. Yields the base URL; stops on exit."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            status, payload = respond(self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            if status != 200:
+                self.send_error(status)
+                return
+            data = json.dumps(payload, ensure_ascii=False).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 # --- pure parts ------------------------------------------------------------------------------
@@ -80,6 +113,45 @@ def test_system_specs_are_checked(tmp_path, monkeypatch):
             parse_system(bad, refusals)
 
 
+def test_openai_system_gets_the_passages_or_the_bare_question():
+    sent: list[dict] = []
+
+    def respond(path: str, body: dict) -> tuple[int, Any]:
+        sent.append(body | {"path": path})
+        content = "报告中没有相关内容。" if "水库" in body["messages"][-1]["content"] else "增长7%左右"
+        return 200, {"choices": [{"message": {"role": "assistant", "content": content}}]}
+
+    refusals = RefusalPhrases.load()
+    with loopback(respond) as url:
+        with_context = parse_system(f"a=openai:{url}/v1#tiny-model", refusals)
+        bare = parse_system(f"b=openai:{url}/v1#tiny-model?context=none", refusals)
+        got = with_context.run("GDP目标？", ["主要预期目标：地区生产总值增长7%左右", "其他"])
+        refused = bare.run("有几座水库？", None)
+    assert (got.answer, got.found, got.error) == ("增长7%左右", True, None) and "total" in got.timings_ms
+    assert (refused.found, refused.error) == (False, None)
+    first, second = sent
+    assert first["path"] == "/v1/chat/completions" and first["model"] == "tiny-model" and first["temperature"] == 0
+    assert "[1] 主要预期目标：地区生产总值增长7%左右" in first["messages"][1]["content"]
+    assert "报告中没有相关内容" in first["messages"][0]["content"]  # the canonical refusal is asked for
+    assert second["messages"][1]["content"] == "有几座水库？"
+    gone = parse_system(f"c=openai:{url}/v1#tiny-model?timeout=0.5", refusals).run("GDP目标？", ["x"])
+    assert gone.error and not gone.answer  # the server is down: an error, scored as wrong
+
+
+def test_python_system_errors_and_hangs_become_wrong_answers(tmp_path, monkeypatch):
+    (tmp_path / "flaky.py").write_text(
+        "import time\n"
+        "def answer(q):\n"
+        "    if q == 'hang':\n        time.sleep(5)\n"
+        "    if q == 'boom':\n        raise RuntimeError('kaput')\n"
+        "    return {'answer': 'ok ' + q, 'found': True}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    system = parse_system("f=py:flaky:answer?timeout=0.3", RefusalPhrases.load())
+    assert system.run("q", None).answer == "ok q"
+    assert system.run("hang", None).error == "timeout"
+    assert system.run("boom", None).error == "RuntimeError: kaput"
+
+
 def test_breakdown_by_report_counts_cross_report_questions_under_each():
     def result(qid: str, docs: list[str], correct: bool) -> QuestionResult:
         return QuestionResult(qid, "?", "figure", True, [], {"recall@5": float(correct)}, answer="a", found=True,
@@ -104,43 +176,25 @@ def side_by_side(pipeline, dev_sample, tmp_path_factory):
     slow, broken = dev_sample.items[0].question, dev_sample.items[1].question
     asked: list[dict] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            asked.append(body)
-            item = items[body["q"]]
-            if body["q"] == broken:
-                self.send_error(500)
-                return
-            if body["q"] == slow:
-                time.sleep(1.5)  # past the template's timeout
-            answer = "、".join(item.all_of or item.answers) if item.answerable else "报告中没有相关内容"
-            data = json.dumps({"data": {"text": f"答：{answer}"}}, ensure_ascii=False).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def respond(path: str, body: dict) -> tuple[int, Any]:
+        asked.append(body)
+        item = items[body["q"]]
+        if body["q"] == broken:
+            return 500, None
+        if body["q"] == slow:
+            time.sleep(1.5)  # past the template's timeout
+        answer = "、".join(item.all_of or item.answers) if item.answerable else "报告中没有相关内容"
+        return 200, {"data": {"text": f"答：{answer}"}}
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     out = tmp_path_factory.mktemp("side")
     template = out / "fake.json"
-    template.write_text(json.dumps({"url": f"http://127.0.0.1:{server.server_address[1]}/qa",
-                                    "body": {"q": "{question}", "passages": "{context}"},
-                                    "answer": "data.text", "timeout_s": 0.5}), "utf-8")
-    try:
+    with loopback(respond) as url:
+        template.write_text(json.dumps({"url": f"{url}/qa", "body": {"q": "{question}", "passages": "{context}"},
+                                        "answer": "data.text", "timeout_s": 0.5}), "utf-8")
         fake = parse_system(f"fake=http:{template}", RefusalPhrases.load())
         runner = EvalRunner(pipeline, k=10, progress=False)
         baseline = LangchainStyleBaseline(pipeline.store.documents, pipeline.embedder)
         report = runner.run_all(dev_sample, ["bm25", "hybrid"], [baseline, fake])
-    finally:
-        server.shutdown()
-        server.server_close()
     files = write_report(report, out / "report")
     return report, out / "report", files, asked, (slow, broken)
 
