@@ -32,12 +32,10 @@ def loopback(respond: Callable[[str, dict], tuple[int, Any]]) -> Iterator[str]:
             if status != 200:
                 self.send_error(status)
                 return
-            data = json.dumps(payload, ensure_ascii=False).encode()
-            self.send_response(200)
+            self.send_response(200)  # HTTP/1.0: the body ends when the connection closes
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            self.wfile.write(json.dumps(payload, ensure_ascii=False).encode())
 
         def log_message(self, *args: object) -> None:
             pass

@@ -17,6 +17,7 @@ import numpy as np
 
 from rag.evaluation.datasets import EvidenceLocator, unit_key
 from rag.evaluation.systems import SystemAnswer
+from rag.genre.text import strip_span
 from rag.types import Citation, Document, Unit
 
 if TYPE_CHECKING:
@@ -83,10 +84,7 @@ class RecursiveCharacterSplitter:
         """Chunk spans of ``text``, whitespace stripped, empty chunks dropped."""
         out = []
         for a, b in self._split(text, 0, len(text), self.separators):
-            while a < b and text[a].isspace():
-                a += 1
-            while b > a and text[b - 1].isspace():
-                b -= 1
+            a, b = strip_span(text, a, b)
             if b > a:
                 out.append((a, b))
         return out

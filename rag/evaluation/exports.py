@@ -20,7 +20,6 @@ Whitespace in ids becomes ``_`` (TREC files are whitespace-separated).
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from rag.evaluation.runner import EvalReport, RetrieverRun
