@@ -669,8 +669,8 @@ def _fmt(v: Any) -> str:
     return "–" if v is None else str(v)
 
 
-def render_markdown(report: dict) -> str:
-    """A human summary of the JSON report: medians, floors and ratios side by side."""
+def _md_head(report: dict) -> list[str]:
+    """Title, machine and the acceptance targets."""
     m = report["meta"]
     lines = [f"# rag bench — {m['started']}", "",
              f"{m['cpus']} CPUs, load average at start {m['load_avg']}, Python {m['python']}, "
@@ -681,6 +681,12 @@ def render_markdown(report: dict) -> str:
     for name, c in report["acceptance"].items():
         met = {True: "yes", False: "**no**", None: "not measured"}[c["met"]]
         lines.append(f"| {name} | {_fmt(c['value'])} | {_fmt(c['limit'])} | {met} |")
+    return lines
+
+
+def _md_startup_and_build(report: dict) -> list[str]:
+    """Start-up, cold start, PDF extraction and index build, each when measured."""
+    lines: list[str] = []
     if "startup" in report:
         s = report["startup"]
         lines += ["", "## Start-up (s)", "", "| command | p50 | p95 | floor `python -c pass` p50 | ratio |",
@@ -712,6 +718,12 @@ def render_markdown(report: dict) -> str:
                   f"| seconds | {_fmt(b['system_s']['p50'])} | {_fmt(b['floor_s']['p50'])} | {_fmt(b['ratio'])} |",
                   f"| s per 1,000 chars | {_fmt(b['system_s_per_1k_chars'])} | {_fmt(b['floor_s_per_1k_chars'])} | "
                   f"{_fmt(b['ratio'])} |"]
+    return lines
+
+
+def _md_answers(report: dict) -> list[str]:
+    """In-process and HTTP answer latency and throughput, each when measured."""
+    lines: list[str] = []
     if "inprocess" in report:
         i = report["inprocess"]
         f = i["floor_encode_ms"]
@@ -746,7 +758,12 @@ def render_markdown(report: dict) -> str:
         for w, s in h["servers"].items():
             lines.append(f"| {w} | {_fmt(s['startup_s'])} | {_fmt(max(s['peak_rss_mb'].values(), default=0.0))} | "
                          f"{_fmt(s['peak_rss_total_mb'])} |")
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def render_markdown(report: dict) -> str:
+    """A human summary of the JSON report: medians, floors and ratios side by side."""
+    return "\n".join([*_md_head(report), *_md_startup_and_build(report), *_md_answers(report)]) + "\n"
 
 
 def write_report(report: dict, out_dir: Path, name: str = "bench") -> tuple[Path, Path]:
@@ -767,43 +784,27 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     return out, time.perf_counter() - t0
 
 
-def scale_benchmark(n: int = 100_000, dim: int = 384, queries: int = 100, k: int = 10, *,
-                    pq_m: int = 48, pq_bits: int = 8, unit_tokens: list[list[str]] | None = None,
-                    query_tokens: list[list[str]] | None = None, seed: int = 0,
-                    log: Callable[[str], None] | None = None) -> dict:
-    """Synthetic figures for ~10,000 reports (about a million units, measured here at ``n``).
-
-    Vectors are random normal around ``n / 100`` random-normal centres (embeddings of a corpus
-    cluster by topic; without clusters every neighbour is a near-tie and recall@k means nothing),
-    L2-normalised; queries are noisy copies of stored vectors, and recall@k is measured against
-    the exact (flat) search. BM25 indexes ``n``
-    units made by duplicating real units' tokens with random drops and a unique tag each.
-    FAISS runs on one thread, as one request does, so shared-machine load skews it least.
-    """
-    import bm25s
+def _scale_vectors(n: int, dim: int, queries: int, rng: Any) -> tuple[Any, Any]:
+    """``n`` unit vectors clustered around ``n / 100`` centres, and ``queries`` noisy copies of them."""
     import faiss
     import numpy as np
 
-    log = log or (lambda msg: None)
-    rng = np.random.default_rng(seed)
     centres = rng.standard_normal((max(1, n // 100), dim), dtype=np.float32)
     xb = centres[rng.integers(len(centres), size=n)] + rng.standard_normal((n, dim), dtype=np.float32)
     faiss.normalize_L2(xb)
     xq = xb[rng.choice(n, queries, replace=False)] + rng.standard_normal((queries, dim), dtype=np.float32) * 0.02
     xq = np.ascontiguousarray(xq, dtype=np.float32)
     faiss.normalize_L2(xq)
+    return xb, xq
 
-    def per_query_ms(index: Any) -> tuple[dict, np.ndarray]:
-        ids, times = [], []
-        for q in xq:
-            t0 = time.perf_counter()
-            _, i = index.search(q[None, :], k)
-            times.append((time.perf_counter() - t0) * 1000)
-            ids.append(i[0])
-        return summary(times), np.array(ids)
+
+def _faiss_indexes(xb: Any, dim: int, pq_m: int, pq_bits: int) -> dict[str, Callable[[], Any]]:
+    """Builders of the compared FAISS indexes, exact (flat) first: it is the recall reference."""
+    import faiss
+    import numpy as np
 
     def ivfpq() -> Any:
-        nlist = max(16, int(4 * np.sqrt(n)))
+        nlist = max(16, int(4 * np.sqrt(len(xb))))
         index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, nlist, pq_m, pq_bits, faiss.METRIC_INNER_PRODUCT)
         index.train(xb)
         index.add(xb)
@@ -822,26 +823,48 @@ def scale_benchmark(n: int = 100_000, dim: int = 384, queries: int = 100, k: int
         index.add(xb)
         return index
 
-    faiss_rows: dict[str, dict] = {}
+    return {"flat": flat, "hnsw32": hnsw, f"ivf_pq{pq_m}": ivfpq}
+
+
+def _scale_faiss(xb: Any, xq: Any, k: int, pq_m: int, pq_bits: int, log: Callable[[str], None]) -> dict[str, dict]:
+    """Build time, memory, per-query search time and recall@k of each index, on one thread."""
+    import faiss
+    import numpy as np
+
+    def per_query_ms(index: Any) -> tuple[dict, np.ndarray]:
+        ids, times = [], []
+        for q in xq:
+            t0 = time.perf_counter()
+            _, i = index.search(q[None, :], k)
+            times.append((time.perf_counter() - t0) * 1000)
+            ids.append(i[0])
+        return summary(times), np.array(ids)
+
+    rows: dict[str, dict] = {}
     truth = None
     threads = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
     try:
-        for name, make in (("flat", flat), ("hnsw32", hnsw), (f"ivf_pq{pq_m}", ivfpq)):
+        for name, make in _faiss_indexes(xb, xb.shape[1], pq_m, pq_bits).items():
             log(f"  faiss {name}")
             index, build_s = _timed(make)
             search, ids = per_query_ms(index)
             if truth is None:
                 truth = ids
             recall = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(ids, truth)]))
-            faiss_rows[name] = {"build_s": round(build_s, 3),
-                                "memory_mb": round(len(faiss.serialize_index(index)) / 2**20, 2),
-                                "search_ms": search, f"recall_at_{k}": round(recall, 4)}
+            rows[name] = {"build_s": round(build_s, 3), "memory_mb": round(len(faiss.serialize_index(index)) / 2**20, 2),
+                          "search_ms": search, f"recall_at_{k}": round(recall, 4)}
             del index
     finally:
         faiss.omp_set_num_threads(threads)
+    return rows
 
-    log("  bm25s")
+
+def _scale_bm25(n: int, k: int, queries: int, unit_tokens: list[list[str]] | None,
+                query_tokens: list[list[str]] | None, rng: Any) -> dict:
+    """BM25 over ``n`` units made from real units' tokens with random drops and a unique tag each."""
+    import bm25s
+
     base = unit_tokens or [["政府", "工作", "报告"]]
     corpus = []
     for i in range(n):
@@ -863,12 +886,36 @@ def scale_benchmark(n: int = 100_000, dim: int = 384, queries: int = 100, k: int
         bm25.retrieve([q], k=k, show_progress=False, n_threads=1)
         topk.append((time.perf_counter() - t0) * 1000)
     bm25_mb = sum(a.nbytes for a in bm25.scores.values() if hasattr(a, "nbytes")) / 2**20
+    return {"units": n, "build_s": round(bm25_build, 3), "memory_mb": round(bm25_mb, 2),
+            "vocab": len(vocab), "get_scores_ms": summary(full), "retrieve_topk_ms": summary(topk)}
+
+
+def scale_benchmark(n: int = 100_000, dim: int = 384, queries: int = 100, k: int = 10, *,
+                    pq_m: int = 48, pq_bits: int = 8, unit_tokens: list[list[str]] | None = None,
+                    query_tokens: list[list[str]] | None = None, seed: int = 0,
+                    log: Callable[[str], None] | None = None) -> dict:
+    """Synthetic figures for ~10,000 reports (about a million units, measured here at ``n``).
+
+    Vectors are random normal around ``n / 100`` random-normal centres (embeddings of a corpus
+    cluster by topic; without clusters every neighbour is a near-tie and recall@k means nothing),
+    L2-normalised; queries are noisy copies of stored vectors, and recall@k is measured against
+    the exact (flat) search. BM25 indexes ``n``
+    units made by duplicating real units' tokens with random drops and a unique tag each.
+    FAISS runs on one thread, as one request does, so shared-machine load skews it least.
+    """
+    import numpy as np
+
+    log = log or (lambda msg: None)
+    rng = np.random.default_rng(seed)
+    xb, xq = _scale_vectors(n, dim, queries, rng)
+    faiss_rows = _scale_faiss(xb, xq, k, pq_m, pq_bits, log)
+    log("  bm25s")
+    bm25 = _scale_bm25(n, k, queries, unit_tokens, query_tokens, rng)
     return {
         "meta": {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "cpus": os.cpu_count(),
                  "load_avg": [round(x, 2) for x in os.getloadavg()], "n": n, "dim": dim, "queries": len(xq), "k": k},
         "faiss": faiss_rows,
-        "bm25": {"units": n, "build_s": round(bm25_build, 3), "memory_mb": round(bm25_mb, 2),
-                 "vocab": len(vocab), "get_scores_ms": summary(full), "retrieve_topk_ms": summary(topk)},
+        "bm25": bm25,
     }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
@@ -105,110 +106,129 @@ def _open_citation(pipeline: Pipeline, turns: list[dict], turn: int, n: int, lan
     return source_html(doc, section, cite["start"], cite["end"], n, lang)
 
 
-def build_ui(pipeline_getter: PipelineGetter, settings: Settings | None = None) -> gr.Blocks:
-    """``pipeline_getter`` is called per request: the pipeline is loaded after the app is built."""
-    settings = settings or get_settings()
-    n_controls = 2 + len(settings.ui_examples)  # question box, send button, example buttons
+class _Handlers:
+    """What the page does on each event; ``pipeline_getter`` is called per request, because the
+    pipeline is loaded after the app is built."""
 
-    def controls(enabled: bool) -> tuple[Any, ...]:
+    def __init__(self, pipeline_getter: PipelineGetter, settings: Settings) -> None:
+        self.pipeline = pipeline_getter
+        self.n_controls = 2 + len(settings.ui_examples)  # question box, send button, example buttons
+
+    def controls(self, enabled: bool) -> tuple[Any, ...]:
         """Everything that asks is disabled while a question is answered: one question at a time."""
-        return tuple(gr.update(interactive=enabled) for _ in range(n_controls))
+        return tuple(gr.update(interactive=enabled) for _ in range(self.n_controls))
 
-    def respond(question: str, turns: list[dict], lang: str) -> Iterator[tuple[Any, ...]]:
+    def respond(self, question: str, turns: list[dict], lang: str) -> Iterator[tuple[Any, ...]]:
         question = (question or "").strip()
         if not question:
-            yield gr.skip(), gr.skip(), *(gr.skip(),) * n_controls
+            yield gr.skip(), gr.skip(), *(gr.skip(),) * self.n_controls
             return
         history = [turn["q"] for turn in turns if turn.get("answer")]
         turn: dict = {"q": question, "answer": None, "partial": ""}
         turns = [*turns, turn]
-        yield chat_html(turns, lang), turns, gr.update(value="", interactive=False), *controls(False)[1:]
+        yield chat_html(turns, lang), turns, gr.update(value="", interactive=False), *self.controls(False)[1:]
         try:
-            for event in pipeline_getter().ask_stream(question, history=history):
+            for event in self.pipeline().ask_stream(question, history=history):
                 kind = event.get("type")
                 if kind == "final":
                     turn["answer"] = event["answer"]
                 elif kind in ("delta", "reset"):  # reset: verification dropped the text streamed so far
                     turn["partial"] = turn["partial"] + event.get("text", "") if kind == "delta" else ""
-                    yield chat_html(turns, lang), turns, *(gr.skip(),) * n_controls
+                    yield chat_html(turns, lang), turns, *(gr.skip(),) * self.n_controls
         except Exception:  # the page must answer with a message, never a traceback
             log.exception("answering failed: %r", question)
             turn["error"] = t(lang, "error")
         if turn["answer"] is None and "error" not in turn:
             turn["error"] = t(lang, "error")
-        yield chat_html(turns, lang), turns, *controls(True)
+        yield chat_html(turns, lang), turns, *self.controls(True)
 
-    def open_citation(turns: list[dict], lang: str, evt: gr.EventData) -> tuple[str, tuple[int, int] | None]:
+    def open_citation(self, turns: list[dict], lang: str, evt: gr.EventData) -> tuple[str, tuple[int, int] | None]:
         data = getattr(evt, "_data", None) or {}
         try:
             turn, n = int(data["turn"]), int(data["n"])
         except (KeyError, TypeError, ValueError):
             return gr.skip(), gr.skip()
-        return _open_citation(pipeline_getter(), turns, turn, n, lang), (turn, n)
+        return _open_citation(self.pipeline(), turns, turn, n, lang), (turn, n)
 
-    def show_document(doc_id: str | None, lang: str) -> str:
-        store = pipeline_getter().store
+    def show_document(self, doc_id: str | None, lang: str) -> str:
+        store = self.pipeline().store
         doc = (store.document(doc_id) if doc_id else None) or (store.documents[0] if store.documents else None)
         return document_html(doc, lang) if doc else ""
 
-    def on_load(lang: str) -> tuple[Any, str]:
-        docs = pipeline_getter().store.documents
+    def on_load(self, lang: str) -> tuple[Any, str]:
+        docs = self.pipeline().store.documents
         choices = [(f"{d.title}（{d.source}）", d.id) for d in docs]
         first = docs[0].id if docs else None
-        return gr.update(choices=choices, value=first, visible=len(docs) > 1), show_document(first, lang)
+        return gr.update(choices=choices, value=first, visible=len(docs) > 1), self.show_document(first, lang)
 
-    def switch_language(label: str, turns: list[dict], opened: tuple[int, int] | None, doc_id: str | None):
+    def switch_language(self, label: str, turns: list[dict], opened: tuple[int, int] | None, doc_id: str | None):
         lang = LANGS.get(label, "zh")
-        source = (_open_citation(pipeline_getter(), turns, *opened, lang) if opened else source_notice(lang))
+        source = (_open_citation(self.pipeline(), turns, *opened, lang) if opened else source_notice(lang))
         return (lang, header_html(lang), chat_html(turns, lang), source,
                 gr.update(placeholder=t(lang, "placeholder")), gr.update(value=t(lang, "send")),
                 gr.update(value=t(lang, "clear")), gr.update(value=t(lang, "examples")),
                 gr.update(label=t(lang, "tab_chat")), gr.update(label=t(lang, "tab_full")),
-                gr.update(label=t(lang, "report")), show_document(doc_id, lang))
+                gr.update(label=t(lang, "report")), self.show_document(doc_id, lang))
 
+    @staticmethod
+    def clear(lang: str) -> tuple[list, str, str, None]:
+        return [], chat_html([], lang), source_notice(lang), None
+
+
+def _chat_tab(settings: Settings) -> SimpleNamespace:
+    """The conversation column, the example questions and the cited-section panel."""
+    c = SimpleNamespace()
+    with gr.Tab(t("zh", "tab_chat"), id="chat") as c.chat_tab, gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=320):
+            c.chat = gr.HTML(chat_html([], "zh"), elem_id="rag-chat", js_on_load=CHAT_JS)
+            c.examples_label = gr.Markdown(t("zh", "examples"))
+            with gr.Row(elem_id="rag-examples"):
+                c.example_buttons = [gr.Button(q, size="sm", variant="secondary", min_width=0)
+                                     for q in settings.ui_examples]
+            with gr.Row(equal_height=True):
+                c.question = gr.Textbox(show_label=False, placeholder=t("zh", "placeholder"), max_length=500,
+                                        scale=5, container=False, elem_id="rag-question", autofocus=True)
+                c.send = gr.Button(t("zh", "send"), variant="primary", scale=1, min_width=80, elem_id="rag-send")
+            c.clear = gr.Button(t("zh", "clear"), size="sm", variant="secondary", elem_id="rag-clear")
+        with gr.Column(scale=2, min_width=320):
+            c.source = gr.HTML(source_notice("zh"), elem_id="rag-source", js_on_load=SOURCE_JS)
+    return c
+
+
+def _wire(h: _Handlers, c: SimpleNamespace, settings: Settings, demo: gr.Blocks) -> None:
+    """Connects the components in ``c`` to the handlers."""
+    ask_out = dict(outputs=[c.chat, c.turns, c.question, c.send, *c.example_buttons], show_progress="hidden",
+                   concurrency_id="ask", concurrency_limit=settings.ui_concurrency)
+    c.question.submit(h.respond, inputs=[c.question, c.turns, c.lang], **ask_out)
+    c.send.click(h.respond, inputs=[c.question, c.turns, c.lang], **ask_out)
+    for button in c.example_buttons:
+        button.click(h.respond, inputs=[button, c.turns, c.lang], **ask_out)
+    c.chat.click(h.open_citation, inputs=[c.turns, c.lang], outputs=[c.source, c.opened], show_progress="minimal")
+    c.clear.click(h.clear, inputs=[c.lang], outputs=[c.turns, c.chat, c.source, c.opened], show_progress="hidden")
+    c.doc_pick.change(h.show_document, inputs=[c.doc_pick, c.lang], outputs=[c.document])
+    c.lang_pick.change(h.switch_language, inputs=[c.lang_pick, c.turns, c.opened, c.doc_pick],
+                       outputs=[c.lang, c.header, c.chat, c.source, c.question, c.send, c.clear, c.examples_label,
+                                c.chat_tab, c.full_tab, c.doc_pick, c.document])
+    demo.load(h.on_load, inputs=[c.lang], outputs=[c.doc_pick, c.document])
+
+
+def build_ui(pipeline_getter: PipelineGetter, settings: Settings | None = None) -> gr.Blocks:
+    """``pipeline_getter`` is called per request: the pipeline is loaded after the app is built."""
+    settings = settings or get_settings()
     with gr.Blocks(title=t("zh", "title"), analytics_enabled=False) as demo:
-        lang = gr.State("zh")
-        turns = gr.State([])
-        opened = gr.State(None)
+        states = dict(lang=gr.State("zh"), turns=gr.State([]), opened=gr.State(None))
         with gr.Row(equal_height=True):
             header = gr.HTML(header_html("zh"), scale=4)
             lang_pick = gr.Radio(list(LANGS), value="中文", show_label=False, container=False, scale=0,
                                  min_width=170, elem_id="rag-lang")
         with gr.Tabs():
-            with gr.Tab(t("zh", "tab_chat"), id="chat") as chat_tab:
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3, min_width=320):
-                        chat = gr.HTML(chat_html([], "zh"), elem_id="rag-chat", js_on_load=CHAT_JS)
-                        examples_label = gr.Markdown(t("zh", "examples"))
-                        with gr.Row(elem_id="rag-examples"):
-                            example_buttons = [gr.Button(q, size="sm", variant="secondary", min_width=0)
-                                               for q in settings.ui_examples]
-                        with gr.Row(equal_height=True):
-                            question = gr.Textbox(show_label=False, placeholder=t("zh", "placeholder"), max_length=500,
-                                                  scale=5, container=False, elem_id="rag-question", autofocus=True)
-                            send = gr.Button(t("zh", "send"), variant="primary", scale=1, min_width=80, elem_id="rag-send")
-                        clear = gr.Button(t("zh", "clear"), size="sm", variant="secondary", elem_id="rag-clear")
-                    with gr.Column(scale=2, min_width=320):
-                        source = gr.HTML(source_notice("zh"), elem_id="rag-source", js_on_load=SOURCE_JS)
-            with gr.Tab(t("zh", "tab_full"), id="full") as full_tab:
-                doc_pick = gr.Dropdown(label=t("zh", "report"), choices=[], visible=False, elem_id="rag-doc-pick")
-                document = gr.HTML("", elem_id="rag-document", js_on_load=DOC_JS)
+            c = _chat_tab(settings)
+            with gr.Tab(t("zh", "tab_full"), id="full") as c.full_tab:
+                c.doc_pick = gr.Dropdown(label=t("zh", "report"), choices=[], visible=False, elem_id="rag-doc-pick")
+                c.document = gr.HTML("", elem_id="rag-document", js_on_load=DOC_JS)
             build_commitments_tab(pipeline_getter)
-
-        ask_out = dict(outputs=[chat, turns, question, send, *example_buttons], show_progress="hidden",
-                       concurrency_id="ask", concurrency_limit=settings.ui_concurrency)
-        question.submit(respond, inputs=[question, turns, lang], **ask_out)
-        send.click(respond, inputs=[question, turns, lang], **ask_out)
-        for button in example_buttons:
-            button.click(respond, inputs=[button, turns, lang], **ask_out)
-        chat.click(open_citation, inputs=[turns, lang], outputs=[source, opened], show_progress="minimal")
-        clear.click(lambda lg: ([], chat_html([], lg), source_notice(lg), None), inputs=[lang],
-                    outputs=[turns, chat, source, opened], show_progress="hidden")
-        doc_pick.change(show_document, inputs=[doc_pick, lang], outputs=[document])
-        lang_pick.change(switch_language, inputs=[lang_pick, turns, opened, doc_pick],
-                         outputs=[lang, header, chat, source, question, send, clear, examples_label,
-                                  chat_tab, full_tab, doc_pick, document])
-        demo.load(on_load, inputs=[lang], outputs=[doc_pick, document])
+        vars(c).update(states, header=header, lang_pick=lang_pick)
+        _wire(_Handlers(pipeline_getter, settings), c, settings, demo)
     return demo
 
 
