@@ -14,7 +14,7 @@ SEED = next((ROOT / "corpus").glob("*.txt"))
 QUESTIONS = ["今年GDP要涨多少？", "城镇新增就业目标是多少？", "过去五年完成了多少老旧小区改造？",
              "焦作的政务服务品牌叫什么？", "单位生产总值能耗有什么要求？"]
 
-pytestmark = pytest.mark.skipif(chromium() is None, reason="Chromium is not installed (make system-deps)")
+needs_chromium = pytest.mark.skipif(chromium() is None, reason="Chromium is not installed (make system-deps)")
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +31,7 @@ def pdf_site(tmp_path_factory):
     return settings, Pipeline.load(settings)
 
 
+@needs_chromium
 def test_pdf_citations_carry_the_right_page_and_quote_the_served_text(pdf_site):
     settings, pipeline = pdf_site
     doc = pipeline.store.document("jiaozuo")
@@ -48,6 +49,7 @@ def test_pdf_citations_carry_the_right_page_and_quote_the_served_text(pdf_site):
     assert check["pdf_citations"] > 0 and check["right_page"] == check["pdf_citations"]
 
 
+@needs_chromium
 def test_api_names_skipped_files_and_serves_the_extracted_text(pdf_site):
     from fastapi.testclient import TestClient
 
@@ -65,3 +67,37 @@ def test_api_names_skipped_files_and_serves_the_extracted_text(pdf_site):
         assert full["text"] == pipeline.store.document("jiaozuo").text and full["page_starts"][0] == 0
         answer = client.post("/api/ask", json={"question": "今年GDP要涨多少？"}).json()
         assert answer["citations"] and all(isinstance(c["page"], int) for c in answer["citations"])
+
+
+def test_rag_add_refuses_what_it_cannot_read_then_copies_and_indexes(tmp_path):
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "seed.txt").write_text(SEED.read_text("utf-8"), "utf-8")
+    base = ["--corpus", str(corpus), "--index-dir", str(index), "add"]
+    runner = CliRunner()
+    missing = runner.invoke(app, [*base, str(tmp_path / "nope.pdf")])
+    assert missing.exit_code == 2 and "File not found" in missing.output and "找不到文件" in missing.output
+    (tmp_path / "old.doc").write_bytes(b"\xd0\xcf\x11\xe0" + b"\x00" * 32)
+    legacy = runner.invoke(app, [*base, str(tmp_path / "old.doc")])
+    assert legacy.exit_code == 2 and ".docx" in legacy.output and "Traceback" not in legacy.output
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.7\n" + b"\x00" * 40)
+    broken = runner.invoke(app, [*base, str(tmp_path / "broken.pdf")])
+    assert broken.exit_code == 2 and "corrupt" in broken.output
+    assert sorted(p.name for p in corpus.iterdir()) == ["seed.txt"]  # nothing copied by a failed add
+    page = publish((Path(__file__).parent / "fixtures" / "synthetic" / "001_sample.txt").read_text("utf-8"),
+                   "html", tmp_path / "qingchuan.html")
+    added = runner.invoke(app, [*base, str(page)])
+    assert added.exit_code == 0, added.output
+    assert (corpus / "qingchuan.html").is_file() and "2 documents" in added.output
+    strict = runner.invoke(app, ["--corpus", str(corpus), "--index-dir", str(index), "index", "--strict"])
+    assert strict.exit_code == 0 and "up to date" in strict.output
+    (corpus / "notes.wps").write_bytes(b"WPS")
+    strict = runner.invoke(app, ["--corpus", str(corpus), "--index-dir", str(index), "index", "--strict"])
+    assert strict.exit_code == 1 and "notes.wps" in strict.output
+    from rag.index import read_manifest
+
+    assert read_manifest(index).skipped == []  # the previous index still serves
