@@ -319,3 +319,32 @@ def test_eval_corpus_gets_its_own_index(tmp_path, monkeypatch):
     assert set(saved["runs"]) == {"bm25"}
     assert saved["config"]["settings"]["index_dir"].startswith(str(served / "eval" / "corpus-"))
     assert saved["runs"]["bm25"]["summary"]["by_report"]["a"]["accuracy"] == 1.0
+
+
+def test_cli_scores_a_python_system_on_squad_with_mrc_metrics(tmp_path, monkeypatch):
+    """The whole command: a reading-comprehension set, the product, the baseline and a callable."""
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+
+    squad = {"data": [{"title": "示例", "paragraphs": [
+        {"context": "示例市2022年粮食产量达到120万吨。示例市新建三座水库。", "qas": [
+            {"id": "s1", "question": "示例市粮食产量是多少？", "answers": [{"text": "120万吨", "answer_start": 13}]},
+            {"id": "s2", "question": "示例市市长是谁？", "answers": [], "is_impossible": True}]}]}]}
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(squad, ensure_ascii=False), "utf-8")
+    (tmp_path / "oracle.py").write_text(
+        "def answer(question, context=None):\n"
+        "    assert context, 'the product passages are passed'\n"
+        "    return '120万吨' if '粮食' in question else '不知道'\n", "utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    res = CliRunner().invoke(app, ["eval", "--dataset", str(path), "--retriever", "bm25", "--out", str(tmp_path / "rep"),
+                                   "--system", "oracle=py:oracle:answer"])
+    assert res.exit_code == 0, res.output
+    header = next(line for line in res.output.splitlines() if line.startswith("metric"))
+    assert header.split() == ["metric", "bm25", "langchain-style", "oracle"]  # the terminal table too
+    runs = json.loads((tmp_path / "rep" / "report.json").read_text("utf-8"))["runs"]
+    assert list(runs) == ["bm25", "langchain-style", "oracle"]
+    oracle = runs["oracle"]["summary"]
+    assert oracle["accuracy"] == 1.0 and oracle["mrc"] == {"n": 2, "exact_match": 1.0, "char_f1": 1.0}
+    assert runs["bm25"]["summary"]["mrc"]["n"] == 2
