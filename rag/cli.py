@@ -50,11 +50,12 @@ def load_pipeline(ctx: typer.Context, **more: object):
     from rag.corpus import CorpusError
     from rag.embedding import ModelLoadError
     from rag.index import IndexUnavailable
+    from rag.locking import IndexBusy
     from rag.pipeline import Pipeline
 
     try:
         return Pipeline.load(settings_from(ctx, **more), progress=sys.stderr.isatty())
-    except (CorpusError, IndexUnavailable, ModelLoadError) as exc:
+    except (CorpusError, IndexUnavailable, IndexBusy, ModelLoadError) as exc:
         _fail(str(exc))
 
 
@@ -77,6 +78,7 @@ def index(
     """构建或更新索引 / Build the index (only when the corpus or model changed, unless --force)."""
     from rag.corpus import CorpusError, skipped_lines
     from rag.embedding import Embedder, ModelLoadError
+    from rag.locking import IndexBusy
     from rag.pipeline import build_index, stale_reasons
 
     settings = settings_from(ctx)
@@ -91,8 +93,8 @@ def index(
                     _fail(f"严格模式：{len(skipped)} 个文件无法索引。 / Strict mode: {len(skipped)} file(s) cannot be indexed.")
             typer.echo(f"索引已是最新 / Index is up to date: {store.path}")
             return
-        store = build_index(settings, embedder, progress=True, strict=strict)
-    except (CorpusError, ModelLoadError) as exc:
+        store = build_index(settings, embedder, progress=True, strict=strict)  # waits while another build runs
+    except (CorpusError, IndexBusy, ModelLoadError) as exc:
         _fail(str(exc))
     _built(store)
 
@@ -170,29 +172,35 @@ def serve(
     """启动网页与 API 服务 / Serve the web page and the HTTP API."""
     import uvicorn
 
+    from rag.api.transport import protocol
+
     settings = settings_from(ctx, host=host, port=port)
     opened = f"打开 / Open http://{settings.host}:{settings.port}/  (API docs: /docs)"
+    # slow or too many clients: see SECURITY.md («Limits and defences») for each setting
+    limits = dict(limit_concurrency=settings.limit_concurrency or None, timeout_keep_alive=settings.timeout_keep_alive_s,
+                  forwarded_allow_ips=settings.forwarded_allow_ips, log_level="info")
     if workers == 1:  # serve the pipeline loaded here, so the model is in memory once
         from ui.server import create_server  # the CLI alone joins API and page
 
         app_ = create_server(settings, load_pipeline(ctx))
         typer.echo(opened)
-        uvicorn.run(app_, host=settings.host, port=settings.port, log_level="info")
+        uvicorn.run(app_, host=settings.host, port=settings.port, http=protocol(settings.header_timeout_s), **limits)
         return
     from rag.corpus import CorpusError
     from rag.embedding import Embedder, ModelLoadError
     from rag.index import IndexUnavailable
+    from rag.locking import IndexBusy
     from rag.pipeline import open_index
 
     try:  # build or check the index once, before any worker starts; only workers load the model
         open_index(settings, Embedder.from_settings(settings), progress=sys.stderr.isatty())
-    except (CorpusError, IndexUnavailable, ModelLoadError) as exc:
+    except (CorpusError, IndexUnavailable, IndexBusy, ModelLoadError) as exc:
         _fail(str(exc))
     typer.echo(opened)
     # workers build their own app from the environment, so global options travel through it
     os.environ.update({f"RAG_{k.upper()}": str(v) for k, v in (ctx.obj or {}).items()})
     uvicorn.run("ui.server:create_server", factory=True, host=settings.host, port=settings.port,
-                workers=workers, log_level="info", http="rag.api.transport:NoDelayH11Protocol")
+                workers=workers, http="rag.api.transport:GuardedH11Protocol", **limits)
 
 
 @app.command()

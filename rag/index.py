@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.genre.text import TOKENIZER_VERSION, tokenize
+from rag.locking import build_lock, fsync_dir, fsync_tree
 from rag.types import Document, Report, Section, SkippedFile, Unit
 
 if TYPE_CHECKING:
@@ -114,6 +115,14 @@ class IndexBuilder:
 
     def build(self, documents: list[Document], units: list[Unit], *, corpus_hash: str, chunker: dict,
               progress: bool = True, skipped: Sequence[SkippedFile] = ()) -> Path:
+        """A second build of the same folder waits for this one, staging to published pointer
+        (``rag.locking.build_lock``): builds never remove each other's folders."""
+        with build_lock(self.index_dir):
+            return self._build(documents, units, corpus_hash=corpus_hash, chunker=chunker, progress=progress,
+                               skipped=skipped)
+
+    def _build(self, documents: list[Document], units: list[Unit], *, corpus_hash: str, chunker: dict,
+               progress: bool, skipped: Sequence[SkippedFile]) -> Path:
         import bm25s
         import faiss
 
@@ -145,6 +154,7 @@ class IndexBuilder:
             (staging / "manifest.json").write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=2), "utf-8")
             # the staging folder's random suffix keeps two builds in one second apart
             final = self.index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{staging.name.rsplit('-', 1)[-1]}"
+            fsync_tree(staging)  # whole on disk before anything names it
             staging.rename(final)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -153,11 +163,18 @@ class IndexBuilder:
         return final
 
     def _point_to(self, build: Path) -> None:
+        """Called with the build lock held, so no other build is running: any other folder is an
+        earlier build or one a killed build left behind, and ``CURRENT`` already names ``build``
+        (flushed to disk) before they are removed."""
         tmp = self.index_dir / f".{POINTER}.{os.getpid()}"
-        tmp.write_text(build.name + "\n", "utf-8")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(build.name + "\n")
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, self.index_dir / POINTER)  # the one atomic step that publishes a build
+        fsync_dir(self.index_dir)
         for old in self.index_dir.iterdir():
-            if old != build and old.is_dir() and (old.name.startswith("build-") or old.name.startswith(".staging-")):
+            if old != build and old.is_dir() and not old.is_symlink() and old.name.startswith(("build-", ".staging-")):
                 shutil.rmtree(old, ignore_errors=True)
 
 

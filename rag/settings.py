@@ -81,6 +81,14 @@ class Settings(BaseSettings):
     ui_examples: list[str] = Field(default_factory=lambda: [
         "今年经济增长的预期目标是多少？", "过去五年取得了哪些主要成绩？", "今年在民生方面要办哪些实事？", "如何推进乡村振兴？"])
     ui_concurrency: int = 4  # questions the page answers at once; more wait in Gradio's queue (a slow LLM blocks only its own)
+    ui_queue_size: int = 64  # events waiting in the page's queue; past it Gradio answers "queue full" at once
+    # uvicorn (`rag serve`): connections plus running requests at once (503 past it), idle keep-alive seconds,
+    # and seconds a client gets to send its request headers (0 = off, when a reverse proxy enforces its own)
+    limit_concurrency: int = 256
+    timeout_keep_alive_s: int = 5
+    header_timeout_s: float = 10.0
+    # addresses whose X-Forwarded-For/-Proto uvicorn trusts: the reverse proxy's ("*" = any, only behind one)
+    forwarded_allow_ips: str = "127.0.0.1"
 
     # optional generative composer (OpenAI-compatible)
     llm_base_url: str | None = None

@@ -188,7 +188,7 @@ def test_multi_worker_connections_get_tcp_nodelay():
     import uvicorn
     from uvicorn.server import ServerState
 
-    from rag.api.transport import NoDelayH11Protocol
+    from rag.api.transport import GuardedH11Protocol
 
     class Transport:
         def __init__(self, sock: socket.socket) -> None:
@@ -213,7 +213,7 @@ def test_multi_worker_connections_get_tcp_nodelay():
                 assert conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
                 loop = asyncio.new_event_loop()
                 try:
-                    protocol = NoDelayH11Protocol(uvicorn.Config(app), ServerState(), {}, _loop=loop)
+                    protocol = GuardedH11Protocol(uvicorn.Config(app), ServerState(), {}, _loop=loop)
                     protocol.connection_made(Transport(conn))
                 finally:
                     loop.close()

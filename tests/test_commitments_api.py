@@ -67,6 +67,7 @@ def test_unknown_kind_is_refused_in_both_languages(client):
     r = client.get("/api/commitments", params={"kind": "promise"})
     assert r.status_code == 422
     assert "未知类型" in r.text and "Unknown kind" in r.text  # whatever the app's error envelope
+    assert "promise" not in r.text  # the submitted value is never echoed
 
 
 def test_csv_download_has_bom_and_same_rows(client):
@@ -157,14 +158,14 @@ def test_other_report_other_year(synthetic_docs):
 # --------------------------------------------------------------------------- UI tab
 
 
-def test_tab_builds_inside_the_page_blocks(pipeline):
+def test_tab_builds_inside_the_page_blocks(pipeline, tmp_path):
     import gradio as gr
 
     from ui.commitments_tab import build_commitments_tab
 
     with gr.Blocks():
         with gr.Tabs():
-            tab = build_commitments_tab(lambda: pipeline)
+            tab = build_commitments_tab(lambda: pipeline, download_dir=tmp_path)
     assert tab.label == "承诺清单"
 
 
@@ -182,15 +183,15 @@ def test_tab_table_filters_and_shows_the_paired_record(pipeline):
                for r in table_rows(pipeline, filtered(pipeline, "", "全部", f"{doc.id}:2.2.8")))
 
 
-def test_tab_download_is_the_filtered_csv_with_bom(pipeline):
+def test_tab_download_is_the_filtered_csv_with_bom(pipeline, tmp_path):
     from ui.commitments_tab import csv_file, filtered
 
     items = filtered(pipeline, "就业", "全部", "")
-    path = csv_file(items)
+    path = csv_file(items, tmp_path)
     data = open(path, "rb").read()
     assert data.startswith(b"\xef\xbb\xbf") and path.endswith(".csv")
     assert len(list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))) == len(items)
-    assert csv_file(items) == path and csv_file(filtered(pipeline, "", "全部", "")) != path
+    assert csv_file(items, tmp_path) == path and csv_file(filtered(pipeline, "", "全部", ""), tmp_path) != path
 
 
 def test_tab_row_opens_its_section_with_the_clause_marked(pipeline):

@@ -227,3 +227,37 @@ def test_killed_build_leaves_the_old_index_usable(site, settings, pipeline):
     store = IndexStore.load(site / "index")
     assert store.manifest == old_manifest and store.vectors.ntotal == len(store.units)
     assert open_index(_settings(settings, site, auto_rebuild=False), pipeline.embedder, progress=False).path == old
+
+
+# --------------------------------------------------------------------------- concurrent builds
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_concurrent_builds_leave_one_valid_index(n, site):
+    """``n`` × ``rag index --force`` at once: the build lock makes them take turns, every one
+    ends cleanly, and one whole build is left, named by ``CURRENT``."""
+    args = [RAG, "--corpus", str(site / "corpus"), "--index-dir", str(site / "index"), "index", "--force"]
+    procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(n)]
+    results = [(p.wait(timeout=600), *p.communicate()) for p in procs]
+    for code, out, err in results:
+        assert code == 0 and "Traceback" not in out + err, err
+        assert "Index built" in out
+    index_dir = site / "index"
+    builds = [p.name for p in index_dir.iterdir() if p.is_dir()]
+    assert len(builds) == 1 and builds[0].startswith("build-") and _build(site).name == builds[0]
+    store = IndexStore.load(index_dir)
+    assert store.vectors.ntotal == len(store.units) == store.manifest.n_units > 0
+
+
+def test_a_second_build_waits_then_gives_up_with_a_message(tmp_path):
+    from rag.locking import IndexBusy, build_lock
+
+    said: list[str] = []
+    with build_lock(tmp_path / "index"):
+        with pytest.raises(IndexBusy) as info:
+            with build_lock(tmp_path / "index", timeout_s=0.5, poll_s=0.05, notify=said.append):
+                pass
+    assert len(said) == 1 and "waiting" in said[0] and "等待" in said[0]
+    assert "rag index" in str(info.value) and "请稍后" in str(info.value)
+    with build_lock(tmp_path / "index", timeout_s=0):  # released with the first
+        pass

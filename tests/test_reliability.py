@@ -17,7 +17,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.api.middleware import RateLimitMiddleware
+from rag.api.middleware import RateLimiter
 
 CJK = range(0x4E00, 0xA000)
 
@@ -236,28 +236,52 @@ def test_rate_limit_returns_429_per_client(guarded_app):
 
 def test_rate_limit_window_resets():
     now = [120.0]
-    limiter = RateLimitMiddleware(app=None, per_minute=2, clock=lambda: now[0])
-    assert [limiter._admit("a"), limiter._admit("a")] == [0, 0]
-    assert limiter._admit("a") == 60  # refused until the next minute starts
-    assert limiter._admit("b") == 0
+    limiter = RateLimiter(per_minute=2, clock=lambda: now[0])
+    assert [limiter.admit("a"), limiter.admit("a")] == [0, 0]
+    assert limiter.admit("a") == 60  # refused until the next minute starts
+    assert limiter.admit("b") == 0
     now[0] = 150.0
-    assert limiter._admit("a") == 30
+    assert limiter.admit("a") == 30
     now[0] = 180.0
-    assert limiter._admit("a") == 0
+    assert limiter.admit("a") == 0
+
+
+def test_rate_limit_keys_ipv6_clients_on_their_64():
+    key = RateLimiter.key
+    assert key("2001:db8:1:2:aaaa::1") == key("2001:db8:1:2:ffff:ffff:ffff:ffff") == "2001:db8:1:2::/64"
+    assert key("2001:db8:1:3::1") != key("2001:db8:1:2::1")
+    assert key("::ffff:192.0.2.7") == key("192.0.2.7") == "192.0.2.7"
+    assert key("192.0.2.7") != key("192.0.2.8")
+    assert key(None) == "unknown" and key("testclient") == "testclient"
+
+
+def test_rate_limit_table_is_not_rebuilt_per_request_past_10_000_clients():
+    """Only the current minute is kept: 30,000 clients cost one entry each, the table object
+    stays the same while the minute lasts and is dropped whole when it turns."""
+    now = [60.0]
+    limiter = RateLimiter(per_minute=1, clock=lambda: now[0], max_clients=20_000)
+    limiter.admit("first")
+    table = limiter.counts
+    assert all(limiter.admit(f"c{i}") == 0 for i in range(19_999))
+    assert limiter.counts is table and len(table) == 20_000
+    assert limiter.admit("late-1") == 0 and limiter.admit("late-2") > 0  # past the cap, newcomers share one bucket
+    assert limiter.admit("c5") > 0 and limiter.counts is table
+    now[0] = 120.0
+    assert limiter.admit("c5") == 0 and limiter.counts is not table and len(limiter.counts) == 1
 
 
 # --------------------------------------------------------------------------- a real server
 
 
 @contextmanager
-def serve(app) -> Iterator[tuple[str, tuple[str, int], threading.Thread]]:
-    """uvicorn on a free loopback port, in a thread of this process."""
+def serve(app, **config) -> Iterator[tuple[str, tuple[str, int], threading.Thread]]:
+    """uvicorn on a free loopback port, in a thread of this process; ``config`` goes to ``uvicorn.Config``."""
     import uvicorn
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     host, port = sock.getsockname()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_keep_alive=5))
+    server = uvicorn.Server(uvicorn.Config(app, **{"log_level": "warning", "timeout_keep_alive": 5, **config}))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

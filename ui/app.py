@@ -6,22 +6,31 @@ citation numbers inside an answer are real buttons that open the cited section."
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
 from fastapi import FastAPI
 
+from rag.api.errors import DEFAULTS, QUESTION_INVALID, SERVICE_ERRORS
+from rag.api.middleware import RateLimiter
+from rag.api.schemas import CONTROL_CHARS, MAX_HISTORY, clean_question
 from rag.pipeline import Pipeline
 from rag.settings import Settings, get_settings
 from ui.commitments_tab import build_commitments_tab
+from ui.files import private_dir
 from ui.render import chat_html, document_html, header_html, source_html, source_notice, t
 
 log = logging.getLogger(__name__)
 
 PipelineGetter = Callable[[], Pipeline]
 LANGS = {"中文": "zh", "English": "en"}
+#: Uploads are refused before Gradio sees them (``PageGuardMiddleware``); this is its own cap behind that.
+MAX_UPLOAD_BYTES = 1024
+SHOWN_CHARS = 200  # a refused question is repeated in the chat up to this length
 
 CSS = """
 .rag-header h1 { font-size: 1.5rem; margin: 0 0 .2rem; }
@@ -106,23 +115,38 @@ def _open_citation(pipeline: Pipeline, turns: list[dict], turn: int, n: int, lan
     return source_html(doc, section, cite["start"], cite["end"], n, lang)
 
 
+def _shown(question: object) -> str:
+    """A refused question as the chat repeats it: cleaned and cut short, never 200,000 characters."""
+    text = CONTROL_CHARS.sub("", question).strip() if isinstance(question, str) else ""
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
+
+
 class _Handlers:
     """What the page does on each event; ``pipeline_getter`` is called per request, because the
     pipeline is loaded after the app is built."""
 
-    def __init__(self, pipeline_getter: PipelineGetter, settings: Settings) -> None:
+    def __init__(self, pipeline_getter: PipelineGetter, settings: Settings, limiter: RateLimiter | None = None) -> None:
         self.pipeline = pipeline_getter
         self.n_controls = 2 + len(settings.ui_examples)  # question box, send button, example buttons
+        self.limiter = limiter  # the API's: the page's questions draw on the same budget
 
     def controls(self, enabled: bool) -> tuple[Any, ...]:
         """Everything that asks is disabled while a question is answered: one question at a time."""
         return tuple(gr.update(interactive=enabled) for _ in range(self.n_controls))
 
-    def respond(self, question: str, turns: list[dict], lang: str) -> Iterator[tuple[Any, ...]]:
-        question = (question or "").strip()
-        if not question:
+    def respond(self, question: object, turns: list[dict], lang: str, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        """The page's door to the pipeline, guarded like ``/api/ask``: the same cleaning and
+        length limit, the same rate limit, at most ``MAX_HISTORY`` turns kept."""
+        if isinstance(question, str) and not question.strip():
             yield gr.skip(), gr.skip(), *(gr.skip(),) * self.n_controls
             return
+        turns = list(turns or [])[-(MAX_HISTORY - 1):]
+        refusal = self.refuse(question, request)
+        if refusal:  # answered at once: nothing reaches the pipeline
+            turns.append({"q": _shown(question), "answer": None, "error": refusal})
+            yield chat_html(turns, lang), turns, *self.controls(True)
+            return
+        question = clean_question(question)
         history = [turn["q"] for turn in turns if turn.get("answer")]
         turn: dict = {"q": question, "answer": None, "partial": ""}
         turns = [*turns, turn]
@@ -135,18 +159,33 @@ class _Handlers:
                 elif kind in ("delta", "reset"):  # reset: verification dropped the text streamed so far
                     turn["partial"] = turn["partial"] + event.get("text", "") if kind == "delta" else ""
                     yield chat_html(turns, lang), turns, *(gr.skip(),) * self.n_controls
+        except SERVICE_ERRORS:  # the operator's log gets the details, the visitor the API's message
+            log.exception("answering failed (service unavailable): %r", question)
+            turn["error"] = DEFAULTS[503][1]
         except Exception:  # the page must answer with a message, never a traceback
             log.exception("answering failed: %r", question)
-            turn["error"] = t(lang, "error")
+            turn["error"] = DEFAULTS[500][1]
         if turn["answer"] is None and "error" not in turn:
-            turn["error"] = t(lang, "error")
+            turn["error"] = DEFAULTS[500][1]
         yield chat_html(turns, lang), turns, *self.controls(True)
+
+    def refuse(self, question: object, request: gr.Request | None) -> str | None:
+        """The bilingual reason a question is not answered, or None."""
+        if self.limiter is not None:
+            client = getattr(request, "client", None)
+            if self.limiter.admit(self.limiter.key(getattr(client, "host", None))):
+                return DEFAULTS[429][1]
+        try:
+            clean_question(question)
+        except ValueError:  # pydantic's ValidationError included
+            return QUESTION_INVALID
+        return None
 
     def open_citation(self, turns: list[dict], lang: str, evt: gr.EventData) -> tuple[str, tuple[int, int] | None]:
         data = getattr(evt, "_data", None) or {}
         try:
             turn, n = int(data["turn"]), int(data["n"])
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):  # the browser sends them: 1e400 too
             return gr.skip(), gr.skip()
         return _open_citation(self.pipeline(), turns, turn, n, lang), (turn, n)
 
@@ -212,8 +251,11 @@ def _wire(h: _Handlers, c: SimpleNamespace, settings: Settings, demo: gr.Blocks)
     demo.load(h.on_load, inputs=[c.lang], outputs=[c.doc_pick, c.document])
 
 
-def build_ui(pipeline_getter: PipelineGetter, settings: Settings | None = None) -> gr.Blocks:
-    """``pipeline_getter`` is called per request: the pipeline is loaded after the app is built."""
+def build_ui(pipeline_getter: PipelineGetter, settings: Settings | None = None, *, limiter: RateLimiter | None = None,
+             download_dir: Path | None = None) -> gr.Blocks:
+    """``pipeline_getter`` is called per request: the pipeline is loaded after the app is built.
+    ``limiter`` is the API's rate limiter, so the page's questions draw on the same budget;
+    ``download_dir`` is the private folder the commitments tab writes its CSV files to."""
     settings = settings or get_settings()
     with gr.Blocks(title=t("zh", "title"), analytics_enabled=False) as demo:
         states = dict(lang=gr.State("zh"), turns=gr.State([]), opened=gr.State(None))
@@ -226,14 +268,28 @@ def build_ui(pipeline_getter: PipelineGetter, settings: Settings | None = None) 
             with gr.Tab(t("zh", "tab_full"), id="full") as c.full_tab:
                 c.doc_pick = gr.Dropdown(label=t("zh", "report"), choices=[], visible=False, elem_id="rag-doc-pick")
                 c.document = gr.HTML("", elem_id="rag-document", js_on_load=DOC_JS)
-            build_commitments_tab(pipeline_getter)
+            build_commitments_tab(pipeline_getter, download_dir=download_dir or private_dir() / "csv")
         vars(c).update(states, header=header, lang_pick=lang_pick)
-        _wire(_Handlers(pipeline_getter, settings), c, settings, demo)
+        _wire(_Handlers(pipeline_getter, settings, limiter), c, settings, demo)
+    demo.queue(max_size=settings.ui_queue_size)  # past it, Gradio answers "queue full" at once
     return demo
 
 
-def mount_ui(app: FastAPI, pipeline_getter: PipelineGetter, settings: Settings | None = None) -> FastAPI:
-    """Mount last: the page owns ``/``, so every API route must already be registered."""
+def mount_ui(app: FastAPI, pipeline_getter: PipelineGetter, settings: Settings | None = None, *,
+             limiter: RateLimiter | None = None) -> FastAPI:
+    """Mount last: the page owns ``/``, so every API route must already be registered.
+
+    Gradio keeps the files it serves in a private folder made for this process (its cache is
+    thus empty at every start); ``app.state.served_dirs`` tells the page guard that only that
+    folder may be served. Errors reach the browser as the handlers' bilingual messages only
+    (``show_error=False``); their details go to the log."""
     theme = gr.themes.Default(font=("Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "system-ui", "sans-serif"))
-    return gr.mount_gradio_app(app, build_ui(pipeline_getter, settings), path="/", css=CSS, theme=theme,
-                               ssr_mode=False, footer_links=["api"])
+    runtime = private_dir()
+    gradio_dir = runtime / "gradio"
+    gradio_dir.mkdir(mode=0o700)
+    os.environ["GRADIO_TEMP_DIR"] = str(gradio_dir)  # read by Gradio as each component and app is made
+    app.state.served_dirs = (gradio_dir,)
+    app.state.private_dir = runtime
+    demo = build_ui(pipeline_getter, settings, limiter=limiter, download_dir=runtime / "csv")
+    return gr.mount_gradio_app(app, demo, path="/", css=CSS, theme=theme, ssr_mode=False, footer_links=["api"],
+                               show_error=False, max_file_size=MAX_UPLOAD_BYTES)

@@ -10,7 +10,6 @@ The page calls ``build_commitments_tab(get_pipeline)`` inside its ``gr.Blocks`` 
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from html import escape
 from collections.abc import Callable
 from pathlib import Path
@@ -19,13 +18,13 @@ import gradio as gr
 
 from rag.commitments import Commitment, filter_commitments, to_csv_bytes
 from rag.pipeline import Pipeline
+from ui.files import write_private
 from ui.render import source_html, t
 
 KINDS: dict[str, str | None] = {"全部": None, "目标": "target", "成绩": "achievement"}
 ALL_SECTIONS = ""
 COLUMNS = ["类型", "指标", "数值", "对照（五年 / 今年）", "期限", "原文", "章节", "编号"]
 _ID_COL = COLUMNS.index("编号")
-_DOWNLOAD_DIR = Path(tempfile.gettempdir()) / "gov-report-rag-commitments"
 _HINT = "点击表格中的一行，在这里查看原文并高亮该条。 / Click a row to read its section with the clause highlighted."
 _GONE = "该条已不在清单中，请刷新页面。 / This record is no longer listed; please reload the page."
 
@@ -62,14 +61,11 @@ def table_rows(pipeline: Pipeline, items: list[Commitment]) -> list[list[str]]:
     ]
 
 
-def csv_file(items: list[Commitment]) -> str:
-    """The rows as a CSV with a BOM; named by content, so repeated filters reuse one file."""
+def csv_file(items: list[Commitment], directory: Path) -> str:
+    """The rows as a CSV with a BOM in the page's private ``directory``; named by content, so
+    repeated filters reuse one file (``ui.files.write_private``: atomic, never through a symlink)."""
     data = to_csv_bytes(items)
-    path = _DOWNLOAD_DIR / hashlib.sha1(data).hexdigest()[:16] / "承诺清单.csv"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return str(path)
+    return str(write_private(directory, hashlib.sha1(data).hexdigest()[:16], "承诺清单.csv", data))
 
 
 def filtered(pipeline: Pipeline, q: str | None, kind: str | None, section: str | None) -> list[Commitment]:
@@ -88,13 +84,15 @@ def source_of(pipeline: Pipeline, commitment_id: str, row: int, lang: str) -> st
     return source_html(doc, section, c.start, c.end, row, lang)
 
 
-def build_commitments_tab(get_pipeline: Callable[[], Pipeline | None], lang: str = "zh") -> gr.Tab:
-    """Creates the tab and its events inside the current ``gr.Blocks`` context."""
+def build_commitments_tab(get_pipeline: Callable[[], Pipeline | None], lang: str = "zh", *,
+                          download_dir: Path) -> gr.Tab:
+    """Creates the tab and its events inside the current ``gr.Blocks`` context; CSV downloads
+    are written to ``download_dir`` (private to the process, see ``ui.files``)."""
 
     def refresh(q: str, kind: str, section: str):
         p = _pipeline(get_pipeline)
         items = filtered(p, q, kind, section)
-        return table_rows(p, items), gr.DownloadButton(value=csv_file(items), label=f"下载 CSV（{len(items)} 条）")
+        return table_rows(p, items), gr.DownloadButton(value=csv_file(items, download_dir), label=f"下载 CSV（{len(items)} 条）")
 
     def load():
         p = _pipeline(get_pipeline)
@@ -104,8 +102,12 @@ def build_commitments_tab(get_pipeline: Callable[[], Pipeline | None], lang: str
     def open_row(evt: gr.SelectData) -> str:
         row = evt.row_value or []
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        return source_of(_pipeline(get_pipeline), str(row[_ID_COL]) if len(row) > _ID_COL else "",
-                         int(index or 0) + 1, lang)
+        try:  # both come from the browser
+            number = int(index or 0) + 1
+            commitment_id = str(row[_ID_COL]) if len(row) > _ID_COL else ""
+        except (TypeError, ValueError, OverflowError):
+            return _notice(_GONE)
+        return source_of(_pipeline(get_pipeline), commitment_id, number, lang)
 
     with gr.Tab(t(lang, "tab_commitments")) as tab:
         with gr.Row():

@@ -16,4 +16,4 @@ def create_server(settings: Settings | None = None, pipeline: Pipeline | None = 
     """The API with the page mounted last (it owns ``/``); ``pipeline`` as in ``create_app``."""
     settings = settings or get_settings()
     app = create_app(settings, pipeline)
-    return mount_ui(app, lambda: app.state.pipeline, settings)
+    return mount_ui(app, lambda: app.state.pipeline, settings, limiter=app.state.rate_limiter)

@@ -6,11 +6,20 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from rag.api import errors, middleware
 from rag.api.routers import ask, commitments, documents, health, search
 from rag.pipeline import Pipeline
 from rag.settings import Settings, get_settings
+
+
+class App(FastAPI):
+    """FastAPI whose security headers wrap even the error middleware that answers 500s
+    (Starlette puts that one outside every middleware added with ``add_middleware``)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return middleware.SecurityHeadersMiddleware(super().build_middleware_stack())
 
 
 def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
@@ -23,12 +32,14 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
             app.state.pipeline = Pipeline.load(settings)
         yield
 
-    app = FastAPI(title="政府工作报告问答 API", version="0.1.0", lifespan=lifespan, responses=errors.ERROR_RESPONSES,
-                  description="Cited answers from government work reports. 带引用的政府工作报告问答。")
+    app = App(title="政府工作报告问答 API", version="0.1.0", lifespan=lifespan, responses=errors.ERROR_RESPONSES,
+              description="Cited answers from government work reports. 带引用的政府工作报告问答。")
     app.state.settings = settings
     app.state.pipeline = pipeline
-    middleware.install(app, settings)
+    limiter = middleware.RateLimiter(settings.rate_limit_per_minute) if settings.rate_limit_per_minute > 0 else None
+    middleware.install(app, settings, limiter)
     for module in (ask, search, documents, commitments, health):
         app.include_router(module.router)
     errors.install(app)  # after the routers: it adds the /api/ catch-all
+    app.state.rate_limiter = limiter  # the page's question path shares it (ui.server)
     return app

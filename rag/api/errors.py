@@ -24,6 +24,7 @@ log = logging.getLogger("rag.api")
 #: status → (code, bilingual message) used when a handler has nothing more specific to say.
 DEFAULTS: dict[int, tuple[str, str]] = {
     400: ("bad_request", "请求无效。 / Bad request."),
+    403: ("forbidden", "不允许此操作。 / Forbidden."),
     404: ("not_found", "未找到该资源。 / Not found."),
     405: ("method_not_allowed", "不支持该请求方法。 / Method not allowed."),
     413: ("payload_too_large", "请求体过大。 / Request body too large."),
@@ -33,6 +34,15 @@ DEFAULTS: dict[int, tuple[str, str]] = {
     500: ("internal_error", "服务器内部错误，已记录。 / Internal server error; it has been logged."),
     503: ("unavailable", "服务暂不可用。 / Service unavailable."),
 }
+
+
+#: What the page says when a question fails the API's own rules (``QuestionText``).
+QUESTION_INVALID = "问题须为 1–1000 个字符（不含控制字符）。 / The question must be 1–1,000 characters long (control characters aside)."
+#: Failures of the service rather than of the request: 503 with the details in the log.
+SERVICE_ERRORS: tuple[type[Exception], ...] = (CorpusError, IndexUnavailable, ModelLoadError)
+
+#: The page takes no files: every upload route and multipart body gets this (403).
+UPLOADS_DISABLED = "本服务不接受上传文件。 / This service accepts no uploads."
 
 
 class ErrorBody(BaseModel):
@@ -112,6 +122,6 @@ def install(app: FastAPI) -> None:
                       methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for exc_type in (CorpusError, IndexUnavailable, ModelLoadError):
+    for exc_type in SERVICE_ERRORS:
         app.add_exception_handler(exc_type, _service_unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -5,20 +5,30 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, TypeAdapter
 
 from rag.types import Citation, Report
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Earlier turns a question may lean on, in the API's ``history`` and in the page's conversation.
+MAX_HISTORY = 20
 
 
 def _clean(value: object) -> object:
     """Control characters (newline and tab aside) never reach the pipeline or a log; limits count what is left."""
-    return _CONTROL.sub("", value).strip() if isinstance(value, str) else value
+    return CONTROL_CHARS.sub("", value).strip() if isinstance(value, str) else value
 
 
 #: 1–1,000 characters after control characters and surrounding whitespace are removed.
 QuestionText = Annotated[str, StringConstraints(min_length=1, max_length=1000), BeforeValidator(_clean)]
+_QUESTION = TypeAdapter(QuestionText)
+
+
+def clean_question(value: object) -> str:
+    """The question as ``/api/ask`` accepts it; ``ValueError`` (pydantic's) when it would get 422."""
+    return _QUESTION.validate_python(value, strict=True)
+
+
 #: One earlier turn: at most 2,000 characters, cleaned the same way.
 TurnText = Annotated[str, StringConstraints(max_length=2000), BeforeValidator(_clean)]
 #: A search query: 1–500 characters, cleaned the same way.
@@ -33,7 +43,7 @@ class Turn(BaseModel):
 class AskRequest(BaseModel):
     question: QuestionText = Field(..., description="问题 / the question (1–1000 字)", examples=["今年GDP要涨多少？"])
     top_k: int | None = Field(None, ge=1, le=20, description="检索条数 / units retrieved")
-    history: list[Turn] = Field(default_factory=list, max_length=20,
+    history: list[Turn] = Field(default_factory=list, max_length=MAX_HISTORY,
                                 description="对话历史，最早的在前，最多 20 轮 / earlier turns, oldest first, at most 20")
 
     def user_history(self) -> list[str]:

@@ -34,7 +34,7 @@ def commitments(
     format: Literal["json", "csv"] = Query("json", description="json | csv"),
 ) -> list[CommitmentOut] | Response:
     if kind not in (None, "", *KINDS):
-        raise HTTPException(422, f"未知类型 {kind!r}（可选 target/achievement） / Unknown kind {kind!r} (target, achievement)")
+        raise HTTPException(422, "未知类型（可选 target/achievement） / Unknown kind (use target or achievement)")
     found = filter_commitments(items, q=q or None, kind=kind or None, section=section or None)
     if format == "csv":
         return Response(to_csv_bytes(found), media_type="text/csv; charset=utf-8",

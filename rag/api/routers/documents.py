@@ -18,7 +18,7 @@ def _ref(s: Section) -> SectionRef:
 def _document(pipeline: PipelineDep, doc_id: str) -> Document:
     doc = pipeline.store.document(doc_id)
     if doc is None:
-        raise HTTPException(404, f"未找到文档 {doc_id!r} / Unknown document {doc_id!r}")
+        raise HTTPException(404, "未找到该文档。 / Unknown document.")
     return doc
 
 
@@ -45,7 +45,7 @@ def section(doc: DocId, section_id: SectionId, pipeline: PipelineDep) -> Section
     document = _document(pipeline, doc)
     sec = document.section(section_id)
     if sec is None:
-        raise HTTPException(404, f"文档 {doc!r} 中没有章节 {section_id!r} / No section {section_id!r} in document {doc!r}")
+        raise HTTPException(404, "该文档中没有这一章节。 / No such section in this document.")
     children = [c for c in (document.section(cid) for cid in sec.children) if c is not None]
     return SectionOut(doc=doc, id=sec.id, title=sec.title, path=list(sec.path), level=sec.level, parent=sec.parent,
                       start=sec.start, heading_end=sec.heading_end, end=sec.end, text=document.text[sec.start:sec.end],
