@@ -13,22 +13,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from test_reliability import assert_error, serve
+from test_reliability import app, assert_error, live_server, serve  # noqa: F401 (fixtures)
 
 LONG = 30  # seconds: a generous bound for requests that must be refused at once (the old code took minutes)
 
 
 @pytest.fixture(scope="module")
-def page_app(settings, pipeline):
-    from rag.api.app import create_app
-
-    return create_app(settings, pipeline)
+def page_app(app):
+    return app
 
 
 @pytest.fixture(scope="module")
-def live(page_app):
-    with serve(page_app) as server:
-        yield server[0]
+def live(live_server):
+    return live_server[0]
 
 
 def call(http: httpx.Client, api: str, *data: object) -> httpx.Response | str:
