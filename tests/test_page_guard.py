@@ -91,9 +91,9 @@ def test_questions_the_api_would_refuse_get_a_message_not_a_crash(live, question
 
 
 def test_page_questions_share_the_api_rate_limit(settings, pipeline):
-    from rag.api.app import create_app
+    from ui.server import create_server
 
-    app = create_app(settings.model_copy(update={"rate_limit_per_minute": 2}), pipeline)
+    app = create_server(settings.model_copy(update={"rate_limit_per_minute": 2}), pipeline)
     with serve(app) as (base, _, _), httpx.Client(base_url=base, timeout=LONG) as http:
         replies = [call(http, "respond", "今年GDP要涨多少？") for _ in range(5)]
     assert all(isinstance(r, str) and "event: error" not in r for r in replies)
@@ -166,13 +166,13 @@ def test_planted_symlinks_are_not_followed(live, page_app, pipeline, tmp_path):
 
 
 def test_a_500_carries_the_security_headers(settings):
-    from rag.api.app import create_app
+    from ui.server import create_server
 
     class Broken:
         def ask(self, *args, **kwargs):
             raise RuntimeError("secret internal detail")
 
-    with serve(create_app(settings, Broken())) as (base, _, _), httpx.Client(base_url=base, timeout=LONG) as http:
+    with serve(create_server(settings, Broken())) as (base, _, _), httpx.Client(base_url=base, timeout=LONG) as http:
         r = http.post("/api/ask", json={"question": "今年GDP要涨多少？"})
     assert_error(r, 500, "internal_error")
     assert "secret" not in r.text
