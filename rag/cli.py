@@ -313,14 +313,6 @@ def evaluate(
       rag eval --dataset eval/dev.jsonl --retriever all \\
         --system 'qwen=openai:http://127.0.0.1:11434/v1#qwen2.5:7b?context=none'
     """
-    from rag.corpus import CorpusError
-    from rag.embedding import ModelLoadError
-    from rag.evaluation.baseline import LangchainStyleBaseline
-    from rag.evaluation.datasets import DatasetError, load_dataset
-    from rag.evaluation.report import comparison_table, write_report
-    from rag.evaluation.runner import EvalRunner, open_pipeline
-    from rag.evaluation.systems import RefusalPhrases, SystemSpecError, parse_system
-    from rag.index import IndexUnavailable
     from rag.pipeline import RETRIEVERS
     from rag.settings import Settings
 
@@ -335,9 +327,19 @@ def evaluate(
     if formats is not None:
         _eval_formats(dataset, settings, formats, out)
         return
-    try:  # specs are checked before the model loads: a typo fails in a second
+    others = _other_systems(system or [], settings)  # checked before the model loads: a typo fails in a second
+    _run_eval(dataset, settings, list(RETRIEVERS) if retriever == "all" else [retriever], others, k, out)
+
+
+def _other_systems(specs: list[str], settings: Settings) -> list:
+    """The ``--system`` specs parsed, with names that are unique and not a retriever's."""
+    from rag.evaluation.baseline import LangchainStyleBaseline
+    from rag.evaluation.systems import RefusalPhrases, SystemSpecError, parse_system
+    from rag.pipeline import RETRIEVERS
+
+    try:
         refusals = RefusalPhrases.load(settings.eval_refusal_phrases)
-        others = [parse_system(s, refusals, timeout_s=settings.eval_system_timeout_s) for s in system or []]
+        others = [parse_system(s, refusals, timeout_s=settings.eval_system_timeout_s) for s in specs]
     except SystemSpecError as exc:
         _fail(str(exc), 2)
     names = [s.name for s in others]
@@ -345,6 +347,20 @@ def evaluate(
     clash = sorted({n for n in names if n in taken or names.count(n) > 1})
     if clash:
         _fail(f"系统名称重复或已被占用：{', '.join(clash)} / System name(s) repeated or reserved: {', '.join(clash)}", 2)
+    return others
+
+
+def _run_eval(dataset: Path, settings: Settings, retrievers: list[str], others: list, k: int,
+              out: Optional[Path]) -> None:
+    """Loads the dataset and pipeline, runs retrievers, baseline and other systems, writes the report."""
+    from rag.corpus import CorpusError
+    from rag.embedding import ModelLoadError
+    from rag.evaluation.baseline import LangchainStyleBaseline
+    from rag.evaluation.datasets import DatasetError, load_dataset
+    from rag.evaluation.report import comparison_table, write_report
+    from rag.evaluation.runner import EvalRunner, open_pipeline
+    from rag.index import IndexUnavailable
+
     try:
         data = load_dataset(dataset)
         if not data.items:
@@ -355,7 +371,7 @@ def evaluate(
             if settings.eval_baseline:
                 others.insert(0, LangchainStyleBaseline(pipeline.store.documents, pipeline.embedder, depth=k,
                                                         min_overlap=settings.eval_min_overlap))
-            report = runner.run_all(data, list(RETRIEVERS) if retriever == "all" else [retriever], others)
+            report = runner.run_all(data, retrievers, others)
     except (DatasetError, CorpusError, IndexUnavailable, ModelLoadError) as exc:
         _fail(str(exc))
     typer.echo(comparison_table(report))

@@ -223,24 +223,33 @@ def _charts(report: EvalReport, out: Path) -> dict[str, list[str]]:
     bars("retrievers.png", ranked, metrics,
          [[(r.summary.get(m) if m == "accuracy" else r.summary["retrieval"].get(m)) or 0.0 for m in metrics] for r in ranked],
          f"Retriever comparison ({report.dataset})", "score")
+    _latency_chart(report, save)
+    return written
+
+
+def _latency_chart(report: EvalReport, save: Callable[[Any, str, list[str]], None]) -> None:
+    """Per-question total latency of every column, on log-spaced bins."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
     timed = [(r.retriever, [q.timings_ms["total"] for q in r.results if "total" in q.timings_ms])
              for r in report.runs.values()]
     timed = [(name, t) for name, t in timed if t]
-    if timed:
-        fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-        values = np.concatenate([np.asarray(t, float) for _, t in timed])
-        # log-spaced bins: a lexical retriever and a remote LLM differ by orders of magnitude
-        lo = max(values.min(), 0.01)
-        bins = np.geomspace(lo, max(values.max(), 2 * lo), 31)  # one question: still a range
-        for name, t in timed:
-            ax.hist(np.clip(t, bins[0], bins[-1]), bins=bins, histtype="step", linewidth=1.5, label=name)
-        ax.set_xscale("log")
-        ax.set_xlabel("total latency per question (ms, log scale)")
-        ax.set_ylabel("questions")
-        ax.set_title("Latency")
-        ax.legend(fontsize="small")
-        save(fig, "latency.png", [name for name, _ in timed])
-    return written
+    if not timed:
+        return
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    values = np.concatenate([np.asarray(t, float) for _, t in timed])
+    # log-spaced bins: a lexical retriever and a remote LLM differ by orders of magnitude
+    lo = max(values.min(), 0.01)
+    bins = np.geomspace(lo, max(values.max(), 2 * lo), 31)  # one question: still a range
+    for name, t in timed:
+        ax.hist(np.clip(t, bins[0], bins[-1]), bins=bins, histtype="step", linewidth=1.5, label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel("total latency per question (ms, log scale)")
+    ax.set_ylabel("questions")
+    ax.set_title("Latency")
+    ax.legend(fontsize="small")
+    save(fig, "latency.png", [name for name, _ in timed])
 
 
 def write_report(report: EvalReport, out: Path) -> list[Path]:
