@@ -503,13 +503,25 @@ def _table(items: list[Commitment]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: A cell starting with one of these is a formula (or a DDE call) to Excel and LibreOffice; a
+#: report's Markdown bullet «- 就业…» would be one. Plain numbers («-0.5») are left as they are.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+
+def csv_cell(value: object) -> str:
+    """The cell as text a spreadsheet shows but never evaluates: a leading ``'`` when needed."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text) else text
+
+
 def _csv(items: list[Commitment]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(CSV_COLUMNS)
     for c in items:
         d = c.to_dict()
-        w.writerow(["" if d[k] is None else d[k] for k in CSV_COLUMNS])
+        w.writerow([csv_cell(d[k]) for k in CSV_COLUMNS])
     return buf.getvalue()
 
 

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     llm_context_tokens: int = 3000
     llm_max_tokens: int = 512  # answer length cap sent to the server
     llm_temperature: float = 0.0  # deterministic: figures are copied, not paraphrased
+    llm_deadline_s: float = 90.0  # the whole reply, however slowly it arrives (llm_timeout_s is per read)
+    llm_max_reply_bytes: int = 1_000_000  # a longer reply is dropped for the extractive answer
+    llm_max_streams: int = 8  # LLM requests at once per process; more get the extractive answer at once
 
     @property
     def models_dir(self) -> Path:

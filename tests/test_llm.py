@@ -30,6 +30,7 @@ class FakeLLM:
     reply: Reply = ""
     delay_s: float = 0.0
     status: int = 200
+    raw: list[str] | None = None  # when set, sent verbatim: the SSE data lines, or (joined) the JSON body
     requests: list[dict] = field(default_factory=list)
     port: int = 0
 
@@ -55,6 +56,8 @@ class FakeLLM:
                     if fake.status != 200 or self.path != "/v1/chat/completions":
                         self.send_response(fake.status if fake.status != 200 else 404)
                         self.end_headers()
+                    elif fake.raw is not None:
+                        self._raw(body.get("stream"))
                     elif body.get("stream"):
                         self._sse(fake.text(body))
                     else:
@@ -62,6 +65,14 @@ class FakeLLM:
                                                                          "content": fake.text(body)}}]})
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
                     pass
+
+            def _raw(self, stream: bool) -> None:
+                data = ("".join(f"data: {line}\n\n" for line in fake.raw) if stream else "".join(fake.raw)).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream" if stream else "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def _json(self, payload: dict) -> None:
                 data = json.dumps(payload, ensure_ascii=False).encode()
@@ -101,7 +112,7 @@ def fake_llm() -> Iterator[FakeLLM]:
 
 @pytest.fixture()
 def llm(fake_llm: FakeLLM) -> FakeLLM:
-    fake_llm.reply, fake_llm.delay_s, fake_llm.status = "", 0.0, 200
+    fake_llm.reply, fake_llm.delay_s, fake_llm.status, fake_llm.raw = "", 0.0, 200, None
     fake_llm.requests.clear()
     return fake_llm
 
@@ -361,3 +372,97 @@ def test_the_page_says_which_composer_answered():
     assert "rag-composer" not in answer_html(0, base | {"composer": "extractive"}, "zh")
     fallback = answer_html(0, base | {"composer": "extractive", "fallback_reason": "invented figure: <9%>"}, "en")
     assert "failed verification" in fallback and 'title="invented figure: &lt;9%&gt;"' in fallback
+
+
+# --- replies that are not what the API returns ----------------------------------------------
+def _chunk(content: object) -> str:
+    return json.dumps({"choices": [{"index": 0, "delta": {"content": content}}]}, ensure_ascii=False)
+
+
+#: Streams a server might send that break the OpenAI shape; each must end in the extractive answer.
+MALFORMED_STREAMS = {
+    "5,000-digit citation": [_chunk("全市生产总值增长6.5%"), _chunk("[" + "9" * 5000 + "]。"), "[DONE]"],
+    "non-string content": [_chunk("全市生产总值增长"), _chunk(6.5), "[DONE]"],
+    "non-dict chunk": [_chunk("全市生产总值增长6.5%[2]"), "[1, 2, 3]", "[DONE]"],
+    "non-dict choice": [_chunk("全市"), '{"choices": ["增长"]}', "[DONE]"],
+    "lone surrogate": [_chunk("全市生产总值增长6.5%[2]"), '{"choices": [{"delta": {"content": "\\ud800"}}]}', "[DONE]"],
+    "not JSON": [_chunk("全市"), "{\"choices\": [", "[DONE]"],
+}
+MALFORMED_BODIES = {
+    "5,000-digit citation": ['{"choices": [{"message": {"content": "增长6.5%[' + "9" * 5000 + ']"}}]}'],
+    "non-string content": ['{"choices": [{"message": {"content": 6.5}}]}'],
+    "non-dict body": ['[1, 2, 3]'],
+    "no choices": ['{"choices": []}'],
+    "lone surrogate": ['{"choices": [{"message": {"content": "\\ud800[2]"}}]}'],
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED_STREAMS)
+def test_malformed_streams_fall_back_cleanly(sample, hits, llm, case):
+    doc, _ = sample
+    llm.raw = MALFORMED_STREAMS[case]
+    events, answer = _drain(_composer([doc], llm).stream(QUESTION, PARTS, hits))
+    assert all(e["type"] == "delta" and isinstance(e["text"], str) for e in events)
+    assert answer.answer == FALLBACK.answer and answer.fallback_reason, answer
+    if case != "5,000-digit citation":  # that one is well-formed JSON whose text fails verification
+        assert answer.fallback_reason.startswith("malformed llm response")
+
+
+@pytest.mark.parametrize("case", MALFORMED_BODIES)
+def test_malformed_replies_fall_back_cleanly(sample, hits, llm, case):
+    doc, _ = sample
+    llm.raw = MALFORMED_BODIES[case]
+    answer = _composer([doc], llm).run(QUESTION, PARTS, hits)
+    assert answer.answer == FALLBACK.answer and answer.fallback_reason, answer
+
+
+def test_reply_size_and_total_time_are_capped(sample, hits, llm):
+    doc, _ = sample
+    llm.reply = "全市生产总值增长6.5%[2]。" * 200
+    assert _composer([doc], llm, max_reply_bytes=2000).run(QUESTION, PARTS, hits).fallback_reason == \
+        "malformed llm response: reply over 2000 bytes"
+    events, answer = _drain(_composer([doc], llm, max_reply_bytes=2000).stream(QUESTION, PARTS, hits))
+    assert answer.fallback_reason == "malformed llm response: reply over 2000 bytes"
+    llm.reply = "全市生产总值增长6.5%[2]。"
+    late = _composer([doc], llm, deadline_s=0.0).run(QUESTION, PARTS, hits)
+    assert late.fallback_reason == "malformed llm response: reply not complete after 0 s"
+
+
+def test_requests_past_the_stream_limit_get_the_fallback_at_once(sample, hits, llm):
+    doc, _ = sample
+    llm.reply = "全市生产总值增长6.5%[2]。"
+    composer = _composer([doc], llm, max_streams=1)
+    assert composer._slots.acquire(blocking=False)  # one request already waiting on the server
+    assert composer.run(QUESTION, PARTS, hits).fallback_reason == "llm busy"
+    assert _drain(composer.stream(QUESTION, PARTS, hits))[1].fallback_reason == "llm busy"
+    assert not llm.requests
+    composer._slots.release()
+    assert composer.run(QUESTION, PARTS, hits).composer == "llm"  # and the slot is given back after each
+    assert _drain(composer.stream(QUESTION, PARTS, hits))[1].composer == "llm"
+    assert composer._slots.acquire(blocking=False)
+
+
+def test_a_malformed_llm_stream_ends_in_a_clean_fallback_over_http(settings, pipeline, llm):
+    """The real server on loopback: every malformed stream ends with a ``final`` event carrying
+    the extractive answer, never a 500, an ``error`` event or a cut-off stream."""
+    import httpx
+
+    from test_reliability import serve
+    from ui.server import create_server
+
+    with_llm = replace(pipeline, generative=_composer(pipeline.store.documents, llm, pipeline.composer))
+    question = {"question": "2023年地区生产总值增长多少？"}
+    with serve(create_server(settings, with_llm)) as (base, _, _), httpx.Client(base_url=base, timeout=60) as http:
+        for case, lines in MALFORMED_STREAMS.items():
+            llm.raw = lines
+            r = http.post("/api/ask/stream", json=question)
+            assert r.status_code == 200, case
+            events = [json.loads(line[len("data: "):]) for line in r.text.splitlines() if line.startswith("data: ")]
+            final = events[-1]
+            assert final["type"] == "final", (case, events[-3:])
+            assert final["answer"]["composer"] == "extractive" and final["answer"]["fallback_reason"], case
+            assert not [e for e in events if e["type"] == "error"]
+        for case, body in MALFORMED_BODIES.items():
+            llm.raw = body
+            r = http.post("/api/ask", json=question)
+            assert r.status_code == 200 and r.json()["composer"] == "extractive", (case, r.text[:200])

@@ -215,3 +215,22 @@ def test_stale_private_folders_of_dead_processes_are_removed(tmp_path):
     link.symlink_to(other)
     assert remove_stale(tmp_path) == [dead]
     assert alive.exists() and other.exists() and link.is_symlink()
+
+
+def test_a_lone_surrogate_in_a_question_is_dropped_like_a_control_character(live):
+    """JSON may carry "\\ud800", which no UTF-8 response could echo back: cleaned, not a 500."""
+    with httpx.Client(base_url=live, timeout=LONG) as http:
+        raw = b'{"question": "\\ud800\xe4\xbb\x8a\xe5\xb9\xb4GDP\xe8\xa6\x81\xe6\xb6\xa8\xe5\xa4\x9a\xe5\xb0\x91\xef\xbc\x9f\\udfff"}'
+        r = http.post("/api/ask", content=raw, headers={"content-type": "application/json"})
+        assert r.status_code == 200 and r.json()["question"] == "今年GDP要涨多少？"
+        stream = http.post("/api/ask/stream", content=raw, headers={"content-type": "application/json"})
+        assert stream.status_code == 200 and "event: final" in stream.text and "event: error" not in stream.text
+
+
+def test_csv_cells_a_spreadsheet_would_evaluate_are_quoted():
+    from rag.commitments import csv_cell
+
+    for formula in ("=1+1", "+SUM(A1)", "- 就业优先", "@cmd", "\tx", "\rx", "-1+2"):
+        assert csv_cell(formula) == "'" + formula
+    for plain in ("就业", "-0.5", "+3", "12", "", None, 7, "a=b"):
+        assert csv_cell(plain) == ("" if plain is None else str(plain))

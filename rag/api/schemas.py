@@ -9,7 +9,9 @@ from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, TypeA
 
 from rag.types import Citation, Report
 
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Control characters (newline and tab aside) and lone surrogates (JSON's "\ud800", which no
+#: UTF-8 response could carry back)
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 #: Earlier turns a question may lean on, in the API's ``history`` and in the page's conversation.
 MAX_HISTORY = 20
 

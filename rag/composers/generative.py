@@ -9,14 +9,16 @@ Anything else returns the extractive answer instead, with ``fallback_reason`` sa
 from __future__ import annotations
 
 import bisect
-import json
 import logging
 import re
+import threading
+import time
 import unicodedata
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, replace
 
 import httpx
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from rag.chunking import count_tokens
 from rag.composers.base import Citations, Composer, Hits, refusal
@@ -42,10 +44,12 @@ SYSTEM_PROMPT = (
     "4. 回答简洁，直接回答问题；问题是英文时用英文回答，但无法回答时仍只输出上面的中文语句。"
 )
 
-_CITE = re.compile(r"[\[［](\d+(?:\s*[,，、]\s*\d+)*)[\]］]")
-_PARTIAL_TAIL = re.compile(r"[\[［][\d,，、\s]*$|<[^>]*$")  # a citation or tag still arriving
+# The model's text is not trusted either: a citation number has at most 3 digits (a 5,000-digit
+# one is no citation, and never reaches int()), and no repetition can rescan the whole reply.
+_CITE = re.compile(r"[\[［](\d{1,3}(?:\s{0,3}[,，、]\s{0,3}\d{1,3}){0,30})[\]］]")
+_PARTIAL_TAIL = re.compile(r"[\[［][\d,，、\s]{0,120}$|<[^<>]{0,40}$")  # a citation or tag still arriving
 _THINK = re.compile(r"<think>.*?(?:</think>|$)", re.S)  # reasoning models' scratchpad
-_SENTENCE = re.compile(r"[^。！？!?\n]*[。！？!?\n]*(?:\s*[\[［][\d,，、\s]+[\]］])*")
+_SENTENCE = re.compile(r"[^。！？!?\n]*[。！？!?\n]*(?:\s{0,3}[\[［][\d,，、\s]{1,120}[\]］])*")
 _LIST_MARKER = re.compile(r"(?m)^\s*\d+[.、)]\s*(?!\d)")
 
 def figures(text: str) -> list[str]:
@@ -140,6 +144,53 @@ def _display(raw: str, *, final: bool) -> tuple[str, list[int]]:
     return _CITE.sub(renumber, text.strip()), order
 
 
+class MalformedReply(ValueError):
+    """The server's reply is not what the OpenAI API returns, or exceeds our deadline or size cap."""
+
+
+class _Delta(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    content: StrictStr | None = None
+
+
+class _StreamChoice(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    delta: _Delta | None = None
+
+
+class _StreamChunk(BaseModel):
+    """One ``data:`` line of a streamed completion. Validation rejects a chunk that is not an
+    object, content that is not a string and (JSON parsing) a lone surrogate."""
+
+    model_config = ConfigDict(extra="ignore")
+    choices: list[_StreamChoice] | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(c.delta.content or "" for c in self.choices or () if c.delta)
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    content: StrictStr | None = None
+
+
+class _Choice(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    message: _Message
+
+
+class _Completion(BaseModel):
+    """A whole (non-streamed) completion; only its first choice's text is used."""
+
+    model_config = ConfigDict(extra="ignore")
+    choices: list[_Choice] = Field(min_length=1)
+
+    @property
+    def text(self) -> str:
+        return self.choices[0].message.content or ""
+
+
 class GenerativeComposer:
     """Answers from the retrieved sources through an OpenAI-compatible ``/chat/completions``;
     whatever it cannot answer verifiably, ``fallback`` (the extractive composer) answers, with
@@ -149,13 +200,19 @@ class GenerativeComposer:
 
     def __init__(self, documents: list[Document], fallback: Composer, *, base_url: str, model: str,
                  api_key: str | None = None, timeout_s: float = 30.0, context_tokens: int = 3000,
-                 max_tokens: int = 512, temperature: float = 0.0) -> None:
+                 max_tokens: int = 512, temperature: float = 0.0, deadline_s: float = 90.0,
+                 max_reply_bytes: int = 1_000_000, max_streams: int = 8) -> None:
         self.docs = {d.id: d for d in documents}
         self.fallback = fallback
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model = model
         self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.timeout = httpx.Timeout(timeout_s)  # per connect/read: a stalled server, not a long answer
+        self.deadline_s = deadline_s  # the whole reply, however slowly it trickles in
+        self.max_reply_bytes = max_reply_bytes
+        # requests waiting on the server at once; past it, questions get the fallback at once
+        # instead of holding one more worker thread for up to ``deadline_s``
+        self._slots = threading.BoundedSemaphore(max_streams)
         self.context_tokens = context_tokens
         self.max_tokens = max_tokens
         self.temperature = temperature
@@ -173,7 +230,8 @@ class GenerativeComposer:
         return cls(documents, fallback, base_url=settings.llm_base_url, model=settings.llm_model,
                    api_key=settings.llm_api_key, timeout_s=settings.llm_timeout_s,
                    context_tokens=settings.llm_context_tokens, max_tokens=settings.llm_max_tokens,
-                   temperature=settings.llm_temperature)
+                   temperature=settings.llm_temperature, deadline_s=settings.llm_deadline_s,
+                   max_reply_bytes=settings.llm_max_reply_bytes, max_streams=settings.llm_max_streams)
 
     # --- sources --------------------------------------------------------------------------
     def _sentence(self, unit: Unit) -> tuple[int, int]:
@@ -223,26 +281,38 @@ class GenerativeComposer:
         return {"model": self.model, "messages": messages, "temperature": self.temperature,
                 "max_tokens": self.max_tokens, "stream": stream}
 
-    def _complete(self, messages: list[dict[str, str]]) -> str:
-        r = httpx.post(self.url, json=self._payload(messages, False), headers=self.headers, timeout=self.timeout)
-        r.raise_for_status()
-        return r.json()["choices"][0]["message"]["content"] or ""
-
-    def _stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
-        """Content pieces of an SSE completion (``data: {…}`` lines up to ``data: [DONE]``)."""
-        with httpx.stream("POST", self.url, json=self._payload(messages, True), headers=self.headers,
+    def _lines(self, messages: list[dict[str, str]], stream: bool) -> Iterator[bytes]:
+        """The reply's lines as they arrive, within ``deadline_s`` and ``max_reply_bytes`` in all
+        (``MalformedReply`` past either; no line is buffered beyond the cap)."""
+        deadline = time.monotonic() + self.deadline_s
+        received, pending = 0, b""
+        with httpx.stream("POST", self.url, json=self._payload(messages, stream), headers=self.headers,
                           timeout=self.timeout) as r:
             r.raise_for_status()
-            for line in r.iter_lines():
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    return
-                for choice in json.loads(data).get("choices") or []:
-                    piece = (choice.get("delta") or {}).get("content")
-                    if piece:
-                        yield piece
+            for chunk in r.iter_bytes():
+                received += len(chunk)
+                if received > self.max_reply_bytes:
+                    raise MalformedReply(f"reply over {self.max_reply_bytes} bytes")
+                if time.monotonic() > deadline:
+                    raise MalformedReply(f"reply not complete after {self.deadline_s:.0f} s")
+                *lines, pending = (pending + chunk).split(b"\n")
+                yield from lines
+        yield pending
+
+    def _complete(self, messages: list[dict[str, str]]) -> str:
+        return _Completion.model_validate_json(b"\n".join(self._lines(messages, False))).text
+
+    def _stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        """Content pieces of an SSE completion (``data: {…}`` lines up to ``data: [DONE]``), each
+        line validated (``_StreamChunk``) before anything reads it."""
+        for line in self._lines(messages, True):
+            if not line.startswith(b"data:"):
+                continue
+            data = line[5:].strip()
+            if data == b"[DONE]":
+                return
+            if piece := _StreamChunk.model_validate_json(data).text:
+                yield piece
 
     @staticmethod
     def _failure(exc: Exception) -> str:
@@ -252,6 +322,8 @@ class GenerativeComposer:
             return f"llm error: HTTP {exc.response.status_code}"
         if isinstance(exc, httpx.HTTPError):
             return f"llm unreachable: {type(exc).__name__}"
+        if isinstance(exc, MalformedReply):
+            return f"malformed llm response: {exc}"
         return "malformed llm response"
 
     # --- answers --------------------------------------------------------------------------
@@ -281,10 +353,14 @@ class GenerativeComposer:
         sources = self.sources(hits)
         if not sources:
             return self._fall_back(question, parts, hits, "no sources")
+        if not self._slots.acquire(blocking=False):
+            return self._fall_back(question, parts, hits, "llm busy")
         try:
             raw = self._complete(self.messages(question, parts, sources))
-        except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
+        except (httpx.HTTPError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
             return self._fall_back(question, parts, hits, self._failure(exc))
+        finally:
+            self._slots.release()
         return self._finish(question, parts, raw, sources, hits)
 
     def stream(self, question: str, parts: list[QueryPart], hits: Hits) -> Generator[dict, None, Answer]:
@@ -294,6 +370,8 @@ class GenerativeComposer:
         sources = self.sources(hits)
         if not sources:
             return self._fall_back(question, parts, hits, "no sources")
+        if not self._slots.acquire(blocking=False):
+            return self._fall_back(question, parts, hits, "llm busy")
         raw, shown = "", ""
         try:
             for piece in self._stream(self.messages(question, parts, sources)):
@@ -302,6 +380,8 @@ class GenerativeComposer:
                 if len(text) > len(shown) and text.startswith(shown):
                     yield {"type": "delta", "text": text[len(shown):]}
                     shown = text
-        except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
+        except (httpx.HTTPError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
             return self._fall_back(question, parts, hits, self._failure(exc))
+        finally:
+            self._slots.release()
         return self._finish(question, parts, raw, sources, hits)
