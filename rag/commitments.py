@@ -19,6 +19,7 @@ import json
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
+from functools import cache
 from typing import Any
 
 from rag.corpus import own_segments
@@ -65,7 +66,7 @@ class Commitment:
         if self.value is None:
             return self.qualifier or ""
         q = self.qualifier or ""
-        pre = q if q in ("超", "近", "约") else ""
+        pre = q if q in _shown_before() else ""
         post = "" if pre else q
         return f"{pre}{self.value}{self.unit or ''}{post}"
 
@@ -114,6 +115,15 @@ class _Rules:
         self.qualitative_verbs: list[str] = cl["qualitative_verbs"]
         self.min_qualitative: int = cl["min_qualitative_chars"]
         self.min_similarity: float = lexicon.table("pairing")["min_similarity"]
+        self.percent_units = frozenset(fig["percent_units"])
+        self.magnitudes = "".join(fig["magnitudes"])
+        self.references: list[str] = cl["reference_words"]
+
+    def unit_base(self, unit: str | None) -> str:
+        """The unit without its magnitude, every percentage as "%": what makes two figures comparable."""
+        if not unit:
+            return ""
+        return "%" if unit in self.percent_units else unit.lstrip(self.magnitudes)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -146,12 +156,11 @@ def similarity(a: str, b: str) -> float:
     return len(x & y) / len(x | y) if x and y else 0.0
 
 
-def _unit_base(unit: str | None) -> str:
-    if not unit:
-        return ""
-    if unit in ("%", "％", "个百分点"):
-        return "%"
-    return unit.lstrip("万亿千百")
+@cache
+def _shown_before() -> frozenset[str]:
+    """Qualifiers displayed before the figure (超300亿元), not after it (6万人以上)."""
+    fig = Lexicon.default().table("figures")
+    return frozenset(fig["pre_qualifiers"].values()) - set(fig["post_qualifiers"])
 
 
 # --------------------------------------------------------------------------- extractor
@@ -257,8 +266,9 @@ class CommitmentExtractor:
         s = self._strip_lead(clause)
         if qualifier and qualifier in s:
             s = s[: s.index(qualifier)]
-            if "与" in s[1:]:  # "…与“十四五”目标统筹衔接": the reference is not the metric
-                s = s[: s.rindex("与")]
+            ref = next((w for w in self.rules.references if w in s[1:]), None)
+            if ref:  # "…与“十四五”目标统筹衔接": the reference is not the metric
+                s = s[: s.rindex(ref)]
             s = self._strip_tail(s, self.rules.qualitative_link_words)
         return s.strip(TRIM) or clause
 
@@ -413,7 +423,7 @@ class CommitmentExtractor:
             best_for: dict[str, tuple[tuple, Commitment]] = {}
             for t in (c for c in group if c.kind == "target"):
                 scored = [
-                    ((similarity(t.metric, a.metric), _unit_base(t.unit) == _unit_base(a.unit), -a.start), a)
+                    ((similarity(t.metric, a.metric), self.rules.unit_base(t.unit) == self.rules.unit_base(a.unit), -a.start), a)
                     for a in achievements
                 ]
                 scored = [x for x in scored if x[0][0] >= self.rules.min_similarity]

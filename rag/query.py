@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass, field
 
 from rag.genre.lexicon import Lexicon, Scope, pattern
-from rag.genre.text import PUNCT, YEAR, chinese_number, contains_word, words
+from rag.genre.text import PUNCT, SENTENCE_ENDS, YEAR, YEAR_PHRASE, chinese_number, contains_word, words
+
+_QUESTION_END = re.compile(f"(?<=[{SENTENCE_ENDS}；;])")  # where one asked question ends and the next begins
 
 
 @dataclass
@@ -51,10 +53,9 @@ class QueryAnalyzer:
         self._asked = [w for k in self._kinds.values() for w in k.asks]  # question words, not topic
         self._chapter_re = pattern(q["chapter_pattern"])
         self._count_re = re.compile(q["count_pattern"])
-        units = sorted(q["measure_words"], key=len, reverse=True)
-        self._measure_re = re.compile(
-            rf"(?<![哪这那近前去])(?:多少|几)\s*(?:[十百千万亿]+)?(?:个(?=方面|大类|领域))?({'|'.join(map(re.escape, units))})"
-        )
+        units = "|".join(map(re.escape, sorted(q["measure_words"], key=len, reverse=True)))
+        self._measure_re = pattern(q["measure_pattern"].replace("{units}", units))
+        self._joins = re.compile("|".join(map(re.escape, q["part_joins"])))
         self._percent = q["percent_ask"]
         self._last_year = scope["last_year"]
         self._measure_alias = q["measure_alias"]
@@ -83,7 +84,7 @@ class QueryAnalyzer:
         asked = self._plan_time + self._review_time + self._last_year + self._percent + self._asked
         for w in sorted(asked, key=len, reverse=True):
             t = t.replace(w, " ") if not w.isascii() else re.sub(rf"(?i)\b{re.escape(w)}\b", " ", t)
-        t = re.sub(r"(?<!\d)(?:19|20)\d{2}\s*年?", " ", t)
+        t = YEAR_PHRASE.sub(" ", t)
         return " ".join(w for w in words(t) if w.lower() not in self._fillers)
 
     def expand(self, text: str) -> list[str]:
@@ -96,7 +97,7 @@ class QueryAnalyzer:
         return found
 
     def _split(self, question: str) -> list[str]:
-        parts = [p.strip() for p in re.split(r"(?<=[？?；;])|(?<=[。！!])", question) if p.strip()]
+        parts = [p.strip() for p in _QUESTION_END.split(question) if p.strip()]
         out: list[str] = []
         for p in parts:  # "过去五年…，今年…" asks two things in one sentence
             marks = sorted(
@@ -107,7 +108,7 @@ class QueryAnalyzer:
                 for m in re.finditer(re.escape(w), p)
             )
             cut = next((pos for (pos, s), (_, s0) in zip(marks[1:], marks) if s != s0 and pos > 0
-                        and re.search(r"[，,、]|还有|以及|和|与", p[:pos][-3:] if pos >= 3 else p[:pos])), None)
+                        and self._joins.search(p[:pos][-3:] if pos >= 3 else p[:pos])), None)
             if cut:
                 out.extend([p[:cut].strip(), p[cut:].strip()])
             else:

@@ -22,6 +22,8 @@ from rag.types import Answer, Document, ScoredUnit, Unit
 
 _CLAUSE = re.compile(f"[^{CLAUSE_ENDS}{LINE_ENDS}]*[{CLAUSE_ENDS}{LINE_ENDS}]*")  # "、" joins list items, never splits
 _FIGURE = re.compile(r"\d[\d.]*")
+_CLAUSE_CUT = re.compile(f"[{CLAUSE_ENDS}。]")  # the clause a figure sits in
+_ITEM_CUT = re.compile(f"[{CLAUSE_ENDS}。、]")  # ... or its list item
 _CJK_OR_DIGIT = re.compile(r"[\u4e00-\u9fff\d]")
 
 
@@ -285,8 +287,8 @@ class ExtractiveComposer:
         if not figures or not words:
             return True
         for m in figures:
-            heads = [self._head(item) for item in re.split(r"[，,；;：:。]", span[: m.start()])[-1].split("、")]
-            after = re.split(r"[，,；;：:。、]", span[m.end():])[0]
+            heads = [self._head(item) for item in _CLAUSE_CUT.split(span[: m.start()])[-1].split("、")]
+            after = _ITEM_CUT.split(span[m.end():])[0]
             heads += [t for t in tokenize(after) if len(t) > 1]  # the noun a count counts
             if any(h and (h in w or w in h) for h in heads for w in words):
                 return True

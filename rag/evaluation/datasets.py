@@ -17,9 +17,10 @@ from pathlib import Path
 
 from rag.corpus import clean_text
 from rag.evaluation.metrics import Span, find_spans, relevant_units
+from rag.genre.text import LINE_ENDS
 from rag.types import Document, Unit
 
-_SENTENCE_END = re.compile(r"[。！？!?\n]|\.(?=\s)")
+_SENTENCE_END = re.compile(f"[{LINE_ENDS}]|\\.(?=\\s)")  # and an English full stop
 _QREL_SPLITS = ("test", "dev", "validation", "train")
 
 

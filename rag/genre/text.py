@@ -32,6 +32,8 @@ CN_NUMERAL_RUN = re.compile(f"[{CN_NUMERAL}]+")
 
 #: a four-digit year of this era, not part of a longer number; group 1 is the year
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+#: a year as a question or heading says it: "2023年", "2023"
+YEAR_PHRASE = re.compile(YEAR.pattern + r"\s*年?")
 DIGIT = re.compile(r"\d")
 WHITESPACE = re.compile(r"\s+")
 
