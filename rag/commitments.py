@@ -22,17 +22,14 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Any
 
-from rag.corpus import own_segments
+from rag.corpus import HEADING_STYLES, own_segments
 from rag.corpus import plan_year as plan_year_of
 from rag.genre.lexicon import Lexicon, Period
 from rag.genre.text import CLAUSE_ENDS, CN_NUMERAL, LINE_ENDS, TRIM, strip_span
 from rag.types import Document, Section
 
-_CN = CN_NUMERAL
-_MARKER = re.compile(
-    rf"^(?:#{{1,6}}\s*|第[{_CN}\d]+(?:部分|章|篇|节)\s*|[{_CN}]+[、.．]\s*|[（(][{_CN}\d]+[）)]\s*"
-    rf"|\d{{1,2}}[.．、](?!\d)\s*|[{_CN}]{{1,3}}是)"
-)
+#: a heading's numbering (the corpus's styles) or an enumeration item's 一是/二是, at a clause start
+_MARKER = re.compile("^(?:" + "|".join(p.pattern for _, p in HEADING_STYLES) + rf"|[{CN_NUMERAL}]{{1,3}}是)\s*")
 _NUMBER = re.compile(r"(?<![\d.A-Za-z第])\d+(?:\.\d+)?")
 _BIGRAM_DROP = re.compile(r"[\s“”‘’\"'《》（）()、，,。；;：:]")
 

@@ -53,6 +53,7 @@ def test_figure_in_unit(text, measure, found):
     (("第二部分 2024年主要工作",), 2024, "plan", "2024", "2024年"),
     (("五年来的主要工作",), None, "review", "五年来", "五年来"),
     (("前言",), 2023, None, "", None),
+    (("青禾县2024年政府工作报告",), 2024, None, "", "2024年"),
 ])
 def test_one_reading_of_review_and_plan(lexicon, path, plan_year, scope, horizon, label):
     period = lexicon.section_period(path, plan_year)

@@ -101,6 +101,7 @@ class Lexicon:
         sections = tables["sections"]
         self._review: list[str] = sections["review"]
         self._plan: list[str] = sections["plan"]
+        self._titles: list[str] = sections["report_titles"]
         self._periods = [pattern(p) for p in sections["periods"]]
         self.review_default: str = sections["review_default"]
         self.plan_default: str = sections["plan_default"]
@@ -128,7 +129,10 @@ class Lexicon:
     # --- sections -------------------------------------------------------------------------
     def heading_scope(self, title: str, plan_year: int | None = None) -> Scope | None:
         """What one heading says: review when it uses review wording (review wins over plan
-        wording in the same heading), plan for plan wording or a year >= the plan year."""
+        wording in the same heading), plan for plan wording or a year >= the plan year; nothing
+        for the report's own title."""
+        if any(w in title for w in self._titles):
+            return None
         if any(w in title for w in self._review):
             return "review"
         if any(w in title for w in self._plan):
