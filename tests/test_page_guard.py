@@ -234,3 +234,21 @@ def test_csv_cells_a_spreadsheet_would_evaluate_are_quoted():
         assert csv_cell(formula) == "'" + formula
     for plain in ("就业", "-0.5", "+3", "12", "", None, 7, "a=b"):
         assert csv_cell(plain) == ("" if plain is None else str(plain))
+
+
+def test_the_page_keeps_20_turns_and_sends_at_most_20_questions_as_history(settings):
+    from ui.app import _Handlers
+
+    seen: list[list[str]] = []
+
+    class Stub:
+        def ask_stream(self, question, history=None):
+            seen.append(history)
+            yield {"type": "final", "answer": {"answer": "答", "found": True, "citations": []}}
+
+    handlers = _Handlers(lambda: Stub(), settings)
+    turns = [{"q": f"问题{i}", "answer": {"answer": "答", "found": True, "citations": []}} for i in range(30)]
+    *_, last = handlers.respond("今年GDP要涨多少？", turns, "zh", None)
+    kept = last[1]
+    assert len(kept) == 20 and kept[-1]["q"] == "今年GDP要涨多少？" and kept[0]["q"] == "问题11"
+    assert len(seen[0]) == 19 and seen[0][-1] == "问题29"
