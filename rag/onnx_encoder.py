@@ -1,0 +1,239 @@
+"""The built-in model on ONNX Runtime: a lean query/passage encoder that needs neither torch
+nor sentence-transformers at serving time.
+
+The query encode is most of an answer, and torch is most of a serving process's memory and
+start-up. ``export_onnx`` (run once by the model build, with torch) writes an fp32 graph with
+the torch.export-based exporter (``dynamo=True``): the legacy TorchScript exporter gave a lossy
+graph here (cosine 0.984 against torch), this one matches to ~1e-6. ``OnnxEncoder`` then runs
+that graph with the model's own fast tokenizer (``tokenizer.json``), the same prompts and
+truncation as sentence-transformers, mean pooling and L2 normalisation in numpy.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: Bump when the exported graph or its check changes, so existing exports are redone.
+EXPORT_FORMAT = 1
+EXPORT_DIR = "onnx"
+EXPORT_INFO = "export-info.json"
+GRAPH = "model.onnx"
+MIN_COSINE = 0.9999  # below this the export is not trusted and the torch encoder serves instead
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+_CHECK_TEXTS = Path(__file__).parent / "data" / "encoder_check.txt"
+
+
+def _version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def wanted_export_info() -> dict[str, Any]:
+    """What an export must have been made with to be reused: a different torch, exporter or
+    runtime may export or run the graph differently, so any change redoes export and check."""
+    return {"format": EXPORT_FORMAT, "torch": _version("torch"), "onnxscript": _version("onnxscript"),
+            "onnxruntime": _version("onnxruntime")}
+
+
+def read_export_info(folder: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((Path(folder) / EXPORT_DIR / EXPORT_INFO).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def export_is_current(folder: Path) -> bool:
+    """True when the folder holds an export (passed or failed) made with today's versions;
+    a failed one is not retried on every start, only when a version changes."""
+    info = read_export_info(folder)
+    return info is not None and all(info.get(k) == v for k, v in wanted_export_info().items())
+
+
+def export_passed(folder: Path) -> bool:
+    info = read_export_info(folder)
+    return bool(info and info.get("passed") and (Path(folder) / EXPORT_DIR / GRAPH).is_file())
+
+
+# ---------------------------------------------------------------------------------- encoder
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+class OnnxEncoder:
+    """Encodes like ``SentenceTransformer.encode`` for a Transformer → mean Pooling → Normalize
+    folder, with the subset of its interface the ``Embedder`` uses (``prompts``, ``encode``,
+    ``get_embedding_dimension``), so both encoders sit behind the same gate and cache."""
+
+    def __init__(self, folder: Path, *, threads: int = 1, graph: Path | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        folder = Path(folder)
+        config = _read_json(folder / "config.json")
+        st_config = _read_json(folder / "sentence_bert_config.json")
+        self.prompts: dict[str, str] = _read_json(folder / "config_sentence_transformers.json").get("prompts", {})
+        self.max_seq_length = int(st_config.get("max_seq_length") or config["max_position_embeddings"])
+        self._dim = int(config["hidden_size"])
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=self.max_seq_length)
+        pad_id = int(config.get("pad_token_id") or 0)
+        self.tokenizer.enable_padding(pad_id=pad_id, pad_token=self.tokenizer.id_to_token(pad_id) or "<pad>")
+        options = ort.SessionOptions()
+        if threads > 0:  # one thread per encode: concurrency comes from requests and workers
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        self.session = ort.InferenceSession(str(graph or folder / EXPORT_DIR / GRAPH), options,
+                                            providers=["CPUExecutionProvider"])
+        self._inputs = [i.name for i in self.session.get_inputs()]
+
+    def get_embedding_dimension(self) -> int:
+        return self._dim
+
+    def encode(self, texts: list[str], *, prompt_name: str | None = None, prompt: str | None = None,
+               batch_size: int = 32, show_progress_bar: bool = False, **_: Any) -> np.ndarray:
+        """L2-normalised mean-pooled embeddings, float32, one row per text in input order.
+        Texts are batched longest first (as sentence-transformers does), so padding stays short."""
+        prefix = prompt if prompt is not None else self.prompts.get(prompt_name or "", "")
+        if not texts:
+            return np.zeros((0, self._dim), np.float32)
+        full = [prefix + t for t in texts]
+        order = np.argsort([-len(t) for t in full], kind="stable")
+        out = np.empty((len(full), self._dim), np.float32)
+        starts: Iterable[int] = range(0, len(full), batch_size)
+        if show_progress_bar:
+            from tqdm import tqdm
+
+            starts = tqdm(starts, desc="encoding", unit="batch")
+        for start in starts:
+            idx = order[start : start + batch_size]
+            out[idx] = self._encode_batch([full[i] for i in idx])
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch(texts)
+        feed = {
+            "input_ids": np.array([e.ids for e in encodings], np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], np.int64),
+        }
+        hidden = self.session.run(None, {name: feed[name] for name in self._inputs})[0]
+        mask = feed["attention_mask"][:, :, None].astype(np.float32)
+        pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+
+# ----------------------------------------------------------------------------------- export
+
+
+def check_texts() -> list[tuple[str, str]]:
+    """The fidelity check's 200 (prompt name, text) pairs: the 98 lines of ``rag/data/encoder_check.txt``
+    (report prose, figures, full-width and rare punctuation, English, stray spaces) plus two texts
+    far beyond the model's window, so truncation is checked too; each as a query and as a passage."""
+    lines = [ln for ln in _CHECK_TEXTS.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    long_text = "".join(lines)
+    lines += [long_text, long_text * 2]
+    return [(name, text) for name in ("query", "passage") for text in lines]
+
+
+def _export_graph(folder: Path, out: Path) -> None:
+    import torch
+    from torch.export import Dim
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(str(folder), local_files_only=True).eval()
+
+    class LastHidden(torch.nn.Module):
+        """Returns ``last_hidden_state`` only; pooling and normalisation stay outside the graph."""
+
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                    token_type_ids: torch.Tensor) -> torch.Tensor:
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tok.enable_padding(pad_id=int(model.config.pad_token_id or 0))
+    sample = tok.encode_batch(["query: 今年经济增长的预期目标是多少？", "passage: 城镇新增就业6万人以上。"])
+    args = tuple(torch.tensor([getattr(e, a) for e in sample], dtype=torch.long)
+                 for a in ("ids", "attention_mask", "type_ids"))
+    batch, seq = Dim("batch"), Dim("sequence", max=model.config.max_position_embeddings)
+    with torch.no_grad():
+        torch.onnx.export(LastHidden(model), args, str(out / GRAPH), dynamo=True, external_data=True,
+                          input_names=list(_INPUTS), output_names=["last_hidden_state"],
+                          dynamic_shapes=({0: batch, 1: seq},) * 3, optimize=True, verbose=False)
+
+
+def verify_export(folder: Path, graph: Path | None = None, threads: int = 1) -> float:
+    """Minimum cosine between the ONNX encoder and sentence-transformers on ``check_texts()``."""
+    from sentence_transformers import SentenceTransformer
+
+    reference = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+    ours = OnnxEncoder(folder, threads=threads, graph=graph)
+    worst = 1.0
+    for name in ("query", "passage"):
+        texts = [t for n, t in check_texts() if n == name]
+        a = ours.encode(texts, prompt_name=name, batch_size=16)
+        b = reference.encode(texts, prompt_name=name, batch_size=16, convert_to_numpy=True, normalize_embeddings=True)
+        worst = min(worst, float((a * b).sum(axis=1).min()))
+    return worst
+
+
+def export_onnx(folder: Path) -> dict[str, Any]:
+    """Export and check the graph into ``folder/onnx`` (atomically: a temp dir renamed into place)
+    and return its export info. A failed export or check is recorded too (``passed: false``,
+    with why), so that every later start falls back to torch at once instead of exporting again."""
+    folder = Path(folder)
+    info: dict[str, Any] = {**wanted_export_info(), "threshold": MIN_COSINE, "texts": len(check_texts()),
+                            "exporter": "torch.onnx.export(dynamo=True)", "precision": "fp32"}
+    tmp = Path(tempfile.mkdtemp(prefix=f".{EXPORT_DIR}.tmp-{os.getpid()}-", dir=folder))
+    try:
+        try:
+            _export_graph(folder, tmp)
+            info["min_cosine"] = round(verify_export(folder, tmp / GRAPH), 7)
+            info["passed"] = info["min_cosine"] >= MIN_COSINE
+        except ImportError:
+            raise  # a missing package is this machine's state, not the model's: do not record it
+        except Exception as exc:  # recorded, so the fallback is immediate next time
+            info.update(passed=False, error=f"{type(exc).__name__}: {exc}"[:500])
+        (tmp / EXPORT_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        for path in (tmp, *tmp.rglob("*")):
+            path.chmod(0o755 if path.is_dir() else 0o644)  # the cache may be shared
+        _swap(tmp, folder / EXPORT_DIR)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return info
+
+
+def _swap(tmp: Path, target: Path) -> None:
+    """Rename into place; a concurrent export that finished first wins, an outdated one is replaced."""
+    if target.exists():
+        if export_is_current(target.parent):
+            return
+        old = target.with_name(f".{EXPORT_DIR}.tmp-{os.getpid()}-old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.rename(target, old)
+        shutil.rmtree(old, ignore_errors=True)
+    try:
+        os.rename(tmp, target)
+    except OSError:
+        if not target.exists():
+            raise
