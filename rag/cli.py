@@ -222,7 +222,8 @@ def info(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", hel
     settings = settings_from(ctx)
     embedder = Embedder.from_settings(settings)
     data: dict = {"model": settings.model, "model_id": embedder.model_id, "model_path": embedder.model_path,
-                  "corpus_dir": str(settings.corpus_dir), "index_dir": str(settings.index_dir)}
+                  "encoder": embedder.planned_encoder, "corpus_dir": str(settings.corpus_dir),
+                  "index_dir": str(settings.index_dir)}
     try:
         m = read_manifest(settings.index_dir)
         data |= {"dimension": m.dim, "documents": m.n_documents, "sections": m.n_sections, "units": m.n_units,

@@ -546,6 +546,21 @@ class Embedder:
         return self._encoder_used or "torch"
 
     @property
+    def planned_encoder(self) -> str:
+        """The encoder a load would choose, from the files alone (nothing is built or loaded), with
+        the export's check: ``onnx (min cosine 0.9999999)``, or ``torch`` and why not onnx."""
+        if self._encoder == "torch":
+            return "torch"
+        if self._name != BUILTIN_MODEL:
+            return "torch (onnx serves the built-in model only)"
+        info = onnx_encoder.read_export_info(Path(self._path))
+        if info is None:
+            return "onnx (exported and checked on first load)"
+        if onnx_encoder.export_passed(Path(self._path)):
+            return f"onnx (min cosine {info.get('min_cosine')})"
+        return f"torch (the onnx export failed its check: {info.get('min_cosine', info.get('error'))})"
+
+    @property
     def encoder_id(self) -> str:
         """The encoder with the export it runs, for manifests: ``onnx-fp32/1`` or ``torch``."""
         return f"onnx-fp32/{onnx_encoder.EXPORT_FORMAT}" if self.encoder == "onnx" else "torch"

@@ -177,7 +177,7 @@ def _export_graph(folder: Path, out: Path) -> None:
                  for a in ("ids", "attention_mask", "type_ids"))
     batch, seq = Dim("batch"), Dim("sequence", max=model.config.max_position_embeddings)
     with torch.no_grad():
-        torch.onnx.export(LastHidden(model), args, str(out / GRAPH), dynamo=True, external_data=True,
+        torch.onnx.export(LastHidden(model).eval(), args, str(out / GRAPH), dynamo=True, external_data=True,
                           input_names=list(_INPUTS), output_names=["last_hidden_state"],
                           dynamic_shapes=({0: batch, 1: seq},) * 3, optimize=True, verbose=False)
 

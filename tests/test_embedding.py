@@ -169,6 +169,7 @@ def test_onnx_export_was_checked_and_stamped(built: Path, embedder: Embedder) ->
     assert info["min_cosine"] >= info["threshold"] == 0.9999
     assert {k: info[k] for k in onnx_encoder.wanted_export_info()} == onnx_encoder.wanted_export_info()
     assert embedder.encoder == "onnx" and embedder.encoder_id == f"onnx-fp32/{onnx_encoder.EXPORT_FORMAT}"
+    assert embedder.planned_encoder.startswith("onnx (min cosine")  # what `rag info` shows, unloaded
 
 
 def test_onnx_encoder_matches_sentence_transformers(embedder: Embedder, torch_embedder: Embedder) -> None:
@@ -223,6 +224,7 @@ def test_failed_check_falls_back_to_torch_with_a_warning(built: Path, tmp_path: 
     info = {**onnx_encoder.wanted_export_info(), "passed": False, "min_cosine": 0.985}
     (folder / onnx_encoder.EXPORT_DIR / onnx_encoder.EXPORT_INFO).write_text(json.dumps(info))
     emb = Embedder(BUILTIN_MODEL, models_dir=tmp_path)
+    assert emb.planned_encoder == "torch (the onnx export failed its check: 0.985)"
     with pytest.warns(UserWarning, match="ONNX.*0.985.*torch"):
         assert emb.encoder == "torch"
     assert emb.encode_queries(["就业"]).shape == (1, 384)
