@@ -245,7 +245,6 @@ _SERVE_WITHOUT_TORCH = """
 import json, sys
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
-from rag.api.app import create_app
 from rag.cli import app
 from rag.pipeline import Pipeline
 from rag.settings import Settings
@@ -253,7 +252,8 @@ from rag.settings import Settings
 settings = Settings(corpus_dir=sys.argv[1], index_dir=sys.argv[2])
 pipeline = Pipeline.load(settings)
 found = pipeline.ask("今年经济增长的预期目标是多少？").found
-with TestClient(create_app(settings, pipeline)) as client:
+from ui.server import create_server  # the API and the page, as `rag serve` builds them
+with TestClient(create_server(settings, pipeline)) as client:
     status = client.post("/api/ask", json={"question": "城镇新增就业目标是多少？"}).status_code
 cli = CliRunner().invoke(app, ["--corpus", sys.argv[1], "--index-dir", sys.argv[2], "ask", "如何推进乡村振兴？"])
 heavy = sorted(m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules)
@@ -263,7 +263,7 @@ print(json.dumps({"found": found, "status": status, "cli": cli.exit_code, "encod
 
 
 def test_serving_with_the_onnx_encoder_never_imports_torch(settings, pipeline) -> None:
-    """Pipeline.load + ask, the API and `rag ask`, in a fresh process: torch stays out."""
+    """Pipeline.load + ask, the served API and page, and `rag ask`, in a fresh process: torch stays out."""
     env = {**__import__("os").environ, "RAG_ENCODER": "onnx"}
     run = subprocess.run([sys.executable, "-c", _SERVE_WITHOUT_TORCH, str(settings.corpus_dir), str(settings.index_dir)],
                          capture_output=True, text=True, env=env, timeout=600)
