@@ -1,7 +1,8 @@
 """Files the page writes (CSV downloads, Gradio's copies of them) live in a folder private to
-this process: made at start with mode 0700 under the system temp folder, removed at exit, and
-written atomically without ever following a symlink, so another local user can neither read
-them nor plant a link where the next one will be written."""
+this process: made at start with mode 0700 under the system temp folder, removed by the next
+start once the process is gone (and at a normal interpreter exit; uvicorn re-raises SIGTERM, which
+skips exit handlers), and written atomically without ever following a symlink, so another local
+user can neither read them nor plant a link where the next one will be written."""
 
 from __future__ import annotations
 
