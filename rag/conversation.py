@@ -40,14 +40,14 @@ class ConversationGuard:
     """Sorts an input before retrieval; ``run`` answers greetings and junk, ``None`` lets a question through."""
 
     def __init__(self, examples: Sequence[str] = (), data: Path = DATA) -> None:
-        self.rules = tomllib.loads(data.read_text("utf-8"))
+        self.rules = tomllib.loads(data.read_text("utf-8"))["conversation"]
         self.examples = list(examples)[:3]
 
     @cached_property
     def _patterns(self) -> dict[str, list[re.Pattern[str]]]:
         junk = self.rules["junk"]
-        return {"markup": [re.compile(p, re.I) for p in junk["markup"]],
-                "code": [re.compile(p, re.I | re.M) for p in junk["code"]]}
+        return {kind: [re.compile(p, re.I | re.M) for p in junk[kind]]
+                for kind in ("markup", "code", "injection", "off_topic")}
 
     def _bare(self, text: str, words: Sequence[str]) -> bool:
         """The input is one of ``words`` (greetings, thanks) with at most a few other characters."""
@@ -68,8 +68,7 @@ class ConversationGuard:
         for kind in ("markup", "code"):
             if any(p.search(text) for p in self._patterns[kind]):
                 return Verdict("junk", kind)
-        low = text.lower()
-        if any(w.lower() in low for w in junk["injection"]):
+        if any(p.search(text) for p in self._patterns["injection"]):
             return Verdict("junk", "injection")
         words = _WORD_CHAR.findall(text)
         if len(words) < junk["min_word_chars"]:
@@ -78,7 +77,7 @@ class ConversationGuard:
             return Verdict("greeting")
         if self._bare(text, self.rules["thanks"]["words"]):
             return Verdict("thanks")
-        if any(w.lower() in low for w in junk["off_topic"]):
+        if any(p.search(text) for p in self._patterns["off_topic"]):
             return Verdict("junk", "off_topic")
         if self._mash(text):
             return Verdict("junk", "mash")
