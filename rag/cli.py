@@ -299,6 +299,8 @@ def evaluate(
     refusal_phrases: Annotated[Optional[Path], typer.Option("--refusal-phrases", help="拒答短语表（每行一条） / refusal phrases, one a line (RAG_EVAL_REFUSAL_PHRASES)")] = None,
     system_timeout: Annotated[Optional[float], typer.Option("--system-timeout", min=0.1, help="每题超时秒数 / seconds per question before a system's answer counts as wrong")] = None,
     formats: Annotated[Optional[str], typer.Option("--formats", help="把语料转为这些格式再评测并与纯文本对比，如 docx,pdf,html / publish the corpus as these formats and compare each with the plain text")] = None,
+    leave_one_out: Annotated[bool, typer.Option("--leave-one-out", help="留一报告评测：在其余报告上拟合评分器，在留出的报告上测 / fit the answer scorer on all reports but one, report on the held-out one")] = False,
+    extra: Annotated[Optional[list[Path]], typer.Option("--extra-dataset", help="留一评测的更多问题集，可重复 / more question sets for --leave-one-out, repeatable")] = None,
 ) -> None:
     """评测检索与回答 / Evaluate retrieval and answers, the product beside other systems.
 
@@ -335,6 +337,9 @@ def evaluate(
         _fail(f"找不到语料目录：{corpus} / Corpus folder not found: {corpus}", 2)
     if settings.corpus_dir.resolve() != Settings().corpus_dir.resolve():  # another corpus than the served one
         settings = settings.model_copy(update={"index_dir": _eval_index_dir(ctx, settings, settings.corpus_dir)})
+    if leave_one_out:
+        _leave_one_out(settings, [dataset, *(extra or [])], retriever if retriever != "all" else "hybrid", out)
+        return
     if formats is not None:
         _eval_formats(dataset, settings, formats, out)
         return
@@ -421,6 +426,71 @@ def _eval_formats(dataset: Path, settings: Settings, formats: str, out: Optional
         f"# Answers by published format\n\nDataset `{dataset}`, corpus `{settings.corpus_dir}`, hybrid retriever.\n\n{table}\n",
         "utf-8")
     typer.echo(f"报告已写入 / Report written: {folder / 'formats.md'}, {folder / 'formats.json'}")
+
+
+def _jsonl_sets(paths: list[Path]) -> list:
+    from rag.evaluation.datasets import DatasetError, load_jsonl
+
+    for p in paths:
+        if p.is_dir() or p.suffix.lower() == ".json" or not p.is_file():
+            raise DatasetError(f"需要带标准答案的 JSONL 问题集：{p} / Needs a JSONL question set with gold answers: {p}")
+    return [load_jsonl(p) for p in paths]
+
+
+def _leave_one_out(settings: Settings, paths: list[Path], retriever: str, out: Optional[Path]) -> None:
+    """``rag eval --leave-one-out``: per held-out report, hand-set and learned scorer side by side."""
+    from rag.corpus import CorpusError
+    from rag.embedding import ModelLoadError
+    from rag.evaluation.datasets import DatasetError
+    from rag.evaluation.loro import LeaveOneReportOut, loro_json, loro_table
+    from rag.index import IndexUnavailable
+    from rag.pipeline import Pipeline
+
+    try:
+        sets = _jsonl_sets(paths)
+        pipeline = Pipeline.load(settings.model_copy(update={"query_cache_size": 0}), progress=sys.stderr.isatty())
+        result = LeaveOneReportOut(pipeline, retriever=retriever, progress=sys.stderr.isatty()).run(sets)
+    except (DatasetError, CorpusError, IndexUnavailable, ModelLoadError) as exc:
+        _fail(str(exc))
+    typer.echo(loro_table(result))
+    target = out or Path("eval/reports") / "leave-one-out"
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "loro.json").write_text(json.dumps(loro_json(result), ensure_ascii=False, indent=2), "utf-8")
+    typer.echo(f"报告已写入 / Report written: {target / 'loro.json'}")
+
+
+@app.command()
+def train(
+    ctx: typer.Context,
+    dataset: Annotated[list[Path], typer.Option("--dataset", help="带标准答案的 JSONL 问题集，可重复 / JSONL question sets with gold answers, repeatable")],
+    corpus: Annotated[Optional[Path], typer.Option("--corpus", help="这些问题所问的语料目录 / the corpus the questions ask about (own index, e.g. eval/corpus)")] = None,
+    c: Annotated[float, typer.Option("--c", min=0.0001, help="逻辑回归正则强度倒数 / inverse regularisation strength")] = 1.0,
+    out: Annotated[Optional[Path], typer.Option("--out", help="权重文件 / weights file (default rag/data/scorer.json)")] = None,
+) -> None:
+    """拟合回答窗口评分器 / Fit the answer-window scorer on question sets and write its weights."""
+    from rag.corpus import CorpusError
+    from rag.embedding import ModelLoadError
+    from rag.evaluation.datasets import DatasetError
+    from rag.evaluation.loro import LeaveOneReportOut
+    from rag.index import IndexUnavailable
+    from rag.pipeline import Pipeline
+    from rag.scoring import WEIGHTS_PATH, ScorerError
+    from rag.settings import Settings
+
+    settings = settings_from(ctx, corpus_dir=corpus)
+    if corpus is not None and not corpus.is_dir():
+        _fail(f"找不到语料目录：{corpus} / Corpus folder not found: {corpus}", 2)
+    if settings.corpus_dir.resolve() != Settings().corpus_dir.resolve():
+        settings = settings.model_copy(update={"index_dir": _eval_index_dir(ctx, settings, settings.corpus_dir)})
+    try:
+        sets = _jsonl_sets(dataset)
+        pipeline = Pipeline.load(settings.model_copy(update={"answer_scorer": "hand"}), progress=sys.stderr.isatty())
+        weights = LeaveOneReportOut(pipeline, c=c).train(sets)
+    except (DatasetError, CorpusError, IndexUnavailable, ModelLoadError, ScorerError) as exc:
+        _fail(str(exc))
+    target = out or WEIGHTS_PATH
+    weights.save(target)
+    typer.echo(f"已写入 / Wrote {target}: {weights.fit}, threshold {weights.threshold}")
 
 
 @app.command("export-beir")

@@ -13,6 +13,7 @@ from rag.composers.base import Composer, refusal
 from rag.composers.commitments import CommitmentComposer
 from rag.composers.extractive import ExtractiveComposer, TermWeights
 from rag.composers.generative import GenerativeComposer
+from rag.conversation import ConversationGuard
 from rag.chunking import VERSION as CHUNKER_VERSION
 from rag.chunking import SentenceChunker
 from rag.corpus import CorpusLoader, skipped_lines
@@ -23,6 +24,7 @@ from rag.query import QueryAnalyzer
 from rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, Priors, Retriever, UnitFeatures
 from rag.settings import Settings, get_settings
 from rag.types import Answer, ScoredUnit
+from rag.window_facts import scorer_from
 
 RETRIEVERS = ("bm25", "dense", "hybrid")
 
@@ -94,6 +96,7 @@ class Pipeline:
     composer: ExtractiveComposer  # always there: the default answer and any other's fallback
     commitments: CommitmentComposer  # extracted once here; the API and UI list its ``items``
     generative: GenerativeComposer | None = None  # set when an LLM server is configured
+    guard: ConversationGuard | None = None  # greetings and junk, answered before retrieval
 
     @property
     def composers(self) -> tuple[Composer, ...]:
@@ -116,12 +119,13 @@ class Pipeline:
                                  dense_weight=settings.dense_weight, bm25_weight=settings.bm25_weight)
         analyzer = QueryAnalyzer(lexicon)
         composer = ExtractiveComposer(store.documents, store.units, TermWeights(store.units), lexicon,
-                                      intent_words=analyzer.intent_words,
-                                      refusal_threshold=settings.refusal_threshold)
+                                      intent_words=analyzer.intent_words, refusal_threshold=settings.refusal_threshold,
+                                      scorer=scorer_from(settings.answer_scorer))
         return cls(settings, store, embedder, analyzer,
                    {"bm25": bm25, "dense": dense, "hybrid": hybrid}, composer,
                    CommitmentComposer(CommitmentExtractor(lexicon).run(store.documents), lexicon),
-                   GenerativeComposer.from_settings(settings, store.documents, composer))
+                   GenerativeComposer.from_settings(settings, store.documents, composer),
+                   ConversationGuard(settings.ui_examples))
 
     def search(self, query: str, k: int = 10, *, retriever: str = "hybrid") -> list[ScoredUnit]:
         parts = self.analyzer.analyze(query)
@@ -133,6 +137,12 @@ class Pipeline:
         ``stream`` is set), then ``{"type": "final", "answer": Answer}``."""
         k = top_k or self.settings.top_k
         t0 = time.perf_counter()
+        said = self.guard.run(question) if self.guard else None  # "你好", markup, SQL …: no retrieval, no figure
+        if said is not None:
+            said.timings_ms = {"retrieve": 0.0, "compose": round((time.perf_counter() - t0) * 1000, 2),
+                               "total": round((time.perf_counter() - t0) * 1000, 2)}
+            yield {"type": "final", "answer": said}
+            return
         parts = self.analyzer.analyze(question, history)
         hits = [self.retrievers[retriever].retrieve(p, k) for p in parts]
         t1 = time.perf_counter()

@@ -42,8 +42,7 @@ class WindowFacts:
     figure_other_metric: float = 0.0  # the window's figures measure another metric than the one asked
     form_ok: float = 0.0  # a unit, date or name is asked and the window has it
     form_missing: float = 0.0  # … and the window lacks it
-    rank_ok: float = 0.0  # a ranking is asked and the window states one
-    name_ok: float = 0.0  # a name is asked and the window quotes one
+    kind_bonus: float = 0.0  # what the asked kinds ([kinds.*]: ranking, name, date …) find in the window
     year_missing: float = 0.0  # a year is asked that neither window nor headings mention
     scope_match: float = 0.0  # the question's part (review/plan) is the section's
     scope_mismatch: float = 0.0

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
 
     # answering
     refusal_threshold: float = 0.35  # calibrated on eval/dev.jsonl: ≤3% false refusals
+    # how the extractive composer scores answer windows: "hand" (the hand-set weights and the
+    # coverage threshold above) or "learned" (rag/data/scorer.json, fitted by `rag train`);
+    # "hand" measured better on held-out reports (`rag eval --leave-one-out`, see the issue-12 note)
+    answer_scorer: str = "hand"
 
     # stale index policy: rebuild automatically, or refuse with a message
     auto_rebuild: bool = True

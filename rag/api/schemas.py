@@ -43,7 +43,7 @@ class Turn(BaseModel):
 
 
 class AskRequest(BaseModel):
-    question: QuestionText = Field(..., description="问题 / the question (1–1000 字)", examples=["今年GDP要涨多少？"])
+    question: QuestionText = Field(..., description="问题 / the question (1–1000 字)", examples=["今年经济增长的预期目标是多少？"])
     top_k: int | None = Field(None, ge=1, le=20, description="检索条数 / units retrieved")
     history: list[Turn] = Field(default_factory=list, max_length=MAX_HISTORY,
                                 description="对话历史，最早的在前，最多 20 轮 / earlier turns, oldest first, at most 20")

@@ -8,16 +8,20 @@ figure or ranking when one is asked for), inside the best few retrieved units.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rag.composers.base import Citations, Hits, is_english, related_sections, refusal_sentence
 from rag.corpus import plan_year
 from rag.genre.lexicon import Lexicon
-from rag.genre.text import CLAUSE_ENDS, LINE_ENDS, SENTENCE_ENDS, TRIM, has_figure_in, strip_span, tokenize
+from rag.genre.text import CLAUSE_ENDS, DIGIT, LINE_ENDS, SENTENCE_ENDS, TRIM, has_figure_in, strip_span, tokenize
+from rag.paraphrase import Paraphrases, bigram_coverage, default_paraphrases
 from rag.query import QueryPart
+from rag.scoring import WindowFacts, WindowScorer
 from rag.types import Answer, Document, ScoredUnit, Unit
 
 _CLAUSE = re.compile(f"[^{CLAUSE_ENDS}{LINE_ENDS}]*[{CLAUSE_ENDS}{LINE_ENDS}]*")  # "、" joins list items, never splits
@@ -104,7 +108,8 @@ class ExtractiveComposer:
 
     def __init__(self, documents: list[Document], units: list[Unit], weights: TermWeights, lexicon: Lexicon, *,
                  refusal_threshold: float, intent_words: frozenset[str] = frozenset(),
-                 window: WindowWeights = WindowWeights(), support: SupportWeights = SupportWeights()) -> None:
+                 window: WindowWeights = WindowWeights(), support: SupportWeights = SupportWeights(),
+                 scorer: WindowScorer | None = None, paraphrases: Paraphrases | None = None) -> None:
         self.docs = {d.id: d for d in documents}
         self.units = units
         self.weights = weights
@@ -114,10 +119,46 @@ class ExtractiveComposer:
         self.intent_words = intent_words
         self._links = sorted(lexicon.table("figures")["metric_links"], key=len, reverse=True)
         self.w, self.s = window, support
+        self.paraphrases = paraphrases or default_paraphrases()
+        #: place names of the loaded reports (江城市 and 江城): they choose the report, and are no
+        #: topic a passage must repeat
+        self.places = frozenset(n for d in documents if d.report.region
+                                for n in (d.report.region, d.report.region.rstrip("市省县区州盟旗")))
+        self.hand_threshold = refusal_threshold
+        self.set_scorer(scorer)
+
+    def set_scorer(self, scorer: WindowScorer | None) -> None:
+        """Swap the window scorer: ``None`` for the hand-set weights and the coverage threshold, or
+        a learned ``WindowScorer`` that picks the window and refuses below its own threshold."""
+        self.scorer = scorer
+        self.refusal_threshold = scorer.threshold if scorer else self.hand_threshold
 
     # --- coverage -------------------------------------------------------------------------
-    def _terms(self, part: QueryPart) -> list[Term]:
-        """Topic terms with weights. A colloquial word the lexicon maps ("空气好") is replaced by
+    def _terms(self, part: QueryPart, *, places: bool = True) -> list[Term]:
+        """Topic terms with weights, each also covered by its paraphrases (rag/data/synonyms.tsv:
+        看病 is covered by 医保); an English question's glossary phrases become terms in the
+        report's Chinese. ``places=False`` leaves out the loaded reports' place names (the
+        hand-set threshold was calibrated with them in; the learned scorer goes without)."""
+        out = []
+        for t in self._word_terms(part):
+            word = t.alternatives[0]
+            if len(t.alternatives) == 1 and word in self.places and not places:
+                continue
+            if len(t.alternatives) == 1 and not word.isascii() and word in part.topic.lower():  # the asker's own word
+                widened = self.paraphrases.alternatives(word, inside=word not in self.weights.df)
+                t = Term(tuple(a.lower() for a in widened), t.weight, t.parts)
+            out.append(t)
+        if is_english(part.text):
+            have = {a for t in out for a in t.alternatives}
+            for _, zh in self.paraphrases.english_terms(part.text):
+                alts = tuple(z.lower() for z in zh)
+                if not have.intersection(alts):
+                    out.append(Term(alts, max(self.weights.idf(a) for a in alts), ()))
+                    have |= set(alts)
+        return out
+
+    def _word_terms(self, part: QueryPart) -> list[Term]:
+        """The topic's own terms. A colloquial word the lexicon maps ("空气好") is replaced by
         the report's words for it; a long word missing from a span earns partial credit from
         its parts ("贸易往来" vs "经贸往来")."""
         compact = part.topic.replace(" ", "").lower()
@@ -174,24 +215,30 @@ class ExtractiveComposer:
         return (a.doc_id, a.section_id, a.kind, b.kind) == (b.doc_id, b.section_id, "text", "text") and \
             not a.text.endswith(tuple(SENTENCE_ENDS)) and "\n" not in self.docs[a.doc_id].text[a.end:b.start]
 
+    def _spans(self, unit: Unit) -> Iterator[tuple[int, int]]:
+        """Runs of whole clauses of the unit's sentence that overlap the unit, within the length cap."""
+        text = self.docs[unit.doc_id].text
+        lo, hi = self._sentence_span(unit)
+        pieces = [(lo + m.start(), lo + m.end()) for m in _CLAUSE.finditer(text[lo:hi]) if m.end() > m.start()]
+        for i in range(len(pieces)):
+            for j in range(i, len(pieces)):
+                a, b = strip_span(text, pieces[i][0], pieces[j][1], TRIM)
+                if b <= unit.start or a >= unit.end:
+                    continue  # a window must overlap the retrieved unit itself
+                if b - a > self.w.max_chars and j > i:
+                    break
+                yield a, b
+
     def _best_window(self, hit: ScoredUnit, part: QueryPart, terms: list[Term]) -> Window:
         """The best-scoring run of whole clauses of the hit's sentence that overlaps the hit."""
         u = hit.unit
         context = " ".join(u.section_path)
         text = self.docs[u.doc_id].text
-        lo, hi = self._sentence_span(u)
-        pieces = [(lo + m.start(), lo + m.end()) for m in _CLAUSE.finditer(text[lo:hi]) if m.end() > m.start()]
         best: Window | None = None
-        for i in range(len(pieces)):
-            for j in range(i, len(pieces)):
-                a, b = strip_span(text, pieces[i][0], pieces[j][1], TRIM)
-                if b <= u.start or a >= u.end:
-                    continue  # a window must overlap the retrieved unit itself
-                if b - a > self.w.max_chars and j > i:
-                    break
-                score = self._window_score(text[a:b], context, u, part, terms)
-                if best is None or score > best.score:
-                    best = Window(u, a, b, text[a:b], self._coverage(terms, text[a:b] + " " + context), score)
+        for a, b in self._spans(u):
+            score = self._window_score(text[a:b], context, u, part, terms)
+            if best is None or score > best.score:
+                best = Window(u, a, b, text[a:b], self._coverage(terms, text[a:b] + " " + context), score)
         if best is None:  # a unit with no clause text (cannot happen for stripped units)
             best = Window(u, u.start, u.end, u.text, self._coverage(terms, u.text + " " + context), 0.0)
         return best
@@ -236,10 +283,79 @@ class ExtractiveComposer:
         _, window, hit = max(scored, key=lambda x: x[0])
         return window, hit
 
+    # --- the learned scorer's view of a window ---------------------------------------------
+    def candidates(self, part: QueryPart, hits: list[ScoredUnit]) -> list[tuple[Window, WindowFacts]]:
+        """Every candidate window of the hits with the facts the learned scorer weighs."""
+        terms = self._terms(part, places=False)
+        if part.chapter:
+            hits = [h for h in hits if h.unit.section_id.split(".")[0] == str(part.chapter)]
+        if not hits:
+            return []
+        gloss = self.paraphrases.english_terms(part.text) if is_english(part.text) else []
+        top, best_bm25 = hits[0].score or 1.0, max((h.bm25 or 0.0) for h in hits) or 1.0
+        out = []
+        for rank, hit in enumerate(hits):
+            u = hit.unit
+            base = WindowFacts(
+                coverage_context=self._coverage(terms, " ".join(u.section_path)), retrieval=hit.score / top,
+                rank=rank / len(hits), dense=float(hit.dense or 0.0), bm25=(hit.bm25 or 0.0) / best_bm25,
+                english=float(is_english(part.text)), heading=float(u.kind == "heading"),
+                part_heading=float(bool(part.chapter and u.kind == "heading" and u.section_id == str(part.chapter))),
+                no_terms=float(not terms))
+            base.english_dense = base.dense * base.english
+            for a, b in self._spans(u):
+                facts = self._facts(self.docs[u.doc_id].text[a:b], u, part, terms, gloss, base)
+                out.append((Window(u, a, b, self.docs[u.doc_id].text[a:b], facts.coverage_all, 0.0), facts))
+        return out
+
+    def _facts(self, span: str, u: Unit, part: QueryPart, terms: list[Term],
+               gloss: list[tuple[str, tuple[str, ...]]], base: WindowFacts) -> WindowFacts:
+        """One window's facts: ``base`` holds those of its hit."""
+        context = " ".join(u.section_path)
+        whole = span + " " + context
+        rest = span
+        for term in terms:
+            for alt in term.alternatives:
+                rest = rest.replace(alt, "")
+        planned = self.plan_years.get(u.doc_id)
+        scope = self.lexicon.section_scope(u.section_path, planned)
+        year = part.year or (planned - 1 if part.last_year and planned else None)
+        form_ok = _answers_form(span, part, self.lexicon)
+        digit = bool(DIGIT.search(rest))
+        topic = part.topic.replace(" ", "")
+        return dataclasses.replace(
+            base, coverage=self._coverage(terms, span), coverage_all=self._coverage(terms, whole),
+            bigrams=bigram_coverage(topic, whole), bigrams_window=bigram_coverage(topic, span),
+            novel=min(len(_CJK_OR_DIGIT.findall(rest)), self.w.novelty_chars) / self.w.novelty_chars,
+            length=len(span) / self.w.max_chars,
+            figure_wanted_found=float(part.wants_number and digit),
+            figure_wanted_missing=float(part.wants_number and not digit),
+            figure_other_metric=float(part.wants_number and not part.wants_rank and not (part.measure and form_ok)
+                                      and not self._figure_is_about(span, terms)),
+            form_ok=float(form_ok and (bool(part.measure) or any(self.lexicon.kinds[k].required for k in part.kinds))),
+            form_missing=float(not form_ok), kind_bonus=self._kind_bonus(span, rest, part),
+            year_missing=float(bool(year and year != planned and str(year) not in whole)),
+            scope_match=float(bool(part.scope and scope and part.scope == scope)),
+            scope_mismatch=float(bool(part.scope and scope and part.scope != scope)),
+            glossary=sum(any(z.lower() in whole.lower() for z in zh) for _, zh in gloss) / len(gloss) if gloss else 0.0)
+
+    def _learned_part(self, part: QueryPart, hits: list[ScoredUnit],
+                      used: frozenset[tuple[str, int, int]]) -> tuple[Window | None, float]:
+        """The window the learned scorer finds most probable to answer, and that probability."""
+        assert self.scorer is not None
+        cands = [(w, f) for w, f in self.candidates(part, hits) if (w.unit.doc_id, w.start, w.end) not in used]
+        if not cands:
+            return None, 0.0
+        probs = self.scorer.probabilities([f for _, f in cands])
+        i = int(probs.argmax())
+        return cands[i][0], float(probs[i])
+
     def _answer_part(self, part: QueryPart, hits: list[ScoredUnit],
                      used: frozenset[tuple[str, int, int]] = frozenset()) -> tuple[Window | None, float]:
         """The best window among the top hits and how well it supports an answer; ``used`` holds
         windows that answered earlier parts of the question, which this part must not repeat."""
+        if self.scorer is not None:
+            return self._learned_part(part, hits, used)
         terms = self._terms(part)
         if part.chapter:  # "第三部分讲什么" is answered inside that chapter
             hits = [h for h in hits if h.unit.section_id.split(".")[0] == str(part.chapter)]

@@ -70,6 +70,8 @@ class HeldOut:
 
 
 def _headline(summary: dict[str, Any]) -> dict[str, Any]:
+    if "accuracy" not in summary:
+        return {"n": summary.get("n", 0)}
     refusal = summary.get("refusal") or {}
     return {"n": summary.get("n"), "accuracy": summary.get("accuracy"),
             "answerable_accuracy": summary.get("answerable_accuracy"),
@@ -112,10 +114,18 @@ class LeaveOneReportOut:
                 results.append(self.runner.evaluate(item, self.retriever))
         return results
 
+    def train(self, datasets: Sequence[EvalDataset]):
+        """The scorer fitted on every question of ``datasets`` (what ``rag train`` writes)."""
+        from rag.scoring import fit
+
+        reports = item_reports(datasets, self.pipeline)
+        items = [i for d in datasets for i in d.items if i.id in reports]
+        return fit(self.examples(items, reports), c=self.c, trained_on=[d.name for d in datasets])
+
     def run(self, datasets: Sequence[EvalDataset]) -> dict[str, Any]:
         from tqdm import tqdm
 
-        from rag.scoring import WindowScorer, fit
+        from rag.scoring import ScorerError, WindowScorer, fit
 
         composer = self.pipeline.composer
         reports = item_reports(datasets, self.pipeline)
@@ -129,17 +139,22 @@ class LeaveOneReportOut:
         pooled: dict[str, list[QuestionResult]] = {"hand": [], "learned": []}
         for report in tqdm(sorted(by_report), desc="reports", disable=None if self.progress else True, leave=False):
             train = [e for e in examples if report not in e.report.split(",")]
-            weights = fit(train, c=self.c, trained_on=sorted({d for e in train for d in e.report.split(",")}))
             test = by_report[report]
             composer.set_scorer(None)
             hand = self._answer(test, reports)
-            composer.set_scorer(WindowScorer(weights))
-            learned = self._answer(test, reports)
-            composer.set_scorer(None)
-            held.append(HeldOut(report, len(test), weights.trained_on, _headline(summarize(hand)),
-                                _headline(summarize(learned)), {"hand": hand, "learned": learned}))
             pooled["hand"] += hand
+            trained_on = sorted({d for e in train for d in e.report.split(",")})
+            learned: list[QuestionResult] = []
+            try:
+                composer.set_scorer(WindowScorer(fit(train, c=self.c, trained_on=trained_on)))
+                learned = self._answer(test, reports)
+            except ScorerError:  # nothing to learn from: the only report, or no answering window
+                trained_on = []
+            finally:
+                composer.set_scorer(None)
             pooled["learned"] += learned
+            held.append(HeldOut(report, len(test), trained_on, _headline(summarize(hand)),
+                                _headline(summarize(learned)), {"hand": hand, "learned": learned}))
         return {"reports": held, "pooled": {k: _headline(summarize(v)) for k, v in pooled.items()},
                 "questions": len(items), "left_out": sum(len(d.items) for d in datasets) - len(items)}
 
@@ -154,11 +169,21 @@ def loro_table(result: dict[str, Any]) -> str:
         return "–" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
     head = ["held-out report", "n"] + [f"{m} {short[c]}" for m in ("hand", "learned") for c in cols]
-    rows = [[h.report, str(h.n)] + [fmt(getattr(h, m)[c]) for m in ("hand", "learned") for c in cols]
+    rows = [[h.report, str(h.n)] + [fmt(getattr(h, m).get(c)) for m in ("hand", "learned") for c in cols]
             for h in result["reports"]]
     pooled = result["pooled"]
-    rows.append(["(all held-out)", str(pooled["hand"]["n"])] + [fmt(pooled[m][c]) for m in ("hand", "learned") for c in cols])
+    rows.append(["(all held-out)", str(pooled["hand"]["n"])] + [fmt(pooled[m].get(c)) for m in ("hand", "learned") for c in cols])
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in [head, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def loro_json(result: dict[str, Any]) -> dict[str, Any]:
+    """The loop's figures, and per held-out report which questions each scorer got wrong."""
+    return {"questions": result["questions"], "left_out": result["left_out"], "pooled": result["pooled"],
+            "reports": [{"report": h.report, "n": h.n, "trained_on": h.trained_on, "hand": h.hand, "learned": h.learned,
+                         "misses": {m: [{"id": r.id, "type": r.type, "question": r.question, "expected": r.expected,
+                                         "answer": r.answer} for r in rs if not r.correct]
+                                    for m, rs in h.results.items()}}
+                        for h in result["reports"]]}
