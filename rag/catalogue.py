@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from rag.genre.text import HAN_RUN as _HAN
 from rag.genre.text import YEAR
 from rag.types import Document, Report
 
 DEFAULT_RULES = Path(__file__).parent / "data" / "catalogue.toml"
-_HAN = re.compile(r"[\u4e00-\u9fff]+")
 _EDGE = " \t\u3000#*《》<>「」“”\"'（）()—-－:：，,。"
 
 

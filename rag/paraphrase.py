@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from rag.genre.text import HAN_RUN
+
 DATA_DIR = Path(__file__).parent / "data"
-_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 
 
 def _rows(path: Path) -> list[tuple[list[str], list[str]]]:
@@ -34,7 +35,7 @@ def _rows(path: Path) -> list[tuple[list[str], list[str]]]:
 def bigrams(text: str) -> set[str]:
     """Character bigrams of the CJK runs of ``text`` (a single character counts as itself)."""
     grams: set[str] = set()
-    for run in _CJK_RUN.findall(text):
+    for run in HAN_RUN.findall(text):
         grams |= {run[i:i + 2] for i in range(len(run) - 1)} if len(run) > 1 else {run}
     return grams
 

@@ -35,6 +35,8 @@ YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 #: a year as a question or heading says it: "2023年", "2023"
 YEAR_PHRASE = re.compile(YEAR.pattern + r"\s*年?")
 DIGIT = re.compile(r"\d")
+#: a run of Chinese characters
+HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 WHITESPACE = re.compile(r"\s+")
 
 
