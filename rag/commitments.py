@@ -115,6 +115,8 @@ class _Rules:
         self.percent_units = frozenset(fig["percent_units"])
         self.magnitudes = "".join(fig["magnitudes"])
         self.references: list[str] = cl["reference_words"]
+        self.units_list: list[str] = fig["units"]
+        self.bare_chars: int = cl["bare_metric_chars"]
 
     def unit_base(self, unit: str | None) -> str:
         """The unit without its magnitude, every percentage as "%": what makes two figures comparable."""
@@ -191,11 +193,20 @@ class CommitmentExtractor:
         return out
 
     def _primary(self, text: str, figs: list[_Figure]) -> list[_Figure]:
-        """Drops figures that modify the one before (``22个50亿元以上项目``, ``2家超50亿元企业``)."""
+        """Drops figures that modify the one before: right after it (``22个50亿元以上项目``,
+        ``2家超50亿元企业``) or, in another unit and with no 、 or conjunction between, a threshold
+        of what it counts (``3家工业企业营收超100亿元``: one clause, three companies). Figures in
+        the same unit stay apart (``123所幼儿园289所中小学``)."""
         out: list[_Figure] = []
         for f in figs:
-            if out and not text[out[-1].end : f.start].strip() and f.start >= out[-1].end:
-                continue
+            if out and f.start >= out[-1].end:
+                between = text[out[-1].end : f.start]
+                if not between.strip() or (
+                    self.rules.unit_base(f.unit) != self.rules.unit_base(out[-1].unit)
+                    and not any(c in between for c in "、，,；;")
+                    and not any(between.endswith(c) for c in self.rules.conjunctions)
+                ):
+                    continue
             out.append(f)
         return out
 
@@ -259,6 +270,45 @@ class CommitmentExtractor:
         post = post.strip(TRIM)
         return (pre + post).strip(TRIM)
 
+    def _nounless(self, metric: str) -> bool:
+        """A metric that is only a figure's wording (``超亿元``, ``超50亿元``): no thing is named."""
+        rest = _NUMBER.sub("", metric)
+        for w in sorted([*self.rules.pre_qualifiers, *self.rules.post_qualifiers, *self.rules.units_list],
+                        key=len, reverse=True):
+            rest = rest.replace(w, "")
+        return not rest.strip(TRIM + self.rules.magnitudes)
+
+    def _noun(self, metric: str) -> str:
+        """A metric without the figure it ends with: ``工业企业营收超100亿元`` → ``工业企业营收``."""
+        for m in _NUMBER.finditer(metric):
+            tail = self.rules.tail.match(metric, m.end())
+            if tail and tail.end() == len(metric):
+                head = metric[: m.start()]
+                for w in sorted(self.rules.pre_qualifiers, key=len, reverse=True):
+                    if head.endswith(w):
+                        return head[: -len(w)]
+                return head
+        return metric
+
+    def _complete_metrics(self, text: str, a: int, b: int, recs: list[Commitment], prev: str) -> None:
+        """Gives every record of one clause a metric that names a thing: a threshold alone
+        (``10家超50亿元``) takes the thing of the record before (工业企业营收超50亿元), a bare
+        verb (``交付6040套`` after ``新开工…安置房880套``) takes that record's object, and a bare
+        noun before a conjunction (``4个县和13家企业成为…``) reads with the whole clause."""
+        before = prev
+        for rec in recs:
+            if self._nounless(rec.metric) and before:
+                rec.metric = self._noun(before) + rec.metric
+            elif len(rec.metric) <= self.rules.bare_chars and before and text[rec.start : rec.end].startswith(rec.metric):
+                rec.metric += self._strip_lead(self._noun(before), self.rules.qualitative_verbs)
+            elif len(rec.metric) <= self.rules.bare_chars:
+                clause = text[a:b]
+                figure = text[rec.start : rec.end].replace(rec.metric, "", 1)
+                whole = self._strip_lead(clause.replace(figure, "", 1) if figure else clause).split("、")[0]
+                if len(whole) > len(rec.metric):
+                    rec.metric = whole
+            before = rec.metric
+
     def _qualitative_metric(self, clause: str, qualifier: str | None) -> str:
         s = self._strip_lead(clause)
         if qualifier and qualifier in s:
@@ -304,6 +354,7 @@ class CommitmentExtractor:
             for ca, cb in _split(text, sa, sb, CLAUSE_ENDS):
                 recs = self._figure_records(doc, section, period, ca, cb)
                 _fill_metrics(recs, prev_metric)
+                self._complete_metrics(text, ca, cb, recs, prev_metric)
                 if recs:
                     prev_metric = recs[-1].metric
                 out.extend(recs)
@@ -331,6 +382,7 @@ class CommitmentExtractor:
         for ca, cb in _split(doc.text, a, b, CLAUSE_ENDS):
             recs.extend(self._figure_records(doc, section, period, ca, cb, main=True))
         _fill_metrics(recs, "")
+        self._complete_metrics(doc.text, a, b, recs, "")
         if recs:
             return recs
         clause = doc.text[a:b]
@@ -410,7 +462,11 @@ class CommitmentExtractor:
         / 完成老旧小区改造 0.45, 常住人口城镇化率 / 城镇化率 0.43, 改扩建中小学 / 中小学 0.4).
         Measured on the seed report, the first wrong candidates come just below: metrics that
         share only a generic phrase (规模以上工业企业增加值能耗 / …研发活动覆盖率 0.37,
-        单位生产总值能耗 / 地区生产总值 0.33). A same-kind unit only breaks ties.
+        单位生产总值能耗 / 地区生产总值 0.33).
+
+        Only like is paired with like: both figures in the same unit (every percentage is one),
+        so a growth rate (地区生产总值增长7%) is never set beside a five-year level or total
+        (2280亿元), nor a qualitative target beside a figure.
         """
         by_doc: dict[str, list[Commitment]] = {}
         for c in items:
@@ -419,10 +475,9 @@ class CommitmentExtractor:
             achievements = [c for c in group if c.kind == "achievement"]
             best_for: dict[str, tuple[tuple, Commitment]] = {}
             for t in (c for c in group if c.kind == "target"):
-                scored = [
-                    ((similarity(t.metric, a.metric), self.rules.unit_base(t.unit) == self.rules.unit_base(a.unit), -a.start), a)
-                    for a in achievements
-                ]
+                unit = self.rules.unit_base(t.unit)
+                scored = [((similarity(t.metric, a.metric), -a.start), a)
+                          for a in achievements if unit and self.rules.unit_base(a.unit) == unit]
                 scored = [x for x in scored if x[0][0] >= self.rules.min_similarity]
                 if not scored:
                     continue
@@ -478,6 +533,30 @@ CSV_COLUMNS = ["id", "kind", "metric", "value", "unit", "qualifier", "horizon", 
                "start", "end", "clause"]
 
 
+#: CSV headers a spreadsheet user reads: the table's Chinese names (or English with ``lang="en"``);
+#: JSON and the API keep the field names of ``CSV_COLUMNS``.
+CSV_HEADERS: dict[str, dict[str, str]] = {
+    "zh": {"id": "编号", "kind": "类型", "metric": "指标", "value": "数值", "unit": "单位", "qualifier": "限定",
+           "horizon": "期限", "paired_value": "对照数值", "paired_unit": "对照单位", "paired_with": "对照编号",
+           "main_target": "主要目标", "doc": "报告", "section_id": "章节编号", "section_path": "章节",
+           "start": "起点", "end": "终点", "clause": "原文"},
+    "en": {"id": "ID", "kind": "Kind", "metric": "Metric", "value": "Value", "unit": "Unit", "qualifier": "Qualifier",
+           "horizon": "Horizon", "paired_value": "Compared value", "paired_unit": "Compared unit",
+           "paired_with": "Compared ID", "main_target": "Main target", "doc": "Report", "section_id": "Section no.",
+           "section_path": "Section", "start": "Start", "end": "End", "clause": "Clause"},
+}
+#: how the CSV writes the coded values in each language
+_CSV_VALUES: dict[str, dict[object, str]] = {
+    "zh": {"target": "目标", "achievement": "成绩", True: "是", False: "否"},
+    "en": {"target": "target", "achievement": "achievement", True: "yes", False: "no"},
+}
+
+
+def csv_headers(lang: str = "zh") -> list[str]:
+    names = CSV_HEADERS.get(lang, CSV_HEADERS["zh"])
+    return [names.get(k, k) for k in CSV_COLUMNS]
+
+
 def _width(s: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
 
@@ -522,13 +601,14 @@ def csv_cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text) else text
 
 
-def _csv(items: list[Commitment]) -> str:
+def _csv(items: list[Commitment], lang: str = "zh") -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(CSV_COLUMNS)
+    w.writerow(csv_headers(lang))
+    values = _CSV_VALUES.get(lang, _CSV_VALUES["zh"])
     for c in items:
         d = c.to_dict()
-        w.writerow([csv_cell(d[k]) for k in CSV_COLUMNS])
+        w.writerow([csv_cell(values.get(d[k], d[k]) if k in ("kind", "main_target") else d[k]) for k in CSV_COLUMNS])
     return buf.getvalue()
 
 
@@ -544,12 +624,12 @@ def _md(items: list[Commitment]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(items: list[Commitment], fmt: str) -> str:
-    """``table`` (aligned terminal text), ``csv``, ``json`` or ``md``."""
+def render(items: list[Commitment], fmt: str, lang: str = "zh") -> str:
+    """``table`` (aligned terminal text), ``csv`` (headers in ``lang``), ``json`` or ``md``."""
     if fmt == "table":
         return _table(items)
     if fmt == "csv":
-        return _csv(items)
+        return _csv(items, lang)
     if fmt == "json":
         return json.dumps([c.to_dict() for c in items], ensure_ascii=False, indent=2) + "\n"
     if fmt == "md":
@@ -557,6 +637,6 @@ def render(items: list[Commitment], fmt: str) -> str:
     raise ValueError(f"未知格式 {fmt!r}（可选 table/csv/json/md） / Unknown format {fmt!r} (table, csv, json, md)")
 
 
-def to_csv_bytes(items: list[Commitment]) -> bytes:
+def to_csv_bytes(items: list[Commitment], lang: str = "zh") -> bytes:
     """CSV with a UTF-8 BOM so spreadsheet programs read the Chinese text correctly."""
-    return b"\xef\xbb\xbf" + _csv(items).encode("utf-8")
+    return b"\xef\xbb\xbf" + _csv(items, lang).encode("utf-8")

@@ -155,6 +155,66 @@ def test_pairing_jobs_target_with_five_year_record(seed):
             assert similarity(c.metric, other.metric) >= 0.4
 
 
+REVIEW_AND_PLAN = """一、过去五年工作回顾
+全市地区生产总值达1500亿元。2家工业企业营收超80亿元、6家超30亿元、120家超亿元。
+3个县和9家企业成为省级试点、居全省前列。新建改扩建40所学校25所幼儿园。
+二、2024年主要目标
+地区生产总值增长6%左右，城镇新增就业4万人以上。
+三、重点工作
+新开工保障性住房600套、交付3000套。
+"""
+
+
+@pytest.fixture(scope="module")
+def clauses():
+    from rag.corpus import parse_document
+
+    doc = parse_document(REVIEW_AND_PLAN, doc_id="t", source="t.txt")
+    return doc, CommitmentExtractor().run([doc])
+
+
+def test_merged_clauses_keep_a_count_with_its_threshold(clauses):
+    """「2家工业企业营收超80亿元」 is one record, not 「2家」 beside 「超80亿元」, and the elliptic
+    「6家超30亿元」 and 「120家超亿元」 name what they count."""
+    doc, items = clauses
+    by_metric = {c.metric: c for c in items}
+    first = by_metric["工业企业营收超80亿元"]
+    assert (first.figure, first.clause) == ("2家", "2家工业企业营收超80亿元")
+    assert by_metric["工业企业营收超30亿元"].figure == "6家"
+    assert by_metric["工业企业营收超亿元"].figure == "120家"
+    assert not any(c.figure.startswith("超") and "亿元" in c.figure for c in items)  # no lone threshold
+    for c in items:
+        assert c.clause == doc.text[c.start:c.end]
+
+
+def test_every_metric_names_a_thing(clauses):
+    _, items = clauses
+    figures = {c.figure: c.metric for c in items if c.value}
+    assert figures["3个"] == "县和9家企业成为省级试点"  # not 「县」 alone
+    assert figures["3000套"] == "交付保障性住房"  # not 「交付」 alone
+    assert figures["40所"] == "新建改扩建学校" and figures["25所"] == "幼儿园"  # same unit: two records
+    assert all(len(c.metric) > 2 for c in items)
+
+
+def test_pairing_is_like_with_like(clauses, seed):
+    """A growth rate is never set beside a five-year level or total; a count beside a count is."""
+    for _, items in (clauses, seed):
+        by_id = {c.id: c for c in items}
+        extractor = CommitmentExtractor()
+        for c in items:
+            if c.paired_with:
+                other = by_id[c.paired_with]
+                assert extractor.rules.unit_base(c.unit) == extractor.rules.unit_base(other.unit), (c, other)
+    _, items = clauses
+    gdp = next(c for c in items if c.kind == "target" and c.metric == "地区生产总值")
+    assert gdp.paired_with is None
+    jobs = next(c for c in items if c.kind == "target" and c.metric == "城镇新增就业")
+    assert jobs.unit == "万人"
+    _, seed_items = seed
+    seed_gdp = next(c for c in seed_items if c.kind == "target" and c.metric == "地区生产总值")
+    assert seed_gdp.paired_with is None and seed_gdp.unit == "%"
+
+
 def test_qualitative_targets_kept(seed):
     _, items = seed
     c = next(c for c in items if c.clause == "延续购车补贴政策")
@@ -204,10 +264,12 @@ def test_render_round_trips(seed):
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert len(rows) == len(items)
-    assert {"paired_value", "value", "unit", "clause", "section_id"} <= set(rows[0])
-    row = next(r for r in rows if r["metric"] == "城镇新增就业" and r["kind"] == "target")
-    assert row["paired_value"] == "33.16"
-    assert [r["clause"] for r in rows] == [c.clause for c in items]
+    assert {"对照数值", "数值", "单位", "原文", "章节编号"} <= set(rows[0])  # the table's Chinese headers
+    row = next(r for r in rows if r["指标"] == "城镇新增就业" and r["类型"] == "目标")
+    assert row["对照数值"] == "33.16"
+    assert [r["原文"] for r in rows] == [c.clause for c in items]
+    english = list(csv.DictReader(io.StringIO(to_csv_bytes(items, "en").decode("utf-8-sig"))))
+    assert [r["Clause"] for r in english] == [c.clause for c in items] and english[0]["Kind"] in ("target", "achievement")
 
     parsed = json.loads(render(items, "json"))
     assert parsed == [c.to_dict() for c in items]

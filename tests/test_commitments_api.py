@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from rag.commitments import CSV_COLUMNS, CommitmentExtractor
+from rag.commitments import CommitmentExtractor, csv_headers
 from rag.composers.commitments import CommitmentComposer
 from rag.query import QueryAnalyzer
 
@@ -77,8 +77,17 @@ def test_csv_download_has_bom_and_same_rows(client):
     assert "attachment" in r.headers["content-disposition"]
     assert r.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert list(rows[0].keys()) == CSV_COLUMNS
-    assert [x["id"] for x in rows] == [x["id"] for x in _get(client, q="就业")]
+    assert list(rows[0].keys()) == csv_headers("zh") and {"类型", "指标", "数值", "原文"} <= set(rows[0])
+    assert [x["编号"] for x in rows] == [x["id"] for x in _get(client, q="就业")]
+    assert {x["类型"] for x in rows} <= {"目标", "成绩"}
+
+
+def test_csv_headers_in_english_on_request_json_keeps_its_keys(client):
+    r = client.get("/api/commitments", params={"q": "就业", "format": "csv", "lang": "en"})
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert list(rows[0].keys()) == csv_headers("en") and {"Kind", "Metric", "Clause"} <= set(rows[0])
+    assert {"id", "kind", "metric", "paired_with"} <= set(_get(client, q="就业")[0])
+    assert client.get("/api/commitments", params={"format": "csv", "lang": "fr"}).status_code == 422
 
 
 def test_extracted_once_per_pipeline_not_per_request(client, monkeypatch):

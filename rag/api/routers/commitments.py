@@ -32,12 +32,13 @@ def commitments(
     kind: str | None = Query(None, description="target（目标）或 achievement（成绩）"),
     section: str | None = Query(None, description="章节编号前缀，如 2.2 或 doc:2.2 / section id prefix"),
     format: Literal["json", "csv"] = Query("json", description="json | csv"),
+    lang: Literal["zh", "en"] = Query("zh", description="CSV 表头语言 / CSV header language (JSON keeps its keys)"),
 ) -> list[CommitmentOut] | Response:
     if kind not in (None, "", *KINDS):
         raise HTTPException(422, "未知类型（可选 target/achievement） / Unknown kind (use target or achievement)")
     found = filter_commitments(items, q=q or None, kind=kind or None, section=section or None)
     if format == "csv":
-        return Response(to_csv_bytes(found), media_type="text/csv; charset=utf-8",
+        return Response(to_csv_bytes(found, lang), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="commitments.csv"'})
     by_id = {c.id: c for c in items}
     return [
