@@ -227,3 +227,21 @@ def test_bench_measures_a_twenty_page_pdf(tmp_path):
     report = Benchmark(settings, BenchConfig(dataset=root / "eval" / "dev.jsonl", phases=("pdf",)), log=lambda m: None).run()
     assert report["pdf"]["pages"] == 20 and report["pdf"]["chars"] > 10_000
     assert report["acceptance"]["pdf_extract_20_pages_s"]["met"] is not None  # measured, never asserted on time
+
+
+def test_word_numbering_formats_render_as_a_reader_sees_them():
+    from rag.loaders.numbering import chinese, format_number
+
+    assert [chinese(n) for n in (1, 10, 12, 20, 35, 100, 105, 110)] == \
+        ["一", "十", "十二", "二十", "三十五", "一百", "一百零五", "一百一十"]
+    assert format_number(3, "chineseCounting") == "三" and format_number(3, "decimal") == "3"
+    assert format_number(2, "lowerLetter") == "b" and format_number(4, "upperRoman") == "IV"
+
+
+def test_gbk_page_is_decoded_by_its_declared_charset(tmp_path):
+    page = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312"></head><body>'
+            '<div class="TRS_Editor"><p>一、总体要求</p><p>今年地区生产总值增长6%左右，城镇新增就业5万人以上。</p></div>'
+            '</body></html>')
+    (tmp_path / "gbk.htm").write_bytes(page.encode("gb18030"))
+    doc = CorpusLoader(tmp_path).load()[0]
+    assert "城镇新增就业5万人以上" in doc.text and doc.sections[0].title == "一、总体要求"
