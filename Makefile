@@ -26,12 +26,18 @@ run: index
 
 serve: run
 
-# Chromium and CJK fonts for the real-browser tests, installed only when missing.
+# Chromium and CJK fonts for the real-browser tests and the PDF fixtures (printed by Chromium), and
+# Tesseract with Simplified Chinese for OCR of scanned PDFs (optional), installed only when missing.
 system-deps:
 	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
 		echo "installing chromium and fonts-noto-cjk"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
-		|| echo "warning: could not install chromium/fonts-noto-cjk; browser tests will be skipped"; \
+		|| echo "warning: could not install chromium/fonts-noto-cjk; browser and PDF tests will be skipped"; \
+	fi
+	@if ! tesseract --list-langs 2>/dev/null | grep -qx chi_sim; then \
+		echo "installing tesseract-ocr-chi-sim"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-chi-sim >/dev/null) \
+		|| echo "warning: could not install tesseract-ocr-chi-sim; scanned PDFs will ask for OCR and the OCR test is skipped"; \
 	fi
 
 test: install system-deps

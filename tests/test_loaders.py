@@ -245,3 +245,26 @@ def test_gbk_page_is_decoded_by_its_declared_charset(tmp_path):
     (tmp_path / "gbk.htm").write_bytes(page.encode("gb18030"))
     doc = CorpusLoader(tmp_path).load()[0]
     assert "城镇新增就业5万人以上" in doc.text and doc.sections[0].title == "一、总体要求"
+
+
+@needs_chromium
+def test_scanned_pdf_is_read_by_ocr_when_tesseract_is_installed(tmp_path):
+    import base64
+
+    import pypdfium2 as pdfium
+
+    from rag.loaders import ocr
+
+    if not ocr.available():
+        pytest.skip("Tesseract with chi_sim is not installed (optional: make system-deps)")
+    text_pdf = print_pdf('<html><head><meta charset="utf-8"><style>body{font-family:"Noto Sans CJK SC";font-size:20pt}'
+                         '</style></head><body><p>二、今年主要目标</p><p>城镇新增就业5万人以上，粮食产量稳定。</p>'
+                         '</body></html>', tmp_path / "text.pdf")
+    pdf = pdfium.PdfDocument(str(text_pdf))
+    pdf[0].render(scale=150 / 72).to_pil().save(tmp_path / "scan.png")
+    pdf.close()
+    image = base64.b64encode((tmp_path / "scan.png").read_bytes()).decode()
+    print_pdf(f'<html><body style="margin:0"><img style="width:100%" src="data:image/png;base64,{image}"></body></html>',
+              tmp_path / "scan.pdf")
+    got = extract(tmp_path / "scan.pdf")
+    assert "城镇新增就业5万人以上" in got.text and got.pages == (0,)

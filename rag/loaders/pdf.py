@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.corpus import HEADING_STYLES
+from rag.loaders import ocr
 from rag.loaders.base import Extracted, fail, unify_radicals
 
 _PAGE_NUMBER = re.compile(r"^(?:[-—–－\s]*\d{1,4}[-—–－\s]*|第\s*\d{1,4}\s*页(?:\s*[/，,]?\s*共\s*\d+\s*页)?|"
@@ -116,13 +117,19 @@ class PdfLoader:
             if title and re.search(r"\.(?:html?|pdf|docx?|txt)$", title, re.IGNORECASE):
                 title = None  # a printer's file name, not the report's title
             n_pages = len(document)
+            if not lines and ocr.available():  # a scan: read the page images instead
+                scanned = ocr.extract(document, title)
+                if scanned.text.strip():
+                    return scanned
         except pdfium.PdfiumError as exc:
             raise fail(path, f"PDF 无法读取（文件损坏：{exc}）", f"the PDF cannot be read (corrupt: {exc})") from None
         finally:
             document.close()
         if not lines:
-            raise fail(path, f"PDF 没有文字层（{n_pages} 页均为图像），需要先做 OCR 文字识别",
-                       f"the PDF has no text layer ({n_pages} page(s) of images only); it needs OCR first")
+            raise fail(path, f"PDF 没有文字层（{n_pages} 页均为图像），需要先做 OCR 文字识别"
+                             "（安装 tesseract-ocr-chi-sim 后可自动识别）",
+                       f"the PDF has no text layer ({n_pages} page(s) of images only); it needs OCR first"
+                       " (install tesseract-ocr-chi-sim to have it done automatically)")
         return self._assemble(lines, n_pages, title)
 
     @staticmethod
