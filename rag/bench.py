@@ -510,6 +510,7 @@ class Benchmark:
             b.pop("timings_ms", None)
             if a != b:
                 differing.append(q)
+        self.pipeline.embedder.clear_query_cache()  # later phases time encodes, not cache hits
         return {"against": other.embedder.encoder, "compared": min(n, len(self.all_questions)),
                 "differences": len(differing), "differing": differing[:5]}
 

@@ -589,6 +589,11 @@ class Embedder:
                     self._cache.popitem(last=False)
         return np.stack([found[t] for t in texts])
 
+    def clear_query_cache(self) -> None:
+        """Forget cached query vectors (the benchmark must time real encodes after a warm-up)."""
+        with self._cache_lock:
+            self._cache.clear()
+
     def encode_passages(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
         return self._encode(texts, ("passage", "document"), progress=progress)
 

@@ -75,6 +75,9 @@ def test_query_cache_is_lru_and_skips_the_model(tmp_path, monkeypatch):
     embedder.encode_queries(["丙"])  # evicts the least recently used, "甲"
     embedder.encode_queries(["甲", "乙乙"])
     assert calls[-1] == ["甲"] and len(calls) == 3
+    embedder.clear_query_cache()
+    embedder.encode_queries(["乙乙"])
+    assert calls[-1] == ["乙乙"] and len(calls) == 4
 
 
 def test_query_cache_off_always_encodes(tmp_path, monkeypatch):
