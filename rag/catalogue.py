@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.genre.text import HAN_RUN as _HAN
-from rag.genre.text import YEAR
+from rag.genre.text import YEAR, _jieba
 from rag.types import Document, Report
 
 DEFAULT_RULES = Path(__file__).parent / "data" / "catalogue.toml"
@@ -40,16 +40,6 @@ def _place_tags() -> dict[str, str]:
 
 class CatalogueError(ValueError):
     """Front matter that cannot be read (a year that is not a year); bilingual, names the file."""
-
-
-@lru_cache(maxsize=1)
-def _jieba():
-    import logging
-
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    return jieba
 
 
 @dataclass(frozen=True)
@@ -137,6 +127,10 @@ class ReportCatalogue:
         rest = re.sub(r"(?<=\s)年|^年", " ", rest)
         return next((p for p in (self._as_place(x) for x in rest.split()) if p), "")
 
+    def is_common_word(self, word: str) -> bool:
+        """A word jieba's dictionary counts as ordinary vocabulary («示范», «建成»), not a name."""
+        return _jieba().dt.FREQ.get(word, 0) >= self.rules.common_word_freq
+
     def frequent_place(self, text: str, suffix: str | None = None) -> str:
         """The place a text names most, for reports that never say whose they are.
 
@@ -166,7 +160,7 @@ class ReportCatalogue:
                     candidates.setdefault(word, suffix or "")
         scored = []
         for stem, end in candidates.items():
-            if jieba.dt.FREQ.get(stem, 0) >= r.common_word_freq or stem.startswith(r.not_first):
+            if self.is_common_word(stem) or stem.startswith(r.not_first):
                 continue
             n = counts[stem] + counts[stem + end]
             if n:

@@ -247,26 +247,38 @@ def commitments(
     q: Annotated[Optional[str], typer.Option("--q", help="按指标/原文/章节筛选 / filter on metric, clause or section path")] = None,
     kind: Annotated[Optional[str], typer.Option("--kind", help="target（目标）或 achievement（成绩）")] = None,
     section: Annotated[Optional[str], typer.Option("--section", help="章节编号前缀，如 2.2 / section id prefix")] = None,
+    promise: Annotated[Optional[str], typer.Option("--promise", help="兑现情况 met | missed | not_reported / a target's fate in the next year's report")] = None,
+    document: Annotated[Optional[list[str]], typer.Option("--document", help="报告编号，可重复 / report id, repeatable")] = None,
+    region: Annotated[Optional[str], typer.Option("--region", help="地区，如 江城 / place")] = None,
+    year: Annotated[Optional[int], typer.Option("--year", min=1949, max=2100, help="报告年份 / the report's plan year")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table | csv | json | md")] = "table",
     out: Annotated[Optional[Path], typer.Option("--out", help="写入文件 / write to a file (CSV gets a UTF-8 BOM)")] = None,
 ) -> None:
-    """目标与承诺清单 / Every target and achievement of the reports, linked to its place in the text."""
+    """目标与承诺清单 / Every target and achievement of the reports, linked to its place in the text;
+    a target whose place has the next year's report too is marked met, missed or not reported."""
     from rag.commitments import CommitmentExtractor, filter_commitments, render, to_csv_bytes
     from rag.corpus import CorpusError, CorpusLoader
+    from rag.promises import STATUSES, track
+    from rag.scope import ReportScoper, UnknownReport
 
     if fmt not in ("table", "csv", "json", "md"):
         _fail(f"未知格式 {fmt!r}（可选 table/csv/json/md） / Unknown format {fmt!r} (table, csv, json, md)", 2)
     if kind not in (None, "target", "achievement"):
         _fail(f"未知类型 {kind!r}（可选 target/achievement） / Unknown kind {kind!r} (target, achievement)", 2)
+    if promise not in (None, *STATUSES):
+        _fail(f"未知兑现情况 {promise!r}（可选 {'/'.join(STATUSES)}） / Unknown promise status {promise!r}", 2)
     try:
         loader = CorpusLoader(settings_from(ctx).corpus_dir)
         got = loader.read()
         docs = loader.require(got)
         if got.skipped:
             typer.echo("未读取的文件 / Files not read:\n" + skipped_lines(got.skipped), err=True)
-    except CorpusError as exc:
+        ids = ReportScoper(docs).resolve(document, region, year)
+    except (CorpusError, UnknownReport) as exc:
         _fail(str(exc))
-    items = filter_commitments(CommitmentExtractor().run(docs), q=q, kind=kind, section=section)
+    everything = CommitmentExtractor().run(docs)
+    track(everything, docs)
+    items = filter_commitments(everything, q=q, kind=kind, section=section, documents=ids, promise=promise)
     if out is None:
         typer.echo(render(items, fmt), nl=False)
         return

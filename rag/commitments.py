@@ -18,6 +18,7 @@ import io
 import json
 import re
 import unicodedata
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Any
@@ -53,6 +54,9 @@ class Commitment:
     main_target: bool = False  # an item of the report's main-targets list
     paired_value: str | None = None  # the paired record's figure, for display beside this one
     paired_unit: str | None = None
+    promise: str | None = None  # a target's fate in the same place's next report: met | missed | not_reported
+    outcome_with: str | None = None  # that report's achievement record
+    outcome_figure: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -509,11 +513,15 @@ def _fill_metrics(recs: list[Commitment], prev: str) -> None:
 
 
 def filter_commitments(items: list[Commitment], *, q: str | None = None, kind: str | None = None,
-                       section: str | None = None) -> list[Commitment]:
-    """``q`` matches metric, clause or section path; ``section`` is an id prefix (``2.2`` → 2.2.x)."""
+                       section: str | None = None, documents: Collection[str] | None = None,
+                       promise: str | None = None) -> list[Commitment]:
+    """``q`` matches metric, clause or section path; ``section`` is an id prefix (``2.2`` → 2.2.x);
+    ``documents`` keeps those reports' records; ``promise`` targets with that fate."""
     out = []
     for c in items:
         if kind and c.kind != kind:
+            continue
+        if (documents is not None and c.doc not in documents) or (promise and c.promise != promise):
             continue
         if section:
             sid = section.split(":", 1)[1] if ":" in section else section
@@ -529,8 +537,18 @@ def filter_commitments(items: list[Commitment], *, q: str | None = None, kind: s
 
 
 CSV_COLUMNS = ["id", "kind", "metric", "value", "unit", "qualifier", "horizon", "paired_value",
-               "paired_unit", "paired_with", "main_target", "doc", "section_id", "section_path",
-               "start", "end", "clause"]
+               "paired_unit", "paired_with", "main_target", "promise", "outcome_figure", "outcome_with",
+               "doc", "section_id", "section_path", "start", "end", "clause"]
+#: how the table, the page and chat name a target's fate (CSV and JSON keep the codes)
+PROMISE_LABELS = {"met": "已完成", "missed": "未完成", "not_reported": "未报告"}
+
+
+def promise_text(c: Commitment) -> str:
+    """``未完成（实际5.8%）``; "" for records the next year's report cannot judge."""
+    if not c.promise:
+        return ""
+    label = PROMISE_LABELS.get(c.promise, c.promise)
+    return f"{label}（实际{c.outcome_figure}）" if c.outcome_figure else label
 
 
 #: CSV headers a spreadsheet user reads: the table's Chinese names (or English with ``lang="en"``);
@@ -576,10 +594,10 @@ def _cut(s: str, w: int) -> str:
 
 
 def _table(items: list[Commitment]) -> str:
-    head = ["类型", "指标", "数值", "对照", "期限", "章节", "原文"]
+    head = ["类型", "指标", "数值", "对照", "兑现情况", "期限", "章节", "原文"]
     rows = [
         ["目标" if c.kind == "target" else "成绩", _cut(c.metric, 24), c.figure or "—",
-         c.paired_figure or "", c.horizon, c.section_id, _cut(c.clause, 40)]
+         c.paired_figure or "", promise_text(c), c.horizon, c.section_id, _cut(c.clause, 40)]
         for c in items
     ]
     widths = [max(_width(r[i]) for r in [head, *rows]) for i in range(len(head))]
@@ -616,11 +634,11 @@ def _md(items: list[Commitment]) -> str:
     def esc(s: str) -> str:
         return s.replace("|", "\\|").replace("\n", " ")
 
-    lines = ["| 类型 | 指标 | 数值 | 对照 | 期限 | 章节 | 原文 |", "|---|---|---|---|---|---|---|"]
+    lines = ["| 类型 | 指标 | 数值 | 对照 | 兑现情况 | 期限 | 章节 | 原文 |", "|---|---|---|---|---|---|---|---|"]
     for c in items:
         lines.append("| " + " | ".join(esc(v) for v in [
             "目标" if c.kind == "target" else "成绩", c.metric, c.figure or "—", c.paired_figure,
-            c.horizon, f"{c.section_id} {c.section_path}", c.clause]) + " |")
+            promise_text(c), c.horizon, f"{c.section_id} {c.section_path}", c.clause]) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from rag.commitments import CommitmentExtractor
@@ -17,11 +17,14 @@ from rag.conversation import ConversationGuard
 from rag.chunking import VERSION as CHUNKER_VERSION
 from rag.chunking import SentenceChunker
 from rag.corpus import CorpusLoader, skipped_lines
+from rag.crossreport import ReportRouter
 from rag.embedding import Embedder
 from rag.index import IndexBuilder, IndexStore, IndexUnavailable
 from rag.genre.lexicon import Lexicon
+from rag.promises import PromiseCheck, track
 from rag.query import QueryAnalyzer
 from rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, Priors, Retriever, UnitFeatures
+from rag.scope import ReportScoper, YearWords
 from rag.settings import Settings, get_settings
 from rag.types import Answer, ScoredUnit
 from rag.window_facts import scorer_from
@@ -95,6 +98,9 @@ class Pipeline:
     retrievers: dict[str, Retriever]
     composer: ExtractiveComposer  # always there: the default answer and any other's fallback
     commitments: CommitmentComposer  # extracted once here; the API and UI list its ``items``
+    scoper: ReportScoper  # the catalogue: which reports a question or a filter is about
+    router: ReportRouter  # answers over several reports, labelled per report
+    promises: dict[str, PromiseCheck]  # target id → its fate in the same place's next report
     generative: GenerativeComposer | None = None  # set when an LLM server is configured
     guard: ConversationGuard | None = None  # greetings and junk, answered before retrieval
 
@@ -121,20 +127,35 @@ class Pipeline:
         composer = ExtractiveComposer(store.documents, store.units, TermWeights(store.units), lexicon,
                                       intent_words=analyzer.intent_words, refusal_threshold=settings.refusal_threshold,
                                       scorer=scorer_from(settings.answer_scorer))
+        items = CommitmentExtractor(lexicon).run(store.documents)
+        checks = track(items, store.documents)
+        scope = lexicon.table("scope")
+        scoper = ReportScoper(store.documents, YearWords(tuple(scope["plan_time"]), tuple(scope["last_year"])))
         return cls(settings, store, embedder, analyzer,
                    {"bm25": bm25, "dense": dense, "hybrid": hybrid}, composer,
-                   CommitmentComposer(CommitmentExtractor(lexicon).run(store.documents), lexicon),
+                   CommitmentComposer(items, lexicon), scoper,
+                   ReportRouter(scoper, items, checks, plan_words=scope["plan"]), checks,
                    GenerativeComposer.from_settings(settings, store.documents, composer),
                    ConversationGuard(settings.ui_examples))
 
-    def search(self, query: str, k: int = 10, *, retriever: str = "hybrid") -> list[ScoredUnit]:
+    @property
+    def several_reports(self) -> bool:
+        return len(self.store.documents) > 1
+
+    def search(self, query: str, k: int = 10, *, retriever: str = "hybrid",
+               documents: Collection[str] | None = None) -> list[ScoredUnit]:
+        """Ranked units; a place or year named in the query narrows the reports, within ``documents``."""
         parts = self.analyzer.analyze(query)
-        return self.retrievers[retriever].retrieve(parts[0], k)
+        scope = self.router.scopes(query, parts[:1], restrict=documents)[0]
+        if scope.unknown:
+            return []
+        return self.retrievers[retriever].retrieve(parts[0], k, doc_ids=scope.doc_ids)
 
     def _events(self, question: str, top_k: int | None, history: list[str] | None, retriever: str, *,
-                stream: bool) -> Iterator[dict]:
+                stream: bool, documents: Collection[str] | None = None) -> Iterator[dict]:
         """Retrieve, then run the composer chain: a streaming composer's deltas as they arrive (when
-        ``stream`` is set), then ``{"type": "final", "answer": Answer}``."""
+        ``stream`` is set), then ``{"type": "final", "answer": Answer}``. Over several reports (or
+        with ``documents``), the report router scopes, answers and labels instead."""
         k = top_k or self.settings.top_k
         t0 = time.perf_counter()
         said = self.guard.run(question) if self.guard else None  # "你好", markup, SQL …: no retrieval, no figure
@@ -144,6 +165,15 @@ class Pipeline:
             yield {"type": "final", "answer": said}
             return
         parts = self.analyzer.analyze(question, history)
+        scopes = self.router.scopes(question, parts, history or [], documents)
+        if self.several_reports or documents is not None or any(s.unknown or s.gap for s in scopes):
+            answer = self._across_reports(question, parts, scopes, k, retriever, history)
+            t1 = time.perf_counter()
+            self._add_pages(answer)
+            answer.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "compose": 0.0,
+                                 "total": round((t1 - t0) * 1000, 2)}
+            yield {"type": "final", "answer": answer}
+            return
         hits = [self.retrievers[retriever].retrieve(p, k) for p in parts]
         t1 = time.perf_counter()
         answer = None
@@ -166,20 +196,43 @@ class Pipeline:
             doc = self.store.document(c.doc)
             c.page = doc.page_at(c.start) if doc is not None else None
 
+    def _across_reports(self, question: str, parts: list, scopes: list, k: int, retriever: str,
+                        history: list[str] | None = None) -> Answer:
+        """A corpus of several reports: the tracker's lists restricted to the scoped reports, else
+        the router's scoped, per-report, labelled answer (extractive: an LLM is not asked here)."""
+        blocked = self.router.blocked(question, scopes)
+        if blocked is not None:
+            return blocked
+        listed = self.router.promise_list(question, scopes)
+        if listed is not None:
+            return listed
+        listed = self.commitments.run(question, parts, documents=[s.doc_ids for s in scopes])
+        if listed is not None:
+            return self.router.label(listed)
+        # the parts again without place names: inside its own report a name only favours sentences
+        # that repeat it («建设江城数字产业园» for «江城地区生产总值»)
+        bare = self.analyzer.analyze(self.scoper.strip_places(question) or question,
+                                     [self.scoper.strip_places(h) for h in history or []])
+        parts = bare if len(bare) == len(parts) else parts
+        ranker = self.retrievers[retriever]
+        return self.router.answer(question, parts, scopes, lambda p, d: ranker.retrieve(p, k, doc_ids=d),
+                                  self.composer.run)
+
     def ask(self, question: str, top_k: int | None = None, *, history: list[str] | None = None,
-            retriever: str = "hybrid") -> Answer:
-        """``history`` holds earlier user questions, oldest first, for follow-ups ("那过去五年呢？")."""
-        *_, final = self._events(question, top_k, history, retriever, stream=False)
+            retriever: str = "hybrid", documents: Collection[str] | None = None) -> Answer:
+        """``history`` holds earlier user questions, oldest first, for follow-ups ("那过去五年呢？");
+        ``documents`` restricts the answer to those report ids."""
+        *_, final = self._events(question, top_k, history, retriever, stream=False, documents=documents)
         return final["answer"]
 
     def ask_stream(self, question: str, top_k: int | None = None, *, history: list[str] | None = None,
-                   retriever: str = "hybrid") -> Iterator[dict]:
+                   retriever: str = "hybrid", documents: Collection[str] | None = None) -> Iterator[dict]:
         """Server-sent-event payloads: ``{"type": "delta", "text": …}`` pieces of the answer (an LLM's
         tokens as they arrive), then ``{"type": "final", "answer": {…}}`` with the complete, verified
         answer JSON. ``{"type": "reset"}`` before the final event tells clients to drop the text
         streamed so far: verification rejected it, and the fallback answer's pieces follow."""
         shown = ""
-        for event in self._events(question, top_k, history, retriever, stream=True):
+        for event in self._events(question, top_k, history, retriever, stream=True, documents=documents):
             if event["type"] == "delta":
                 shown += event["text"]
                 yield event

@@ -17,14 +17,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.commitments import Commitment, similarity
-from rag.types import Report
+from rag.commitments import Commitment, CommitmentExtractor, similarity
+from rag.types import Document, Report
 
 DEFAULT_RULES = Path(__file__).parent / "data" / "promises.toml"
 STATUSES = ("met", "missed", "not_reported")
-#: how the page, the CSV and chat answers name a status
-STATUS_LABELS = {"met": "已完成", "missed": "未完成", "not_reported": "未报告"}
 _APPROX = ("左右", "上下", "约")
+_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +38,11 @@ class PromiseCheck:
 
 
 @dataclass(frozen=True)
-class _Amount:
+class Amount:
     value: float
     unit: str  # base unit after magnitudes: "%", "个百分点", "人", "元" …
     change: bool  # a change (增长6%) rather than a level (占比6%, 5万人)
+    text: str = ""  # as written: "5.2万人以上"
 
 
 class PromiseTracker:
@@ -59,20 +59,31 @@ class PromiseTracker:
         self.stock_words: tuple[str, ...] = tuple(d["direction"]["stock_words"])
         self.magnitudes: dict[str, float] = d["units"]["magnitudes"]
         self.same_units: dict[str, str] = d["units"]["same"]
+        self._tail = CommitmentExtractor().rules.tail  # the tracker's own reading of a figure's unit
 
-    def amount(self, c: Commitment) -> _Amount | None:
+    def _measure(self, value: str, unit: str, before: str, text: str = "") -> Amount:
+        base, factor = unit, 1.0
+        while base[:1] in self.magnitudes and len(base) > 1:
+            factor *= self.magnitudes[base[0]]
+            base = base[1:]
+        if base in self.magnitudes and base == unit:  # a bare magnitude ("10.73万"): the count itself
+            factor, base = self.magnitudes[base], ""
+        return Amount(float(value) * factor, self.same_units.get(base, base), bool(self._change.search(before)), text)
+
+    def amount(self, c: Commitment) -> Amount | None:
         """The figure as a number in its base unit, and whether it is a change."""
         if c.value is None or not c.unit:
             return None
-        unit, factor = c.unit, 1.0
-        while unit[:1] in self.magnitudes and len(unit) > 1:
-            factor *= self.magnitudes[unit[0]]
-            unit = unit[1:]
-        if unit in self.magnitudes and unit == c.unit:  # a bare magnitude ("10.73万"): the count itself
-            factor, unit = self.magnitudes[unit], ""
         pos = c.clause.find(c.value)
-        change = bool(self._change.search(c.clause[: max(pos, 0)]))
-        return _Amount(float(c.value) * factor, self.same_units.get(unit, unit), change)
+        return self._measure(c.value, c.unit, c.clause[: max(pos, 0)], c.figure)
+
+    def figure_of(self, text: str) -> Amount | None:
+        """The first figure with a unit in ``text`` (a cited clause), read like a record's."""
+        for m in _NUMBER.finditer(text):
+            t = self._tail.match(text, m.end())
+            if t:
+                return self._measure(m.group(), t.group("unit"), text[: m.start()], text[m.start() : t.end()])
+        return None
 
     def comparable(self, target: Commitment, outcome: Commitment) -> bool:
         a, b = self.amount(target), self.amount(outcome)
@@ -119,3 +130,15 @@ class PromiseTracker:
             _, _, best = max(scored, key=lambda s: s[:2])
             out[t.id] = PromiseCheck(t.id, self.status(t, best), best.id, best.doc, best.figure)
         return out
+
+
+def track(items: list[Commitment], documents: list[Document],
+          tracker: PromiseTracker | None = None) -> dict[str, PromiseCheck]:
+    """Checks every target against the next year's report and records the result on the target
+    itself (``promise``, ``outcome_with``, ``outcome_figure``) for the API, the CSV and the page."""
+    checks = (tracker or PromiseTracker()).run(items, {d.id: d.report for d in documents})
+    for c in items:
+        check = checks.get(c.id)
+        if check is not None:
+            c.promise, c.outcome_with, c.outcome_figure = check.status, check.outcome, check.outcome_figure or None
+    return checks

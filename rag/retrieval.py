@@ -6,6 +6,7 @@ an evaluation compares the matching, not the extras.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from rag.index import IndexStore
 
 class Retriever(Protocol):
-    def retrieve(self, part: QueryPart, k: int) -> list[ScoredUnit]: ...
+    def retrieve(self, part: QueryPart, k: int, *, doc_ids: Collection[str] | None = None) -> list[ScoredUnit]: ...
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,13 @@ class UnitFeatures:
         self.chapter = np.array([int(t) if t.isdigit() else 0 for t in top])  # number of the top-level chapter
         self.is_heading = np.array([u.kind == "heading" for u in units])
         self.plan_year = np.array([years.get(u.doc_id) or 0 for u in units])  # of each unit's report; 0 unknown
+        self.doc = np.array([u.doc_id for u in units])
+
+    def only(self, scores: np.ndarray, doc_ids: Collection[str] | None) -> np.ndarray:
+        """``scores`` with every unit outside ``doc_ids`` ranked last (None: every report)."""
+        if doc_ids is None:
+            return scores
+        return np.where(np.isin(self.doc, list(doc_ids)), scores, -np.inf).astype(scores.dtype)
 
     def prior(self, part: QueryPart, priors: Priors) -> np.ndarray:
         wanted = np.full(len(self.scope), part.scope or "", dtype="<U6")  # "review" fits; "" = no preference
@@ -75,7 +83,9 @@ class UnitFeatures:
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    k = min(k, scores.size)
+    k = min(k, int(np.isfinite(scores).sum()))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
     idx = np.argpartition(-scores, k - 1)[:k]
     return idx[np.argsort(-scores[idx], kind="stable")]
 
@@ -90,9 +100,9 @@ class BM25Retriever:
             return np.zeros(len(self.store.units), dtype=np.float32)
         return np.asarray(self.store.bm25.get_scores(tokens), dtype=np.float32)
 
-    def retrieve(self, part: QueryPart, k: int) -> list[ScoredUnit]:
+    def retrieve(self, part: QueryPart, k: int, *, doc_ids: Collection[str] | None = None) -> list[ScoredUnit]:
         raw = self.scores(part)
-        fused = raw * self.features.prior(part, self.priors)
+        fused = self.features.only(raw * self.features.prior(part, self.priors), doc_ids)
         return [ScoredUnit(self.store.units[i], float(fused[i]), bm25=float(raw[i])) for i in _top(fused, k)]
 
 
@@ -110,9 +120,9 @@ class DenseRetriever:
         out[ids[0]] = sims[0]
         return out
 
-    def retrieve(self, part: QueryPart, k: int) -> list[ScoredUnit]:
+    def retrieve(self, part: QueryPart, k: int, *, doc_ids: Collection[str] | None = None) -> list[ScoredUnit]:
         raw = self.scores(part)
-        fused = raw * self.features.prior(part, self.priors)
+        fused = self.features.only(raw * self.features.prior(part, self.priors), doc_ids)
         return [ScoredUnit(self.store.units[i], float(fused[i]), dense=float(raw[i])) for i in _top(fused, k)]
 
 
@@ -143,9 +153,15 @@ class HybridRetriever:
 
         return self.dense_weight * scaled(dense) + self.bm25_weight * scaled(bm25)
 
-    def retrieve(self, part: QueryPart, k: int) -> list[ScoredUnit]:
+    def retrieve(self, part: QueryPart, k: int, *, doc_ids: Collection[str] | None = None) -> list[ScoredUnit]:
+        """With ``doc_ids``, other reports rank below every unit of them before fusion, so the ranks
+        fused are ranks among the reports asked about."""
         dense, bm25 = self.dense.scores(part), self.bm25.scores(part)
-        fused = self.fuse(dense, bm25) * self.dense.features.prior(part, self.dense.priors)
+        features = self.dense.features
+        if doc_ids is not None:
+            inside = np.isin(features.doc, list(doc_ids))
+            dense, bm25 = (np.where(inside, s, s.min() - 1).astype(s.dtype) for s in (dense, bm25))
+        fused = features.only(self.fuse(dense, bm25) * features.prior(part, self.dense.priors), doc_ids)
         units = self.dense.store.units
         return [ScoredUnit(units[i], float(fused[i]), dense=float(dense[i]), bm25=float(bm25[i]))
                 for i in _top(fused, k)]

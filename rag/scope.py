@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rag.catalogue import ReportCatalogue, default_catalogue
-from rag.genre.text import YEAR
+from rag.genre.text import YEAR, _jieba
 from rag.types import Document, Report
 
 _HAN = re.compile(r"[\u4e00-\u9fff]{2,}")
@@ -28,12 +28,9 @@ class UnknownReport(LookupError):
 
 @lru_cache(maxsize=1)
 def _posseg():
-    import logging
-
-    import jieba
     import jieba.posseg
 
-    jieba.setLogLevel(logging.WARNING)
+    _jieba()  # quiet, and the dictionary shared with the tokenizer
     return jieba.posseg
 
 
@@ -44,13 +41,6 @@ def _pinyin(name: str) -> str:
     return "".join(lazy_pinyin(name)).lower() if name else ""
 
 
-def _common(word: str, max_freq: int) -> bool:
-    """A word jieba's dictionary counts as ordinary vocabulary («示范», «建成»), not a name."""
-    import jieba
-
-    return jieba.dt.FREQ.get(word, 0) >= max_freq
-
-
 @dataclass(frozen=True)
 class ReportScope:
     """The reports a question may be answered from; ``doc_ids`` None means every report."""
@@ -59,6 +49,7 @@ class ReportScope:
     regions: tuple[str, ...] = ()  # catalogue regions the question names
     unknown: tuple[str, ...] = ()  # places it names that no report covers
     years: tuple[int, ...] = ()  # plan years of the reports it was narrowed to by a year
+    gap: str = ""  # why no report can answer although the place is covered («2023年的完成情况»)
     notes: list[str] = field(default_factory=list)  # how the scope was decided, for debugging
 
 
@@ -94,6 +85,15 @@ class ReportScoper:
     # ---- catalogue views
 
     @property
+    def names(self) -> list[tuple[str, str]]:
+        """(name as a question may write it, region): full names and stems, longest first."""
+        return list(self._names)
+
+    @property
+    def pinyin_names(self) -> list[str]:
+        return [p for p in self._pinyin if p]
+
+    @property
     def places(self) -> list[str]:
         return list(dict.fromkeys(r.region for r in self.reports.values() if r.region))
 
@@ -102,6 +102,15 @@ class ReportScoper:
         wanted = dict(self._names).get(region, region)
         ids = [i for i, r in self.reports.items() if r.region == wanted]
         return sorted(ids, key=lambda i: -(self.reports[i].year or 0))
+
+    def strip_places(self, text: str) -> str:
+        """``text`` without the catalogue's place names: inside its own report «江城城镇新增就业»
+        is just «城镇新增就业», and the name would only favour sentences that repeat it."""
+        for name, _ in self._names:  # longest first
+            text = text.replace(name, "")
+        for p in self.pinyin_names:
+            text = re.sub(rf"(?i)\b{re.escape(p)}(?:'s)?(?:\s+(?:city|county|province|prefecture))?\b", " ", text)
+        return re.sub(r"[ \t]{2,}", " ", text).strip()
 
     def label(self, doc_id: str) -> str:
         """How an answer names a report: «江城市2023年政府工作报告»."""
@@ -184,7 +193,7 @@ class ReportScoper:
             if name.startswith(rules.not_first) or name in rules.place_types or stem in rules.place_types \
                     or any(n in name for n, _ in self._names):
                 continue
-            if ending and stem != name and (flag == "ns" or not _common(stem, rules.common_word_freq)):
+            if ending and stem != name and (flag == "ns" or not cat.is_common_word(stem)):
                 mentioned = any(name in t for t in self._texts)
             elif flag == "ns":
                 mentioned = any(word in t for t in self._texts)
@@ -201,6 +210,9 @@ class ReportScoper:
                     out.append(name)
         return list(dict.fromkeys(out))
 
+    def years_named(self, question: str) -> list[int]:
+        return self._years_of(question)[0]
+
     def _years_of(self, question: str) -> tuple[list[int], bool]:
         """Explicit years, and whether the first names a report («2023年报告», «2023年的政府工作报告»)."""
         found = list(YEAR.finditer(question))
@@ -211,28 +223,50 @@ class ReportScoper:
                            for w in self.words.report)
         return list(dict.fromkeys(int(m.group(1)) for m in found)), names_report
 
-    def run(self, question: str, intent: str | None = None, *,
-            restrict: Collection[str] | None = None) -> ReportScope:
+    def run(self, question: str, intent: str | None = None, *, restrict: Collection[str] | None = None,
+            context: str = "") -> ReportScope:
         """The reports ``question`` is about. ``intent`` is the part it asks about ("plan" for
-        targets, "review" for outcomes, None); ``restrict`` the API's own filter, which wins."""
+        targets, "review" for outcomes, None); ``restrict`` the API's own filter, which wins;
+        ``context`` the whole question (or conversation) a part comes from, which lends the part
+        its place and year when it names none."""
         pool = [i for i in self.reports if restrict is None or i in restrict]
-        regions = self.named_regions(question)
+        regions = self.named_regions(question) or (self.named_regions(context) if context else [])
         notes: list[str] = []
         if regions:
             pool = [i for i in pool if self.reports[i].region in regions]
             notes.append(f"place: {'/'.join(regions)}")
         else:
-            unknown = self.unknown_places(question)
+            unknown = self.unknown_places(context or question)
             if unknown:
                 return ReportScope((), (), tuple(unknown), notes=[f"unknown place: {'/'.join(unknown)}"])
-        years, names_report = self._years_of(question)
-        by_year = self._narrow_by_year(pool, years, names_report, intent, question, notes)
+        timed = question if self._years_of(question)[0] or self._relative(question) or not context else context
+        years, names_report = self._years_of(timed)
+        by_year = self._narrow_by_year(pool, years, names_report, intent, timed, notes)
         if by_year:
             pool = by_year
+        elif regions and len(years) == 1 and pool:
+            gap = self._gap(pool, years[0], intent)
+            if gap:
+                return ReportScope((), tuple(regions), (), (), gap=gap, notes=notes)
         if restrict is None and not regions and len(pool) == len(self.reports):
-            return ReportScope(None, (), (), (), notes)
+            return ReportScope(None, (), (), (), notes=notes)
         years = tuple(sorted({self.reports[i].year for i in pool if self.reports[i].year}))
-        return ReportScope(tuple(pool), tuple(regions), (), years, notes)
+        return ReportScope(tuple(pool), tuple(regions), (), years, notes=notes)
+
+    def _gap(self, pool: list[str], year: int, intent: str | None) -> str:
+        """A place's reports that cannot answer for ``year``: a past year's targets without that
+        year's report, or a year's outcome before the next year's report exists."""
+        newest = max(self.reports[i].year or 0 for i in pool)
+        region = self.reports[pool[0]].region
+        if intent == "plan" and year < newest:
+            return f"语料中没有{region}{year}年的政府工作报告，无法给出该年的目标。"
+        if intent == "outcome" and year >= newest:
+            return (f"{region}{year}年的实际完成情况要在{year + 1}年的政府工作报告中才会公布，"
+                    f"语料中还没有这份报告。")
+        return ""
+
+    def _relative(self, text: str) -> bool:
+        return any(w in text for w in (*self.words.this_year, *self.words.last_year))
 
     def _narrow_by_year(self, pool: list[str], years: list[int], names_report: bool, intent: str | None,
                         question: str, notes: list[str]) -> list[str]:
@@ -246,14 +280,14 @@ class ReportScoper:
         if years:
             if len(years) > 1 or names_report or intent == "plan":
                 wanted = set(years)
-            elif intent == "review":
+            elif intent in ("review", "outcome"):
                 wanted = {years[0] + 1}
             else:
                 wanted = {years[0], years[0] + 1}
             notes.append(f"years {years} -> reports of {sorted(wanted)}")
             return [i for i in pool if year_of(i) in wanted]
         relative_last = any(w in question for w in self.words.last_year)
-        relative_this = any(w in question for w in self.words.this_year)
+        relative_this = self._relative(question) and not relative_last
         if not (relative_last or relative_this):
             return []
         out = []

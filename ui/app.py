@@ -31,10 +31,12 @@ LANGS = {"中文": "zh", "English": "en"}
 #: Uploads are refused before Gradio sees them (``PageGuardMiddleware``); this is its own cap behind that.
 MAX_UPLOAD_BYTES = 1024
 SHOWN_CHARS = 200  # a refused question is repeated in the chat up to this length
+ALL_REPORTS = ""  # the report picker's value for every report
 
 CSS = """
 .rag-header h1 { font-size: 1.5rem; margin: 0 0 .2rem; }
 .rag-header p { margin: 0; color: var(--body-text-color-subdued); }
+.rag-header .rag-in-view { color: var(--body-text-color); font-size: .9em; }
 .rag-chat { display: flex; flex-direction: column; gap: .8rem; max-height: 62vh; overflow-y: auto;
   padding: .25rem; }
 .rag-turn { display: flex; flex-direction: column; gap: .4rem; }
@@ -121,6 +123,22 @@ def _shown(question: object) -> str:
     return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
 
 
+def report_choices(pipeline: Pipeline, lang: str) -> list[tuple[str, str]]:
+    """全部报告, then each report by place and year (its catalogue label)."""
+    return [(t(lang, "all_reports"), ALL_REPORTS),
+            *((pipeline.scoper.label(d.id), d.id) for d in pipeline.store.documents)]
+
+
+def picked(pipeline: Pipeline, report: object) -> tuple[str, ...] | None:
+    """The picked report as a filter; the value comes from the browser, so an unknown one means all."""
+    return (report,) if isinstance(report, str) and pipeline.store.document(report) else None
+
+
+def in_view(pipeline: Pipeline, report: object) -> list[str]:
+    ids = picked(pipeline, report) or [d.id for d in pipeline.store.documents]
+    return [pipeline.scoper.label(i) for i in ids]
+
+
 class _Handlers:
     """What the page does on each event; ``pipeline_getter`` is called per request, because the
     pipeline is loaded after the app is built."""
@@ -134,7 +152,8 @@ class _Handlers:
         """Everything that asks is disabled while a question is answered: one question at a time."""
         return tuple(gr.update(interactive=enabled) for _ in range(self.n_controls))
 
-    def respond(self, question: object, turns: list[dict], lang: str, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+    def respond(self, question: object, turns: list[dict], lang: str, report: object,
+                request: gr.Request) -> Iterator[tuple[Any, ...]]:
         """The page's door to the pipeline, guarded like ``/api/ask``: the same cleaning and
         length limit, the same rate limit, at most ``MAX_HISTORY`` turns kept."""
         if isinstance(question, str) and not question.strip():
@@ -152,7 +171,8 @@ class _Handlers:
         turns = [*turns, turn]
         yield chat_html(turns, lang), turns, gr.update(value="", interactive=False), *self.controls(False)[1:]
         try:
-            for event in self.pipeline().ask_stream(question, history=history):
+            pipeline = self.pipeline()
+            for event in pipeline.ask_stream(question, history=history, documents=picked(pipeline, report)):
                 kind = event.get("type")
                 if kind == "final":
                     turn["answer"] = event["answer"]
@@ -194,20 +214,33 @@ class _Handlers:
         doc = (store.document(doc_id) if doc_id else None) or (store.documents[0] if store.documents else None)
         return document_html(doc, lang) if doc else ""
 
-    def on_load(self, lang: str) -> tuple[Any, str]:
-        docs = self.pipeline().store.documents
+    def on_load(self, lang: str) -> tuple[Any, ...]:
+        pipeline = self.pipeline()
+        docs = pipeline.store.documents
         choices = [(f"{d.title}（{d.source}）", d.id) for d in docs]
         first = docs[0].id if docs else None
-        return gr.update(choices=choices, value=first, visible=len(docs) > 1), self.show_document(first, lang)
+        return (gr.update(choices=choices, value=first, visible=len(docs) > 1), self.show_document(first, lang),
+                gr.update(choices=report_choices(pipeline, lang), value=ALL_REPORTS, visible=len(docs) > 1),
+                header_html(lang, in_view(pipeline, None)))
 
-    def switch_language(self, label: str, turns: list[dict], opened: tuple[int, int] | None, doc_id: str | None):
+    def pick_report(self, report: object, doc_id: str | None, lang: str) -> tuple[Any, ...]:
+        """One report in view: the header names it and 全文 opens it; 全部报告 keeps the open one."""
+        pipeline = self.pipeline()
+        shown = picked(pipeline, report)
+        doc_id = shown[0] if shown else doc_id
+        return header_html(lang, in_view(pipeline, report)), gr.update(value=doc_id), self.show_document(doc_id, lang)
+
+    def switch_language(self, label: str, turns: list[dict], opened: tuple[int, int] | None, doc_id: str | None,
+                        report: object):
         lang = LANGS.get(label, "zh")
-        source = (_open_citation(self.pipeline(), turns, *opened, lang) if opened else source_notice(lang))
-        return (lang, header_html(lang), chat_html(turns, lang), source,
+        pipeline = self.pipeline()
+        source = (_open_citation(pipeline, turns, *opened, lang) if opened else source_notice(lang))
+        return (lang, header_html(lang, in_view(pipeline, report)), chat_html(turns, lang), source,
                 gr.update(placeholder=t(lang, "placeholder")), gr.update(value=t(lang, "send")),
                 gr.update(value=t(lang, "clear")), gr.update(value=t(lang, "examples")),
                 gr.update(label=t(lang, "tab_chat")), gr.update(label=t(lang, "tab_full")),
-                gr.update(label=t(lang, "report")), self.show_document(doc_id, lang))
+                gr.update(label=t(lang, "report")), self.show_document(doc_id, lang),
+                gr.update(choices=report_choices(pipeline, lang), value=report if picked(pipeline, report) else ALL_REPORTS))
 
     @staticmethod
     def clear(lang: str) -> tuple[list, str, str, None]:
@@ -238,17 +271,19 @@ def _wire(h: _Handlers, c: SimpleNamespace, settings: Settings, demo: gr.Blocks)
     """Connects the components in ``c`` to the handlers."""
     ask_out = dict(outputs=[c.chat, c.turns, c.question, c.send, *c.example_buttons], show_progress="hidden",
                    concurrency_id="ask", concurrency_limit=settings.ui_concurrency)
-    c.question.submit(h.respond, inputs=[c.question, c.turns, c.lang], **ask_out)
-    c.send.click(h.respond, inputs=[c.question, c.turns, c.lang], **ask_out)
+    c.question.submit(h.respond, inputs=[c.question, c.turns, c.lang, c.report_pick], **ask_out)
+    c.send.click(h.respond, inputs=[c.question, c.turns, c.lang, c.report_pick], **ask_out)
     for button in c.example_buttons:
-        button.click(h.respond, inputs=[button, c.turns, c.lang], **ask_out)
+        button.click(h.respond, inputs=[button, c.turns, c.lang, c.report_pick], **ask_out)
     c.chat.click(h.open_citation, inputs=[c.turns, c.lang], outputs=[c.source, c.opened], show_progress="minimal")
     c.clear.click(h.clear, inputs=[c.lang], outputs=[c.turns, c.chat, c.source, c.opened], show_progress="hidden")
     c.doc_pick.change(h.show_document, inputs=[c.doc_pick, c.lang], outputs=[c.document])
-    c.lang_pick.change(h.switch_language, inputs=[c.lang_pick, c.turns, c.opened, c.doc_pick],
+    c.report_pick.change(h.pick_report, inputs=[c.report_pick, c.doc_pick, c.lang],
+                         outputs=[c.header, c.doc_pick, c.document])
+    c.lang_pick.change(h.switch_language, inputs=[c.lang_pick, c.turns, c.opened, c.doc_pick, c.report_pick],
                        outputs=[c.lang, c.header, c.chat, c.source, c.question, c.send, c.clear, c.examples_label,
-                                c.chat_tab, c.full_tab, c.doc_pick, c.document])
-    demo.load(h.on_load, inputs=[c.lang], outputs=[c.doc_pick, c.document])
+                                c.chat_tab, c.full_tab, c.doc_pick, c.document, c.report_pick])
+    demo.load(h.on_load, inputs=[c.lang], outputs=[c.doc_pick, c.document, c.report_pick, c.header])
 
 
 def build_ui(pipeline_getter: PipelineGetter, settings: Settings | None = None, *, limiter: RateLimiter | None = None,
@@ -261,6 +296,8 @@ def build_ui(pipeline_getter: PipelineGetter, settings: Settings | None = None, 
         states = dict(lang=gr.State("zh"), turns=gr.State([]), opened=gr.State(None))
         with gr.Row(equal_height=True):
             header = gr.HTML(header_html("zh"), scale=4)
+            report_pick = gr.Dropdown([(t("zh", "all_reports"), ALL_REPORTS)], value=ALL_REPORTS, show_label=False,
+                                      container=False, scale=1, min_width=220, visible=False, elem_id="rag-report-pick")
             lang_pick = gr.Radio(list(LANGS), value="中文", show_label=False, container=False, scale=0,
                                  min_width=170, elem_id="rag-lang")
         with gr.Tabs():
@@ -269,7 +306,7 @@ def build_ui(pipeline_getter: PipelineGetter, settings: Settings | None = None, 
                 c.doc_pick = gr.Dropdown(label=t("zh", "report"), choices=[], visible=False, elem_id="rag-doc-pick")
                 c.document = gr.HTML("", elem_id="rag-document", js_on_load=DOC_JS)
             build_commitments_tab(pipeline_getter, download_dir=download_dir or private_dir() / "csv")
-        vars(c).update(states, header=header, lang_pick=lang_pick)
+        vars(c).update(states, header=header, lang_pick=lang_pick, report_pick=report_pick)
         _wire(_Handlers(pipeline_getter, settings, limiter), c, settings, demo)
     demo.queue(max_size=settings.ui_queue_size)  # past it, Gradio answers "queue full" at once
     return demo

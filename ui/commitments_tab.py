@@ -16,14 +16,17 @@ from pathlib import Path
 
 import gradio as gr
 
-from rag.commitments import Commitment, filter_commitments, to_csv_bytes
+from rag.commitments import PROMISE_LABELS, Commitment, filter_commitments, promise_text, to_csv_bytes
 from rag.pipeline import Pipeline
 from ui.files import write_private
 from ui.render import source_html, t
 
 KINDS: dict[str, str | None] = {"全部": None, "目标": "target", "成绩": "achievement"}
+#: 兑现情况 filter: a target's fate in the same place's next report (label → code)
+PROMISES: dict[str, str | None] = {"全部": None, **{label: code for code, label in PROMISE_LABELS.items()}}
 ALL_SECTIONS = ""
-COLUMNS = ["类型", "指标", "数值", "对照（五年 / 今年）", "期限", "原文", "章节", "编号"]
+ALL_REPORTS = ""
+COLUMNS = ["类型", "指标", "数值", "对照（五年 / 今年）", "兑现情况", "期限", "原文", "章节", "编号"]
 _ID_COL = COLUMNS.index("编号")
 _HINT = "点击表格中的一行，在这里查看原文并高亮该条。 / Click a row to read its section with the clause highlighted."
 _GONE = "该条已不在清单中，请刷新页面。 / This record is no longer listed; please reload the page."
@@ -56,7 +59,8 @@ def section_choices(pipeline: Pipeline) -> list[tuple[str, str]]:
 def table_rows(pipeline: Pipeline, items: list[Commitment]) -> list[list[str]]:
     return [
         ["目标" if c.kind == "target" else "成绩", c.metric, c.figure or "—", pipeline.commitments.paired_text(c),
-         f"{c.horizon}年" if c.horizon.isdigit() else c.horizon, c.clause, f"{c.section_id} {c.section_path}", c.id]
+         promise_text(c), f"{c.horizon}年" if c.horizon.isdigit() else c.horizon, c.clause,
+         f"{c.section_id} {c.section_path}", c.id]
         for c in items
     ]
 
@@ -68,9 +72,18 @@ def csv_file(items: list[Commitment], directory: Path) -> str:
     return str(write_private(directory, hashlib.sha1(data).hexdigest()[:16], "承诺清单.csv", data))
 
 
-def filtered(pipeline: Pipeline, q: str | None, kind: str | None, section: str | None) -> list[Commitment]:
+def report_choices(pipeline: Pipeline) -> list[tuple[str, str]]:
+    return [("全部报告 / all reports", ALL_REPORTS),
+            *((pipeline.scoper.label(d.id), d.id) for d in pipeline.store.documents)]
+
+
+def filtered(pipeline: Pipeline, q: str | None, kind: str | None, section: str | None,
+             report: str | None = None, promise: str | None = None) -> list[Commitment]:
+    """The tab's filters; every value comes from the browser, so unknown ones filter nothing."""
     return filter_commitments(pipeline.commitments.items, q=(q or "").strip() or None,
-                              kind=KINDS.get(kind or "全部"), section=section or None)
+                              kind=KINDS.get(kind or "全部"), section=section or None,
+                              documents=(report,) if isinstance(report, str) and pipeline.store.document(report) else None,
+                              promise=PROMISES.get(promise or "全部"))
 
 
 def source_of(pipeline: Pipeline, commitment_id: str, row: int, lang: str) -> str:
@@ -89,14 +102,16 @@ def build_commitments_tab(get_pipeline: Callable[[], Pipeline | None], lang: str
     """Creates the tab and its events inside the current ``gr.Blocks`` context; CSV downloads
     are written to ``download_dir`` (private to the process, see ``ui.files``)."""
 
-    def refresh(q: str, kind: str, section: str):
+    def refresh(q: str, kind: str, section: str, report: str = ALL_REPORTS, promise: str = "全部"):
         p = _pipeline(get_pipeline)
-        items = filtered(p, q, kind, section)
+        items = filtered(p, q, kind, section, report, promise)
         return table_rows(p, items), gr.DownloadButton(value=csv_file(items, download_dir), label=f"下载 CSV（{len(items)} 条）")
 
     def load():
         p = _pipeline(get_pipeline)
         return (gr.Dropdown(choices=section_choices(p), value=ALL_SECTIONS),
+                gr.Dropdown(choices=report_choices(p), value=ALL_REPORTS, visible=len(p.store.documents) > 1),
+                gr.Radio(visible=any(c.promise for c in p.commitments.items)),
                 *refresh("", "全部", ALL_SECTIONS))
 
     def open_row(evt: gr.SelectData) -> str:
@@ -115,13 +130,18 @@ def build_commitments_tab(get_pipeline: Callable[[], Pipeline | None], lang: str
             kind = gr.Radio(list(KINDS), value="全部", label="类型 / Kind", scale=2)
             section = gr.Dropdown([("全部章节 / all sections", ALL_SECTIONS)], value=ALL_SECTIONS,
                                   label="章节 / Section", scale=3)
+        with gr.Row():
+            report = gr.Dropdown([("全部报告 / all reports", ALL_REPORTS)], value=ALL_REPORTS, label="报告 / Report",
+                                 scale=3, visible=False, elem_id="rag-commitments-report")
+            promise = gr.Radio(list(PROMISES), value="全部", label="兑现情况 / Kept?", scale=3, visible=False,
+                               elem_id="rag-commitments-promise")
         download = gr.DownloadButton("下载 CSV", variant="secondary", size="sm")
         table = gr.Dataframe(headers=COLUMNS, datatype="str", interactive=False, wrap=True, max_height=520,
-                             column_widths=["6%", "16%", "10%", "14%", "8%", "24%", "14%", "8%"],
+                             column_widths=["6%", "14%", "9%", "12%", "10%", "7%", "22%", "12%", "8%"],
                              label="点击一行查看原文 / Click a row to open it in the report")
         viewer = gr.HTML(_notice(_HINT), elem_id="rag-commitment-source")
-        gr.on(None, load, outputs=[section, table, download])
-        gr.on([search.change, kind.change, section.change], refresh, inputs=[search, kind, section],
-              outputs=[table, download], show_progress="hidden")
+        gr.on(None, load, outputs=[section, report, promise, table, download])
+        gr.on([search.change, kind.change, section.change, report.change, promise.change], refresh,
+              inputs=[search, kind, section, report, promise], outputs=[table, download], show_progress="hidden")
         table.select(open_row, outputs=viewer)
     return tab

@@ -31,6 +31,8 @@ TEXT: dict[str, dict[str, str]] = {
         "clear": "新对话",
         "examples": "试试这些问题：",
         "report": "报告",
+        "all_reports": "全部报告",
+        "in_view": "当前报告",
         "contents": "目录",
         "page": "第 {n} 页",
         "pages": "，共 {n} 页",
@@ -59,6 +61,8 @@ TEXT: dict[str, dict[str, str]] = {
         "clear": "New chat",
         "examples": "Try these questions:",
         "report": "Report",
+        "all_reports": "All reports",
+        "in_view": "Reports in view",
         "contents": "Contents",
         "page": "p. {n}",
         "pages": ", {n} pages",
@@ -77,8 +81,15 @@ def t(lang: str, key: str) -> str:
     return TEXT.get(lang, TEXT["zh"])[key]
 
 
-def header_html(lang: str) -> str:
-    return f'<div class="rag-header"><h1>{escape(t(lang, "title"))}</h1><p>{escape(t(lang, "subtitle"))}</p></div>'
+def header_html(lang: str, reports: list[str] | None = None) -> str:
+    """The title, and which report(s) the answers come from (``reports``: their labels)."""
+    view = ""
+    if reports:
+        shown = "、".join(reports[:3]) + ("…" if len(reports) > 3 else "")
+        view = (f'<p class="rag-in-view">{escape(t(lang, "in_view"))}：{escape(shown)}'
+                f'{f"（{len(reports)}）" if len(reports) > 1 else ""}</p>')
+    return (f'<div class="rag-header"><h1>{escape(t(lang, "title"))}</h1><p>{escape(t(lang, "subtitle"))}</p>'
+            f'{view}</div>')
 
 
 def _spinner(label: str) -> str:

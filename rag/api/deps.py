@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 
+from rag.api.errors import ApiError
 from rag.commitments import Commitment
 from rag.pipeline import Pipeline
+from rag.scope import UnknownReport
 
 
 def get_pipeline(request: Request) -> Pipeline:
@@ -28,3 +30,28 @@ def get_commitments(pipeline: PipelineDep) -> list[Commitment]:
 
 
 CommitmentsDep = Annotated[list[Commitment], Depends(get_commitments)]
+
+
+#: Report filters shared by ask, search and commitments: a bad year is a 422, an unknown report a 404.
+YEAR_RANGE = {"ge": 1949, "le": 2100}
+
+
+def report_ids(pipeline: Pipeline, documents: list[str] | None, region: str | None,
+               year: int | None) -> tuple[str, ...] | None:
+    """The doc ids a request restricts itself to (None: every report), or a 404 naming the reports."""
+    try:
+        return pipeline.scoper.resolve(documents or None, (region or "").strip() or None, year)
+    except UnknownReport as exc:
+        raise ApiError(404, "unknown_report", str(exc)) from None
+
+
+def query_report_ids(
+    pipeline: PipelineDep,
+    documents: Annotated[list[str] | None, Query(max_length=50, description="报告编号，可重复 / report ids, repeatable")] = None,
+    region: Annotated[str | None, Query(max_length=40, description="地区，如 江城 或 江城市 / place")] = None,
+    year: Annotated[int | None, Query(**YEAR_RANGE, description="报告年份（计划年度） / the report's plan year")] = None,
+) -> tuple[str, ...] | None:
+    return report_ids(pipeline, documents, region, year)
+
+
+ReportIdsDep = Annotated[tuple[str, ...] | None, Depends(query_report_ids)]

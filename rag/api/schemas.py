@@ -47,6 +47,11 @@ class AskRequest(BaseModel):
     top_k: int | None = Field(None, ge=1, le=20, description="检索条数 / units retrieved")
     history: list[Turn] = Field(default_factory=list, max_length=MAX_HISTORY,
                                 description="对话历史，最早的在前，最多 20 轮 / earlier turns, oldest first, at most 20")
+    documents: list[Annotated[str, StringConstraints(max_length=128)]] | None = Field(
+        None, max_length=50, description="只从这些报告回答 / answer only from these report ids")
+    region: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        None, description="只从该地区的报告回答 / only reports of this place (江城 or 江城市)")
+    year: int | None = Field(None, ge=1949, le=2100, description="只从该年度的报告回答 / only reports of this plan year")
 
     def user_history(self) -> list[str]:
         """Follow-ups are resolved from earlier user questions only (``Pipeline.ask(history=...)``)."""
@@ -77,6 +82,16 @@ class Health(BaseModel):
                                       description="未能索引的文件及原因 / corpus files that could not be indexed, and why")
 
 
+class PromiseOut(BaseModel):
+    """Whether a target was kept, from the same place's next-year report."""
+
+    status: Literal["met", "missed", "not_reported"] = Field(description="已完成 / 未完成 / 未报告")
+    label: str = Field(description="兑现情况 / the status in Chinese")
+    outcome: str | None = Field(None, description="次年报告中的成绩编号 / the outcome record's id")
+    outcome_doc: str | None = None
+    outcome_figure: str = ""
+
+
 class CommitmentRecord(BaseModel):
     """One target or achievement, located by ``doc.text[start:end] == clause``."""
 
@@ -103,6 +118,8 @@ class CommitmentOut(CommitmentRecord):
     paired_unit: str | None
     paired: CommitmentRecord | None = Field(
         None, description="对照记录：目标对应的过去成绩，或成绩对应的今年目标 / the paired record")
+    promise: PromiseOut | None = Field(
+        None, description="兑现情况：与同一地区次年报告的回顾对照 / kept or not, per the next year's report")
 
 class SearchHit(BaseModel):
     rank: int

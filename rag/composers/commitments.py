@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+
 from rag.commitments import Commitment, filter_commitments
 from rag.composers.base import Citations, Hits
 from rag.genre.lexicon import Lexicon
@@ -58,14 +60,16 @@ class CommitmentComposer:
 
         return max(coverage(c.metric + " " + c.clause), self._path_weight * coverage(c.section_path))
 
-    def matches(self, part: QueryPart, question: str = "") -> list[tuple[float, Commitment]]:
+    def matches(self, part: QueryPart, question: str = "",
+                documents: Collection[str] | None = None) -> list[tuple[float, Commitment]]:
         """Records of the part's kind that cover its topic, best first, one per metric and figure;
-        with no topic left ("今年承诺了什么？") the main targets come first."""
+        with no topic left ("今年承诺了什么？") the main targets come first. ``documents``: only
+        those reports' records (None: every report)."""
         kind = "achievement" if part.scope == "review" else "target"
         terms = self._terms(part, question)
         scored = [
             (self._score(c, terms, part.expansions) if terms else (1.0 if c.main_target else 0.5), c)
-            for c in filter_commitments(self.items, kind=kind)
+            for c in filter_commitments(self.items, kind=kind, documents=documents)
         ]
         scored = [x for x in scored if x[0] >= self._min_coverage]
         scored.sort(key=lambda x: (-x[0], not x[1].main_target, x[1].doc, x[1].start))
@@ -87,12 +91,15 @@ class CommitmentComposer:
         label += "目标" if p.kind == "target" else ""
         return f"{label}：{p.figure}"
 
-    def run(self, question: str, parts: list[QueryPart], hits: Hits = ()) -> Answer | None:
+    def run(self, question: str, parts: list[QueryPart], hits: Hits = (), *,
+            documents: Sequence[Collection[str] | None] = ()) -> Answer | None:
         """The matching records of every part, or None when a part is not a listing question or
-        matches nothing (the retrieval hits are not needed: the records are the evidence)."""
+        matches nothing (the retrieval hits are not needed: the records are the evidence).
+        ``documents``: each part's reports, when a question is scoped to some."""
         if not parts or not all(self.wants(p) for p in parts):
             return None
-        found = [self.matches(p, question) for p in parts]
+        scoped = list(documents) or [None] * len(parts)
+        found = [self.matches(p, question, d) for p, d in zip(parts, scoped)]
         if not all(found):
             return None
         citations = Citations()

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import iterate_in_threadpool, run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from rag.api.deps import PipelineDep
+from rag.api.deps import PipelineDep, report_ids
 from rag.api.errors import DEFAULTS
 from rag.api.schemas import AnswerOut, AskRequest
 
@@ -20,7 +20,9 @@ log = logging.getLogger("rag.api")
 
 @router.post("/ask", response_model=AnswerOut, summary="提问 / Ask a question")
 async def ask(req: AskRequest, pipeline: PipelineDep) -> AnswerOut:
-    answer = await run_in_threadpool(pipeline.ask, req.question, req.top_k, history=req.user_history())
+    docs = report_ids(pipeline, req.documents, req.region, req.year)
+    answer = await run_in_threadpool(pipeline.ask, req.question, req.top_k, history=req.user_history(),
+                                     documents=docs)
     return AnswerOut(**answer.to_dict())
 
 
@@ -46,6 +48,7 @@ async def _sse(events: AsyncIterator[dict]) -> AsyncIterator[str]:
                                     "`delta` events carry answer text, the last `final` event the full answer JSON"}},
 )
 async def ask_stream(req: AskRequest, pipeline: PipelineDep) -> StreamingResponse:
-    events = pipeline.ask_stream(req.question, req.top_k, history=req.user_history())
+    docs = report_ids(pipeline, req.documents, req.region, req.year)
+    events = pipeline.ask_stream(req.question, req.top_k, history=req.user_history(), documents=docs)
     return StreamingResponse(_sse(iterate_in_threadpool(events)), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

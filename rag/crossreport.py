@@ -1,0 +1,319 @@
+"""Answers over a corpus of many reports: each question part is scoped to the reports it names,
+every sentence says which report it comes from, and two years of one place are joined.
+
+- A place no report covers gets a refusal that lists the reports there are.
+- A part scoped to one report is answered from it; parts scoped to different reports (a 2022
+  target, then its outcome in the 2023 report) are answered each from its own.
+- A part that several reports could answer is answered per report (at most three), each labelled
+  with its place and year; two years' figures of one place are compared when the question asks.
+- «目标完成了吗» adds the outcome the next year's report gives; «哪些没完成» lists the targets the
+  promise tracker marks missed.
+
+Figures of two reports never share a sentence without their labels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.commitments import Commitment, similarity
+from rag.promises import DEFAULT_RULES, PromiseCheck, PromiseTracker
+from rag.scope import ReportScope, ReportScoper
+from rag.types import Answer, Citation, ScoredUnit
+
+_MARK = re.compile(r"\[(\d+)\]")
+Retrieve = Callable[[object, Collection[str] | None], list[ScoredUnit]]
+Compose = Callable[[str, list, list[list[ScoredUnit]]], Answer]
+
+
+@dataclass(frozen=True)
+class _Words:
+    outcome: tuple[str, ...]
+    missed: tuple[str, ...]
+    met: tuple[str, ...]
+    listing: tuple[str, ...]
+    main: tuple[str, ...]
+    compare: tuple[str, ...]
+    compare_pieces: tuple[str, ...]
+    status: dict[str, str]
+    max_listed: int
+
+    @classmethod
+    def load(cls, path: Path) -> _Words:
+        q = tomllib.loads(path.read_text("utf-8"))["promises"]["questions"]
+        return cls(tuple(q["outcome_words"]), tuple(q["missed_words"]), tuple(q["met_words"]),
+                   tuple(q["list_words"]), tuple(q["main_words"]), tuple(q["compare_words"]),
+                   tuple(q["compare_pieces"]), dict(q["status_phrases"]), int(q["max_listed"]))
+
+
+def _has(text: str, words: Sequence[str]) -> bool:
+    return any(w in text for w in words)
+
+
+def renumber(answer: Answer, citations: list[Citation]) -> str:
+    """``answer``'s text with its citations appended to ``citations`` (shared numbering); the
+    same span cited twice keeps one number."""
+    mapping: dict[int, int] = {}
+    for c in answer.citations:
+        same = next((x for x in citations if (x.doc, x.start, x.end) == (c.doc, c.start, c.end)), None)
+        if same is None:
+            same = dataclasses.replace(c, n=len(citations) + 1)
+            citations.append(same)
+        mapping[c.n] = same.n
+    return _MARK.sub(lambda m: f"[{mapping.get(int(m.group(1)), int(m.group(1)))}]", answer.answer)
+
+
+class ReportRouter:
+    """Scopes, answers and labels questions over a catalogue of reports."""
+
+    def __init__(self, scoper: ReportScoper, commitments: Sequence[Commitment],
+                 checks: dict[str, PromiseCheck], *, plan_words: Sequence[str] = (),
+                 rules_path: Path | None = None, tracker: PromiseTracker | None = None) -> None:
+        self.scoper = scoper
+        self.plan_words = tuple(plan_words)  # the question lexicon's words for targets (目标, 计划)
+        self.commitments = list(commitments)
+        self.by_id = {c.id: c for c in self.commitments}
+        self.checks = checks
+        self.words = _Words.load(Path(rules_path or DEFAULT_RULES))
+        self.tracker = tracker or PromiseTracker(rules_path)
+
+    # ---- scoping
+
+    def scopes(self, question: str, parts: Sequence, history: Sequence[str] = (),
+               restrict: Collection[str] | None = None) -> list[ReportScope]:
+        """One scope per part: the place from the part, the question or the last turn that named
+        one; the year from the part or the question; the intent from the part."""
+        context = question
+        if not self.scoper.named_regions(question):
+            context = next((h for h in reversed(history) if self.scoper.named_regions(h)), question) + question
+        return [self.scoper.run(p.text, self.intent(p, question), restrict=restrict, context=context) for p in parts]
+
+    def focus(self, part, question: str):
+        """The part as asked of one report: comparison words («高还是低») mean nothing inside any
+        one report, so they leave its topic."""
+        if not _has(question, self.words.compare):
+            return part
+        pieces = set(self.words.compare_pieces)
+        topic = " ".join(w for w in part.topic.split() if w not in pieces)
+        return dataclasses.replace(part, topic=topic or part.topic)
+
+    def intent(self, part, question: str = "") -> str | None:
+        """Targets or outcomes: «目标完成了吗» asks for the target (its outcome is added), «实际增长
+        了多少» for the outcome; otherwise what the analyzer read. Only the part's own words count,
+        not the topic a follow-up part borrows («…目标是多少？实际完成了多少？»)."""
+        own = part.text
+        while question and own and own not in question:
+            own = own.rsplit(" ", 1)[0] if " " in own else ""
+        own = own or part.text
+        if _has(own, self.words.outcome):  # "outcome": explicitly the year's result, not the review part
+            return "plan" if _has(own, self.plan_words) else "outcome"
+        return getattr(part, "scope", None)
+
+    def blocked(self, question: str, scopes: Sequence[ReportScope]) -> Answer | None:
+        """The refusal when no report can answer: a place none covers, or a year none reports on."""
+        unknown = [u for s in scopes for u in s.unknown]
+        if unknown and not any(s.regions for s in scopes):
+            return self.refusal(question, list(dict.fromkeys(unknown)))
+        gaps = [s.gap for s in scopes if s.gap]
+        if gaps:
+            return Answer(question=question, answer=gaps[0], found=False, composer="scope")
+        return None
+
+    def refusal(self, question: str, unknown: Sequence[str]) -> Answer:
+        places = "、".join(unknown)
+        text = (f"报告库中没有关于{places}的政府工作报告，无法回答。现有报告：{self.scoper.available()}。"
+                f" / No report in the corpus covers {places}.")
+        return Answer(question=question, answer=text, found=False, composer="scope")
+
+    # ---- labels
+
+    def label(self, answer: Answer, *, always: bool = True) -> Answer:
+        """Each run of sentences citing one report starts with that report's name."""
+        if not answer.citations:
+            return answer
+        doc_of = {c.n: c.doc for c in answer.citations}
+        docs = list(dict.fromkeys(c.doc for c in answer.citations))
+        if len(docs) == 1 and not always:
+            return answer
+        text = answer.answer
+        out, pos, after, current = [], 0, 0, None  # ``after``: where the text after the last marker starts
+        for m in _MARK.finditer(text):
+            doc = doc_of.get(int(m.group(1)))
+            if doc is not None and doc != current:
+                start = after
+                while start < m.start() and text[start] in " ；;，,。":
+                    start += 1
+                out.append(text[pos:start])
+                out.append(f"【{self.scoper.label(doc)}】")
+                pos, current = start, doc
+            after = m.end()
+        out.append(text[pos:])
+        return dataclasses.replace(answer, answer="".join(out))
+
+    # ---- answering
+
+    def answer(self, question: str, parts: list, scopes: list[ReportScope], retrieve: Retrieve,
+               compose: Compose) -> Answer:
+        blocked = self.blocked(question, scopes)
+        if blocked is not None:
+            return blocked
+        listed = self.promise_list(question, scopes)
+        if listed is not None:
+            return listed
+        docs = [s.doc_ids for s in scopes]
+        parts = [self.focus(p, question) for p in parts]
+        if all(d is not None and len(d) == 1 for d in docs):
+            hits = [retrieve(p, d) for p, d in zip(parts, docs)]
+            answer = compose(question, parts, hits)
+            if answer.found and len(set(docs)) == 1 and _has(question, self.words.outcome):
+                answer = self.with_outcome(question, parts[0], docs[0][0], answer, retrieve, compose)
+            return self.label(answer)
+        return self.per_report(question, parts, docs, retrieve, compose)
+
+    def per_report(self, question: str, parts: list, docs: list[tuple[str, ...] | None], retrieve: Retrieve,
+                   compose: Compose) -> Answer:
+        """The question answered by each report in scope that can (at most three), labelled."""
+        pool = list(dict.fromkeys(d for ids in docs for d in (ids if ids is not None else self.scoper.reports)))
+        named = set(self.scoper.years_named(question))
+        tried = []
+        for doc in pool:
+            year = self.scoper.reports[doc].year
+            # «2023年比2022年»: each report answers for its own year of those named
+            own = [dataclasses.replace(p, year=year) if year in named and getattr(p, "year", None) else p
+                   for p in parts]
+            hits = [retrieve(p, (doc,)) for p in own]
+            best = max((h[0].score for h in hits if h), default=0.0)
+            tried.append((best, doc, own, hits))
+        tried.sort(key=lambda x: -x[0])
+        found = []
+        for best, doc, own, hits in tried:
+            a = compose(question, own, hits)
+            if a.found:
+                found.append((doc, a))
+            if len(found) == 3:
+                break
+        if not found:
+            hits = [retrieve(p, ids) for p, ids in zip(parts, docs)]
+            return compose(question, parts, hits)
+        reports = self.scoper.reports
+        if len({reports[d].region for d, _ in found}) == 1:  # one place: in year order
+            found.sort(key=lambda x: reports[x[0]].year or 0)
+        citations: list[Citation] = []
+        pieces = [f"【{self.scoper.label(doc)}】{renumber(a, citations)}" for doc, a in found]
+        comparison = self.compare(question, found, parts[0].topic if parts else "")
+        if comparison:
+            pieces.append(comparison)
+        return Answer(question=question, answer=" ".join(pieces), found=True, citations=citations,
+                      composer=found[0][1].composer)
+
+    def _figure_for(self, answer: Answer, topic: str):
+        """The figure of the cited clause that is most about ``topic``."""
+        clauses = [c for cite in answer.citations for c in re.split(r"[，,；;。]", cite.quote)]
+        scored = [(similarity(c, topic), -i, f) for i, c in enumerate(clauses)
+                  if (f := self.tracker.figure_of(c)) is not None]
+        return max(scored, key=lambda x: x[:2])[2] if scored else None
+
+    def compare(self, question: str, found: list[tuple[str, Answer]], topic: str = "") -> str:
+        """«2023年比2022年高还是低»: which of two years' figures of one place is higher."""
+        if len(found) != 2 or not _has(question, self.words.compare):
+            return ""
+        reports = self.scoper.reports
+        (d1, a1), (d2, a2) = found
+        if reports[d1].region != reports[d2].region:
+            return ""
+        v1, v2 = (self._figure_for(a, topic.replace(" ", "")) for a in (a1, a2))
+        if v1 is None or v2 is None or v1.unit != v2.unit or v1.change != v2.change:
+            return ""
+        y1, y2 = reports[d1].year, reports[d2].year
+        if v1.value == v2.value:
+            return f"{y2}年与{y1}年的数字相同。"
+        higher = "高于" if v2.value > v1.value else "低于"
+        return f"{y2}年（{v2.text}）{higher}{y1}年（{v1.text}）。"
+
+    # ---- promises
+
+    def _next_report(self, doc: str) -> str | None:
+        r = self.scoper.reports.get(doc)
+        if r is None or not r.region or not r.year:
+            return None
+        return next((i for i, x in self.scoper.reports.items() if x.region == r.region and x.year == r.year + 1), None)
+
+    def with_outcome(self, question: str, part, doc: str, answer: Answer, retrieve: Retrieve,
+                     compose: Compose) -> Answer:
+        """A target's answer followed by what the next year's report says became of it: the
+        tracker's paired outcome when it has one, else the next report's own answer."""
+        later = self._next_report(doc)
+        if later is None:
+            return answer
+        cited = answer.citations[0]
+        targets = [c for c in self.commitments if c.doc == doc and c.kind == "target"
+                   and c.start < cited.end and cited.start < c.end]
+        targets.sort(key=lambda c: -similarity(c.metric, getattr(part, "topic", "") or question))
+        check = next((self.checks[t.id] for t in targets if t.id in self.checks), None)
+        citations = list(answer.citations)
+        text = answer.answer
+        if check is not None and check.outcome and check.outcome in self.by_id:
+            o = self.by_id[check.outcome]
+            n = len(citations) + 1
+            citations.append(Citation(n, o.doc, o.section_id, o.section_path, o.clause, o.start, o.end, cited.score))
+            text += f" 实际：{o.clause}[{n}]，{self.words.status[check.status]}。"
+            return dataclasses.replace(answer, answer=text, citations=citations)
+        review = dataclasses.replace(part, scope="review")
+        later_answer = compose(question, [review], [retrieve(review, (later,))])
+        if later_answer.found:
+            text += " " + renumber(later_answer, citations)
+            return dataclasses.replace(answer, answer=text, citations=citations)
+        return answer
+
+    def _previous_report(self, doc: str) -> str | None:
+        r = self.scoper.reports.get(doc)
+        if r is None or not r.region or not r.year:
+            return None
+        return next((i for i, x in self.scoper.reports.items() if x.region == r.region and x.year == r.year - 1), None)
+
+    def promise_list(self, question: str, scopes: list[ReportScope]) -> Answer | None:
+        """«江城去年定的目标哪些没完成？»: the tracker's missed (or kept) targets of one report; a
+        report with no successor stands for the targets its own review judges (its predecessor's)."""
+        w = self.words
+        missed, met = _has(question, w.missed), _has(question, w.met)
+        if not (missed or met) or not _has(question, w.listing) or len(scopes) != 1:
+            return None
+        ids = scopes[0].doc_ids
+        docs = list(dict.fromkeys(d if self._next_report(d) else self._previous_report(d) for d in (ids or ())))
+        docs = [d for d in docs if d]
+        if len(docs) != 1:
+            return None
+        doc = docs[0]
+        wanted = "missed" if missed else "met"
+        main_only = _has(question, w.main)
+        rows = [(self.by_id[t], c) for t, c in self.checks.items()
+                if c.status == wanted and self.by_id[t].doc == doc and (self.by_id[t].main_target or not main_only)]
+        rows.sort(key=lambda r: (not r[0].main_target, r[0].start))
+        later = self.scoper.label(self._next_report(doc) or "")
+        head = f"【{self.scoper.label(doc)}】"
+        if not rows:
+            return Answer(question=question, found=False, composer="promises",
+                          answer=f"{head}据{later}，没有找到{w.status[wanted]}的目标。")
+        citations: list[Citation] = []
+        items = []
+        for t, c in rows[: w.max_listed]:
+            o = self.by_id.get(c.outcome or "")
+            nt = self._cite(citations, t)
+            no = self._cite(citations, o) if o else None
+            items.append(f"{t.metric}目标{t.figure}[{nt}]，实际{c.outcome_figure}" + (f"[{no}]" if no else ""))
+        more = f"；另有{len(rows) - w.max_listed}项，见“承诺清单”" if len(rows) > w.max_listed else ""
+        text = f"{head}定的目标中，据{later}，{w.status[wanted]}的有{len(rows)}项：{'；'.join(items)}{more}。"
+        return Answer(question=question, answer=text, found=True, citations=citations, composer="promises")
+
+    @staticmethod
+    def _cite(citations: list[Citation], c: Commitment) -> int:
+        same = next((x for x in citations if (x.doc, x.start, x.end) == (c.doc, c.start, c.end)), None)
+        if same:
+            return same.n
+        citations.append(Citation(len(citations) + 1, c.doc, c.section_id, c.section_path, c.clause, c.start, c.end, 1.0))
+        return len(citations)

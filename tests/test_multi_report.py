@@ -1,0 +1,140 @@
+"""A corpus of several reports (tests/fixtures/multi: 临川市 2022 and 2023, 云溪县 2023): answers are
+scoped to the place and year asked about, labelled with their report, refuse places no report
+covers, join two years of one place, and the tracker says which promises were kept."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+MULTI_DIR = Path(__file__).parent / "fixtures" / "multi"
+LC22, LC23, YX = "101_linchuan_2022", "102_linchuan_2023", "201_yunxi_county_2023"
+
+
+@pytest.fixture(scope="module")
+def multi(tmp_path_factory):
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    settings = Settings(corpus_dir=MULTI_DIR, index_dir=tmp_path_factory.mktemp("multi-index"))
+    return Pipeline.load(settings)
+
+
+@pytest.fixture(scope="module")
+def api(multi):
+    from fastapi.testclient import TestClient
+
+    from rag.api.app import create_app
+
+    with TestClient(create_app(multi.settings, multi)) as c:
+        yield c
+
+
+def _verbatim(p, answer) -> None:
+    texts = {d.id: d.text for d in p.store.documents}
+    for c in answer.citations:
+        assert texts[c.doc][c.start:c.end] == c.quote
+
+
+def _labelled(p, answer) -> None:
+    """Every citation marker follows the label of its own report, with no other label between."""
+    labels = list(re.finditer(r"【([^】]+)】", answer.answer))
+    for c in answer.citations:
+        marker = answer.answer.index(f"[{c.n}]")
+        before = [m.group(1) for m in labels if m.start() < marker]
+        assert before and before[-1] == p.scoper.label(c.doc), (c.n, answer.answer)
+
+
+def test_catalogue_lists_every_report(api):
+    reports = {d["id"]: d["report"] for d in api.get("/api/documents").json()}
+    assert (reports[LC22]["region"], reports[LC22]["year"], reports[LC22]["delivered"]) == ("临川市", 2022, "2022年1月12日")
+    assert (reports[YX]["region"], reports[YX]["level"], reports[YX]["year"]) == ("云溪县", "县", 2023)
+
+
+def test_named_place_and_relative_year_scope_the_answer(multi):
+    a = multi.ask("临川今年新增养老床位多少张？")
+    assert a.found and "1000张" in a.answer and {c.doc for c in a.citations} == {LC23}
+    _labelled(multi, a)
+    _verbatim(multi, a)
+
+
+def test_place_no_report_covers_is_refused_naming_the_reports(multi):
+    a = multi.ask("临海市今年GDP目标是多少？")
+    assert not a.found and not a.citations
+    assert "临海市" in a.answer and "临川市2023年政府工作报告" in a.answer and "云溪县2023年政府工作报告" in a.answer
+
+
+def test_target_against_outcome_cites_both_reports(multi):
+    a = multi.ask("临川2022年定的GDP增长目标是多少，最后实际增长了多少？")
+    assert a.found and "6.5%左右" in a.answer and "5.9%" in a.answer
+    assert [c.doc for c in a.citations] == [LC22, LC23]
+    _labelled(multi, a)
+    _verbatim(multi, a)
+
+
+def test_two_years_of_targets_compared(multi):
+    a = multi.ask("临川2023年的城镇新增就业目标比2022年高还是低？")
+    assert "3万人以上" in a.answer and "3.3万人以上" in a.answer and "高于" in a.answer
+    _labelled(multi, a)
+
+
+def test_no_place_named_lists_each_report_labelled(multi):
+    a = multi.ask("今年买新能源汽车每辆补贴多少？")
+    assert "3000元" in a.answer and "2000元" in a.answer
+    assert {c.doc for c in a.citations} == {LC23, YX}
+    _labelled(multi, a)  # never two reports' figures under one label
+
+
+def test_promises_kept_in_chat(multi):
+    a = multi.ask("临川去年定的目标哪些没完成？")
+    assert a.found and a.composer == "promises"
+    assert "地区生产总值" in a.answer and "新增养老床位" in a.answer and "城镇新增就业" not in a.answer
+    assert {c.doc for c in a.citations} == {LC22, LC23}
+    _verbatim(multi, a)
+
+
+def test_promise_pairing_is_like_with_like(multi):
+    by_metric = {c.metric: c for c in multi.commitments.items if c.doc == LC22 and c.kind == "target"}
+    assert by_metric["地区生产总值"].promise == "missed" and by_metric["地区生产总值"].outcome_figure == "5.9%"
+    assert by_metric["城镇新增就业"].promise == "met"  # 3.2万人 against 3万人以上, not the 1900亿元 total
+    assert by_metric["城镇调查失业率"].promise == "met"  # a ceiling
+    assert all(c.promise is None for c in multi.commitments.items if c.doc in (LC23, YX))  # no 2024 report
+
+
+def test_api_filters(api):
+    r = api.post("/api/ask", json={"question": "新增学位多少个？", "documents": [YX]})
+    assert r.status_code == 200 and {c["doc"] for c in r.json()["citations"]} == {YX}
+    r = api.post("/api/ask", json={"question": "新增学位多少个？", "region": "临川", "year": 2023})
+    assert {c["doc"] for c in r.json()["citations"]} == {LC23}
+    for body in ({"documents": ["nope"]}, {"region": "临海"}):
+        r = api.post("/api/ask", json={"question": "GDP目标？", **body})
+        assert r.status_code == 404 and r.json()["error"]["code"] == "unknown_report"
+        assert "/" in r.json()["error"]["message"]  # Chinese and English
+    assert api.post("/api/ask", json={"question": "GDP目标？", "year": "去年"}).status_code == 422
+    assert api.get("/api/search", params={"q": "学位", "year": 1800}).status_code == 422
+    hits = api.get("/api/search", params={"q": "新增学位", "region": "云溪县"}).json()["hits"]
+    assert hits and {h["doc"] for h in hits} == {YX}
+
+
+def test_commitments_api_promise_field_filter_and_csv(api):
+    rows = api.get("/api/commitments", params={"promise": "missed", "region": "临川"}).json()
+    assert rows and all(r["doc"] == LC22 and r["promise"]["status"] == "missed" for r in rows)
+    gdp = next(r for r in rows if r["metric"] == "地区生产总值")
+    assert gdp["promise"]["label"] == "未完成" and gdp["promise"]["outcome_doc"] == LC23
+    assert api.get("/api/commitments", params={"promise": "maybe"}).status_code == 422
+    csv = api.get("/api/commitments", params={"format": "csv", "documents": LC22}).content.decode("utf-8-sig")
+    assert "promise" in csv.splitlines()[0] and "missed" in csv
+
+
+def test_cli_commitments_by_promise(tmp_path):
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+
+    r = CliRunner().invoke(app, ["--corpus", str(MULTI_DIR), "commitments", "--region", "临川", "--promise", "missed"])
+    assert r.exit_code == 0, r.output
+    assert "未完成（实际5.9%）" in r.stdout and "城镇新增就业" not in r.stdout
+    r = CliRunner().invoke(app, ["--corpus", str(MULTI_DIR), "commitments", "--region", "临海"])
+    assert r.exit_code == 1 and "临川市2022年政府工作报告" in r.output
