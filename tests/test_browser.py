@@ -30,8 +30,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def base_url(settings, pipeline) -> Iterator[str]:
+def serving(settings, pipeline) -> Iterator[str]:
+    """The page and API on a loopback port in a thread, for as long as the generator runs."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing (make system-deps installs it)")
     import uvicorn
@@ -50,6 +50,11 @@ def base_url(settings, pipeline) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}/"
     server.should_exit = True
     thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def base_url(settings, pipeline) -> Iterator[str]:
+    yield from serving(settings, pipeline)
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,12 @@ view, a visitor picks one report, and the answer comes from it alone."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from test_browser import ARGS, CHROMIUM, TIMEOUT_MS, _ask, _free_port
+from test_browser import ARGS, CHROMIUM, TIMEOUT_MS, _ask, serving
 
 pytestmark = pytest.mark.browser
 MULTI_DIR = Path(__file__).parent / "fixtures" / "multi"
@@ -18,26 +16,11 @@ MULTI_DIR = Path(__file__).parent / "fixtures" / "multi"
 
 @pytest.fixture(scope="module")
 def multi_url(tmp_path_factory) -> Iterator[str]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (make system-deps installs it)")
-    import uvicorn
-
-    from rag.api.app import create_app
     from rag.pipeline import Pipeline
     from rag.settings import Settings
 
     settings = Settings(corpus_dir=MULTI_DIR, index_dir=tmp_path_factory.mktemp("multi-index"))
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, Pipeline.load(settings)), host="127.0.0.1",
-                                           port=(port := _free_port()), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}/"
-    server.should_exit = True
-    thread.join(timeout=30)
+    yield from serving(settings, Pipeline.load(settings))
 
 
 def test_pick_a_report_and_ask(multi_url):
