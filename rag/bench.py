@@ -281,10 +281,10 @@ class _StageClock:
         self.wrap(pipeline.analyzer, "analyze", "analyze")
         self.wrap(r, "retrieve", "retrieve")
         self.wrap(pipeline.embedder, "encode_queries", "encode")
-        if dense is not None:
-            self.wrap(dense.store.vectors, "search", "dense_search")
+        if dense is not None:  # the store's candidate searches, whichever engine it is
+            self.wrap(dense.store, "dense_candidates", "dense_search")
         if bm25 is not None:
-            self.wrap(bm25, "scores", "bm25")
+            self.wrap(bm25, "candidates", "bm25")
         self.wrap(pipeline.composer, "run", "compose")
         try:
             yield self

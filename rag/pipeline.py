@@ -19,13 +19,15 @@ from rag.chunking import SentenceChunker
 from rag.corpus import CorpusLoader, skipped_lines
 from rag.crossreport import ReportRouter
 from rag.embedding import Embedder
-from rag.index import IndexBuilder, IndexStore, IndexUnavailable
+from rag.index import IndexBuilder, IndexUnavailable
 from rag.genre.lexicon import Lexicon
 from rag.promises import PromiseCheck, track
 from rag.query import QueryAnalyzer
 from rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, Priors, Retriever, UnitFeatures
 from rag.scope import ReportScoper, YearWords
 from rag.settings import Settings, get_settings
+from rag.stores import Store, StoreUnavailable
+from rag.stores.faiss import FaissStore
 from rag.types import Answer, ScoredUnit
 from rag.window_facts import scorer_from
 
@@ -41,28 +43,51 @@ def _chunker_config(settings: Settings) -> dict:
             "max_chars": settings.max_unit_chars, "min_chars": settings.min_unit_chars}
 
 
-def build_index(settings: Settings, embedder: Embedder, *, progress: bool = True, strict: bool = False) -> IndexStore:
+def build_index(settings: Settings, embedder: Embedder, *, progress: bool = True, strict: bool = False,
+                full: bool = False) -> Store:
     """Parse, chunk, embed and publish a new index build; the old one stays until this succeeds.
 
     Files that cannot be read are named in the manifest (``skipped``) and the rest is indexed;
-    ``strict`` refuses to build instead."""
+    ``strict`` refuses to build instead. On Milvus only new or changed reports are embedded and
+    written (``rag.stores.milvus``) unless ``full``."""
     loader = CorpusLoader(settings.corpus_dir)
     corpus_hash = loader.fingerprint()
     got = loader.read()
     documents = loader.require(got, strict=strict)
     units = _chunker(settings).run(documents)
+    if settings.store == "milvus":
+        from rag.stores.milvus import MilvusIndexer
+
+        _, changes = MilvusIndexer(settings, embedder).update(
+            documents, units, corpus_hash=corpus_hash, chunker=_chunker_config(settings), progress=progress,
+            full=full, skipped=got.skipped)
+        store = load_store(settings)
+        store.changes = changes  # type: ignore[attr-defined]  # only MilvusStore has it
+        return store
     IndexBuilder(settings.index_dir, embedder).build(
         documents, units, corpus_hash=corpus_hash, chunker=_chunker_config(settings), progress=progress,
         skipped=got.skipped,
     )
-    return IndexStore.load(settings.index_dir)
+    return load_store(settings)
 
 
-def stale_reasons(settings: Settings, embedder: Embedder) -> tuple[IndexStore | None, list[str]]:
-    """The loaded index and why it cannot serve this corpus and model (empty when it can)."""
+def load_store(settings: Settings) -> Store:
+    """The published index in the configured store, as it is (``stale_reasons`` says if it fits)."""
+    if settings.store == "milvus":
+        from rag.stores.milvus import MilvusStore
+
+        return MilvusStore.load(settings)
+    return FaissStore.load(settings.index_dir)
+
+
+def stale_reasons(settings: Settings, embedder: Embedder) -> tuple[Store | None, list[str]]:
+    """The loaded index and why it cannot serve this corpus and model (empty when it can). An
+    unreachable engine raises ``StoreUnavailable``: rebuilding would not help."""
     corpus_hash = CorpusLoader(settings.corpus_dir).fingerprint()
     try:
-        store = IndexStore.load(settings.index_dir)
+        store = load_store(settings)
+    except StoreUnavailable:
+        raise
     except IndexUnavailable as exc:
         return None, [str(exc)]
     return store, store.manifest.stale_reasons(
@@ -70,7 +95,7 @@ def stale_reasons(settings: Settings, embedder: Embedder) -> tuple[IndexStore | 
     )
 
 
-def open_index(settings: Settings, embedder: Embedder, *, progress: bool = True) -> IndexStore:
+def open_index(settings: Settings, embedder: Embedder, *, progress: bool = True) -> Store:
     store, reasons = stale_reasons(settings, embedder)
     if store is not None and not reasons:
         return store
@@ -92,7 +117,7 @@ class Pipeline:
     """Load once, ask many times: ``Pipeline.load().ask("今年GDP要涨多少？")``."""
 
     settings: Settings
-    store: IndexStore
+    store: Store
     embedder: Embedder
     analyzer: QueryAnalyzer
     retrievers: dict[str, Retriever]
@@ -119,8 +144,8 @@ class Pipeline:
         lexicon = Lexicon.default()
         features = UnitFeatures(store.units, lexicon, store.documents)
         priors = Priors()
-        dense = DenseRetriever(store, embedder, features, priors)
-        bm25 = BM25Retriever(store, features, priors)
+        dense = DenseRetriever(store, embedder, features, priors, candidate_k=settings.candidate_k)
+        bm25 = BM25Retriever(store, features, priors, candidate_k=settings.candidate_k)
         hybrid = HybridRetriever(dense, bm25, fusion=settings.fusion, rrf_k=settings.rrf_k,
                                  dense_weight=settings.dense_weight, bm25_weight=settings.bm25_weight)
         analyzer = QueryAnalyzer(lexicon)

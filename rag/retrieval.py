@@ -1,7 +1,9 @@
-"""Dense, BM25 and hybrid retrievers over one ``IndexStore``.
+"""Dense, BM25 and hybrid retrievers over one ``Store`` (FAISS or Milvus).
 
-All three share the same phrasing priors (time scope, figures, rankings), so comparing them in
-an evaluation compares the matching, not the extras.
+Each store returns its top ``candidate_k`` units per retriever; the hybrid fuses the two
+candidate lists by reciprocal rank, and all three apply the same phrasing priors (time scope,
+figures, rankings) to candidates only, so comparing them in an evaluation compares the
+matching, not the extras, and no step scores every unit of a large corpus.
 """
 
 from __future__ import annotations
@@ -14,16 +16,20 @@ import numpy as np
 
 from rag.corpus import plan_year
 from rag.genre.lexicon import Lexicon
-from rag.genre.text import DIGIT, has_figure_in, tokenize
+from rag.genre.text import DIGIT, has_figure_in
 from rag.query import QueryPart
+from rag.stores.base import Candidates, Store
 from rag.types import Document, ScoredUnit, Unit
 
 if TYPE_CHECKING:
     from rag.embedding import Embedder
-    from rag.index import IndexStore
+
 
 class Retriever(Protocol):
-    def retrieve(self, part: QueryPart, k: int, *, doc_ids: Collection[str] | None = None) -> list[ScoredUnit]: ...
+    def retrieve(self, part: QueryPart, k: int, *, doc_ids: Collection[str] | None = None) -> list[ScoredUnit]:
+        """The ``k`` best units for one question part; ``doc_ids`` limits the search to those
+        reports (``None``: all), inside the engine."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -52,33 +58,28 @@ class UnitFeatures:
         self.chapter = np.array([int(t) if t.isdigit() else 0 for t in top])  # number of the top-level chapter
         self.is_heading = np.array([u.kind == "heading" for u in units])
         self.plan_year = np.array([years.get(u.doc_id) or 0 for u in units])  # of each unit's report; 0 unknown
-        self.doc = np.array([u.doc_id for u in units])
 
-    def only(self, scores: np.ndarray, doc_ids: Collection[str] | None) -> np.ndarray:
-        """``scores`` with every unit outside ``doc_ids`` ranked last (None: every report)."""
-        if doc_ids is None:
-            return scores
-        return np.where(np.isin(self.doc, list(doc_ids)), scores, -np.inf).astype(scores.dtype)
-
-    def prior(self, part: QueryPart, priors: Priors) -> np.ndarray:
-        wanted = np.full(len(self.scope), part.scope or "", dtype="<U6")  # "review" fits; "" = no preference
+    def prior(self, part: QueryPart, priors: Priors, ids: np.ndarray) -> np.ndarray:
+        """The multiplier of each unit at positions ``ids`` (the candidates)."""
+        scope, plan_year, texts = self.scope[ids], self.plan_year[ids], [self.texts[i] for i in ids]
+        wanted = np.full(ids.size, part.scope or "", dtype="<U6")  # "review" fits; "" = no preference
         if part.year:  # an explicit year decides, per report: its plan year, or the years before it
-            dated = self.plan_year > 0
-            wanted[dated] = np.where(part.year >= self.plan_year[dated], "plan", "review")
-        w = np.ones(len(self.scope), dtype=np.float32)
-        known = (wanted != "") & (self.scope != "")
-        w[known & (self.scope == wanted)] *= 1 + priors.scope_match
-        w[known & (self.scope != wanted)] *= 1 - priors.scope_mismatch
+            dated = plan_year > 0
+            wanted[dated] = np.where(part.year >= plan_year[dated], "plan", "review")
+        w = np.ones(ids.size, dtype=np.float32)
+        known = (wanted != "") & (scope != "")
+        w[known & (scope == wanted)] *= 1 + priors.scope_match
+        w[known & (scope != wanted)] *= 1 - priors.scope_mismatch
         if part.wants_number:
-            w[self.has_digit] *= 1 + priors.number
+            w[self.has_digit[ids]] *= 1 + priors.number
         if part.wants_rank:
-            w[self.has_rank] *= 1 + priors.rank
+            w[self.has_rank[ids]] *= 1 + priors.rank
         if part.chapter:
-            inside = self.chapter == part.chapter
+            inside = self.chapter[ids] == part.chapter
             w[inside] *= 1 + priors.chapter_body
-            w[inside & self.is_heading] *= 1 + priors.chapter_heading
-        if part.measure:
-            w[[has_figure_in(t, part.measure) for t in self.texts]] *= 1 + priors.measure
+            w[inside & self.is_heading[ids]] *= 1 + priors.chapter_heading
+        if part.measure and ids.size:
+            w[[has_figure_in(t, part.measure) for t in texts]] *= 1 + priors.measure
         return w
 
 
@@ -91,43 +92,41 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 class BM25Retriever:
-    def __init__(self, store: IndexStore, features: UnitFeatures, priors: Priors = Priors()) -> None:
-        self.store, self.features, self.priors = store, features, priors
+    def __init__(self, store: Store, features: UnitFeatures, priors: Priors = Priors(), *,
+                 candidate_k: int = 100) -> None:
+        self.store, self.features, self.priors, self.candidate_k = store, features, priors, candidate_k
 
-    def scores(self, part: QueryPart) -> np.ndarray:
-        tokens = [t for t in tokenize(part.search_text) if t in self.store.bm25.vocab_dict]
-        if not tokens:
-            return np.zeros(len(self.store.units), dtype=np.float32)
-        return np.asarray(self.store.bm25.get_scores(tokens), dtype=np.float32)
+    def candidates(self, part: QueryPart, *, doc_ids: Collection[str] | None = None) -> Candidates:
+        return self.store.bm25_candidates(part.search_text, self.candidate_k, doc_ids=doc_ids)
 
     def retrieve(self, part: QueryPart, k: int, *, doc_ids: Collection[str] | None = None) -> list[ScoredUnit]:
-        raw = self.scores(part)
-        fused = self.features.only(raw * self.features.prior(part, self.priors), doc_ids)
-        return [ScoredUnit(self.store.units[i], float(fused[i]), bm25=float(raw[i])) for i in _top(fused, k)]
+        c = self.candidates(part, doc_ids=doc_ids)
+        fused = c.scores * self.features.prior(part, self.priors, c.ids)
+        return [ScoredUnit(self.store.units[c.ids[i]], float(fused[i]), bm25=float(c.scores[i]))
+                for i in _top(fused, k)]
 
 
 class DenseRetriever:
-    def __init__(self, store: IndexStore, embedder: Embedder, features: UnitFeatures,
-                 priors: Priors = Priors()) -> None:
+    def __init__(self, store: Store, embedder: Embedder, features: UnitFeatures,
+                 priors: Priors = Priors(), *, candidate_k: int = 100) -> None:
         self.store, self.embedder, self.features, self.priors = store, embedder, features, priors
+        self.candidate_k = candidate_k
 
-    def scores(self, part: QueryPart) -> np.ndarray:
-        """Cosine to every unit (exhaustive: the corpus is small; see docs/scaling.md beyond that)."""
+    def candidates(self, part: QueryPart, *, doc_ids: Collection[str] | None = None) -> Candidates:
         q = self.embedder.encode_queries([part.search_text])
-        n = self.store.vectors.ntotal
-        sims, ids = self.store.vectors.search(q, n)
-        out = np.zeros(n, dtype=np.float32)
-        out[ids[0]] = sims[0]
-        return out
+        return self.store.dense_candidates(q[0], self.candidate_k, doc_ids=doc_ids)
 
     def retrieve(self, part: QueryPart, k: int, *, doc_ids: Collection[str] | None = None) -> list[ScoredUnit]:
-        raw = self.scores(part)
-        fused = self.features.only(raw * self.features.prior(part, self.priors), doc_ids)
-        return [ScoredUnit(self.store.units[i], float(fused[i]), dense=float(raw[i])) for i in _top(fused, k)]
+        c = self.candidates(part, doc_ids=doc_ids)
+        fused = c.scores * self.features.prior(part, self.priors, c.ids)
+        return [ScoredUnit(self.store.units[c.ids[i]], float(fused[i]), dense=float(c.scores[i]))
+                for i in _top(fused, k)]
 
 
 class HybridRetriever:
-    """Fuses dense and BM25 scores: reciprocal ranks (``rrf``) or min-max-scaled scores (``linear``)."""
+    """Fuses the dense and BM25 candidate lists: reciprocal ranks (``rrf``) or min-max-scaled
+    scores (``linear``). Units missing from one list rank after its last candidate (and score
+    its minimum), so a short list never favours the units it left out."""
 
     def __init__(self, dense: DenseRetriever, bm25: BM25Retriever, *, fusion: str = "rrf", rrf_k: int = 60,
                  dense_weight: float = 1.0, bm25_weight: float = 1.0) -> None:
@@ -137,31 +136,46 @@ class HybridRetriever:
         self.fusion, self.rrf_k = fusion, rrf_k
         self.dense_weight, self.bm25_weight = dense_weight, bm25_weight
 
-    def fuse(self, dense: np.ndarray, bm25: np.ndarray) -> np.ndarray:
+    def fuse(self, dense: Candidates, bm25: Candidates) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The union of both lists (in unit order, so ties break as before) with fused scores and
+        each list's raw score (NaN where the unit was not a candidate)."""
+        ids = np.union1d(dense.ids, bm25.ids).astype(np.int64)
+        raw = []
+        for c in (dense, bm25):
+            pos = {u: i for i, u in enumerate(c.ids.tolist())}
+            where = np.array([pos.get(u, -1) for u in ids.tolist()], dtype=np.int64)
+            raw.append((where, c))
         if self.fusion == "rrf":
-            def ranks(s: np.ndarray) -> np.ndarray:
-                r = np.empty(s.size, dtype=np.float32)
-                r[np.argsort(-s, kind="stable")] = np.arange(1, s.size + 1)
-                return r
-
-            return (self.dense_weight / (self.rrf_k + ranks(dense))
-                    + self.bm25_weight / (self.rrf_k + ranks(bm25))) * self.rrf_k
-
-        def scaled(s: np.ndarray) -> np.ndarray:
-            lo, hi = float(s.min()), float(s.max())
-            return (s - lo) / (hi - lo) if hi > lo else np.zeros_like(s)
-
-        return self.dense_weight * scaled(dense) + self.bm25_weight * scaled(bm25)
+            fused = np.zeros(ids.size, dtype=np.float32)
+            for (where, c), weight in zip(raw, (self.dense_weight, self.bm25_weight)):
+                # units the list left out rank after it in unit order, as a stable sort of a full
+                # score vector ranks its zeros: with every unit a candidate, the fusion is exact
+                missing = where < 0
+                rank = np.where(missing, len(c) + np.cumsum(missing), where + 1).astype(np.float32)
+                fused += weight / (self.rrf_k + rank)
+            fused *= self.rrf_k
+        else:
+            fused = np.zeros(ids.size, dtype=np.float32)
+            for (where, c), weight in zip(raw, (self.dense_weight, self.bm25_weight)):
+                if not len(c):
+                    continue
+                lo, hi = float(c.scores.min()), float(c.scores.max())
+                s = np.where(where >= 0, c.scores[np.maximum(where, 0)], lo)
+                fused += weight * ((s - lo) / (hi - lo) if hi > lo else np.zeros_like(s))
+        scores = [np.where(where >= 0, c.scores[np.maximum(where, 0)] if len(c) else 0.0, np.nan)
+                  for where, c in raw]
+        return ids, fused, scores[0], scores[1]
 
     def retrieve(self, part: QueryPart, k: int, *, doc_ids: Collection[str] | None = None) -> list[ScoredUnit]:
-        """With ``doc_ids``, other reports rank below every unit of them before fusion, so the ranks
-        fused are ranks among the reports asked about."""
-        dense, bm25 = self.dense.scores(part), self.bm25.scores(part)
-        features = self.dense.features
-        if doc_ids is not None:
-            inside = np.isin(features.doc, list(doc_ids))
-            dense, bm25 = (np.where(inside, s, s.min() - 1).astype(s.dtype) for s in (dense, bm25))
-        fused = features.only(self.fuse(dense, bm25) * features.prior(part, self.dense.priors), doc_ids)
+        """With ``doc_ids`` both candidate lists come from those reports only (inside the store), so
+        the ranks fused are ranks among the reports asked about."""
+        ids, fused, dense, bm25 = self.fuse(self.dense.candidates(part, doc_ids=doc_ids),
+                                            self.bm25.candidates(part, doc_ids=doc_ids))
+        fused = fused * self.dense.features.prior(part, self.dense.priors, ids)
         units = self.dense.store.units
-        return [ScoredUnit(units[i], float(fused[i]), dense=float(dense[i]), bm25=float(bm25[i]))
+        return [ScoredUnit(units[ids[i]], float(fused[i]), dense=_opt(dense[i]), bm25=_opt(bm25[i]))
                 for i in _top(fused, k)]
+
+
+def _opt(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)

@@ -50,6 +50,22 @@ class Settings(BaseSettings):
     max_unit_chars: int = 120
     min_unit_chars: int = 8
 
+    # store: where units and vectors live (docs/scaling.md). "faiss" = in-process FAISS + bm25s;
+    # "milvus" = Milvus Lite in a local file (milvus_uri a path) or a Milvus standalone/cluster
+    # (milvus_uri "http://host:19530"), the same client code.
+    store: Literal["faiss", "milvus"] = "faiss"
+    milvus_uri: str | None = None  # None = <index_dir>/milvus.db (Milvus Lite)
+    milvus_token: str | None = None  # "user:password" or an API key, for a server with auth
+    milvus_collection: str = "gov_report_units"
+    # dense index inside Milvus: "auto" = FLAT on Lite (exact), HNSW (M=32, efConstruction=200) on a server
+    milvus_index: Literal["auto", "FLAT", "HNSW", "AUTOINDEX"] = "auto"
+    milvus_hnsw_ef: int = 128  # HNSW search breadth on a server (>= candidate_k is raised to it)
+    milvus_timeout_s: float = 10.0  # connecting and each request
+    # Candidates each store returns per retriever (dense and BM25) before fusion and priors.
+    # Measured on eval/dev.jsonl (137 units): 200 (every unit) answers exactly as the exhaustive
+    # fusion did; 100 changes one refusal's "closest sections" hint, 50 four answers (accuracy equal).
+    candidate_k: int = Field(default=200, ge=1)
+
     # retrieval
     top_k: int = 8  # units retrieved per question part; the composer picks its answer among them
     # Fusion tuned on eval/dev.jsonl (answerable accuracy / refusal recall at the default threshold):
@@ -113,6 +129,11 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.cache_dir / "models"
+
+    @property
+    def milvus_target(self) -> str:
+        """The Milvus URI in use: the setting, or Milvus Lite's file inside the index folder."""
+        return self.milvus_uri or str(self.index_dir / "milvus.db")
 
 
 @lru_cache(maxsize=1)

@@ -77,6 +77,7 @@ class SkippedOut(BaseModel):
 class Health(BaseModel):
     status: str
     model: str
+    store: dict  # the engine in use: {"store": "faiss" | "milvus", ...where it is}
     manifest: dict
     skipped: list[SkippedOut] = Field(default_factory=list,
                                       description="未能索引的文件及原因 / corpus files that could not be indexed, and why")

@@ -297,13 +297,14 @@ class EvalRunner:
 def matches_index(dataset: EvalDataset, settings: Settings) -> bool:
     """True when a BEIR corpus is this index's own export (ids are unit keys, texts equal), so
     the current index can be scored directly."""
-    from rag.index import IndexStore, IndexUnavailable
+    from rag.index import IndexUnavailable, current_build, load_catalogue
+    from rag.stores import catalogue_dir
 
     try:
-        store = IndexStore.load(settings.index_dir, verify=False)
+        _, _, units = load_catalogue(current_build(catalogue_dir(settings)), verify=False)
     except IndexUnavailable:
         return False
-    texts = {unit_key(u): u.text for u in store.units}
+    texts = {unit_key(u): u.text for u in units}
     corpus = dataset.corpus or {}
     return bool(corpus) and all(texts.get(cid) == text for cid, (_, text) in corpus.items())
 
