@@ -90,21 +90,18 @@ def test_report_filters_run_inside_each_store(stores):
         assert [h.unit.id for h in one][:3] == [h.unit.id for h in whole if h.unit.doc_id == docs[1]][:3]
 
 
-def test_catalogue_scalars_are_filterable_in_milvus(tmp_path, settings, pipeline):
-    conf = _conf(settings, _site(tmp_path), "milvus")
-    loader = CorpusLoader(conf.corpus_dir)
-    docs = loader.load()
-    docs[0] = dataclasses.replace(docs[0], report=Report(region="青川市", level="市", year=2024))
-    from rag.pipeline import _chunker, _chunker_config
-
-    MilvusIndexer(conf, pipeline.embedder).update(docs, _chunker(conf).run(docs), corpus_hash="x",
-                                                  chunker=_chunker_config(conf), progress=False)
-    client = connect(conf)
-    rows = client.query(conf.milvus_collection, filter='region == "青川市" and level == "市" and year == 2024',
-                        output_fields=["doc_id"])
-    assert rows and {r["doc_id"] for r in rows} == {docs[0].id}
-    unknown = client.query(conf.milvus_collection, filter="year == 0", output_fields=["doc_id"])
-    assert {r["doc_id"] for r in unknown} == {d.id for d in docs[1:]}  # no plan year known: 0
+def test_catalogue_scalars_are_filterable_in_milvus(stores):
+    """Region, level and plan year of each report's catalogue entry are row scalars (year 0: unknown)."""
+    store = stores["milvus"].store
+    docs = store.documents
+    assert any(d.report.region and d.report.year for d in docs)
+    for doc in docs:
+        r = doc.report
+        expected = {d.id for d in docs if (d.report.region, d.report.level, d.report.year or 0) ==
+                    (r.region, r.level, r.year or 0)}
+        where = f'region == "{r.region}" and level == "{r.level}" and year == {r.year or 0}'
+        rows = store.client.query(store.collection, filter=where, output_fields=["doc_id"])
+        assert {row["doc_id"] for row in rows} == expected, where
 
 
 def test_milvus_updates_one_report_and_deletes_a_removed_one(tmp_path, settings, pipeline):
@@ -135,23 +132,24 @@ def test_milvus_updates_one_report_and_deletes_a_removed_one(tmp_path, settings,
     assert load_store(conf).manifest.n_units == len(third.units)
 
 
-def test_a_reader_sees_only_its_versions_while_an_update_writes(tmp_path, settings, pipeline):
+def test_a_reader_sees_only_its_versions_while_an_update_writes(stores):
     """Rows of a version not yet published (an update under way) never reach a reader."""
-    conf = _conf(settings, _site(tmp_path), "milvus")
-    store = build_index(conf, pipeline.embedder, progress=False)
-    client = connect(conf)
-    doc = store.documents[0]
-    rows = client.query(conf.milvus_collection, filter=f'doc_id == "{doc.id}"', output_fields=["*"])
+    store = stores["milvus"].store
+    client, doc = store.client, store.documents[0]
+    rows = client.query(store.collection, filter=f'doc_id == "{doc.id}"', output_fields=["*"])
     phrase = "城镇新增就业"
     before = set(store.bm25_candidates(phrase, 500).ids.tolist())
     staged = [{**r, "pk": r["pk"].replace("@", "@next-"), "doc_ver": r["doc_ver"] + "-next",
                "search_text": phrase, "text": phrase} for r in rows]  # the best possible BM25 matches
     for r in staged:
         r.pop("sparse", None)
-    client.upsert(conf.milvus_collection, staged)
-    assert set(store.bm25_candidates(phrase, 500).ids.tolist()) == before
-    dense = store.dense_candidates(np.asarray(rows[0]["dense"], dtype=np.float32), 500)
-    assert len(dense) == len(store.units) and len(set(dense.ids.tolist())) == len(store.units)
+    client.upsert(store.collection, staged)
+    try:
+        assert set(store.bm25_candidates(phrase, 500).ids.tolist()) == before
+        dense = store.dense_candidates(np.asarray(rows[0]["dense"], dtype=np.float32), 1000)
+        assert len(dense) == len(store.units) and len(set(dense.ids.tolist())) == len(store.units)
+    finally:
+        client.delete(store.collection, filter=f'doc_ver == "{staged[0]["doc_ver"]}"')
 
 
 def test_bad_milvus_uri_is_a_clear_error_without_traceback(tmp_path, settings):
