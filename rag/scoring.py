@@ -37,6 +37,7 @@ class WindowFacts:
     bigrams_window: float = 0.0  # … in the window alone
     novel: float = 0.0  # what the window says beyond the question (capped)
     length: float = 0.0  # window length / the longest window allowed
+    proximity: float = 0.0  # the question's terms close together in the window, as asked
     figure_wanted_found: float = 0.0  # a figure is asked and the window adds one
     figure_wanted_missing: float = 0.0  # a figure is asked and the window adds none
     figure_other_metric: float = 0.0  # the window's figures measure another metric than the one asked

@@ -134,3 +134,33 @@ def test_no_evaluation_question_in_code_or_data():
             grams = {" ".join(ws[i:i + 6]) for i in range(max(len(ws) - 5, 0))}
             leaked += [r for r in runs if r in compact] + [g for g in grams if f" {g} " in words]
     assert not leaked, sorted(set(leaked))[:10]
+
+
+def test_english_answer_quotes_chinese_after_an_english_frame(pipeline):
+    a = pipeline.ask("What is the GDP growth target for 2023?")
+    assert a.found and a.answer.startswith("2023 target: 地区生产总值")
+    quote = a.citations[0].quote
+    assert quote in a.answer and pipeline.store.documents[0].text[a.citations[0].start:a.citations[0].end] == quote
+
+
+def test_salient_figure_first(pipeline):
+    """Of two figures in one sentence, the one whose metric reads as asked comes first."""
+    a = pipeline.ask("过去五年新增了多少就业？")
+    assert a.found and a.answer.index("城镇新增就业") < a.answer.find("农村劳动力") if "农村劳动力" in a.answer \
+        else "城镇新增就业" in a.answer
+
+
+def test_long_question_refused_once_and_answered_part_by_part(pipeline):
+    nothing = pipeline.ask("火星基地建了几个？海底隧道通车了吗？月球车今年买几辆？深海空间站建成了吗？")
+    assert not nothing.found and nothing.answer.count("报告中没有找到") == 1
+    assert "火星基地" in nothing.answer and "海底隧道" in nothing.answer
+    mixed = pipeline.ask("过去五年城镇新增就业多少？火星基地建了几个？")
+    assert mixed.found and "33.16万人" in mixed.answer and mixed.answer.count("报告中没有找到") == 1
+    assert "城镇新增就业" not in mixed.answer.split("报告中没有找到")[1]  # the borrowed topic is not repeated
+
+
+def test_closest_sections_share_something_with_the_question(pipeline):
+    a = pipeline.ask("火星基地建了几个？")
+    assert not a.found
+    for title in a.related_sections:
+        assert any(ch in title for ch in "火星基地"), title  # else left out

@@ -50,9 +50,19 @@ class Citations:
         return len(self.items)
 
 
-def related_sections(hits: Hits, *, per_part: int = 3, most: int = 3) -> list[str]:
-    """The titles of the best-ranked sections, offered when the report does not answer."""
-    titles = [h.unit.section_path[-1] for part in hits for h in part[:per_part] if h.unit.section_path]
+def related_sections(hits: Hits, *, per_part: int = 3, most: int = 3, topics: Sequence[str] = ()) -> list[str]:
+    """The titles of the best-ranked sections, offered when the report does not answer. With
+    ``topics``, only sections that share something with one of them: a third of a Chinese topic's
+    character bigrams in the title or the hit's text, or (an English topic) a close meaning."""
+    from rag.paraphrase import bigram_coverage, bigrams
+
+    def relevant(h: ScoredUnit) -> bool:
+        if not topics:
+            return True
+        text = " ".join(h.unit.section_path) + h.unit.text
+        return any(bigram_coverage(t, text) >= 1 / 3 if bigrams(t) else (h.dense or 0.0) >= 0.82 for t in topics)
+
+    titles = [h.unit.section_path[-1] for part in hits for h in part[:per_part] if h.unit.section_path and relevant(h)]
     return list(dict.fromkeys(titles))[:most]
 
 
@@ -65,22 +75,29 @@ def display_topic(topic: str) -> str:
     return re.sub(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])", "", topic)
 
 
-def refusal_sentence(part: QueryPart, related: list[str], *, english: bool, closest: bool = True) -> str:
-    """The one wording of "the report does not say": names what was asked and, when ``closest``,
-    the sections nearest to it (left out beside a partial answer, whose citations already point)."""
-    topic = display_topic(part.topic) or part.text
+def refusal_sentence(parts: Sequence[QueryPart], related: list[str], *, english: bool, closest: bool = True,
+                     shared: QueryPart | None = None) -> str:
+    """The one wording of "the report does not say": one sentence naming everything asked that the
+    report does not cover and, when ``closest``, the sections nearest to it (left out beside a
+    partial answer, whose citations already point). ``shared`` is the question's first part, whose
+    topic later parts borrow: it is named once, not repeated after each of them."""
+    own = set(shared.topic.split()) if shared else set()
+
+    def named(p: QueryPart) -> str:
+        words = p.topic.split() if p is shared else [w for w in p.topic.split() if w not in own]
+        return display_topic(" ".join(words or p.topic.split())) or p.text
+
+    topics = list(dict.fromkeys(named(p) for p in parts))
     if english:
-        return f"The report does not say anything about “{topic}”." + (
-            f" Closest sections: {'; '.join(related)}." if related else "")
-    return f"报告中没有找到关于“{topic}”的相关内容。" + (
+        return f"The report does not say anything about {', '.join(f'“{t}”' for t in topics)}." + (
+            f" Closest sections: {'; '.join(related)}." if related and closest else "")
+    return f"报告中没有找到关于{'、'.join(f'“{t}”' for t in topics)}的相关内容。" + (
         f"最接近的章节：{'；'.join(related)}。" if related and closest else "")
 
 
 def refusal(question: str, parts: list[QueryPart], hits: Hits, *, composer: str) -> Answer:
     """A whole answer that says the report does not cover any part of the question."""
-    related = related_sections(hits)
-    english = is_english(question)
-    sentences = [refusal_sentence(p, related, english=english) for p in parts] or \
-        [refusal_sentence(QueryPart(question, question, ""), related, english=english)]
-    return Answer(question=question, answer=" ".join(sentences), found=False, composer=composer,
-                  related_sections=related)
+    parts = parts or [QueryPart(question, question, "")]
+    related = related_sections(hits, topics=[p.topic.replace(" ", "") for p in parts])
+    sentence = refusal_sentence(parts, related, english=is_english(question))
+    return Answer(question=question, answer=sentence, found=False, composer=composer, related_sections=related)

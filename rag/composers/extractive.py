@@ -52,6 +52,7 @@ class WindowWeights:
     chapter_heading: float = 1.0  # "第三部分讲什么" answered by that chapter's own heading
     heading: float = -0.4  # any other heading: it names a topic, it does not answer
     max_chars: int = 80  # a window of several clauses stays within this
+    proximity: float = 0.2  # a figure asked: its terms close together, as asked (城镇新增就业 before 新增农村…就业)
 
 
 @dataclass(frozen=True)
@@ -253,11 +254,31 @@ class ExtractiveComposer:
         novel = len(_CJK_OR_DIGIT.findall(rest))  # what the window says beyond the question
         score += w.novelty * min(novel, w.novelty_chars) / w.novelty_chars - w.length_penalty * max(len(span) - w.free_chars, 0)
         score += self._kind_bonus(span, rest, part)
+        if part.wants_number:  # which of several figures: the one whose metric reads as asked
+            score += w.proximity * self._proximity(span, terms)
         if part.chapter and u.kind == "heading" and u.section_id == str(part.chapter):
             score += w.chapter_heading  # "第三部分讲什么" is answered by that chapter's own heading
         elif u.kind == "heading" and not (part.measure and _answers_form(span, part, self.lexicon)):
             score += w.heading  # a heading names a topic; it answers only questions about the report's parts
         return score
+
+    @staticmethod
+    def _proximity(span: str, terms: list[Term]) -> float:
+        """How tightly the question's terms sit together in the span: their length over the
+        stretch from the first to the last one found (1 when adjacent, as in the question; 0 when
+        fewer than two are found). Of two figures in one sentence, the one whose metric reads as
+        the question names it is the salient one."""
+        found = []
+        low = span.lower()
+        for t in terms:
+            hits = [(low.find(a), a) for a in t.alternatives if a and a in low]
+            if hits:
+                i, a = min(hits)
+                found.append((i, i + len(a)))
+        if len(found) < 2:
+            return 0.0
+        stretch = max(e for _, e in found) - min(b for b, _ in found)
+        return min(sum(e - b for b, e in found) / stretch, 1.0) if stretch else 0.0
 
     def _kind_bonus(self, span: str, rest: str, part: QueryPart) -> float:
         """What the asked kinds earn a window that has their answer's form ([kinds.*] in the data);
@@ -327,6 +348,7 @@ class ExtractiveComposer:
             base, coverage=self._coverage(terms, span), coverage_all=self._coverage(terms, whole),
             bigrams=bigram_coverage(topic, whole), bigrams_window=bigram_coverage(topic, span),
             novel=min(len(_CJK_OR_DIGIT.findall(rest)), self.w.novelty_chars) / self.w.novelty_chars,
+            proximity=self._proximity(span, terms),
             length=len(span) / self.w.max_chars,
             figure_wanted_found=float(part.wants_number and digit),
             figure_wanted_missing=float(part.wants_number and not digit),
@@ -421,6 +443,26 @@ class ExtractiveComposer:
         tokens = [t for t in tokenize(text) if len(t) > 1]
         return tokens[-1] if tokens else ""
 
+    def _sentence(self, window: Window, n: int, *, english: bool) -> str:
+        """The answer sentence for a window: the quote after the period it speaks of ("2023年："),
+        or after a short English frame for an English question ("2023 target: ")."""
+        u = window.unit
+        planned = self.plan_years.get(u.doc_id)
+        period = self.lexicon.section_period(u.section_path, planned)
+        if english:
+            words = self.lexicon.table("english")
+            if period.scope == "plan":
+                frame = words["plan"].format(year=planned) if planned else words["plan_no_year"]
+            elif period.scope == "review":
+                frame = words["review"].get(period.horizon) or (
+                    words["review_year"].format(year=period.horizon) if period.horizon.isdigit() else words["review_default"])
+            else:
+                frame = ""
+            return f"{frame}: {window.text}[{n}]" if frame else f"{window.text}[{n}]"
+        body = window.text if window.text.endswith(tuple("。！？")) else window.text + "。"
+        when = period.label
+        return f"{when}：{body}[{n}]" if when and when not in window.text else f"{body}[{n}]"
+
     # --- entry point ----------------------------------------------------------------------
     def run(self, question: str, parts: list[QueryPart], hits: Hits) -> Answer:
         """One sentence per answered part, citing its window; a refusal sentence per part the
@@ -438,11 +480,11 @@ class ExtractiveComposer:
             used.add((u.doc_id, window.start, window.end))
             n = citations.add(u.doc_id, u.section_id, " › ".join(u.section_path), window.text, window.start,
                               window.end, part_hits[0].score)
-            when = self.lexicon.section_period(u.section_path, self.plan_years.get(u.doc_id)).label
-            body = window.text if window.text.endswith(tuple("。！？")) else window.text + "。"
-            sentences.append(f"{when}：{body}[{n}]" if when and when not in window.text else f"{body}[{n}]")
-        related = related_sections([h for _, h in missing])
-        english = is_english(question)
-        sentences += [refusal_sentence(p, related, english=english, closest=not citations.items) for p, _ in missing]
+            sentences.append(self._sentence(window, n, english=is_english(question)))
+        topics = ["".join(w for w in p.topic.split() if w not in self.places) for p, _ in missing]  # 焦作 is no topic
+        related = related_sections([h for _, h in missing], topics=topics)
+        if missing:  # one refusal for everything not covered, however many clauses asked
+            sentences.append(refusal_sentence([p for p, _ in missing], related, english=is_english(question),
+                                              closest=not citations.items, shared=parts[0]))
         return Answer(question=question, answer=" ".join(sentences), found=bool(citations.items),
                       citations=citations.items, related_sections=related if missing else [], composer=self.name)
