@@ -123,7 +123,8 @@ def test_no_evaluation_question_in_code_or_data():
     texts += [_literals(p) for p in (ROOT / "rag").rglob("*.py")]
     joined = "\n".join(texts)
     compact = re.sub(r"[\s，。？！?!,.、：:；;“”\"']+", "", joined)
-    words = " " + " ".join(re.findall(r"[a-z0-9]+", joined.lower())) + " "
+    segments = re.split(r"[^a-z0-9 \-'&.]+", joined.lower())  # words of one phrase; a tab or Chinese ends it
+    words = " | ".join(" ".join(re.findall(r"[a-z0-9]+", seg)) for seg in segments)
     leaked = []
     for name in ("dev.jsonl", "multi.jsonl", "junk.jsonl"):
         for row in _rows(name):
@@ -132,7 +133,7 @@ def test_no_evaluation_question_in_code_or_data():
                     if re.search(r"[\u4e00-\u9fff]", r)}  # English questions are checked by words
             ws = re.findall(r"[a-z0-9]+", row["question"].lower())
             grams = {" ".join(ws[i:i + 6]) for i in range(max(len(ws) - 5, 0))}
-            leaked += [r for r in runs if r in compact] + [g for g in grams if f" {g} " in words]
+            leaked += [r for r in runs if r in compact] + [g for g in grams if f" {g} " in f" {words} "]
     assert not leaked, sorted(set(leaked))[:10]
 
 
@@ -151,16 +152,16 @@ def test_salient_figure_first(pipeline):
 
 
 def test_long_question_refused_once_and_answered_part_by_part(pipeline):
-    nothing = pipeline.ask("火星基地建了几个？海底隧道通车了吗？月球车今年买几辆？深海空间站建成了吗？")
+    nothing = pipeline.ask("量子计算机装了几台？时光机造好了吗？机器人厨师今年招几名？星际飞船发射了吗？")
     assert not nothing.found and nothing.answer.count("报告中没有找到") == 1
-    assert "火星基地" in nothing.answer and "海底隧道" in nothing.answer
-    mixed = pipeline.ask("过去五年城镇新增就业多少？火星基地建了几个？")
+    assert "量子计算机" in nothing.answer and "时光机" in nothing.answer
+    mixed = pipeline.ask("过去五年城镇新增就业多少？量子计算机装了几台？")
     assert mixed.found and "33.16万人" in mixed.answer and mixed.answer.count("报告中没有找到") == 1
     assert "城镇新增就业" not in mixed.answer.split("报告中没有找到")[1]  # the borrowed topic is not repeated
 
 
 def test_closest_sections_share_something_with_the_question(pipeline):
-    a = pipeline.ask("火星基地建了几个？")
+    a = pipeline.ask("量子计算机装了几台？")
     assert not a.found
     for title in a.related_sections:
-        assert any(ch in title for ch in "火星基地"), title  # else left out
+        assert any(ch in title for ch in "量子计算机"), title  # else left out
