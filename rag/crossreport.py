@@ -21,6 +21,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.catalogue import DEFAULT_RULES as CATALOGUE_RULES
 from rag.commitments import Commitment, similarity
 from rag.promises import DEFAULT_RULES, PromiseCheck, PromiseTracker
 from rag.scope import ReportScope, ReportScoper
@@ -42,13 +43,20 @@ class _Words:
     compare_pieces: tuple[str, ...]
     status: dict[str, str]
     max_listed: int
+    relative: re.Pattern[str]
+    lookup_similarity: float
+    report_words: tuple[str, ...]
+    offices: tuple[str, ...]
 
     @classmethod
-    def load(cls, path: Path) -> _Words:
+    def load(cls, path: Path, catalogue_path: Path) -> _Words:
         q = tomllib.loads(path.read_text("utf-8"))["promises"]["questions"]
+        facts = tomllib.loads(catalogue_path.read_text("utf-8"))["catalogue"]["facts"]
         return cls(tuple(q["outcome_words"]), tuple(q["missed_words"]), tuple(q["met_words"]),
                    tuple(q["list_words"]), tuple(q["main_words"]), tuple(q["compare_words"]),
-                   tuple(q["compare_pieces"]), dict(q["status_phrases"]), int(q["max_listed"]))
+                   tuple(q["compare_pieces"]), dict(q["status_phrases"]), int(q["max_listed"]),
+                   re.compile(q["relative_pattern"]), float(q["target_lookup_similarity"]),
+                   tuple(facts["report_words"]), tuple(sorted(facts["offices"], key=len, reverse=True)))
 
 
 def _has(text: str, words: Sequence[str]) -> bool:
@@ -79,7 +87,8 @@ class ReportRouter:
         self.commitments = list(commitments)
         self.by_id = {c.id: c for c in self.commitments}
         self.checks = checks
-        self.words = _Words.load(Path(rules_path or DEFAULT_RULES))
+        self.words = _Words.load(Path(rules_path or DEFAULT_RULES), CATALOGUE_RULES)
+        self.texts = {d.id: d.text for d in scoper.documents}
         self.tracker = tracker or PromiseTracker(rules_path)
 
     # ---- scoping
@@ -167,13 +176,89 @@ class ReportRouter:
             return listed
         docs = [s.doc_ids for s in scopes]
         parts = [self.focus(p, question) for p in parts]
+        plain = self._plain(question, retrieve)
         if all(d is not None and len(d) == 1 for d in docs):
-            hits = [retrieve(p, d) for p, d in zip(parts, docs)]
+            known = self.known(question, parts, [d[0] for d in docs])
+            if known is not None:
+                return self.label(known)
+            hits = [plain(p, d) for p, d in zip(parts, docs)]
             answer = compose(question, parts, hits)
             if answer.found and len(set(docs)) == 1 and _has(question, self.words.outcome):
                 answer = self.with_outcome(question, parts[0], docs[0][0], answer, retrieve, compose)
             return self.label(answer)
-        return self.per_report(question, parts, docs, retrieve, compose)
+        return self.per_report(question, parts, docs, plain, compose)
+
+    def _plain(self, question: str, retrieve: Retrieve) -> Retrieve:
+        """``retrieve`` without units that state a figure only against last year, unless the
+        question compares: «目标是多少» wants the target, not «比去年提高0.2万人»."""
+        if _has(question, self.words.compare):
+            return retrieve
+
+        def plain(part, docs):
+            hits = retrieve(part, docs)
+            kept = [h for h in hits if not self.words.relative.search(h.unit.text)]
+            return kept or hits
+
+        return plain
+
+    def known(self, question: str, parts: list, docs: list[str]) -> Answer | None:
+        """Answers that need no retrieval: the report's own opening lines (when it was delivered,
+        who delivered it), or the tracker's record of a target asked for by its metric."""
+        if len(parts) != 1:
+            return None
+        part, doc = parts[0], docs[0]
+        return self.opening_fact(question, part, doc) or self.target_record(question, part, doc)
+
+    def _head_lines(self, doc: str) -> list[tuple[int, int]]:
+        """(start, end) of the report's first lines, before its first section."""
+        text = self.texts.get(doc, "")
+        out, pos = [], 0
+        for line in text[:1500].splitlines(keepends=True):
+            a, b = pos + len(line) - len(line.lstrip()), pos + len(line.rstrip())
+            if b > a:
+                out.append((a, b))
+            pos += len(line)
+            if len(out) >= 8:
+                break
+        return out
+
+    def opening_fact(self, question: str, part, doc: str) -> Answer | None:
+        w, text = self.words, self.texts.get(doc, "")
+        kinds = getattr(part, "kinds", frozenset())
+        wanted = None
+        if "when" in kinds and _has(question.lower(), w.report_words):
+            wanted = self.scoper.catalogue.rules.congress
+        office = next((o for o in w.offices if o in part.search_text), None)
+        if office and ("who" in kinds or "name" in kinds):
+            wanted = re.compile(re.escape(office) + r"[ \t\u3000]*[\u4e00-\u9fff]{2,4}$")
+        if wanted is None:
+            return None
+        for a, b in self._head_lines(doc):
+            if wanted.search(text[a:b]):
+                section = next((s for s in reversed(self.scoper.section_of(doc)) if s.start <= a), None)
+                cite = Citation(1, doc, section.id if section else "0", section.path_str if section else "",
+                                text[a:b], a, b, 1.0)
+                return Answer(question=question, answer=f"{text[a:b]}[1]", found=True, citations=[cite],
+                              composer="catalogue")
+        return None
+
+    def target_record(self, question: str, part, doc: str) -> Answer | None:
+        """«江城2023年城镇新增就业目标是多少»: the main target of that metric, cited from the tracker."""
+        if self.intent(part, question) != "plan" or "number" not in getattr(part, "kinds", ()):
+            return None
+        topic = "".join(w for w in part.topic.split() if w not in self.plan_words)
+        if not topic:
+            return None
+        scored = [(similarity(c.metric, topic), c.main_target, -c.start, c) for c in self.commitments
+                  if c.doc == doc and c.kind == "target" and c.value is not None]
+        scored = [x for x in scored if x[0] >= self.words.lookup_similarity]
+        if not scored:
+            return None
+        c = max(scored, key=lambda x: x[:3])[3]
+        year = self.scoper.reports[doc].year
+        cite = Citation(1, c.doc, c.section_id, c.section_path, c.clause, c.start, c.end, 1.0)
+        return Answer(question=question, answer=f"{year}年：{c.clause}[1]" if year else f"{c.clause}[1]",
+                      found=True, citations=[cite], composer="commitments")
 
     def per_report(self, question: str, parts: list, docs: list[tuple[str, ...] | None], retrieve: Retrieve,
                    compose: Compose) -> Answer:
@@ -192,7 +277,7 @@ class ReportRouter:
         tried.sort(key=lambda x: -x[0])
         found = []
         for best, doc, own, hits in tried:
-            a = compose(question, own, hits)
+            a = self.known(question, own, [doc]) or compose(question, own, hits)
             if a.found:
                 found.append((doc, a))
             if len(found) == 3:

@@ -84,6 +84,11 @@ class ReportScoper:
 
     # ---- catalogue views
 
+    def section_of(self, doc_id: str) -> list:
+        """The report's sections in reading order (for citing a line of it)."""
+        doc = next((d for d in self.documents if d.id == doc_id), None)
+        return list(doc.sections) if doc else []
+
     @property
     def names(self) -> list[tuple[str, str]]:
         """(name as a question may write it, region): full names and stems, longest first."""
