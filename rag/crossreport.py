@@ -23,11 +23,13 @@ from pathlib import Path
 
 from rag.catalogue import DEFAULT_RULES as CATALOGUE_RULES
 from rag.commitments import Commitment, similarity
+from rag.composers.base import refusal_sentence
 from rag.promises import DEFAULT_RULES, PromiseCheck, PromiseTracker
 from rag.scope import ReportScope, ReportScoper
 from rag.types import Answer, Citation, ScoredUnit
 
 _MARK = re.compile(r"\[(\d+)\]")
+_HAN_ONLY = re.compile(r"[\u4e00-\u9fff]+")
 Retrieve = Callable[[object, Collection[str] | None], list[ScoredUnit]]
 Compose = Callable[[str, list, list[list[ScoredUnit]]], Answer]
 
@@ -47,6 +49,8 @@ class _Words:
     lookup_similarity: float
     report_words: tuple[str, ...]
     offices: tuple[str, ...]
+    target: tuple[str, ...]
+    figure_similarity: float
 
     @classmethod
     def load(cls, path: Path, catalogue_path: Path) -> _Words:
@@ -56,11 +60,16 @@ class _Words:
                    tuple(q["list_words"]), tuple(q["main_words"]), tuple(q["compare_words"]),
                    tuple(q["compare_pieces"]), dict(q["status_phrases"]), int(q["max_listed"]),
                    re.compile(q["relative_pattern"]), float(q["target_lookup_similarity"]),
-                   tuple(facts["report_words"]), tuple(sorted(facts["offices"], key=len, reverse=True)))
+                   tuple(facts["report_words"]), tuple(sorted(facts["offices"], key=len, reverse=True)),
+                   tuple(q["target_words"]), float(q["figure_metric_similarity"]))
 
 
 def _has(text: str, words: Sequence[str]) -> bool:
     return any(w in text for w in words)
+
+
+def refusal_text(part) -> str:
+    return refusal_sentence(part, [], english=False)
 
 
 def renumber(answer: Answer, citations: list[Citation]) -> str:
@@ -88,6 +97,7 @@ class ReportRouter:
         self.by_id = {c.id: c for c in self.commitments}
         self.checks = checks
         self.words = _Words.load(Path(rules_path or DEFAULT_RULES), CATALOGUE_RULES)
+        self.plan_words += self.words.target
         self.texts = {d.id: d.text for d in scoper.documents}
         self.tracker = tracker or PromiseTracker(rules_path)
 
@@ -177,16 +187,50 @@ class ReportRouter:
         docs = [s.doc_ids for s in scopes]
         parts = [self.focus(p, question) for p in parts]
         plain = self._plain(question, retrieve)
+        parts = [self.dated(p, question) for p in parts]
         if all(d is not None and len(d) == 1 for d in docs):
-            known = self.known(question, parts, [d[0] for d in docs])
-            if known is not None:
-                return self.label(known)
-            hits = [plain(p, d) for p, d in zip(parts, docs)]
-            answer = compose(question, parts, hits)
-            if answer.found and len(set(docs)) == 1 and _has(question, self.words.outcome):
+            answer = self.known(question, parts, [d[0] for d in docs])
+            if answer is None:
+                answer = self.checked(compose(question, parts, [plain(p, d) for p, d in zip(parts, docs)]), parts)
+            if answer.found and answer.composer != "catalogue" and len(set(docs)) == 1 \
+                    and _has(question, self.words.outcome):
                 answer = self.with_outcome(question, parts[0], docs[0][0], answer, retrieve, compose)
             return self.label(answer)
         return self.per_report(question, parts, docs, plain, compose)
+
+    def checked(self, answer: Answer, parts: list) -> Answer:
+        """A one-part figure answer whose citation holds tracker records, none of which measures
+        what was asked, is no answer: «江城市常住人口有多少» is not «常住人口城镇化率63.1%»."""
+        if not answer.found or len(parts) != 1 or "number" not in getattr(parts[0], "kinds", ()):
+            return answer
+        topic = "".join(w for w in parts[0].topic.split() if w not in self.plan_words)
+        if not _HAN_ONLY.fullmatch(topic or "-"):
+            return answer
+        asked = [a for a in (topic, *(e.replace(" ", "") for e in getattr(parts[0], "expansions", [])))
+                 if any(a in cite.quote for cite in answer.citations)]  # only words the citation uses
+        records = [c for cite in answer.citations for c in self.commitments
+                   if c.doc == cite.doc and cite.start <= c.start and c.end <= cite.end and c.value is not None]
+        if not asked or not records or any(self._measures(c.metric, a) for c in records for a in asked):
+            return answer
+        return dataclasses.replace(answer, found=False, citations=[], answer=refusal_text(parts[0]))
+
+    def _measures(self, metric: str, asked: str) -> bool:
+        if not asked:
+            return False
+        if asked in metric:  # words after it make another quantity («常住人口» → «常住人口城镇化率»);
+            return len(metric) - metric.rindex(asked) - len(asked) <= 2  # words before only qualify it
+        return metric in asked or similarity(metric, asked) >= self.words.figure_similarity
+
+    def dated(self, part, question: str):
+        """A part that names no year asks about the question's year («…目标是多少？实际收了多少？»):
+        with it, retrieval and the composer look in the review of that year, not the next plan."""
+        if getattr(part, "year", None) is not None:
+            return part
+        years = self.scoper.years_named(question)
+        if len(years) != 1:
+            return part
+        intent = self.intent(part, question)
+        return dataclasses.replace(part, year=years[0], scope="review" if intent == "outcome" else part.scope)
 
     def _plain(self, question: str, retrieve: Retrieve) -> Retrieve:
         """``retrieve`` without units that state a figure only against last year, unless the
@@ -244,7 +288,8 @@ class ReportRouter:
 
     def target_record(self, question: str, part, doc: str) -> Answer | None:
         """«江城2023年城镇新增就业目标是多少»: the main target of that metric, cited from the tracker."""
-        if self.intent(part, question) != "plan" or "number" not in getattr(part, "kinds", ()):
+        asks_figure = "number" in getattr(part, "kinds", ()) or _has(question, self.words.compare)
+        if self.intent(part, question) != "plan" or not asks_figure:
             return None
         topic = "".join(w for w in part.topic.split() if w not in self.plan_words)
         if not topic:
@@ -277,14 +322,15 @@ class ReportRouter:
         tried.sort(key=lambda x: -x[0])
         found = []
         for best, doc, own, hits in tried:
-            a = self.known(question, own, [doc]) or compose(question, own, hits)
+            a = self.known(question, own, [doc]) or self.checked(compose(question, own, hits), own)
             if a.found:
                 found.append((doc, a))
             if len(found) == 3:
                 break
-        if not found:
+        if not found:  # no report answers: the refusal, from the hits of every report in scope
             hits = [retrieve(p, ids) for p, ids in zip(parts, docs)]
-            return compose(question, parts, hits)
+            answer = self.checked(compose(question, parts, hits), parts)
+            return self.label(answer) if answer.found else answer
         reports = self.scoper.reports
         if len({reports[d].region for d, _ in found}) == 1:  # one place: in year order
             found.sort(key=lambda x: reports[x[0]].year or 0)
