@@ -434,7 +434,7 @@ def _run_eval(dataset: Path, settings: Settings, retrievers: list[str], others: 
     from rag.embedding import ModelLoadError
     from rag.evaluation.baseline import LangchainStyleBaseline
     from rag.evaluation.datasets import DatasetError, load_dataset
-    from rag.evaluation.report import comparison_table, write_report
+    from rag.evaluation.report import breakdown_tables, comparison_table, write_report
     from rag.evaluation.runner import EvalRunner, open_pipeline
     from rag.index import IndexUnavailable
 
@@ -452,6 +452,8 @@ def _run_eval(dataset: Path, settings: Settings, retrievers: list[str], others: 
     except (DatasetError, CorpusError, IndexUnavailable, ModelLoadError) as exc:
         _fail(str(exc))
     typer.echo(comparison_table(report))
+    if breakdown := breakdown_tables(report):
+        typer.echo("\n" + breakdown)
     files = write_report(report, out or Path("eval/reports") / data.name)
     typer.echo(f"报告已写入 / Report written: {', '.join(str(f) for f in files)}")
 

@@ -319,6 +319,9 @@ def test_eval_corpus_gets_its_own_index(tmp_path, monkeypatch):
     assert set(saved["runs"]) == {"bm25"}
     assert saved["config"]["settings"]["index_dir"].startswith(str(served / "eval" / "corpus-"))
     assert saved["runs"]["bm25"]["summary"]["by_report"]["a"]["accuracy"] == 1.0
+    printed = res.stdout.splitlines()  # the terminal shows accuracy per question type and per report
+    assert any(line.split()[:1] == ["type"] for line in printed) and any(line.split()[:1] == ["report"] for line in printed)
+    assert any(line.split()[:3] == ["a", "1", "1.000"] for line in printed)
 
 
 def test_cli_scores_a_python_system_on_squad_with_mrc_metrics(tmp_path, monkeypatch):

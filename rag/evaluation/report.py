@@ -74,7 +74,18 @@ def comparison_rows(report: EvalReport) -> list[list[str]]:
 
 def comparison_table(report: EvalReport) -> str:
     """Plain-text table for the terminal."""
-    rows = comparison_rows(report)
+    return _text_table(comparison_rows(report))
+
+
+def breakdown_tables(report: EvalReport) -> str:
+    """Accuracy per question type and, for datasets that name their reports, per report, as
+    plain-text tables for the terminal ("" when the dataset has neither)."""
+    runs = list(report.runs.values())
+    return "\n\n".join(_text_table(_breakdown_table(report, by, label))
+                        for by, label in (("by_type", "type"), ("by_report", "report")) if _groups(runs, by))
+
+
+def _text_table(rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
              for row in rows]
