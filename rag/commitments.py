@@ -557,15 +557,17 @@ CSV_HEADERS: dict[str, dict[str, str]] = {
     "zh": {"id": "编号", "kind": "类型", "metric": "指标", "value": "数值", "unit": "单位", "qualifier": "限定",
            "horizon": "期限", "paired_value": "对照数值", "paired_unit": "对照单位", "paired_with": "对照编号",
            "main_target": "主要目标", "doc": "报告", "section_id": "章节编号", "section_path": "章节",
-           "start": "起点", "end": "终点", "clause": "原文"},
+           "start": "起点", "end": "终点", "clause": "原文", "promise": "兑现情况", "outcome_figure": "实际",
+           "outcome_with": "实际编号"},
     "en": {"id": "ID", "kind": "Kind", "metric": "Metric", "value": "Value", "unit": "Unit", "qualifier": "Qualifier",
            "horizon": "Horizon", "paired_value": "Compared value", "paired_unit": "Compared unit",
            "paired_with": "Compared ID", "main_target": "Main target", "doc": "Report", "section_id": "Section no.",
-           "section_path": "Section", "start": "Start", "end": "End", "clause": "Clause"},
+           "section_path": "Section", "start": "Start", "end": "End", "clause": "Clause", "promise": "Kept?",
+           "outcome_figure": "Outcome", "outcome_with": "Outcome ID"},
 }
 #: how the CSV writes the coded values in each language
 _CSV_VALUES: dict[str, dict[object, str]] = {
-    "zh": {"target": "目标", "achievement": "成绩", True: "是", False: "否"},
+    "zh": {"target": "目标", "achievement": "成绩", True: "是", False: "否", **PROMISE_LABELS},
     "en": {"target": "target", "achievement": "achievement", True: "yes", False: "no"},
 }
 
@@ -626,7 +628,8 @@ def _csv(items: list[Commitment], lang: str = "zh") -> str:
     values = _CSV_VALUES.get(lang, _CSV_VALUES["zh"])
     for c in items:
         d = c.to_dict()
-        w.writerow([csv_cell(values.get(d[k], d[k]) if k in ("kind", "main_target") else d[k]) for k in CSV_COLUMNS])
+        w.writerow([csv_cell(values.get(d[k], d[k]) if k in ("kind", "main_target", "promise") else d[k])
+                    for k in CSV_COLUMNS])
     return buf.getvalue()
 
 

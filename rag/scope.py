@@ -22,6 +22,15 @@ from rag.types import Document, Report
 _HAN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
+
+def report_label(report: Report | None, fallback: str) -> str:
+    """How answers and the page name a report: «江城市2023年政府工作报告», else its title."""
+    if report is None:
+        return fallback
+    if report.region and report.year:
+        return f"{report.region}{report.year}年政府工作报告"
+    return report.title or fallback
+
 class UnknownReport(LookupError):
     """A filter (document id, region or year) that no report in the corpus matches."""
 
@@ -119,12 +128,7 @@ class ReportScoper:
 
     def label(self, doc_id: str) -> str:
         """How an answer names a report: «江城市2023年政府工作报告»."""
-        r = self.reports.get(doc_id)
-        if r is None:
-            return doc_id
-        if r.region and r.year:
-            return f"{r.region}{r.year}年政府工作报告"
-        return r.title or doc_id
+        return report_label(self.reports.get(doc_id), doc_id)
 
     def available(self) -> str:
         """Every report, for a refusal that says what can be asked about."""

@@ -115,6 +115,13 @@ def _open_citation(page) -> str:
     return mark.inner_text()
 
 
+def _focus_in_box(page) -> bool:
+    """Keyboard focus is in the question box (it comes back once the box is enabled again)."""
+    page.wait_for_function("document.activeElement && document.activeElement.closest('#rag-question') !== null",
+                           timeout=10_000)
+    return True
+
+
 def test_ask_open_citation_and_follow_up(open_page):
     ARTIFACTS.mkdir(exist_ok=True)
     page = open_page(1280, 900)
@@ -122,6 +129,7 @@ def test_ask_open_citation_and_follow_up(open_page):
 
     answer = _ask(page, "今年GDP要涨多少？")
     assert "7%" in answer
+    assert _focus_in_box(page)  # a follow-up needs no Tab presses
     assert page.locator("#rag-chat .rag-turn").last.locator(".rag-source").count() >= 1
     quote = _open_citation(page)
     assert "7%" in quote
@@ -172,3 +180,118 @@ def test_full_text_tab_browses_the_section_tree(open_page, pipeline):
     page.wait_for_function("(el) => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.top < window.innerHeight; }",
                            arg=heading.element_handle())
     assert page.locator("#rag-document .rag-toc button").count() == sum(s.heading_end > s.start for s in doc.sections)
+
+
+# --------------------------------------------------------------------------- accessibility (issue 16)
+
+TABS = ["#rag-chat-tab-button", "#rag-full-tab-button", "#rag-commitments-tab-button"]
+
+
+def _axe(page) -> list[dict]:
+    """axe-core (bundled by axe-playwright-python) on the whole page: WCAG 2 A/AA rules, the
+    serious and critical violations."""
+    import importlib.resources
+
+    if not page.evaluate("!!window.axe"):
+        page.add_script_tag(content=importlib.resources.files("axe_playwright_python").joinpath("axe.min.js").read_text())
+    found = page.evaluate("""async () => (await axe.run(document, {runOnly: {type: 'tag',
+        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})).violations.map(v => ({id: v.id, impact: v.impact,
+        nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ': ' + (n.failureSummary || '').slice(0, 160))}))""")
+    return [v for v in found if v["impact"] in ("serious", "critical")]
+
+
+def _english(page) -> None:
+    page.get_by_text("English", exact=True).click()
+    page.wait_for_function("document.querySelector('#rag-send').innerText.trim() === 'Ask'")
+    page.wait_for_function("document.querySelector('#rag-commitments-tab-button').innerText.trim() === 'Commitments'")
+
+
+@pytest.mark.parametrize("width,height", [(1280, 900), (390, 844)])
+def test_axe_finds_no_serious_violation_on_any_tab_in_either_language(open_page, width, height):
+    """Each tab, in 中文 and English, with an answer, a refusal and an open citation on screen."""
+    page = open_page(width, height)
+    _ask(page, "今年GDP要涨多少？")
+    _ask(page, "乡村振兴的财政资金是多少？")  # a refusal with sections to open
+    _open_citation_of(page, 0)
+    report = {}
+    for lang in ("zh", "en"):
+        if lang == "en":
+            _english(page)
+        for tab in TABS:
+            page.locator(tab).click()
+            if tab == TABS[2]:
+                page.locator("#rag-commitments tr[data-row]").first.wait_for()
+            page.wait_for_timeout(300)
+            report[(lang, tab)] = _axe(page)
+    assert not any(report.values()), {k: v for k, v in report.items() if v}
+
+
+def _open_citation_of(page, turn: int) -> None:
+    page.locator("#rag-chat .rag-turn").nth(turn).locator(".rag-cite").first.click()
+    page.locator("#rag-source mark").wait_for(state="visible")
+
+
+def test_every_tab_label_and_example_follows_the_english_switch(open_page):
+    page = open_page(1280, 900)
+    tabs = [page.locator(t).inner_text().strip() for t in TABS]
+    examples = page.locator("#rag-examples button").all_inner_texts()
+    page.locator(TABS[2]).click()
+    headers = page.locator("#rag-commitments th").all_inner_texts()
+    _english(page)
+    assert all(a != b for a, b in zip(tabs, [page.locator(t).inner_text().strip() for t in TABS]))
+    assert all(a != b for a, b in zip(examples, page.locator("#rag-examples button").all_inner_texts()))
+    page.wait_for_function("document.querySelector('#rag-commitments th').innerText.trim() === 'Kind'")
+    assert all(a != b for a, b in zip(headers, page.locator("#rag-commitments th").all_inner_texts()))
+    # the interface decides the refusal's language, not the letters of the question
+    page.locator(TABS[0]).click()
+    assert _ask(page, "火星移民计划是什么？").startswith("The report does not say")
+    page.get_by_text("中文", exact=True).click()
+    page.wait_for_function("document.querySelector('#rag-send').innerText.trim() === '提问'")
+    assert _ask(page, "what about the mars colony plan").startswith("报告中没有找到")
+
+
+def test_refusal_offers_sections_that_open(open_page):
+    page = open_page(1280, 900)
+    _ask(page, "乡村振兴的财政资金是多少？")
+    related = page.locator("#rag-chat .rag-turn").last.locator(".rag-related-item")
+    assert related.count() >= 1 and "›" in related.first.inner_text()  # with its parent path
+    related.first.click()
+    page.wait_for_function("document.querySelector('#rag-source .rag-source-head') !== null")
+    head = page.locator("#rag-source .rag-source-head").inner_text()
+    assert "乡村振兴的财政资金" in head  # the panel says which answer it belongs to
+
+
+def test_counter_and_cut_notice(open_page):
+    page = open_page(1280, 900)
+    box = page.locator("#rag-question textarea")
+    assert box.get_attribute("maxlength") == "1000"
+    box.press_sequentially("今年GDP")
+    page.wait_for_function("document.querySelector('#rag-counter .rag-counter').innerText.startsWith('5 /')")
+    page.evaluate("""() => { const box = document.querySelector('#rag-question textarea');
+        const data = new DataTransfer(); data.setData('text/plain', '长'.repeat(1200));
+        box.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true})); }""")
+    notice = page.locator("#rag-counter .rag-cut")
+    notice.wait_for(state="visible")
+    assert "1000" in notice.inner_text()
+
+
+def test_phone_promises_table_reads_and_row_click_shows_its_source(open_page, pipeline):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = open_page(390, 844)
+    page.locator(TABS[2]).click()
+    rows = page.locator("#rag-commitments tr[data-row]")
+    rows.first.wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "horizontal scroll"
+    squeezed = page.evaluate("""() => [...document.querySelectorAll('#rag-commitments td .rag-cell')].filter(c => {
+        const em = parseFloat(getComputedStyle(c).fontSize);
+        return c.textContent.trim().length > 1 && c.getBoundingClientRect().width < 2 * em; }).length""")
+    assert squeezed == 0, f"{squeezed} cells narrower than two characters"
+    shown = page.locator("#rag-commitments").inner_html()
+    assert not any(d.id in shown for d in pipeline.store.documents)  # no internal ids, not even in attributes
+    rows.nth(20).click()
+    mark = page.locator("#rag-commitment-source mark")
+    mark.wait_for(state="visible")
+    page.wait_for_function("""() => { const r = document.querySelector('#rag-commitment-source mark').getBoundingClientRect();
+                                      return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight + 1; }""")
+    assert page.evaluate("document.activeElement.closest('#rag-commitment-source') !== null")  # focus follows
+    page.screenshot(path=str(ARTIFACTS / "phone_promises_source.png"))

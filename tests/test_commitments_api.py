@@ -174,22 +174,27 @@ def test_tab_builds_inside_the_page_blocks(pipeline, tmp_path):
 
     with gr.Blocks():
         with gr.Tabs():
-            tab = build_commitments_tab(lambda: pipeline, download_dir=tmp_path)
+            tab = build_commitments_tab(lambda: pipeline, download_dir=tmp_path).tab
     assert tab.label == "承诺清单"
 
 
 def test_tab_table_filters_and_shows_the_paired_record(pipeline):
-    from ui.commitments_tab import COLUMNS, filtered, table_rows
+    from ui.commitments_tab import COLUMNS, filtered, table_html, table_rows
 
     rows = table_rows(pipeline, filtered(pipeline, "就业", "目标", ""))
     assert rows and all(r[COLUMNS.index("类型")] == "目标" for r in rows)
     row = next(r for r in rows if r[COLUMNS.index("原文")] == "城镇新增就业6万人以上")
     assert row[COLUMNS.index("对照（五年 / 今年）")] == "过去五年：33.16万人"
-    assert row[COLUMNS.index("编号")] in {c.id for c in pipeline.commitments.items}
     assert len(filtered(pipeline, "", "全部", "")) == len(pipeline.commitments.items)
     doc = pipeline.store.documents[0]
-    assert all(r[COLUMNS.index("章节")].startswith("2.2.8")
+    section = doc.section("2.2.8")
+    assert all(r[COLUMNS.index("章节")].startswith(section.path_str)
                for r in table_rows(pipeline, filtered(pipeline, "", "全部", f"{doc.id}:2.2.8")))
+    # no internal id reaches the page; English headers and kinds on the English switch
+    html = table_html(rows, "zh")
+    assert not any(c.id in html for c in pipeline.commitments.items) and "<th scope=\"col\"" in html
+    english = table_html(table_rows(pipeline, filtered(pipeline, "就业", "目标", ""), "en"), "en")
+    assert "Metric" in english and ">Target<" in english and "指标" not in english
 
 
 def test_tab_download_is_the_filtered_csv_with_bom(pipeline, tmp_path):

@@ -125,7 +125,9 @@ def test_commitments_api_promise_field_filter_and_csv(api):
     assert gdp["promise"]["label"] == "未完成" and gdp["promise"]["outcome_doc"] == LC23
     assert api.get("/api/commitments", params={"promise": "maybe"}).status_code == 422
     csv = api.get("/api/commitments", params={"format": "csv", "documents": LC22}).content.decode("utf-8-sig")
-    assert "promise" in csv.splitlines()[0] and "missed" in csv
+    assert "兑现情况" in csv.splitlines()[0] and "未完成" in csv  # the table's Chinese headers and labels
+    csv = api.get("/api/commitments", params={"format": "csv", "documents": LC22, "lang": "en"}).content.decode("utf-8-sig")
+    assert "Kept?" in csv.splitlines()[0] and "missed" in csv
 
 
 def test_cli_commitments_by_promise(tmp_path):

@@ -55,7 +55,7 @@ def test_long_questions_are_refused_while_health_keeps_answering(live, length):
 
     def long_question() -> None:
         with httpx.Client(base_url=live, timeout=LONG) as http:
-            result["reply"] = call(http, "respond", "报" * length)
+            result["reply"] = call(http, "respond", "报" * length, [], "zh", "")
 
     thread = threading.Thread(target=long_question)
     health = []
@@ -81,7 +81,7 @@ def test_questions_the_api_would_refuse_get_a_message_not_a_crash(live, question
     from rag.api.errors import QUESTION_INVALID
 
     with httpx.Client(base_url=live, timeout=LONG) as http:
-        reply = call(http, "respond", question)
+        reply = call(http, "respond", question, [], "zh", "")
     assert isinstance(reply, str) and "event: error" not in reply, reply
     chat = _outputs(reply)[0]
     if question == 42:  # Gradio's textbox hands the function the string "42": a question like any other
@@ -95,7 +95,7 @@ def test_page_questions_share_the_api_rate_limit(settings, pipeline):
 
     app = create_server(settings.model_copy(update={"rate_limit_per_minute": 2}), pipeline)
     with serve(app) as (base, _, _), httpx.Client(base_url=base, timeout=LONG) as http:
-        replies = [call(http, "respond", "今年GDP要涨多少？") for _ in range(5)]
+        replies = [call(http, "respond", "今年GDP要涨多少？", [], "zh", "") for _ in range(5)]
     assert all(isinstance(r, str) and "event: error" not in r for r in replies)
     # 5 questions span at most two one-minute windows of 2: at least one gets the API's 429 message
     refused = [_outputs(r)[0] for r in replies if "Too many requests" in r]
@@ -152,7 +152,7 @@ def test_planted_symlinks_are_not_followed(live, page_app, pipeline, tmp_path):
     served_link.symlink_to(victim)
 
     with httpx.Client(base_url=live, timeout=LONG) as http:
-        outputs = _outputs(call(http, "refresh", "就业", "全部", ""))
+        outputs = _outputs(call(http, "refresh", "就业", "全部", "", "", "全部", "zh"))
         download = next(o for o in outputs if isinstance(o, dict) and o.get("__type__") == "update")["value"]
         got = http.get(download["url"].split(live, 1)[-1])
         linked = http.get(f"/gradio_api/file={served_link}")
@@ -242,13 +242,13 @@ def test_the_page_keeps_20_turns_and_sends_at_most_20_questions_as_history(setti
     seen: list[list[str]] = []
 
     class Stub:
-        def ask_stream(self, question, history=None):
+        def ask_stream(self, question, history=None, documents=None):
             seen.append(history)
             yield {"type": "final", "answer": {"answer": "答", "found": True, "citations": []}}
 
     handlers = _Handlers(lambda: Stub(), settings)
     turns = [{"q": f"问题{i}", "answer": {"answer": "答", "found": True, "citations": []}} for i in range(30)]
-    *_, last = handlers.respond("今年GDP要涨多少？", turns, "zh", None)
+    *_, last = handlers.respond("今年GDP要涨多少？", turns, "zh", "", None)
     kept = last[1]
     assert len(kept) == 20 and kept[-1]["q"] == "今年GDP要涨多少？" and kept[0]["q"] == "问题11"
     assert len(seen[0]) == 19 and seen[0][-1] == "问题29"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,12 +18,15 @@ from fastapi import FastAPI
 
 from rag.api.errors import DEFAULTS, QUESTION_INVALID, SERVICE_ERRORS
 from rag.api.middleware import RateLimiter
-from rag.api.schemas import CONTROL_CHARS, MAX_HISTORY, clean_question
+from rag.api.schemas import CONTROL_CHARS, MAX_HISTORY, MAX_QUESTION_CHARS, clean_question
+from rag.composers.base import refusal_sentence
 from rag.pipeline import Pipeline
+from rag.query import QueryPart
 from rag.settings import Settings, get_settings
 from ui.commitments_tab import build_commitments_tab
 from ui.files import private_dir
-from ui.render import chat_html, document_html, header_html, source_html, source_notice, t
+from ui.render import (chat_html, counter_html, doc_label, document_html, header_html, skip_links_html,
+                       source_html, source_notice, source_of, t)
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +37,23 @@ MAX_UPLOAD_BYTES = 1024
 SHOWN_CHARS = 200  # a refused question is repeated in the chat up to this length
 ALL_REPORTS = ""  # the report picker's value for every report
 
+#: Gradio's orange moved two steps darker, so white on the accent and the accent on white (send
+#: button, the selected tab) reach 4.5:1.
+ACCENT = gr.themes.Color(c50="#fff7ed", c100="#ffedd5", c200="#fed7aa", c300="#fdba74", c400="#ea580c",
+                         c500="#c2410c", c600="#9a3412", c700="#7c2d12", c800="#6c2710", c900="#5a200d",
+                         c950="#431407", name="accessible-orange")
+#: Colours chosen for WCAG 2 AA contrast (4.5:1 for text) on the theme's light and dark backgrounds.
 CSS = """
 .rag-header h1 { font-size: 1.5rem; margin: 0 0 .2rem; }
-.rag-header p { margin: 0; color: var(--body-text-color-subdued); }
-.rag-header .rag-in-view { color: var(--body-text-color); font-size: .9em; }
+footer a, footer button, .show-api { color: #4b5563 !important; }
+.dark footer a, .dark footer button, .dark .show-api { color: #d1d5db !important; }
+.rag-header p { margin: 0; }
+.rag-subtitle, .rag-muted, .rag-path, .rag-spinner { color: #4b5563; }
+.dark .rag-subtitle, .dark .rag-muted, .dark .rag-path, .dark .rag-spinner { color: #d1d5db; }
+.rag-in-view { font-weight: 600; }
+.rag-skip { position: absolute; left: 0; top: 0; z-index: 1000; }
+.rag-skip a { position: absolute; left: -10000px; padding: .5rem .8rem; background: #1e3a8a; color: #fff; white-space: nowrap; }
+.rag-skip a:focus { left: .5rem; top: .5rem; }
 .rag-chat { display: flex; flex-direction: column; gap: .8rem; max-height: 62vh; overflow-y: auto;
   padding: .25rem; }
 .rag-turn { display: flex; flex-direction: column; gap: .4rem; }
@@ -47,54 +64,101 @@ CSS = """
 .rag-text { white-space: pre-wrap; line-height: 1.7; }
 .rag-error { border-color: var(--error-border-color, #f87171); }
 .rag-cite { border: 0; border-radius: 6px; padding: 0 .3rem; margin: 0 .1rem; cursor: pointer; font-size: .8em;
-  background: var(--color-accent); color: white; vertical-align: super; line-height: 1.2; }
+  background: #9a3412; color: #fff; vertical-align: super; line-height: 1.2; }
 .rag-sources-label { margin-top: .5rem; font-weight: 600; font-size: .9em; }
 .rag-sources { margin: .2rem 0 0; padding: 0; list-style: none; display: flex; flex-direction: column; gap: .3rem; }
 .rag-source { width: 100%; text-align: left; cursor: pointer; border: 1px solid var(--border-color-primary);
   border-radius: 8px; padding: .35rem .5rem; background: var(--background-fill-primary); font-size: .9em; }
 .rag-source:hover, .rag-cite:hover { filter: brightness(.92); }
-.rag-n { font-weight: 700; color: var(--color-accent); }
-.rag-path { color: var(--body-text-color-subdued); font-size: .9em; }
+.rag-n { font-weight: 700; color: #9a3412; }
+.dark .rag-n { color: #fdba74; }
+.rag-path { font-size: .9em; }
 .rag-quote { display: block; font-weight: 400; }
-.rag-muted { color: var(--body-text-color-subdued); font-size: .9em; }
-.rag-spinner { display: inline-flex; align-items: center; gap: .4rem; color: var(--body-text-color-subdued); }
+.rag-muted { font-size: .9em; }
+.rag-spinner { display: inline-flex; align-items: center; gap: .4rem; }
 .rag-spin { width: 1em; height: 1em; border: 2px solid currentColor; border-right-color: transparent;
   border-radius: 50%; animation: rag-spin .8s linear infinite; }
 @keyframes rag-spin { to { transform: rotate(360deg); } }
 .rag-source-panel { max-height: 70vh; overflow-y: auto; }
-.rag-source-head { font-weight: 600; margin-bottom: .4rem; }
+.rag-source-panel:focus { outline: 2px solid #1d4ed8; outline-offset: 2px; }
+.rag-source-head { font-weight: 600; font-size: 1rem; margin: 0 0 .2rem; }
 .rag-section-text { white-space: pre-wrap; line-height: 1.8; overflow-wrap: anywhere; }
-mark.rag-mark { background: #ffe066; color: inherit; padding: .1em 0; border-radius: 2px; }
+mark.rag-mark { background: #ffe066; color: #111827; padding: .1em 0; border-radius: 2px; }
+.rag-back { display: none; margin-top: .6rem; }
+.rag-counter-row { display: flex; gap: .8rem; flex-wrap: wrap; font-size: .85em; color: #4b5563; }
+.dark .rag-counter-row { color: #d1d5db; }
+.rag-cut { color: #b91c1c; font-weight: 600; }
+.dark .rag-cut { color: #fca5a5; }
 .rag-doc { display: flex; gap: 1rem; align-items: flex-start; }
 .rag-toc { flex: 0 0 16rem; max-height: 75vh; overflow-y: auto; position: sticky; top: 0; }
 .rag-toc ul { list-style: none; margin: 0; padding: 0; }
-.rag-toc button { text-align: left; border: 0; background: none; cursor: pointer; padding: .15rem 0;
-  color: var(--link-text-color, var(--color-accent)); }
+.rag-toc button { text-align: left; border: 0; background: none; cursor: pointer; padding: .15rem 0; color: #1d4ed8; }
+.dark .rag-toc button { color: #93c5fd; }
 .rag-toc .rag-lvl2 { padding-left: 1rem; } .rag-toc .rag-lvl3 { padding-left: 2rem; } .rag-toc .rag-lvl4 { padding-left: 3rem; }
 .rag-doc-text { flex: 1; min-width: 0; }
 #rag-examples { flex-wrap: wrap; gap: .4rem; }
 #rag-examples > button { flex: 0 1 auto !important; width: auto !important; min-width: 0 !important; }
+.rag-ctable-wrap { max-height: 520px; overflow: auto; border: 1px solid var(--border-color-primary); border-radius: 8px; }
+.rag-ctable { border-collapse: collapse; width: 100%; font-size: .9em; }
+.rag-ctable caption { text-align: left; padding: .4rem .6rem; font-weight: 600; }
+.rag-ctable th { position: sticky; top: 0; background: var(--background-fill-secondary); text-align: left; z-index: 1; }
+.rag-ctable th, .rag-ctable td { padding: .35rem .5rem; border-top: 1px solid var(--border-color-primary); vertical-align: top; }
+.rag-ctable tbody tr { cursor: pointer; }
+.rag-ctable tbody tr:hover, .rag-ctable tbody tr:focus { background: var(--color-accent-soft); outline: 2px solid #1d4ed8; outline-offset: -2px; }
+.rag-ctable .rag-c0, .rag-ctable .rag-c2, .rag-ctable .rag-c4 { white-space: nowrap; }
+.rag-ctable .rag-c5 { min-width: 14em; }
+#rag-lang .wrap { flex-wrap: nowrap; } #rag-lang label { white-space: nowrap; }
 @media (max-width: 640px) {
+  #rag-top { flex-wrap: wrap; }
+  #rag-top > * { flex: 1 1 100% !important; min-width: 0 !important; }
+  .rag-ctable caption { display: block; }
   .rag-header h1 { font-size: 1.2rem; }
   .rag-chat { max-height: none; }
   .rag-doc { flex-direction: column; }
   .rag-toc { position: static; flex-basis: auto; max-height: 40vh; width: 100%; }
+  #rag-ask-row { position: sticky; bottom: 0; z-index: 20; background: var(--background-fill-primary);
+    padding: .4rem 0; box-shadow: 0 -2px 6px rgba(0,0,0,.12); }
+  .rag-back { display: inline-block; }
+  .rag-ctable-wrap { max-height: none; border: 0; }
+  .rag-ctable thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  .rag-ctable, .rag-ctable tbody, .rag-ctable tr, .rag-ctable td { display: block; width: auto; }
+  .rag-ctable tr { border: 1px solid var(--border-color-primary); border-radius: 8px; margin: 0 0 .6rem; padding: .3rem .5rem; }
+  .rag-ctable td { display: grid; grid-template-columns: 6.5em minmax(0, 1fr); gap: .5rem; border: 0; padding: .15rem 0;
+    white-space: normal !important; min-width: 0 !important; }
+  .rag-ctable td::before { content: attr(data-label); font-weight: 600; }
 }
 """
 
-# Clicks on citation buttons become a Gradio "click" event carrying which citation; the listener
-# is on the component root, so it survives every re-render of the conversation.
+# Clicks on citation (and related-section) buttons become a Gradio "click" event carrying which
+# one; the listener is on the component root, so it survives every re-render of the conversation.
+# When a new answer (or refusal) appears, focus goes back to the question box, once it is enabled.
 CHAT_JS = """
 element.addEventListener('click', (e) => {
   const b = e.target.closest('button[data-n]');
-  if (b) trigger('click', {turn: Number(b.dataset.turn), n: Number(b.dataset.n)});
+  if (b) { trigger('click', {turn: Number(b.dataset.turn), n: Number(b.dataset.n)}); return; }
+  const r = e.target.closest('button[data-related]');
+  if (r) trigger('click', {turn: Number(r.dataset.turn), related: Number(r.dataset.related)});
 });
-watch('value', () => { const c = element.querySelector('.rag-chat'); if (c) c.scrollTop = c.scrollHeight; });
+let answered = null;
+const focusBox = (tries) => {
+  const box = document.querySelector('#rag-question textarea');
+  if (box && !box.disabled) box.focus({preventScroll: true});
+  else if (tries > 0) setTimeout(() => focusBox(tries - 1), 50);
+};
+watch('value', () => {
+  const c = element.querySelector('.rag-chat'); if (c) c.scrollTop = c.scrollHeight;
+  const n = element.querySelectorAll('.rag-a[data-found], .rag-error').length;
+  if (answered !== null && n > answered) focusBox(100);
+  answered = n;
+});
 """
 SOURCE_JS = """
 watch('value', () => {
+  const panel = element.querySelector('.rag-source-panel');
   const m = element.querySelector('mark');
-  if (m) m.scrollIntoView({block: 'center', behavior: 'smooth'});
+  if (!m) return;
+  if (panel) panel.focus({preventScroll: true});
+  m.scrollIntoView({block: 'center', behavior: 'smooth'});
 });
 """
 DOC_JS = """
@@ -104,23 +168,106 @@ element.addEventListener('click', (e) => {
   if (h) h.scrollIntoView({block: 'start', behavior: 'smooth'});
 });
 """
+# Skip links and «back to chat» move focus, not only the scroll position; installed once per page.
+SKIP_JS = """
+document.addEventListener('click', (e) => {
+  const a = e.target.closest('a[data-focus]');
+  if (!a) return;
+  const el = document.querySelector(a.dataset.focus);
+  if (!el) return;
+  e.preventDefault();
+  el.scrollIntoView({block: 'center'});
+  el.focus({preventScroll: true});
+});
+"""
+# The question box's counter (polled: the box is also emptied by the server) and a notice when a
+# paste is cut at the box's limit.
+COUNTER_JS = """
+const hook = (tries) => {
+  const box = document.querySelector('#rag-question textarea');
+  if (!box) { if (tries > 0) setTimeout(() => hook(tries - 1), 100); return; }
+  const limit = () => Number(element.querySelector('.rag-counter').dataset.limit);
+  const show = () => {
+    const ctr = element.querySelector('.rag-counter');
+    ctr.textContent = ctr.dataset.template.replace('{n}', box.value.length).replace('{max}', limit());
+    if (box.value.length < limit()) element.querySelector('.rag-cut').hidden = true;
+  };
+  box.addEventListener('input', show);
+  box.addEventListener('paste', (e) => {
+    const text = (e.clipboardData || window.clipboardData).getData('text') || '';
+    const room = limit() - box.value.length + (box.selectionEnd - box.selectionStart);
+    if (text.length > room) {
+      const cut = element.querySelector('.rag-cut');
+      cut.textContent = cut.dataset.template.split('{max}').join(limit());
+      setTimeout(() => { cut.hidden = false; }, 0);
+    }
+  });
+  setInterval(show, 400);
+};
+hook(100);
+"""
 
 
-def _open_citation(pipeline: Pipeline, turns: list[dict], turn: int, n: int, lang: str) -> str:
-    """The section behind citation ``n`` of answer ``turn``; the indices come from the browser, so check them."""
-    answer = turns[turn].get("answer") if 0 <= turn < len(turns) else None
-    cite = next((c for c in (answer or {}).get("citations", []) if c["n"] == n), None)
+def _open_citation(pipeline: Pipeline, turns: list[dict], opened: tuple, lang: str) -> str:
+    """The section behind citation ``n`` (or related section ``i``) of answer ``turn``, labelled
+    with the answer it belongs to; the indices come from the browser, so check them."""
+    turn, kind, index = opened
+    entry = turns[turn] if 0 <= turn < len(turns) else {}
+    answer = entry.get("answer") or {}
+    if kind == "related":
+        ref = (answer.get("related") or [])[index] if 0 <= index < len(answer.get("related") or []) else None
+        doc = pipeline.store.document(ref["doc"]) if ref else None
+        section = doc.section(ref["section_id"]) if doc else None
+        if section is None:
+            return source_notice(lang, "missing")
+        return source_html(doc, section, section.start, section.start, None, lang, owner=source_of(lang, turn, entry["q"]))
+    cite = next((c for c in answer.get("citations", []) if c["n"] == index), None)
     doc = pipeline.store.document(cite["doc"]) if cite else None
     section = doc.section(cite["section_id"]) if doc else None
     if section is None:
         return source_notice(lang, "missing")
-    return source_html(doc, section, cite["start"], cite["end"], n, lang)
+    return source_html(doc, section, cite["start"], cite["end"], index, lang, owner=source_of(lang, turn, entry["q"]))
 
 
 def _shown(question: object) -> str:
     """A refused question as the chat repeats it: cleaned and cut short, never 200,000 characters."""
     text = CONTROL_CHARS.sub("", question).strip() if isinstance(question, str) else ""
     return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
+
+
+_TOPIC = re.compile(r"“([^”]*)”")
+
+
+def localize_refusal(answer: dict, lang: str) -> dict:
+    """A refusal in the interface's language, whatever letters the question had: the pipeline's
+    wording (``refusal_sentence``) is recognised and said again in ``lang``, without the list of
+    closest sections, which the page shows as buttons instead."""
+    if answer.get("found", True) or answer.get("citations"):
+        return answer
+    text = answer.get("answer", "")
+    topics = _TOPIC.findall(text)
+    related = answer.get("related_sections") or []
+
+    def said(english: bool, closest: bool) -> str:
+        return refusal_sentence([QueryPart(x, x, x) for x in topics], related, english=english, closest=closest)
+
+    if not topics or text not in {said(e, c) for e in (True, False) for c in (True, False)}:
+        return answer
+    return {**answer, "answer": said(lang == "en", False)}
+
+
+def related_refs(pipeline: Pipeline, answer: dict) -> list[dict]:
+    """The closest sections a refusal names, as sections the page can open (with their whole path);
+    a title is looked up in the reports in order, the first section bearing it wins."""
+    refs: list[dict] = []
+    for title in [] if answer.get("found", True) else answer.get("related_sections") or []:
+        for doc in pipeline.store.documents:
+            section = next((s for s in doc.sections if s.path and s.path[-1] == title), None)
+            if section is not None:
+                refs.append({"doc": doc.id, "section_id": section.id,
+                             "path": f"{doc_label(doc)} › {' › '.join(section.path)}"})
+                break
+    return refs
 
 
 def report_choices(pipeline: Pipeline, lang: str) -> list[tuple[str, str]]:
@@ -131,7 +278,7 @@ def report_choices(pipeline: Pipeline, lang: str) -> list[tuple[str, str]]:
 
 def picked(pipeline: Pipeline, report: object) -> tuple[str, ...] | None:
     """The picked report as a filter; the value comes from the browser, so an unknown one means all."""
-    return (report,) if isinstance(report, str) and pipeline.store.document(report) else None
+    return (report,) if isinstance(report, str) and report and pipeline.store.document(report) else None
 
 
 def in_view(pipeline: Pipeline, report: object) -> list[str]:
@@ -145,6 +292,7 @@ class _Handlers:
 
     def __init__(self, pipeline_getter: PipelineGetter, settings: Settings, limiter: RateLimiter | None = None) -> None:
         self.pipeline = pipeline_getter
+        self.examples = {"zh": list(settings.ui_examples), "en": list(settings.ui_examples_en)}
         self.n_controls = 2 + len(settings.ui_examples)  # question box, send button, example buttons
         self.limiter = limiter  # the API's: the page's questions draw on the same budget
 
@@ -175,7 +323,8 @@ class _Handlers:
             for event in pipeline.ask_stream(question, history=history, documents=picked(pipeline, report)):
                 kind = event.get("type")
                 if kind == "final":
-                    turn["answer"] = event["answer"]
+                    answer = event["answer"]
+                    turn["answer"] = localize_refusal({**answer, "related": related_refs(pipeline, answer)}, lang)
                 elif kind in ("delta", "reset"):  # reset: verification dropped the text streamed so far
                     turn["partial"] = turn["partial"] + event.get("text", "") if kind == "delta" else ""
                     yield chat_html(turns, lang), turns, *(gr.skip(),) * self.n_controls
@@ -189,6 +338,16 @@ class _Handlers:
             turn["error"] = DEFAULTS[500][1]
         yield chat_html(turns, lang), turns, *self.controls(True)
 
+    def example(self, index: int) -> Callable[..., Iterator[tuple[Any, ...]]]:
+        """Example button ``index`` asks its question in the interface language (the Chinese one
+        when no English wording is set)."""
+
+        def ask(turns: list[dict], lang: str, report: object, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+            wording = self.examples.get(lang) or []
+            yield from self.respond(wording[index] if index < len(wording) else self.examples["zh"][index],
+                                    turns, lang, report, request)
+        return ask
+
     def refuse(self, question: object, request: gr.Request | None) -> str | None:
         """The bilingual reason a question is not answered, or None."""
         if self.limiter is not None:
@@ -201,13 +360,14 @@ class _Handlers:
             return QUESTION_INVALID
         return None
 
-    def open_citation(self, turns: list[dict], lang: str, evt: gr.EventData) -> tuple[str, tuple[int, int] | None]:
+    def open_citation(self, turns: list[dict], lang: str, evt: gr.EventData) -> tuple[str, tuple | None]:
         data = getattr(evt, "_data", None) or {}
         try:
-            turn, n = int(data["turn"]), int(data["n"])
+            kind = "related" if "related" in data else "n"
+            opened = (int(data["turn"]), kind, int(data[kind]))
         except (KeyError, TypeError, ValueError, OverflowError):  # the browser sends them: 1e400 too
             return gr.skip(), gr.skip()
-        return _open_citation(self.pipeline(), turns, turn, n, lang), (turn, n)
+        return _open_citation(self.pipeline(), turns, opened, lang), opened
 
     def show_document(self, doc_id: str | None, lang: str) -> str:
         store = self.pipeline().store
@@ -217,7 +377,7 @@ class _Handlers:
     def on_load(self, lang: str) -> tuple[Any, ...]:
         pipeline = self.pipeline()
         docs = pipeline.store.documents
-        choices = [(f"{d.title}（{d.source}）", d.id) for d in docs]
+        choices = [(pipeline.scoper.label(d.id), d.id) for d in docs]
         first = docs[0].id if docs else None
         return (gr.update(choices=choices, value=first, visible=len(docs) > 1), self.show_document(first, lang),
                 gr.update(choices=report_choices(pipeline, lang), value=ALL_REPORTS, visible=len(docs) > 1),
@@ -230,17 +390,22 @@ class _Handlers:
         doc_id = shown[0] if shown else doc_id
         return header_html(lang, in_view(pipeline, report)), gr.update(value=doc_id), self.show_document(doc_id, lang)
 
-    def switch_language(self, label: str, turns: list[dict], opened: tuple[int, int] | None, doc_id: str | None,
+    def switch_language(self, label: str, turns: list[dict], opened: tuple | None, doc_id: str | None,
                         report: object):
         lang = LANGS.get(label, "zh")
         pipeline = self.pipeline()
-        source = (_open_citation(pipeline, turns, *opened, lang) if opened else source_notice(lang))
-        return (lang, header_html(lang, in_view(pipeline, report)), chat_html(turns, lang), source,
-                gr.update(placeholder=t(lang, "placeholder")), gr.update(value=t(lang, "send")),
-                gr.update(value=t(lang, "clear")), gr.update(value=t(lang, "examples")),
+        turns = [{**x, "answer": localize_refusal(x["answer"], lang)} if x.get("answer") else x for x in turns or []]
+        source = _open_citation(pipeline, turns, tuple(opened), lang) if opened else source_notice(lang)
+        examples = self.examples.get(lang) or self.examples["zh"]
+        return (lang, header_html(lang, in_view(pipeline, report)), turns, chat_html(turns, lang), source,
+                gr.update(placeholder=t(lang, "placeholder"), label=t(lang, "question_label")),
+                gr.update(value=t(lang, "send")), gr.update(value=t(lang, "clear")), gr.update(value=t(lang, "examples")),
                 gr.update(label=t(lang, "tab_chat")), gr.update(label=t(lang, "tab_full")),
                 gr.update(label=t(lang, "report")), self.show_document(doc_id, lang),
-                gr.update(choices=report_choices(pipeline, lang), value=report if picked(pipeline, report) else ALL_REPORTS))
+                skip_links_html(lang), counter_html(lang, MAX_QUESTION_CHARS),
+                gr.update(label=t(lang, "language")),
+                gr.update(choices=report_choices(pipeline, lang), value=report if picked(pipeline, report) else ALL_REPORTS),
+                *(gr.update(value=q) for q in examples[: self.n_controls - 2]))
 
     @staticmethod
     def clear(lang: str) -> tuple[list, str, str, None]:
@@ -250,17 +415,20 @@ class _Handlers:
 def _chat_tab(settings: Settings) -> SimpleNamespace:
     """The conversation column, the example questions and the cited-section panel."""
     c = SimpleNamespace()
-    with gr.Tab(t("zh", "tab_chat"), id="chat") as c.chat_tab, gr.Row(equal_height=False):
+    with gr.Tab(t("zh", "tab_chat"), id="chat", elem_id="rag-chat-tab") as c.chat_tab, gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=320):
             c.chat = gr.HTML(chat_html([], "zh"), elem_id="rag-chat", js_on_load=CHAT_JS)
             c.examples_label = gr.Markdown(t("zh", "examples"))
             with gr.Row(elem_id="rag-examples"):
                 c.example_buttons = [gr.Button(q, size="sm", variant="secondary", min_width=0)
                                      for q in settings.ui_examples]
-            with gr.Row(equal_height=True):
-                c.question = gr.Textbox(show_label=False, placeholder=t("zh", "placeholder"), max_length=500,
-                                        scale=5, container=False, elem_id="rag-question", autofocus=True)
-                c.send = gr.Button(t("zh", "send"), variant="primary", scale=1, min_width=80, elem_id="rag-send")
+            with gr.Group(elem_id="rag-ask-row"):
+                with gr.Row(equal_height=True):
+                    c.question = gr.Textbox(label=t("zh", "question_label"), show_label=False,
+                                            placeholder=t("zh", "placeholder"), max_length=MAX_QUESTION_CHARS,
+                                            scale=5, container=False, elem_id="rag-question", autofocus=True)
+                    c.send = gr.Button(t("zh", "send"), variant="primary", scale=1, min_width=80, elem_id="rag-send")
+                c.counter = gr.HTML(counter_html("zh", MAX_QUESTION_CHARS), elem_id="rag-counter", js_on_load=COUNTER_JS)
             c.clear = gr.Button(t("zh", "clear"), size="sm", variant="secondary", elem_id="rag-clear")
         with gr.Column(scale=2, min_width=320):
             c.source = gr.HTML(source_notice("zh"), elem_id="rag-source", js_on_load=SOURCE_JS)
@@ -273,16 +441,19 @@ def _wire(h: _Handlers, c: SimpleNamespace, settings: Settings, demo: gr.Blocks)
                    concurrency_id="ask", concurrency_limit=settings.ui_concurrency)
     c.question.submit(h.respond, inputs=[c.question, c.turns, c.lang, c.report_pick], **ask_out)
     c.send.click(h.respond, inputs=[c.question, c.turns, c.lang, c.report_pick], **ask_out)
-    for button in c.example_buttons:
-        button.click(h.respond, inputs=[button, c.turns, c.lang, c.report_pick], **ask_out)
+    for i, button in enumerate(c.example_buttons):
+        button.click(h.example(i), inputs=[c.turns, c.lang, c.report_pick], **ask_out)
     c.chat.click(h.open_citation, inputs=[c.turns, c.lang], outputs=[c.source, c.opened], show_progress="minimal")
     c.clear.click(h.clear, inputs=[c.lang], outputs=[c.turns, c.chat, c.source, c.opened], show_progress="hidden")
     c.doc_pick.change(h.show_document, inputs=[c.doc_pick, c.lang], outputs=[c.document])
     c.report_pick.change(h.pick_report, inputs=[c.report_pick, c.doc_pick, c.lang],
                          outputs=[c.header, c.doc_pick, c.document])
     c.lang_pick.change(h.switch_language, inputs=[c.lang_pick, c.turns, c.opened, c.doc_pick, c.report_pick],
-                       outputs=[c.lang, c.header, c.chat, c.source, c.question, c.send, c.clear, c.examples_label,
-                                c.chat_tab, c.full_tab, c.doc_pick, c.document, c.report_pick])
+                       outputs=[c.lang, c.header, c.turns, c.chat, c.source, c.question, c.send, c.clear,
+                                c.examples_label, c.chat_tab, c.full_tab, c.doc_pick, c.document, c.skip, c.counter,
+                                c.lang_pick, c.report_pick, *c.example_buttons]
+                       ).then(c.promises.relabel, inputs=[*c.promises.relabel_inputs, c.lang],
+                              outputs=c.promises.relabel_outputs)
     demo.load(h.on_load, inputs=[c.lang], outputs=[c.doc_pick, c.document, c.report_pick, c.header])
 
 
@@ -294,19 +465,22 @@ def build_ui(pipeline_getter: PipelineGetter, settings: Settings | None = None, 
     settings = settings or get_settings()
     with gr.Blocks(title=t("zh", "title"), analytics_enabled=False) as demo:
         states = dict(lang=gr.State("zh"), turns=gr.State([]), opened=gr.State(None))
-        with gr.Row(equal_height=True):
+        skip = gr.HTML(skip_links_html("zh"), elem_id="rag-skip", js_on_load=SKIP_JS, padding=False)
+        with gr.Row(equal_height=True, elem_id="rag-top"):
             header = gr.HTML(header_html("zh"), scale=4)
-            report_pick = gr.Dropdown([(t("zh", "all_reports"), ALL_REPORTS)], value=ALL_REPORTS, show_label=False,
-                                      container=False, scale=1, min_width=220, visible=False, elem_id="rag-report-pick")
-            lang_pick = gr.Radio(list(LANGS), value="中文", show_label=False, container=False, scale=0,
-                                 min_width=170, elem_id="rag-lang")
+            report_pick = gr.Dropdown([(t("zh", "all_reports"), ALL_REPORTS)], value=ALL_REPORTS, label=t("zh", "report"),
+                                      show_label=False, container=False, scale=1, min_width=220, visible=False,
+                                      elem_id="rag-report-pick")
+            lang_pick = gr.Radio(list(LANGS), value="中文", label=t("zh", "language"), show_label=False,
+                                 container=False, scale=0, min_width=210, elem_id="rag-lang")
         with gr.Tabs():
             c = _chat_tab(settings)
-            with gr.Tab(t("zh", "tab_full"), id="full") as c.full_tab:
+            with gr.Tab(t("zh", "tab_full"), id="full", elem_id="rag-full-tab") as c.full_tab:
                 c.doc_pick = gr.Dropdown(label=t("zh", "report"), choices=[], visible=False, elem_id="rag-doc-pick")
                 c.document = gr.HTML("", elem_id="rag-document", js_on_load=DOC_JS)
-            build_commitments_tab(pipeline_getter, download_dir=download_dir or private_dir() / "csv")
-        vars(c).update(states, header=header, lang_pick=lang_pick, report_pick=report_pick)
+            c.promises = build_commitments_tab(pipeline_getter, download_dir=download_dir or private_dir() / "csv",
+                                               lang_state=states["lang"])
+        vars(c).update(states, header=header, lang_pick=lang_pick, skip=skip, report_pick=report_pick)
         _wire(_Handlers(pipeline_getter, settings, limiter), c, settings, demo)
     demo.queue(max_size=settings.ui_queue_size)  # past it, Gradio answers "queue full" at once
     return demo
@@ -320,7 +494,8 @@ def mount_ui(app: FastAPI, pipeline_getter: PipelineGetter, settings: Settings |
     thus empty at every start); ``app.state.served_dirs`` tells the page guard that only that
     folder may be served. Errors reach the browser as the handlers' bilingual messages only
     (``show_error=False``); their details go to the log."""
-    theme = gr.themes.Default(font=("Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "system-ui", "sans-serif"))
+    theme = gr.themes.Default(primary_hue=ACCENT,
+                              font=("Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "system-ui", "sans-serif"))
     runtime = private_dir()
     gradio_dir = runtime / "gradio"
     gradio_dir.mkdir(mode=0o700)

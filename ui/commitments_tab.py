@@ -2,17 +2,22 @@
 achievement beside this year's target), searchable and filterable, downloadable as CSV, and
 each row opening its section of the report with the clause highlighted.
 
-The page calls ``build_commitments_tab(get_pipeline)`` inside its ``gr.Blocks`` (inside its
-``gr.Tabs`` if it has one). The records are those the pipeline extracted when it loaded
+The table is our own escaped HTML (``table_html``), not a data grid: on a phone every row
+becomes a card whose cells keep the full width, internal ids never reach the page (a row is
+known by its position in the filtered list the server keeps), and a row click scrolls to and
+focuses its source. ``build_commitments_tab`` runs inside the page's ``gr.Blocks`` (inside its
+``gr.Tabs``); the records are those the pipeline extracted when it loaded
 (``pipeline.commitments.items``), so the tab, the API and the chat show the same list.
 """
 
 from __future__ import annotations
 
 import hashlib
-from html import escape
 from collections.abc import Callable
+from html import escape
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import gradio as gr
 
@@ -22,18 +27,41 @@ from ui.files import write_private
 from ui.render import source_html, t
 
 KINDS: dict[str, str | None] = {"全部": None, "目标": "target", "成绩": "achievement"}
+_KIND_KEYS = {"全部": "kind_all", "目标": "kind_target", "成绩": "kind_achievement"}
 #: 兑现情况 filter: a target's fate in the same place's next report (label → code)
 PROMISES: dict[str, str | None] = {"全部": None, **{label: code for code, label in PROMISE_LABELS.items()}}
+_PROMISE_KEYS = {"全部": "kind_all", **{label: f"promise_{code}" for code, label in PROMISE_LABELS.items()}}
 ALL_SECTIONS = ""
 ALL_REPORTS = ""
-COLUMNS = ["类型", "指标", "数值", "对照（五年 / 今年）", "兑现情况", "期限", "原文", "章节", "编号"]
-_ID_COL = COLUMNS.index("编号")
-_HINT = "点击表格中的一行，在这里查看原文并高亮该条。 / Click a row to read its section with the clause highlighted."
-_GONE = "该条已不在清单中，请刷新页面。 / This record is no longer listed; please reload the page."
+#: the table's columns (interface-text keys); the CSV has the same Chinese headers
+COLUMN_KEYS = ["col_kind", "col_metric", "col_figure", "col_paired", "col_promise", "col_horizon", "col_clause",
+               "col_section"]
+COLUMNS = [t("zh", k) for k in COLUMN_KEYS]
+
+TABLE_JS = """
+element.addEventListener('click', (e) => {
+  const row = e.target.closest('tr[data-row]');
+  if (row) trigger('click', {row: Number(row.dataset.row)});
+});
+element.addEventListener('keydown', (e) => {
+  const row = e.target.closest('tr[data-row]');
+  if (row && (e.key === 'Enter' || e.key === ' ')) { e.preventDefault(); trigger('click', {row: Number(row.dataset.row)}); }
+});
+"""
+# The row's source sits below the table (far below on a phone): bring it into view and focus it.
+VIEWER_JS = """
+watch('value', () => {
+  const panel = element.querySelector('.rag-source-panel');
+  const m = element.querySelector('mark');
+  if (!m || !panel) return;
+  panel.focus({preventScroll: true});
+  m.scrollIntoView({block: 'center'});
+});
+"""
 
 
 def _notice(text: str) -> str:
-    return f'<div class="rag-source-panel"><p class="rag-muted">{escape(text)}</p></div>'
+    return f'<div class="rag-source-panel" tabindex="-1"><p class="rag-muted">{escape(text)}</p></div>'
 
 
 def _pipeline(get_pipeline: Callable[[], Pipeline | None]) -> Pipeline:
@@ -43,38 +71,64 @@ def _pipeline(get_pipeline: Callable[[], Pipeline | None]) -> Pipeline:
     return pipeline
 
 
-def section_choices(pipeline: Pipeline) -> list[tuple[str, str]]:
+def section_choices(pipeline: Pipeline, lang: str = "zh") -> list[tuple[str, str]]:
     """Sections holding at least one record, with their ancestors, as ``doc:section`` prefixes."""
     used = {(c.doc, c.section_id) for c in pipeline.commitments.items}
     several = len(pipeline.store.documents) > 1
-    choices = [("全部章节 / all sections", ALL_SECTIONS)]
+    choices = [(t(lang, "all_sections"), ALL_SECTIONS)]
     for doc in pipeline.store.documents:
         for s in doc.sections:
             if any(d == doc.id and (sid == s.id or sid.startswith(s.id + ".")) for d, sid in used):
-                label = f"{s.id} {s.title}" + (f" · {doc.title}" if several else "")
+                label = f"{s.title}" + (f" · {doc.title}" if several else "")
                 choices.append((label, f"{doc.id}:{s.id}"))
     return choices
 
 
-def table_rows(pipeline: Pipeline, items: list[Commitment]) -> list[list[str]]:
+def kind_choices(lang: str) -> list[tuple[str, str]]:
+    return [(t(lang, _KIND_KEYS[k]), k) for k in KINDS]
+
+
+def promise_choices(lang: str) -> list[tuple[str, str]]:
+    return [(t(lang, _PROMISE_KEYS[k]), k) for k in PROMISES]
+
+
+def report_choices(pipeline: Pipeline, lang: str = "zh") -> list[tuple[str, str]]:
+    return [(t(lang, "all_reports"), ALL_REPORTS),
+            *((pipeline.scoper.label(d.id), d.id) for d in pipeline.store.documents)]
+
+
+def table_rows(pipeline: Pipeline, items: list[Commitment], lang: str = "zh") -> list[list[str]]:
+    """One row per record, in ``COLUMNS`` order; no internal id is shown."""
     return [
-        ["目标" if c.kind == "target" else "成绩", c.metric, c.figure or "—", pipeline.commitments.paired_text(c),
-         promise_text(c), f"{c.horizon}年" if c.horizon.isdigit() else c.horizon, c.clause,
-         f"{c.section_id} {c.section_path}", c.id]
+        [t(lang, "kind_target") if c.kind == "target" else t(lang, "kind_achievement"), c.metric, c.figure or "—",
+         pipeline.commitments.paired_text(c), promise_text(c), f"{c.horizon}年" if c.horizon.isdigit() else c.horizon,
+         c.clause, c.section_path]
         for c in items
     ]
 
 
-def csv_file(items: list[Commitment], directory: Path) -> str:
+def table_html(rows: list[list[str]], lang: str) -> str:
+    """A real table (caption, column headers) whose rows are focusable and open their source;
+    ``data-label`` names each cell for the phone's card layout."""
+    heads = [t(lang, k) for k in COLUMN_KEYS]
+    head = "".join(f'<th scope="col" class="rag-c{i}">{escape(h)}</th>' for i, h in enumerate(heads))
+    body = "".join(
+        f'<tr data-row="{r}" tabindex="0" aria-label="{escape(t(lang, "open_row"))}：{escape(row[1])}">'
+        + "".join(f'<td class="rag-c{i}" data-label="{escape(heads[i])}"><div class="rag-cell">{escape(v)}</div></td>'
+                  for i, v in enumerate(row)) + "</tr>"
+        for r, row in enumerate(rows))
+    caption = escape(t(lang, "table_caption").format(n=len(rows)))
+    return (f'<div class="rag-ctable-wrap" tabindex="0" role="region" aria-label="{caption}">'
+            f'<table class="rag-ctable"><caption>{caption}</caption><thead><tr>{head}</tr></thead>'
+            f'<tbody>{body}</tbody></table></div>')
+
+
+def csv_file(items: list[Commitment], directory: Path, lang: str = "zh") -> str:
     """The rows as a CSV with a BOM in the page's private ``directory``; named by content, so
     repeated filters reuse one file (``ui.files.write_private``: atomic, never through a symlink)."""
-    data = to_csv_bytes(items)
-    return str(write_private(directory, hashlib.sha1(data).hexdigest()[:16], "承诺清单.csv", data))
-
-
-def report_choices(pipeline: Pipeline) -> list[tuple[str, str]]:
-    return [("全部报告 / all reports", ALL_REPORTS),
-            *((pipeline.scoper.label(d.id), d.id) for d in pipeline.store.documents)]
+    data = to_csv_bytes(items, lang)
+    name = "承诺清单.csv" if lang == "zh" else "commitments.csv"
+    return str(write_private(directory, hashlib.sha1(data).hexdigest()[:16], name, data))
 
 
 def filtered(pipeline: Pipeline, q: str | None, kind: str | None, section: str | None,
@@ -88,60 +142,88 @@ def filtered(pipeline: Pipeline, q: str | None, kind: str | None, section: str |
 
 def source_of(pipeline: Pipeline, commitment_id: str, row: int, lang: str) -> str:
     """The record's section in full, its clause marked (the page's own source viewer); the id
-    comes from the browser, so an unknown one gets a notice."""
+    comes from the server's list of shown rows, an unknown one gets a notice."""
     c = next((c for c in pipeline.commitments.items if c.id == commitment_id), None)
     doc = pipeline.store.document(c.doc) if c else None
     section = doc.section(c.section_id) if doc and c else None
     if section is None:
-        return _notice(_GONE)
-    return source_html(doc, section, c.start, c.end, row, lang)
+        return _notice(t(lang, "gone"))
+    return source_html(doc, section, c.start, c.end, None, lang, owner=f"{c.metric} {c.figure}".strip(),
+                       back="table")
+
+
+class _TabHandlers:
+    """The tab's events; ``shown`` (a ``gr.State``) keeps the ids of the rows on screen, in order."""
+
+    def __init__(self, get_pipeline: Callable[[], Pipeline | None], download_dir: Path) -> None:
+        self.get_pipeline = get_pipeline
+        self.download_dir = download_dir
+
+    def refresh(self, q: str, kind: str, section: str, report: str, promise: str, lang: str) -> tuple[Any, ...]:
+        p = _pipeline(self.get_pipeline)
+        items = filtered(p, q, kind, section, report, promise)
+        download = gr.DownloadButton(value=csv_file(items, self.download_dir, lang),
+                                     label=t(lang, "download").format(n=len(items)))
+        return table_html(table_rows(p, items, lang), lang), [c.id for c in items], download
+
+    def load(self, lang: str) -> tuple[Any, ...]:
+        p = _pipeline(self.get_pipeline)
+        return (gr.Dropdown(choices=section_choices(p, lang), value=ALL_SECTIONS),
+                gr.Dropdown(choices=report_choices(p, lang), value=ALL_REPORTS, visible=len(p.store.documents) > 1),
+                gr.Radio(visible=any(c.promise for c in p.commitments.items)),
+                *self.refresh("", "全部", ALL_SECTIONS, ALL_REPORTS, "全部", lang))
+
+    def open_row(self, shown: list[str], lang: str, evt: gr.EventData) -> str:
+        data = getattr(evt, "_data", None) or {}
+        try:  # the row number comes from the browser
+            row = int(data["row"])
+            commitment_id = shown[row] if 0 <= row < len(shown or []) else ""
+        except (KeyError, TypeError, ValueError, OverflowError):
+            return _notice(t(lang, "gone"))
+        return source_of(_pipeline(self.get_pipeline), commitment_id, row + 1, lang)
+
+    def relabel(self, q: str, kind: str, section: str, report: str, promise: str, lang: str) -> tuple[Any, ...]:
+        """Every label of the tab in ``lang`` (the English switch), the table re-rendered."""
+        p = _pipeline(self.get_pipeline)
+        return (gr.update(label=t(lang, "tab_commitments")),
+                gr.update(label=t(lang, "search"), placeholder=t(lang, "search_hint")),
+                gr.update(label=t(lang, "kind"), choices=kind_choices(lang)),
+                gr.update(label=t(lang, "section"), choices=section_choices(p, lang)),
+                gr.update(label=t(lang, "report"), choices=report_choices(p, lang)),
+                gr.update(label=t(lang, "col_promise"), choices=promise_choices(lang)),
+                _notice(t(lang, "row_hint")), *self.refresh(q, kind, section, report, promise, lang))
 
 
 def build_commitments_tab(get_pipeline: Callable[[], Pipeline | None], lang: str = "zh", *,
-                          download_dir: Path) -> gr.Tab:
+                          download_dir: Path, lang_state: gr.State | None = None) -> SimpleNamespace:
     """Creates the tab and its events inside the current ``gr.Blocks`` context; CSV downloads
-    are written to ``download_dir`` (private to the process, see ``ui.files``)."""
-
-    def refresh(q: str, kind: str, section: str, report: str = ALL_REPORTS, promise: str = "全部"):
-        p = _pipeline(get_pipeline)
-        items = filtered(p, q, kind, section, report, promise)
-        return table_rows(p, items), gr.DownloadButton(value=csv_file(items, download_dir), label=f"下载 CSV（{len(items)} 条）")
-
-    def load():
-        p = _pipeline(get_pipeline)
-        return (gr.Dropdown(choices=section_choices(p), value=ALL_SECTIONS),
-                gr.Dropdown(choices=report_choices(p), value=ALL_REPORTS, visible=len(p.store.documents) > 1),
-                gr.Radio(visible=any(c.promise for c in p.commitments.items)),
-                *refresh("", "全部", ALL_SECTIONS))
-
-    def open_row(evt: gr.SelectData) -> str:
-        row = evt.row_value or []
-        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        try:  # both come from the browser
-            number = int(index or 0) + 1
-            commitment_id = str(row[_ID_COL]) if len(row) > _ID_COL else ""
-        except (TypeError, ValueError, OverflowError):
-            return _notice(_GONE)
-        return source_of(_pipeline(get_pipeline), commitment_id, number, lang)
-
-    with gr.Tab(t(lang, "tab_commitments")) as tab:
+    are written to ``download_dir`` (private to the process, see ``ui.files``). The returned
+    namespace has ``tab`` and, for the English switch, ``relabel`` with its inputs and outputs."""
+    h = _TabHandlers(get_pipeline, download_dir)
+    lang_state = lang_state if lang_state is not None else gr.State(lang)
+    c = SimpleNamespace()
+    with gr.Tab(t(lang, "tab_commitments"), id="commitments", elem_id="rag-commitments-tab") as c.tab:
         with gr.Row():
-            search = gr.Textbox(label="搜索 / Search", placeholder="指标、原文或章节，如 就业", scale=3)
-            kind = gr.Radio(list(KINDS), value="全部", label="类型 / Kind", scale=2)
-            section = gr.Dropdown([("全部章节 / all sections", ALL_SECTIONS)], value=ALL_SECTIONS,
-                                  label="章节 / Section", scale=3)
+            c.search = gr.Textbox(label=t(lang, "search"), placeholder=t(lang, "search_hint"), scale=3,
+                                  elem_id="rag-commitments-search")
+            c.kind = gr.Radio(kind_choices(lang), value="全部", label=t(lang, "kind"), scale=2)
+            c.section = gr.Dropdown([(t(lang, "all_sections"), ALL_SECTIONS)], value=ALL_SECTIONS,
+                                    label=t(lang, "section"), scale=3)
         with gr.Row():
-            report = gr.Dropdown([("全部报告 / all reports", ALL_REPORTS)], value=ALL_REPORTS, label="报告 / Report",
-                                 scale=3, visible=False, elem_id="rag-commitments-report")
-            promise = gr.Radio(list(PROMISES), value="全部", label="兑现情况 / Kept?", scale=3, visible=False,
-                               elem_id="rag-commitments-promise")
-        download = gr.DownloadButton("下载 CSV", variant="secondary", size="sm")
-        table = gr.Dataframe(headers=COLUMNS, datatype="str", interactive=False, wrap=True, max_height=520,
-                             column_widths=["6%", "14%", "9%", "12%", "10%", "7%", "22%", "12%", "8%"],
-                             label="点击一行查看原文 / Click a row to open it in the report")
-        viewer = gr.HTML(_notice(_HINT), elem_id="rag-commitment-source")
-        gr.on(None, load, outputs=[section, report, promise, table, download])
-        gr.on([search.change, kind.change, section.change, report.change, promise.change], refresh,
-              inputs=[search, kind, section, report, promise], outputs=[table, download], show_progress="hidden")
-        table.select(open_row, outputs=viewer)
-    return tab
+            c.report = gr.Dropdown([(t(lang, "all_reports"), ALL_REPORTS)], value=ALL_REPORTS, label=t(lang, "report"),
+                                   scale=3, visible=False, elem_id="rag-commitments-report")
+            c.promise = gr.Radio(promise_choices(lang), value="全部", label=t(lang, "col_promise"), scale=3,
+                                 visible=False, elem_id="rag-commitments-promise")
+        c.download = gr.DownloadButton(t(lang, "download").format(n=0), variant="secondary", size="sm")
+        c.shown = gr.State([])
+        c.table = gr.HTML("", elem_id="rag-commitments", js_on_load=TABLE_JS)
+        c.viewer = gr.HTML(_notice(t(lang, "row_hint")), elem_id="rag-commitment-source", js_on_load=VIEWER_JS)
+        gr.on(None, h.load, inputs=[lang_state], outputs=[c.section, c.report, c.promise, c.table, c.shown, c.download])
+        filters = [c.search, c.kind, c.section, c.report, c.promise]
+        gr.on([f.change for f in filters], h.refresh, inputs=[*filters, lang_state],
+              outputs=[c.table, c.shown, c.download], show_progress="hidden")
+        c.table.click(h.open_row, inputs=[c.shown, lang_state], outputs=c.viewer, show_progress="hidden")
+    c.relabel = h.relabel
+    c.relabel_inputs = filters
+    c.relabel_outputs = [c.tab, c.search, c.kind, c.section, c.report, c.promise, c.viewer, c.table, c.shown, c.download]
+    return c

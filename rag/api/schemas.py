@@ -22,7 +22,8 @@ def _clean(value: object) -> object:
 
 
 #: 1–1,000 characters after control characters and surrounding whitespace are removed.
-QuestionText = Annotated[str, StringConstraints(min_length=1, max_length=1000), BeforeValidator(_clean)]
+MAX_QUESTION_CHARS = 1000  # the API's and the page's limit (the page counts and says when it cuts)
+QuestionText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_QUESTION_CHARS), BeforeValidator(_clean)]
 _QUESTION = TypeAdapter(QuestionText)
 
 
