@@ -69,7 +69,7 @@ def _has(text: str, words: Sequence[str]) -> bool:
 
 
 def refusal_text(part) -> str:
-    return refusal_sentence(part, [], english=False)
+    return refusal_sentence([part], [], english=False)
 
 
 def renumber(answer: Answer, citations: list[Citation]) -> str:
@@ -206,13 +206,32 @@ class ReportRouter:
         topic = "".join(w for w in parts[0].topic.split() if w not in self.plan_words)
         if not _HAN_ONLY.fullmatch(topic or "-"):
             return answer
-        asked = [a for a in (topic, *(e.replace(" ", "") for e in getattr(parts[0], "expansions", [])))
-                 if any(a in cite.quote for cite in answer.citations)]  # only words the citation uses
+        asked = [topic, *(e.replace(" ", "") for e in getattr(parts[0], "expansions", []))]
         records = [c for cite in answer.citations for c in self.commitments
                    if c.doc == cite.doc and cite.start <= c.start and c.end <= cite.end and c.value is not None]
-        if not asked or not records or any(self._measures(c.metric, a) for c in records for a in asked):
+        measure = getattr(parts[0], "measure", None)
+        if measure:  # «多少亿元»: the records counted in that unit must measure what was asked
+            records = [c for c in records if self._in_unit(c.unit, measure)]
+        else:  # otherwise only when the citation uses the asked words themselves
+            asked = [a for a in asked if any(a in cite.quote for cite in answer.citations)]
+        fits = self._covers if measure else self._measures
+        if not asked or not records or any(fits(c.metric, a) for c in records for a in asked):
             return answer
         return dataclasses.replace(answer, found=False, citations=[], answer=refusal_text(parts[0]))
+
+    @staticmethod
+    def _in_unit(unit: str | None, measure: str) -> bool:
+        if not unit:
+            return False
+        if measure == "%":
+            return unit in ("%", "％", "个百分点")
+        return any(unit.endswith(m) for m in measure.split("|"))
+
+    def _covers(self, metric: str, asked: str) -> bool:
+        """Most of the asked words' character pairs are in the metric: lenient, for questions in
+        everyday words («冬天取暖改造» for «冬季清洁取暖改造»)."""
+        pairs = {asked[i:i + 2] for i in range(len(asked) - 1)}
+        return bool(pairs) and sum(p in metric for p in pairs) / len(pairs) >= self.words.figure_similarity + 0.1
 
     def _measures(self, metric: str, asked: str) -> bool:
         if not asked:
