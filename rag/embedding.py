@@ -355,9 +355,10 @@ def _is_complete(folder: Path, wanted: dict[str, Any]) -> bool:
     return all(info.get(k) == v for k, v in wanted.items())
 
 
-def _remove_dead_temp_dirs(models_dir: Path) -> None:
-    """Temp dirs of builds that were killed (their pid is gone) would otherwise pile up."""
-    for tmp in models_dir.glob(f".{_BUILTIN_DIRNAME}.tmp-*"):
+def _remove_dead_temp_dirs(directory: Path, name: str = _BUILTIN_DIRNAME) -> None:
+    """Temp dirs (``.<name>.tmp-<pid>-…``) of builds or exports that were killed (their pid is
+    gone) would otherwise pile up, at about 470 MB each."""
+    for tmp in directory.glob(f".{name}.tmp-*"):
         try:
             pid = int(tmp.name.split("-")[-2])
             os.kill(pid, 0)
@@ -394,6 +395,7 @@ def _add_onnx_export(target: Path, *, progress: bool) -> None:
     if progress:
         print("正在导出并校验 ONNX 模型 / Exporting and checking the ONNX model (once, about a minute)…",
               file=sys.stderr, flush=True)
+    _remove_dead_temp_dirs(target, onnx_encoder.EXPORT_DIR)
     try:
         info = onnx_encoder.export_onnx(target)
     except ImportError as exc:

@@ -211,8 +211,10 @@ def test_cache_built_before_exports_gets_one_added_in_place(built: Path, tmp_pat
         return info
 
     monkeypatch.setattr(onnx_encoder, "export_onnx", fake_export)
+    killed = folder / f".{onnx_encoder.EXPORT_DIR}.tmp-999999999-abc"  # an export whose process died
+    killed.mkdir()
     assert build_builtin_model(tmp_path, progress=False) == folder
-    assert calls == [folder]
+    assert calls == [folder] and not killed.exists()
     assert (folder / "model.safetensors").is_symlink()  # the rest was not rebuilt
     build_builtin_model(tmp_path, progress=False)
     assert calls == [folder]  # a current export is not redone
