@@ -140,3 +140,8 @@ def test_cli_commitments_by_promise(tmp_path):
     assert "未完成（实际5.9%）" in r.stdout and "城镇新增就业" not in r.stdout
     r = CliRunner().invoke(app, ["--corpus", str(MULTI_DIR), "commitments", "--region", "临海"])
     assert r.exit_code == 1 and "临川市2022年政府工作报告" in r.output
+
+
+def test_a_figure_of_another_quantity_is_refused(multi):
+    a = multi.ask("临川市常住人口有多少？")  # the report gives only 常住人口城镇化率
+    assert not a.found and not a.citations and "常住人口" in a.answer
