@@ -104,10 +104,11 @@ class Settings(BaseSettings):
     # web page: questions offered to first-time visitors; generic to any 政府工作报告
     ui_examples: list[str] = Field(default_factory=lambda: [
         "今年经济增长的预期目标是多少？", "过去五年取得了哪些主要成绩？", "今年在民生方面要办哪些实事？", "如何推进乡村振兴？"])
-    # the same examples as the English interface shows and asks them, one for one (empty: the Chinese ones)
+    # the examples the English interface shows and asks, button for button (missing ones: the Chinese
+    # question); chosen among questions the English glossary answers
     ui_examples_en: list[str] = Field(default_factory=lambda: [
-        "What is this year's expected economic growth target?", "What was achieved over the past five years?",
-        "Which practical things for people's livelihoods will be done this year?", "How will rural revitalization be advanced?"])
+        "What is this year's expected economic growth target?", "How many new urban jobs were created in the past five years?",
+        "How many new urban jobs are targeted this year?", "How will rural revitalization be advanced?"])
     ui_concurrency: int = 4  # questions the page answers at once; more wait in Gradio's queue (a slow LLM blocks only its own)
     ui_queue_size: int = 64  # events waiting in the page's queue; past it Gradio answers "queue full" at once
     # uvicorn (`rag serve`): connections plus running requests at once (503 past it), idle keep-alive seconds,

@@ -105,8 +105,8 @@ mark.rag-mark { background: #ffe066; color: #111827; padding: .1em 0; border-rad
 .rag-ctable th, .rag-ctable td { padding: .35rem .5rem; border-top: 1px solid var(--border-color-primary); vertical-align: top; }
 .rag-ctable tbody tr { cursor: pointer; }
 .rag-ctable tbody tr:hover, .rag-ctable tbody tr:focus { background: var(--color-accent-soft); outline: 2px solid #1d4ed8; outline-offset: -2px; }
-.rag-ctable .rag-c0, .rag-ctable .rag-c2, .rag-ctable .rag-c4 { white-space: nowrap; }
-.rag-ctable .rag-c5 { min-width: 14em; }
+.rag-ctable .rag-c0, .rag-ctable .rag-c2, .rag-ctable .rag-c5 { white-space: nowrap; }
+.rag-ctable .rag-c6 { min-width: 14em; }
 #rag-lang .wrap { flex-wrap: nowrap; } #rag-lang label { white-space: nowrap; }
 @media (max-width: 640px) {
   #rag-top { flex-wrap: wrap; }
@@ -116,8 +116,10 @@ mark.rag-mark { background: #ffe066; color: #111827; padding: .1em 0; border-rad
   .rag-chat { max-height: none; }
   .rag-doc { flex-direction: column; }
   .rag-toc { position: static; flex-basis: auto; max-height: 40vh; width: 100%; }
-  #rag-ask-row { position: sticky; bottom: 0; z-index: 20; background: var(--background-fill-primary);
-    padding: .4rem 0; box-shadow: 0 -2px 6px rgba(0,0,0,.12); }
+  #rag-ask-row { position: fixed; left: 0; right: 0; bottom: 0; z-index: 20; margin: 0; border-radius: 0;
+    background: var(--background-fill-primary); padding: .4rem .6rem; box-shadow: 0 -2px 6px rgba(0,0,0,.15); }
+  #rag-chat-tab { padding-bottom: 7rem; }
+  .rag-ctable td:has(> .rag-cell:empty) { display: none; }
   .rag-back { display: inline-block; }
   .rag-ctable-wrap { max-height: none; border: 0; }
   .rag-ctable thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }

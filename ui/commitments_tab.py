@@ -37,6 +37,7 @@ ALL_REPORTS = ""
 COLUMN_KEYS = ["col_kind", "col_metric", "col_figure", "col_paired", "col_promise", "col_horizon", "col_clause",
                "col_section"]
 COLUMNS = [t("zh", k) for k in COLUMN_KEYS]
+_OPTIONAL = {"col_promise"}  # left out when no shown record has one (a single report: no next year to judge)
 
 TABLE_JS = """
 element.addEventListener('click', (e) => {
@@ -110,12 +111,14 @@ def table_rows(pipeline: Pipeline, items: list[Commitment], lang: str = "zh") ->
 def table_html(rows: list[list[str]], lang: str) -> str:
     """A real table (caption, column headers) whose rows are focusable and open their source;
     ``data-label`` names each cell for the phone's card layout."""
-    heads = [t(lang, k) for k in COLUMN_KEYS]
-    head = "".join(f'<th scope="col" class="rag-c{i}">{escape(h)}</th>' for i, h in enumerate(heads))
+    keep = [i for i in range(len(COLUMN_KEYS)) if any(row[i] for row in rows) or COLUMN_KEYS[i] not in _OPTIONAL]
+    rows = [[row[i] for i in keep] for row in rows]
+    heads = [t(lang, COLUMN_KEYS[i]) for i in keep]
+    head = "".join(f'<th scope="col" class="rag-c{k}">{escape(h)}</th>' for k, h in zip(keep, heads))
     body = "".join(
         f'<tr data-row="{r}" tabindex="0" aria-label="{escape(t(lang, "open_row"))}：{escape(row[1])}">'
-        + "".join(f'<td class="rag-c{i}" data-label="{escape(heads[i])}"><div class="rag-cell">{escape(v)}</div></td>'
-                  for i, v in enumerate(row)) + "</tr>"
+        + "".join(f'<td class="rag-c{k}" data-label="{escape(h)}"><div class="rag-cell">{escape(v)}</div></td>'
+                  for k, h, v in zip(keep, heads, row)) + "</tr>"
         for r, row in enumerate(rows))
     caption = escape(t(lang, "table_caption").format(n=len(rows)))
     return (f'<div class="rag-ctable-wrap" tabindex="0" role="region" aria-label="{caption}">'
