@@ -39,6 +39,8 @@ YEAR_RANGE = {"ge": 1949, "le": 2100}
 def report_ids(pipeline: Pipeline, documents: list[str] | None, region: str | None,
                year: int | None) -> tuple[str, ...] | None:
     """The doc ids a request restricts itself to (None: every report), or a 404 naming the reports."""
+    if not documents and not (region or "").strip() and year is None:
+        return None
     try:
         return pipeline.scoper.resolve(documents or None, (region or "").strip() or None, year)
     except UnknownReport as exc:
