@@ -594,8 +594,17 @@ def bench(
     skip: Annotated[Optional[str], typer.Option("--skip", help="跳过阶段，逗号分隔 / phases to skip: startup,cold,build,inprocess,http,pdf")] = None,
     scale: Annotated[bool, typer.Option("--scale", help="另做合成规模测试 / also run the synthetic scale benchmark")] = False,
     scale_n: Annotated[int, typer.Option("--scale-n", min=1000, help="规模测试向量/单元数 / vectors and units at scale")] = 100_000,
+    store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
+    candidate_k: CandidateKOpt = None,
 ) -> None:
-    """性能基准：与物理下限（查询编码）对比 / Benchmark every stage against its physical floor."""
+    """性能基准：与物理下限（查询编码）对比 / Benchmark every stage against its physical floor.
+
+    With --store milvus: that store against the in-process FAISS store instead (ask latency on
+    the corpus; with --scale, candidate searches over --scale-n synthetic units)."""
+    use_store(ctx, store, milvus_uri, milvus_collection, candidate_k)
+    if store not in (None, "faiss"):
+        _bench_store(ctx, store, dataset, queries, scale_n if scale else None, out)
+        return
     from rag.bench import BenchConfig, Benchmark, load_questions, scale_benchmark, write_report
     from rag.corpus import CorpusError
     from rag.embedding import ModelLoadError
@@ -629,6 +638,25 @@ def bench(
         mark = {True: "ok ", False: "NO ", None: "-- "}[c["met"]]
         typer.echo(f"{mark} {name}: {c['value']} (limit {c['limit']})")
     typer.echo(f"报告已写入 / Report written: {', '.join(str(f) for f in files)}")
+
+
+def _bench_store(ctx: typer.Context, store: str, dataset: Path, queries: int, scale_n: int | None, out: Path) -> None:
+    from rag.corpus import CorpusError
+    from rag.embedding import ModelLoadError
+    from rag.index import IndexUnavailable
+    from rag.stores.bench import store_benchmark, write_report
+
+    if not dataset.is_file():
+        _fail(f"找不到问题集：{dataset} / Question file not found: {dataset}", 2)
+    try:
+        report = store_benchmark(settings_from(ctx), store, dataset, queries=queries, scale_n=scale_n,
+                                 log=lambda msg: typer.echo(msg, err=True))
+    except (CorpusError, IndexUnavailable, ModelLoadError, OSError) as exc:
+        _fail(f"基准测试失败：{exc} / Benchmark failed: {exc}")
+    c = report["corpus"]
+    typer.echo(f"ask p50 {store} / faiss: {c['ask_p50_ratio']} "
+               f"({c['stores'][store]['ask_ms']['p50']} / {c['stores']['faiss']['ask_ms']['p50']} ms)")
+    typer.echo(f"报告已写入 / Report written: {', '.join(str(f) for f in write_report(report, out))}")
 
 
 if __name__ == "__main__":

@@ -185,6 +185,20 @@ def test_health_names_the_store_and_answers_503_when_it_stops(stores, settings):
         assert c.get("/api/health").json()["store"]["store"] == "faiss"
 
 
+def test_store_bench_compares_both_stores_through_the_protocol(stores, tmp_path):
+    from rag.stores.bench import render_markdown, store_benchmark, write_report
+
+    conf = stores["milvus"].settings
+    report = store_benchmark(conf, "milvus", ROOT / "eval" / "dev.jsonl", queries=3, scale_n=1000)
+    corpus, scale = report["corpus"], report["scale"]
+    assert set(corpus["stores"]) == {"faiss", "milvus"} and corpus["questions"] == 3
+    assert corpus["same_answers"] <= 3 and corpus["stores"]["milvus"]["ask_ms"]["n"] == 3
+    assert scale["units"] == 1000 and scale["reports"] == 10
+    assert set(scale["search_ms"]["milvus"]) == {"dense", "bm25", "dense_one_report", "bm25_one_report"}
+    assert "| milvus |" in render_markdown(report)
+    assert all(f.exists() for f in write_report(report, tmp_path))
+
+
 class _Down:
     """A Milvus client whose server went away after start-up."""
 
