@@ -327,6 +327,7 @@ class CommitmentExtractor:
 
     def _make(self, doc, section, period, a, b, *, metric, value=None, unit=None, qualifier=None,
               main=False) -> Commitment:
+        metric = " ".join(metric.replace("|", " ").split())  # a Markdown table row: «| 粮食产量 | 32万吨以上 |»
         return Commitment(
             id="", clause=doc.text[a:b], metric=metric, value=value, unit=unit, qualifier=qualifier,
             kind="target" if period.scope == "plan" else "achievement", horizon=period.horizon,

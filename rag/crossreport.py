@@ -30,6 +30,7 @@ from rag.types import Answer, Citation, ScoredUnit
 
 _MARK = re.compile(r"\[(\d+)\]")
 _HAN_ONLY = re.compile(r"[\u4e00-\u9fff]+")
+_FIGURE = re.compile(r"\d|[一二三四五六七八九十两百千万]+[件项个条所家类方座批名位次倍成]")
 Retrieve = Callable[[object, Collection[str] | None], list[ScoredUnit]]
 Compose = Callable[[str, list, list[list[ScoredUnit]]], Answer]
 
@@ -51,6 +52,7 @@ class _Words:
     offices: tuple[str, ...]
     target: tuple[str, ...]
     figure_similarity: float
+    how_much: tuple[str, ...]
 
     @classmethod
     def load(cls, path: Path, catalogue_path: Path) -> _Words:
@@ -61,7 +63,7 @@ class _Words:
                    tuple(q["compare_pieces"]), dict(q["status_phrases"]), int(q["max_listed"]),
                    re.compile(q["relative_pattern"]), float(q["target_lookup_similarity"]),
                    tuple(facts["report_words"]), tuple(sorted(facts["offices"], key=len, reverse=True)),
-                   tuple(q["target_words"]), float(q["figure_metric_similarity"]))
+                   tuple(q["target_words"]), float(q["figure_metric_similarity"]), tuple(q["how_much_words"]))
 
 
 def _has(text: str, words: Sequence[str]) -> bool:
@@ -203,6 +205,10 @@ class ReportRouter:
         what was asked, is no answer: «江城市常住人口有多少» is not «常住人口城镇化率63.1%»."""
         if not answer.found or len(parts) != 1 or "number" not in getattr(parts[0], "kinds", ()):
             return answer
+        how_much = getattr(parts[0], "measure", None) or _has(parts[0].text, self.words.how_much)
+        if how_much and not any(_FIGURE.search(c.quote) for c in answer.citations):
+            # «另行公布»: asked how much, told no figure
+            return dataclasses.replace(answer, found=False, citations=[], answer=refusal_text(parts[0]))
         topic = "".join(w for w in parts[0].topic.split() if w not in self.plan_words)
         if not _HAN_ONLY.fullmatch(topic or "-"):
             return answer
