@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.genre.text import PUNCT, _jieba
+from rag.genre.text import PUNCT, tokenize
 from rag.index import (IndexBuilder, IndexUnavailable, Manifest, current_build, load_catalogue, read_manifest,
                        report_hash)
 from rag.locking import build_lock
@@ -106,7 +106,7 @@ def connect(settings: Settings) -> MilvusClient:
     except ImportError as exc:
         raise StoreUnavailable(
             "未安装 pymilvus，请安装 pymilvus[milvus-lite]。 / pymilvus is not installed: pip install 'pymilvus[milvus-lite]'") from exc
-    _jieba()  # Lite's analyzer shares the process's jieba: quiet its start-up messages as ours are
+    tokenize("")  # Lite's analyzer shares the process's jieba: load it here, quietly, as ours does
     try:
         with _quiet():
             client = MilvusClient(uri=uri, token=settings.milvus_token or "", timeout=settings.milvus_timeout_s)
