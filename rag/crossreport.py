@@ -233,6 +233,16 @@ class ReportRouter:
             return unit in ("%", "％", "个百分点")
         return any(unit.endswith(m) for m in measure.split("|"))
 
+    @staticmethod
+    def _within(metric: str, topic: str) -> bool:
+        """One of the two names holds (nearly) every character pair of the other: «固定资产投资»
+        in «固定资产投资实际增速分别»."""
+        def pairs(t: str) -> set[str]:
+            return {t[i:i + 2] for i in range(len(t) - 1)}
+
+        a, b = pairs(metric), pairs(topic)
+        return bool(a and b) and max(len(a & b) / len(a), len(a & b) / len(b)) >= 0.9
+
     def _covers(self, metric: str, asked: str) -> bool:
         """Most of the asked words' character pairs are in the metric: lenient, for questions in
         everyday words («冬天取暖改造» for «冬季清洁取暖改造»)."""
@@ -251,10 +261,12 @@ class ReportRouter:
         with it, retrieval and the composer look in the review of that year, not the next plan."""
         if getattr(part, "year", None) is not None:
             return part
+        intent = self.intent(part, question)
+        if getattr(part, "scope", None) is not None and intent != "outcome":
+            return part  # «过去五年…» has its own span
         years = self.scoper.years_named(question)
         if len(years) != 1:
             return part
-        intent = self.intent(part, question)
         return dataclasses.replace(part, year=years[0], scope="review" if intent == "outcome" else part.scope)
 
     def _plain(self, question: str, retrieve: Retrieve) -> Retrieve:
@@ -314,18 +326,21 @@ class ReportRouter:
     def target_record(self, question: str, part, doc: str) -> Answer | None:
         """«江城2023年城镇新增就业目标是多少»: the main target of that metric, cited from the tracker."""
         asks_figure = "number" in getattr(part, "kinds", ()) or _has(question, self.words.compare)
-        if self.intent(part, question) != "plan" or not asks_figure:
-            return None
+        year = self.scoper.reports[doc].year
+        if self.intent(part, question) != "plan" or not asks_figure or getattr(part, "year", None) not in (None, year):
+            return None  # «到2026年…» is not this year's target
         topic = "".join(w for w in part.topic.split() if w not in self.plan_words)
+        for w in self.words.outcome:
+            topic = topic.replace(w, "")
         if not topic:
             return None
         scored = [(similarity(c.metric, topic), c.main_target, -c.start, c) for c in self.commitments
                   if c.doc == doc and c.kind == "target" and c.value is not None]
-        scored = [x for x in scored if x[0] >= self.words.lookup_similarity]
+        scored = [x for x in scored if x[0] >= self.words.lookup_similarity
+                  or (x[0] >= self.words.figure_similarity and self._within(x[3].metric, topic))]
         if not scored:
             return None
         c = max(scored, key=lambda x: x[:3])[3]
-        year = self.scoper.reports[doc].year
         cite = Citation(1, c.doc, c.section_id, c.section_path, c.clause, c.start, c.end, 1.0)
         return Answer(question=question, answer=f"{year}年：{c.clause}[1]" if year else f"{c.clause}[1]",
                       found=True, citations=[cite], composer="commitments")

@@ -155,7 +155,9 @@ class Pipeline:
         items = CommitmentExtractor(lexicon).run(store.documents)
         checks = track(items, store.documents)
         scope = lexicon.table("scope")
-        scoper = ReportScoper(store.documents, YearWords(tuple(scope["plan_time"]), tuple(scope["last_year"])))
+        scoper = ReportScoper(store.documents, YearWords(
+            tuple(scope["plan_time"]), tuple(scope["last_year"]),
+            periods=tuple(w for w in scope["review_time"] if w not in scope["last_year"])))
         return cls(settings, store, embedder, analyzer,
                    {"bm25": bm25, "dense": dense, "hybrid": hybrid}, composer,
                    CommitmentComposer(items, lexicon), scoper,

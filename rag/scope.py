@@ -69,6 +69,7 @@ class YearWords:
 
     this_year: tuple[str, ...] = ()  # 今年, 明年 (as the report's reader says it), 本年
     last_year: tuple[str, ...] = ()  # 去年, 上一年
+    periods: tuple[str, ...] = ()  # 过去五年, 五年来: a span of its own, not a year lent by the question
     report: tuple[str, ...] = ("报告",)  # «2023年报告»: the year names a report, not a period
 
 
@@ -248,7 +249,8 @@ class ReportScoper:
             unknown = self.unknown_places(context or question)
             if unknown:
                 return ReportScope((), (), tuple(unknown), notes=[f"unknown place: {'/'.join(unknown)}"])
-        timed = question if self._years_of(question)[0] or self._relative(question) or not context else context
+        own_time = self._years_of(question)[0] or self._relative(question) or any(w in question for w in self.words.periods)
+        timed = question if own_time or not context else context
         years, names_report = self._years_of(timed)
         by_year = self._narrow_by_year(pool, years, names_report, intent, timed, notes)
         if by_year:
