@@ -332,12 +332,17 @@ class ReportRouter:
         topic = "".join(w for w in part.topic.split() if w not in self.plan_words)
         for w in self.words.outcome:
             topic = topic.replace(w, "")
-        if not topic:
-            return None
-        scored = [(similarity(c.metric, topic), c.main_target, -c.start, c) for c in self.commitments
+        names = [t for t in (topic, *(e.replace(" ", "") for e in getattr(part, "expansions", []))) if t]
+        if not names:
+            return None  # the report's own terms an English or colloquial question maps to count too
+
+        def fit(metric: str) -> tuple[float, bool]:
+            return max(((similarity(metric, n), self._within(metric, n)) for n in names), key=lambda x: x[0])
+
+        scored = [(*fit(c.metric), c.main_target, -c.start, c) for c in self.commitments
                   if c.doc == doc and c.kind == "target" and c.value is not None]
-        scored = [x for x in scored if x[0] >= self.words.lookup_similarity
-                  or (x[0] >= self.words.figure_similarity and self._within(x[3].metric, topic))]
+        scored = [(sim, main, start, c) for sim, within, main, start, c in scored
+                  if sim >= self.words.lookup_similarity or (sim >= self.words.figure_similarity and within)]
         if not scored:
             return None
         c = max(scored, key=lambda x: x[:3])[3]
