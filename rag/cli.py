@@ -78,10 +78,11 @@ def load_pipeline(ctx: typer.Context, **more: object):
     from rag.index import IndexUnavailable
     from rag.locking import IndexBusy
     from rag.pipeline import Pipeline
+    from rag.scoring import ScorerError
 
     try:
         return Pipeline.load(settings_from(ctx, **more), progress=sys.stderr.isatty())
-    except (CorpusError, IndexUnavailable, IndexBusy, ModelLoadError) as exc:
+    except (CorpusError, IndexUnavailable, IndexBusy, ModelLoadError, ScorerError) as exc:
         _fail(str(exc))
 
 
@@ -357,6 +358,7 @@ def evaluate(
     formats: Annotated[Optional[str], typer.Option("--formats", help="把语料转为这些格式再评测并与纯文本对比，如 docx,pdf,html / publish the corpus as these formats and compare each with the plain text")] = None,
     leave_one_out: Annotated[bool, typer.Option("--leave-one-out", help="留一报告评测：在其余报告上拟合评分器，在留出的报告上测 / fit the answer scorer on all reports but one, report on the held-out one")] = False,
     extra: Annotated[Optional[list[Path]], typer.Option("--extra-dataset", help="留一评测的更多问题集，可重复 / more question sets for --leave-one-out, repeatable")] = None,
+    gold_scope: Annotated[bool, typer.Option("--gold-scope/--pipeline-scope", help="留一评测：检索限于问题所问的报告，或由系统自行判断 / --leave-one-out: retrieve from the question's own report, or let the pipeline's scoping choose")] = True,
     store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
     candidate_k: CandidateKOpt = None,
 ) -> None:
@@ -399,7 +401,7 @@ def evaluate(
         if settings.store == "milvus" and settings.milvus_uri:  # a shared server: never the served collection
             settings = settings.model_copy(update={"milvus_collection": f"{settings.milvus_collection}_eval"})
     if leave_one_out:
-        _leave_one_out(settings, [dataset, *(extra or [])], retriever if retriever != "all" else "hybrid", out)
+        _leave_one_out(settings, [dataset, *(extra or [])], retriever if retriever != "all" else "hybrid", out, gold_scope)
         return
     if formats is not None:
         _eval_formats(dataset, settings, formats, out)
@@ -500,7 +502,7 @@ def _jsonl_sets(paths: list[Path]) -> list:
     return [load_jsonl(p) for p in paths]
 
 
-def _leave_one_out(settings: Settings, paths: list[Path], retriever: str, out: Optional[Path]) -> None:
+def _leave_one_out(settings: Settings, paths: list[Path], retriever: str, out: Optional[Path], gold_scope: bool) -> None:
     """``rag eval --leave-one-out``: per held-out report, hand-set and learned scorer side by side."""
     from rag.corpus import CorpusError
     from rag.embedding import ModelLoadError
@@ -512,7 +514,7 @@ def _leave_one_out(settings: Settings, paths: list[Path], retriever: str, out: O
     try:
         sets = _jsonl_sets(paths)
         pipeline = Pipeline.load(settings.model_copy(update={"query_cache_size": 0}), progress=sys.stderr.isatty())
-        result = LeaveOneReportOut(pipeline, retriever=retriever, progress=sys.stderr.isatty()).run(sets)
+        result = LeaveOneReportOut(pipeline, retriever=retriever, progress=sys.stderr.isatty(), gold_scope=gold_scope).run(sets)
     except (DatasetError, CorpusError, IndexUnavailable, ModelLoadError) as exc:
         _fail(str(exc))
     typer.echo(loro_table(result))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rag.scoring import Example, WindowScorer
+from rag.scoring import Example, ScorerError, WindowScorer
 
 if TYPE_CHECKING:
     from rag.composers.extractive import ExtractiveComposer, Window
@@ -23,7 +23,7 @@ def scorer_from(name: str) -> WindowScorer | None:
         return None
     if name == "learned":
         return WindowScorer.load()
-    raise ValueError(f"未知的评分方式 {name!r}（可选 hand/learned） / Unknown answer scorer {name!r}: use hand or learned")
+    raise ScorerError(f"未知的评分方式 {name!r}（可选 hand/learned） / Unknown answer scorer {name!r}: use hand or learned")
 
 
 def answer_text(composer: ExtractiveComposer, window: Window) -> str:

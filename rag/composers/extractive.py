@@ -53,6 +53,7 @@ class WindowWeights:
     heading: float = -0.4  # any other heading: it names a topic, it does not answer
     max_chars: int = 80  # a window of several clauses stays within this
     proximity: float = 0.2  # a figure asked: its terms close together, as asked (城镇新增就业 before 新增农村…就业)
+    other_metric: float = 0.5  # a figure asked, and the window's figures belong to other metrics (比去年提高0.2万人)
 
 
 @dataclass(frozen=True)
@@ -256,6 +257,8 @@ class ExtractiveComposer:
         score += self._kind_bonus(span, rest, part)
         if part.wants_number:  # which of several figures: the one whose metric reads as asked
             score += w.proximity * self._proximity(span, terms)
+            if not part.wants_rank and DIGIT.search(rest) and not self._figure_is_about(span, terms):
+                score -= w.other_metric
         if part.chapter and u.kind == "heading" and u.section_id == str(part.chapter):
             score += w.chapter_heading  # "第三部分讲什么" is answered by that chapter's own heading
         elif u.kind == "heading" and not (part.measure and _answers_form(span, part, self.lexicon)):

@@ -30,14 +30,13 @@ if TYPE_CHECKING:
 
 
 class ScopedRetriever:
-    """A retriever restricted to some reports (drops other reports' hits from a deeper ranking)."""
+    """A retriever restricted to some reports, whatever report filter its caller asks for."""
 
     def __init__(self, inner: Any, doc_ids: Collection[str]) -> None:
         self.inner, self.doc_ids = inner, set(doc_ids)
 
     def retrieve(self, part: QueryPart, k: int, **_: Any) -> list[ScoredUnit]:
-        hits = self.inner.retrieve(part, k * 25)
-        return [h for h in hits if h.unit.doc_id in self.doc_ids][:k]
+        return self.inner.retrieve(part, k, doc_ids=self.doc_ids)
 
 
 def item_reports(datasets: Sequence[EvalDataset], pipeline: Pipeline) -> dict[str, list[str]]:
@@ -82,13 +81,18 @@ def _headline(summary: dict[str, Any]) -> dict[str, Any]:
 class LeaveOneReportOut:
     """Runs the loop on one loaded pipeline (whose composer describes windows)."""
 
-    def __init__(self, pipeline: Pipeline, *, retriever: str = "hybrid", c: float = 1.0, progress: bool = False) -> None:
+    def __init__(self, pipeline: Pipeline, *, retriever: str = "hybrid", c: float = 1.0, progress: bool = False,
+                 gold_scope: bool = True) -> None:
         self.pipeline, self.retriever, self.c, self.progress = pipeline, retriever, c, progress
+        self.gold_scope = gold_scope  # False: the pipeline's own scoping chooses the reports
         self.runner = EvalRunner(pipeline, progress=False)
 
     @contextmanager
     def _scoped(self, docs: Collection[str]) -> Iterator[None]:
-        """The pipeline's retriever restricted to ``docs`` while one question runs."""
+        """The pipeline's retriever restricted to ``docs`` while one question runs (with gold scope)."""
+        if not self.gold_scope:
+            yield
+            return
         inner = self.pipeline.retrievers[self.retriever]
         self.pipeline.retrievers[self.retriever] = ScopedRetriever(inner, docs)
         try:
