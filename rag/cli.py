@@ -342,6 +342,20 @@ def _eval_index_dir(ctx: typer.Context, settings: Settings, corpus: Path) -> Pat
     return settings.index_dir / "eval" / f"{corpus.resolve().name}-{digest}"
 
 
+def _corpus_settings(ctx: typer.Context, settings: Settings, corpus: Optional[Path]) -> Settings:
+    """Settings for evaluating (or training on) a corpus folder: another corpus than the served one
+    gets an index (and, on a shared Milvus server, a collection) of its own."""
+    from rag.settings import Settings
+
+    if corpus is not None and not corpus.is_dir():
+        _fail(f"找不到语料目录：{corpus} / Corpus folder not found: {corpus}", 2)
+    if settings.corpus_dir.resolve() != Settings().corpus_dir.resolve():  # another corpus than the served one
+        settings = settings.model_copy(update={"index_dir": _eval_index_dir(ctx, settings, settings.corpus_dir)})
+        if settings.store == "milvus" and settings.milvus_uri:  # a shared server: never the served collection
+            settings = settings.model_copy(update={"milvus_collection": f"{settings.milvus_collection}_eval"})
+    return settings
+
+
 @app.command("eval")
 def evaluate(
     ctx: typer.Context,
@@ -388,18 +402,12 @@ def evaluate(
     """
     use_store(ctx, store, milvus_uri, milvus_collection, candidate_k)
     from rag.pipeline import RETRIEVERS
-    from rag.settings import Settings
 
     if retriever not in (*RETRIEVERS, "all"):
         _fail(f"未知检索器 {retriever!r}（可选 bm25/dense/hybrid/all） / Unknown retriever {retriever!r}", 2)
     settings = settings_from(ctx, model=model, corpus_dir=corpus, eval_refusal_phrases=refusal_phrases,
                              eval_system_timeout_s=system_timeout, eval_baseline=baseline)
-    if corpus is not None and not corpus.is_dir():
-        _fail(f"找不到语料目录：{corpus} / Corpus folder not found: {corpus}", 2)
-    if settings.corpus_dir.resolve() != Settings().corpus_dir.resolve():  # another corpus than the served one
-        settings = settings.model_copy(update={"index_dir": _eval_index_dir(ctx, settings, settings.corpus_dir)})
-        if settings.store == "milvus" and settings.milvus_uri:  # a shared server: never the served collection
-            settings = settings.model_copy(update={"milvus_collection": f"{settings.milvus_collection}_eval"})
+    settings = _corpus_settings(ctx, settings, corpus)
     if leave_one_out:
         _leave_one_out(settings, [dataset, *(extra or [])], retriever if retriever != "all" else "hybrid", out, gold_scope)
         return
@@ -540,13 +548,8 @@ def train(
     from rag.index import IndexUnavailable
     from rag.pipeline import Pipeline
     from rag.scoring import WEIGHTS_PATH, ScorerError
-    from rag.settings import Settings
 
-    settings = settings_from(ctx, corpus_dir=corpus)
-    if corpus is not None and not corpus.is_dir():
-        _fail(f"找不到语料目录：{corpus} / Corpus folder not found: {corpus}", 2)
-    if settings.corpus_dir.resolve() != Settings().corpus_dir.resolve():
-        settings = settings.model_copy(update={"index_dir": _eval_index_dir(ctx, settings, settings.corpus_dir)})
+    settings = _corpus_settings(ctx, settings_from(ctx, corpus_dir=corpus), corpus)
     try:
         sets = _jsonl_sets(dataset)
         pipeline = Pipeline.load(settings.model_copy(update={"answer_scorer": "hand"}), progress=sys.stderr.isatty())

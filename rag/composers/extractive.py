@@ -53,7 +53,7 @@ class WindowWeights:
     heading: float = -0.4  # any other heading: it names a topic, it does not answer
     max_chars: int = 80  # a window of several clauses stays within this
     proximity: float = 0.2  # a figure asked: its terms close together, as asked (城镇新增就业 before 新增农村…就业)
-    other_metric: float = 0.5  # a figure asked, and the window's figures belong to other metrics (比去年提高0.2万人)
+    other_metric: float = 0.5  # a figure asked, and the window's only figures are changes (比去年提高0.2万人)
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,7 @@ class ExtractiveComposer:
         self.plan_years = {d.id: plan_year(d) for d in documents}
         self.intent_words = intent_words
         self._links = sorted(lexicon.table("figures")["metric_links"], key=len, reverse=True)
+        self._comparisons = tuple(lexicon.table("figures")["comparison_marks"])
         self.w, self.s = window, support
         self.paraphrases = paraphrases or default_paraphrases()
         #: place names of the loaded reports (江城市 and 江城): they choose the report, and are no
@@ -257,13 +258,20 @@ class ExtractiveComposer:
         score += self._kind_bonus(span, rest, part)
         if part.wants_number:  # which of several figures: the one whose metric reads as asked
             score += w.proximity * self._proximity(span, terms)
-            if not part.wants_rank and DIGIT.search(rest) and not self._figure_is_about(span, terms):
+            if self._only_changes(rest):
                 score -= w.other_metric
         if part.chapter and u.kind == "heading" and u.section_id == str(part.chapter):
             score += w.chapter_heading  # "第三部分讲什么" is answered by that chapter's own heading
         elif u.kind == "heading" and not (part.measure and _answers_form(span, part, self.lexicon)):
             score += w.heading  # a heading names a topic; it answers only questions about the report's parts
         return score
+
+    def _only_changes(self, text: str) -> bool:
+        """Whether every figure of ``text`` follows a comparison mark in its clause (比去年, 同比):
+        it states how the metric moved against another period, not the metric."""
+        figures = list(_FIGURE.finditer(text))
+        return bool(figures) and all(any(mark in _CLAUSE_CUT.split(text[: m.start()])[-1] for mark in self._comparisons)
+                                     for m in figures)
 
     @staticmethod
     def _proximity(span: str, terms: list[Term]) -> float:
@@ -327,9 +335,10 @@ class ExtractiveComposer:
                 part_heading=float(bool(part.chapter and u.kind == "heading" and u.section_id == str(part.chapter))),
                 no_terms=float(not terms))
             base.english_dense = base.dense * base.english
+            context, text = " ".join(u.section_path), self.docs[u.doc_id].text
             for a, b in self._spans(u):
-                facts = self._facts(self.docs[u.doc_id].text[a:b], u, part, terms, gloss, base)
-                out.append((Window(u, a, b, self.docs[u.doc_id].text[a:b], facts.coverage_all, 0.0), facts))
+                facts = self._facts(text[a:b], u, part, terms, gloss, base)
+                out.append((Window(u, a, b, text[a:b], facts.coverage_all, 0.0), facts))
         return out
 
     def _facts(self, span: str, u: Unit, part: QueryPart, terms: list[Term],
@@ -388,6 +397,11 @@ class ExtractiveComposer:
         if picked is None:
             return None, 0.0
         window, hit = picked
+        return window, self._support(window, hit, part, terms)
+
+    def _support(self, window: Window, hit: ScoredUnit, part: QueryPart, terms: list[Term]) -> float:
+        """How well a window supports an answer (the hand-set gate): its coverage of the question,
+        cut when its figure measures another metric, the asked form is missing or the year differs."""
         s = self.s
         if part.chapter and window.unit.section_id.split(".")[0] == str(part.chapter):
             support = 1.0  # the chapter asked about exists; its heading answers what it is about
@@ -405,7 +419,7 @@ class ExtractiveComposer:
         year = part.year or (planned - 1 if part.last_year and planned else None)
         if year and year != planned and str(year) not in window.text + " ".join(window.unit.section_path):
             support *= s.other_year  # a question about one named year is not answered by a five-year total
-        return window, support
+        return support
 
     def _form_penalty(self, span: str, part: QueryPart) -> float:
         """"多少公里" answered without any distance, "什么时候" without a date, is no answer."""
