@@ -107,7 +107,7 @@ class Settings(BaseSettings):
     # the examples the English interface shows and asks, button for button (missing ones: the Chinese
     # question); chosen among questions the English glossary answers
     ui_examples_en: list[str] = Field(default_factory=lambda: [
-        "What is this year's expected economic growth target?", "How many new urban jobs were created in the past five years?",
+        "What is this year's expected economic growth target?", "How many urban jobs were added in the last five years?",
         "How many new urban jobs are targeted this year?", "How will rural revitalization be advanced?"])
     ui_concurrency: int = 4  # questions the page answers at once; more wait in Gradio's queue (a slow LLM blocks only its own)
     ui_queue_size: int = 64  # events waiting in the page's queue; past it Gradio answers "queue full" at once
