@@ -298,6 +298,7 @@ def commitments(
     year: Annotated[Optional[int], typer.Option("--year", min=1949, max=2100, help="报告年份 / the report's plan year")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table | csv | json | md")] = "table",
     out: Annotated[Optional[Path], typer.Option("--out", help="写入文件 / write to a file (CSV gets a UTF-8 BOM)")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="CSV 表头语言 zh | en / CSV header language")] = "zh",
 ) -> None:
     """目标与承诺清单 / Every target and achievement of the reports, linked to its place in the text;
     a target whose place has the next year's report too is marked met, missed or not reported."""
@@ -306,8 +307,9 @@ def commitments(
     from rag.promises import STATUSES, track
     from rag.scope import ReportScoper, UnknownReport
 
-    if fmt not in ("table", "csv", "json", "md"):
-        _fail(f"未知格式 {fmt!r}（可选 table/csv/json/md） / Unknown format {fmt!r} (table, csv, json, md)", 2)
+    if fmt not in ("table", "csv", "json", "md") or lang not in ("zh", "en"):
+        _fail(f"未知格式或语言 {fmt!r}/{lang!r}（可选 table/csv/json/md，zh/en） / Unknown format or language "
+              f"{fmt!r}/{lang!r} (table, csv, json, md; zh, en)", 2)
     if kind not in (None, "target", "achievement"):
         _fail(f"未知类型 {kind!r}（可选 target/achievement） / Unknown kind {kind!r} (target, achievement)", 2)
     if promise not in (None, *STATUSES):
@@ -325,9 +327,9 @@ def commitments(
     track(everything, docs)
     items = filter_commitments(everything, q=q, kind=kind, section=section, documents=ids, promise=promise)
     if out is None:
-        typer.echo(render(items, fmt), nl=False)
+        typer.echo(render(items, fmt, lang), nl=False)
         return
-    out.write_bytes(to_csv_bytes(items) if fmt == "csv" else render(items, fmt).encode("utf-8"))
+    out.write_bytes(to_csv_bytes(items, lang) if fmt == "csv" else render(items, fmt).encode("utf-8"))
     typer.echo(f"已写入 {len(items)} 条 / Wrote {len(items)} rows -> {out}")
 
 

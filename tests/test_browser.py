@@ -72,14 +72,14 @@ def open_page(browser, base_url):
     """A fresh visitor's page at the given viewport; page errors fail the test."""
     contexts, errors = [], []
 
-    def _open(width: int, height: int):
+    def _open(width: int, height: int, query: str = ""):
         context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("dialog", lambda d: (errors.append(f"dialog: {d.message}"), d.dismiss()))
-        page.goto(base_url)
+        page.goto(base_url + query)
         page.locator("#rag-question textarea").wait_for()
         return page
 
@@ -206,10 +206,10 @@ def _english(page) -> None:
     page.wait_for_function("document.querySelector('#rag-commitments-tab-button').innerText.trim() === 'Commitments'")
 
 
-@pytest.mark.parametrize("width,height", [(1280, 900), (390, 844)])
-def test_axe_finds_no_serious_violation_on_any_tab_in_either_language(open_page, width, height):
+@pytest.mark.parametrize("width,height,theme", [(1280, 900, "light"), (390, 844, "light"), (1280, 900, "dark")])
+def test_axe_finds_no_serious_violation_on_any_tab_in_either_language(open_page, width, height, theme):
     """Each tab, in 中文 and English, with an answer, a refusal and an open citation on screen."""
-    page = open_page(width, height)
+    page = open_page(width, height, f"?__theme={theme}")
     _ask(page, "今年GDP要涨多少？")
     _ask(page, "乡村振兴的财政资金是多少？")  # a refusal with sections to open
     _open_citation_of(page, 0)

@@ -298,7 +298,10 @@ def test_cli_commitments(tmp_path):
                               "--format", "csv", "--out", str(out)])
     assert res.exit_code == 0, res.output
     rows = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
-    assert out.read_bytes().startswith(b"\xef\xbb\xbf") and len(rows) == 13
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf") and len(rows) == 13 and "指标" in rows[0]
+    res = runner.invoke(app, ["--corpus", str(SEED_DIR), "commitments", "--section", "2.1", "--format", "csv",
+                              "--lang", "en", "--out", str(out)])
+    assert res.exit_code == 0 and "Metric" in next(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
 
     res = runner.invoke(app, ["--corpus", str(SEED_DIR), "commitments", "--format", "json", "--kind", "achievement"])
     assert res.exit_code == 0 and all(r["kind"] == "achievement" for r in json.loads(res.output))

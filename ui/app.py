@@ -43,14 +43,21 @@ ACCENT = gr.themes.Color(c50="#fff7ed", c100="#ffedd5", c200="#fed7aa", c300="#f
                          c500="#c2410c", c600="#9a3412", c700="#7c2d12", c800="#6c2710", c900="#5a200d",
                          c950="#431407", name="accessible-orange")
 #: Colours chosen for WCAG 2 AA contrast (4.5:1 for text) on the theme's light and dark backgrounds.
+#: Gradio scopes this CSS and mangles a ``.dark`` selector list after its first item: one selector a rule.
 CSS = """
 .rag-header h1 { font-size: 1.5rem; margin: 0 0 .2rem; }
 footer a, footer button, .show-api { color: #4b5563 !important; }
-.dark footer a, .dark footer button, .dark .show-api { color: #d1d5db !important; }
+.dark footer a { color: #d1d5db !important; }
+.dark footer button { color: #d1d5db !important; }
+.dark .show-api { color: #d1d5db !important; }
 .rag-header p { margin: 0; }
 .rag-subtitle, .rag-muted, .rag-path, .rag-spinner { color: #4b5563; }
-.dark .rag-subtitle, .dark .rag-muted, .dark .rag-path, .dark .rag-spinner { color: #d1d5db; }
+.dark .rag-subtitle { color: #d1d5db; }
+.dark .rag-muted { color: #d1d5db; }
+.dark .rag-path { color: #d1d5db; }
+.dark .rag-spinner { color: #d1d5db; }
 .rag-in-view { font-weight: 600; }
+.dark button[role="tab"][aria-selected="true"] { color: #fdba74; }
 .rag-skip { position: absolute; left: 0; top: 0; z-index: 1000; }
 .rag-skip a { position: absolute; left: -10000px; padding: .5rem .8rem; background: #1e3a8a; color: #fff; white-space: nowrap; }
 .rag-skip a:focus { left: .5rem; top: .5rem; }
