@@ -107,7 +107,9 @@ def _ask(page, question: str, *, press_enter: bool = True) -> str:
 
 def _open_citation(page) -> str:
     """Click the last answer's first citation number; return the highlighted text once it is on screen."""
+    page.evaluate("document.querySelectorAll('#rag-source mark').forEach(m => m.dataset.old = '1')")
     page.locator("#rag-chat .rag-turn").last.locator(".rag-cite").first.click()
+    page.wait_for_function("document.querySelector('#rag-source mark:not([data-old])') !== null")  # not the last one
     mark = page.locator("#rag-source mark")
     mark.wait_for(state="visible")
     page.wait_for_function("""() => { const r = document.querySelector('#rag-source mark').getBoundingClientRect();
