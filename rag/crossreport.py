@@ -23,13 +23,13 @@ from pathlib import Path
 
 from rag.catalogue import DEFAULT_RULES as CATALOGUE_RULES
 from rag.commitments import Commitment, similarity
+from rag.genre.text import HAN_RUN as _HAN_ONLY
+from rag.composers.base import CITATION_MARK as _MARK
 from rag.composers.base import refusal_sentence
 from rag.promises import DEFAULT_RULES, PromiseCheck, PromiseTracker
 from rag.scope import ReportScope, ReportScoper
 from rag.types import Answer, Citation, ScoredUnit
 
-_MARK = re.compile(r"\[(\d+)\]")
-_HAN_ONLY = re.compile(r"[\u4e00-\u9fff]+")
 _FIGURE = re.compile(r"\d|[一二三四五六七八九十两百千万]+[件项个条所家类方座批名位次倍成]")
 Retrieve = Callable[[object, Collection[str] | None], list[ScoredUnit]]
 Compose = Callable[[str, list, list[list[ScoredUnit]]], Answer]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from html import escape
 
+from rag.composers.base import CITATION_MARK as _MARKER
 from rag.corpus import own_segments
 from rag.scope import report_label
 from rag.types import Document, Section
@@ -128,7 +129,6 @@ TEXT: dict[str, dict[str, str]] = {
     },
 }
 
-_MARKER = re.compile(r"\[(\d+)\]")
 _QUOTE_PREVIEW = 60
 
 

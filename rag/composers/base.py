@@ -14,6 +14,9 @@ from typing import Protocol, runtime_checkable
 from rag.query import QueryPart
 from rag.types import Answer, Citation, ScoredUnit
 
+#: a citation number in an answer's text, «[2]»: composers renumber them, the page turns them into buttons
+CITATION_MARK = re.compile(r"\[(\d+)\]")
+
 Hits = Sequence[Sequence[ScoredUnit]]  # retrieval hits, one list per question part
 
 
