@@ -13,18 +13,16 @@ live in ``rag/data/catalogue.toml``.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
+from rag.genre.lexicon import Lexicon
 from rag.genre.text import HAN_RUN as _HAN
 from rag.genre.text import YEAR, _jieba
 from rag.types import Document, Report
 
-DEFAULT_RULES = Path(__file__).parent / "data" / "catalogue.toml"
 _EDGE = " \t\u3000#*《》<>「」“”\"'（）()—-－:：，,。"
 
 
@@ -69,8 +67,8 @@ class _Rules:
     english_not_places: frozenset[str]
 
     @classmethod
-    def load(cls, path: Path) -> _Rules:
-        d = tomllib.loads(path.read_text("utf-8"))["catalogue"]
+    def load(cls, lexicon: Lexicon) -> _Rules:
+        d = lexicon.table("catalogue")
         place, lines, year = d["place"], d["lines"], d["year"]
         return cls(
             suffixes=tuple(sorted(place["suffixes"], key=len, reverse=True)), levels=dict(place["levels"]),
@@ -94,8 +92,9 @@ class _Rules:
 class ReportCatalogue:
     """Infers a document's ``Report`` from its text; ``meta`` (front matter) overrides it."""
 
-    def __init__(self, rules_path: Path | None = None) -> None:
-        self.rules = _Rules.load(Path(rules_path) if rules_path else DEFAULT_RULES)
+    def __init__(self, lexicon: Lexicon | None = None) -> None:
+        self.lexicon = lexicon or Lexicon.default()
+        self.rules = _Rules.load(self.lexicon)
 
     # ---- places
 

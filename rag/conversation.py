@@ -8,16 +8,14 @@ The vocabulary lives in ``rag/data/conversation.toml``.
 from __future__ import annotations
 
 import re
-import tomllib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
+from rag.genre.lexicon import Lexicon
 from rag.types import Answer
 
-DATA = Path(__file__).parent / "data" / "conversation.toml"
 _WORD_CHAR = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
@@ -39,8 +37,9 @@ class Verdict:
 class ConversationGuard:
     """Sorts an input before retrieval; ``run`` answers greetings and junk, ``None`` lets a question through."""
 
-    def __init__(self, examples: Sequence[str] = (), data: Path = DATA) -> None:
-        self.rules = tomllib.loads(data.read_text("utf-8"))["conversation"]
+    def __init__(self, examples: Sequence[str] = (), lexicon: Lexicon | None = None) -> None:
+        self.lexicon = lexicon or Lexicon.default()
+        self.rules = self.lexicon.table("conversation")
         self.examples = list(examples)[:3]
 
     @cached_property

@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import tomllib
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from rag.catalogue import DEFAULT_RULES as CATALOGUE_RULES
 from rag.commitments import Commitment, similarity
+from rag.genre.lexicon import Lexicon
 from rag.genre.text import HAN_RUN as _HAN_ONLY
 from rag.composers.base import CITATION_MARK as _MARK
 from rag.composers.base import refusal_sentence
-from rag.promises import DEFAULT_RULES, PromiseCheck, PromiseTracker
+from rag.promises import PromiseCheck, PromiseTracker
 from rag.scope import ReportScope, ReportScoper
 from rag.types import Answer, Citation, ScoredUnit
 
@@ -55,9 +53,9 @@ class _Words:
     how_much: tuple[str, ...]
 
     @classmethod
-    def load(cls, path: Path, catalogue_path: Path) -> _Words:
-        q = tomllib.loads(path.read_text("utf-8"))["promises"]["questions"]
-        facts = tomllib.loads(catalogue_path.read_text("utf-8"))["catalogue"]["facts"]
+    def load(cls, lexicon: Lexicon) -> _Words:
+        q = lexicon.table("promises")["questions"]
+        facts = lexicon.table("catalogue")["facts"]
         return cls(tuple(q["outcome_words"]), tuple(q["missed_words"]), tuple(q["met_words"]),
                    tuple(q["list_words"]), tuple(q["main_words"]), tuple(q["compare_words"]),
                    tuple(q["compare_pieces"]), dict(q["status_phrases"]), int(q["max_listed"]),
@@ -92,16 +90,17 @@ class ReportRouter:
 
     def __init__(self, scoper: ReportScoper, commitments: Sequence[Commitment],
                  checks: dict[str, PromiseCheck], *, plan_words: Sequence[str] = (),
-                 rules_path: Path | None = None, tracker: PromiseTracker | None = None) -> None:
+                 lexicon: Lexicon | None = None, tracker: PromiseTracker | None = None) -> None:
         self.scoper = scoper
         self.plan_words = tuple(plan_words)  # the question lexicon's words for targets (目标, 计划)
         self.commitments = list(commitments)
         self.by_id = {c.id: c for c in self.commitments}
         self.checks = checks
-        self.words = _Words.load(Path(rules_path or DEFAULT_RULES), CATALOGUE_RULES)
+        self.lexicon = lexicon or Lexicon.default()
+        self.words = _Words.load(self.lexicon)
         self.plan_words += self.words.target
         self.texts = {d.id: d.text for d in scoper.documents}
-        self.tracker = tracker or PromiseTracker(rules_path)
+        self.tracker = tracker or PromiseTracker(self.lexicon)
 
     # ---- scoping
 

@@ -21,7 +21,7 @@ from rag.crossreport import ReportRouter
 from rag.embedding import Embedder
 from rag.index import IndexBuilder, IndexUnavailable
 from rag.genre.lexicon import Lexicon
-from rag.promises import PromiseCheck, track
+from rag.promises import PromiseCheck, PromiseTracker, track
 from rag.query import QueryAnalyzer
 from rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, Priors, Retriever, UnitFeatures
 from rag.scope import ReportScoper, YearWords
@@ -153,7 +153,7 @@ class Pipeline:
                                       intent_words=analyzer.intent_words, refusal_threshold=settings.refusal_threshold,
                                       scorer=scorer_from(settings.answer_scorer))
         items = CommitmentExtractor(lexicon).run(store.documents)
-        checks = track(items, store.documents)
+        checks = track(items, store.documents, PromiseTracker(lexicon))
         scope = lexicon.table("scope")
         scoper = ReportScoper(store.documents, YearWords(
             tuple(scope["plan_time"]), tuple(scope["last_year"]),
@@ -161,9 +161,9 @@ class Pipeline:
         return cls(settings, store, embedder, analyzer,
                    {"bm25": bm25, "dense": dense, "hybrid": hybrid}, composer,
                    CommitmentComposer(items, lexicon), scoper,
-                   ReportRouter(scoper, items, checks, plan_words=scope["plan"]), checks,
+                   ReportRouter(scoper, items, checks, plan_words=scope["plan"], lexicon=lexicon), checks,
                    GenerativeComposer.from_settings(settings, store.documents, composer),
-                   ConversationGuard(settings.ui_examples))
+                   ConversationGuard(settings.ui_examples, lexicon))
 
     @property
     def several_reports(self) -> bool:

@@ -12,15 +12,13 @@ only outcomes of year N itself (never a growth target against a five-year total)
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from rag.commitments import Commitment, CommitmentExtractor, similarity
+from rag.genre.lexicon import Lexicon
 from rag.types import Document, Report
 
-DEFAULT_RULES = Path(__file__).parent / "data" / "promises.toml"
 STATUSES = ("met", "missed", "not_reported")
 _APPROX = ("左右", "上下", "约")
 _NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?")
@@ -48,8 +46,9 @@ class Amount:
 class PromiseTracker:
     """Pairs targets with next-year outcomes and marks them met, missed or not reported."""
 
-    def __init__(self, rules_path: Path | None = None) -> None:
-        d = tomllib.loads(Path(rules_path or DEFAULT_RULES).read_text("utf-8"))["promises"]
+    def __init__(self, lexicon: Lexicon | None = None) -> None:
+        self.lexicon = lexicon or Lexicon.default()
+        d = self.lexicon.table("promises")
         self.last_year_horizons: tuple[str, ...] = tuple(d["outcome"]["last_year_horizons"])
         self.min_similarity: float = d["outcome"]["min_similarity"]
         self.ceiling_words: tuple[str, ...] = tuple(d["direction"]["ceiling_words"])
@@ -59,7 +58,7 @@ class PromiseTracker:
         self.stock_words: tuple[str, ...] = tuple(d["direction"]["stock_words"])
         self.magnitudes: dict[str, float] = d["units"]["magnitudes"]
         self.same_units: dict[str, str] = d["units"]["same"]
-        self._tail = CommitmentExtractor().rules.tail  # the tracker's own reading of a figure's unit
+        self._tail = CommitmentExtractor(self.lexicon).rules.tail  # the tracker's own reading of a figure's unit
 
     def _measure(self, value: str, unit: str, before: str, text: str = "") -> Amount:
         base, factor = unit, 1.0

@@ -3,18 +3,17 @@
 Readability-style: site furniture is removed by tag and by class/id words, the container that
 holds the most paragraph text (not link text) is the article, and furniture lines inside it
 (发布时间、来源、【打印】…) are dropped. The words and patterns are data in
-``rag/data/html_boilerplate.toml``. ``<h2>``–``<h6>`` and ``<p><strong>…</strong></p>`` are headings.
+``rag/data/html_boilerplate.toml`` (its ``[html]`` table). ``<h2>``–``<h6>`` and ``<p><strong>…</strong></p>`` are headings.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
+from rag.genre.lexicon import Lexicon
 from rag.loaders.base import Extracted, fail, joined
 from rag.loaders.text import decode
 
@@ -34,9 +33,10 @@ class Boilerplate:
     lines: re.Pattern[str]
 
 
-@lru_cache(maxsize=1)
-def boilerplate() -> Boilerplate:
-    data = tomllib.loads(resources.files("rag").joinpath("data/html_boilerplate.toml").read_text("utf-8"))
+@lru_cache(maxsize=4)
+def boilerplate(lexicon: Lexicon | None = None) -> Boilerplate:
+    """The ``[html]`` table of the one ``Lexicon``, compiled once."""
+    data = (lexicon or Lexicon.default()).table("html")
     return Boilerplate(
         furniture=re.compile("|".join(re.escape(w) for w in data["furniture"]), re.IGNORECASE),
         drop_tags=frozenset(data["drop_tags"]),
