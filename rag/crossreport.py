@@ -25,7 +25,7 @@ from rag.genre.text import HAN_RUN as _HAN_ONLY
 from rag.composers.base import CITATION_MARK as _MARK
 from rag.composers.base import refusal_sentence
 from rag.promises import PromiseCheck, PromiseTracker
-from rag.scope import ReportScope, ReportScoper
+from rag.selection import ReportScope, ReportScoper
 from rag.types import Answer, Citation, ScoredUnit
 
 _FIGURE = re.compile(r"\d|[一二三四五六七八九十两百千万]+[件项个条所家类方座批名位次倍成]")

@@ -24,7 +24,7 @@ from rag.genre.lexicon import Lexicon
 from rag.promises import PromiseCheck, PromiseTracker, track
 from rag.query import QueryAnalyzer
 from rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, Priors, Retriever, UnitFeatures
-from rag.scope import ReportScoper, YearWords
+from rag.selection import ReportScoper, YearWords
 from rag.settings import Settings, get_settings
 from rag.stores import Store, StoreUnavailable
 from rag.stores.faiss import FaissStore

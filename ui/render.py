@@ -9,7 +9,7 @@ from html import escape
 
 from rag.composers.base import CITATION_MARK as _MARKER
 from rag.corpus import own_segments
-from rag.scope import report_label
+from rag.selection import report_label
 from rag.types import Document, Section
 
 #: Interface strings; the reports themselves stay in Chinese.

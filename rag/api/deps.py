@@ -9,7 +9,7 @@ from fastapi import Depends, Path, Query, Request
 from rag.api.errors import ApiError
 from rag.commitments import Commitment
 from rag.pipeline import Pipeline
-from rag.scope import UnknownReport
+from rag.selection import UnknownReport
 
 
 def get_pipeline(request: Request) -> Pipeline:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.corpus import parse_document
-from rag.scope import ReportScoper, UnknownReport, YearWords
+from rag.selection import ReportScoper, UnknownReport, YearWords
 
 WORDS = YearWords(this_year=("今年", "明年"), last_year=("去年",))
 
