@@ -305,7 +305,7 @@ def commitments(
     from rag.commitments import CommitmentExtractor, filter_commitments, render, to_csv_bytes
     from rag.corpus import CorpusError, CorpusLoader
     from rag.promises import STATUSES, track
-    from rag.selection import ReportScoper, UnknownReport
+    from rag.selection import ReportSelector, UnknownReport
 
     if fmt not in ("table", "csv", "json", "md") or lang not in ("zh", "en"):
         _fail(f"未知格式或语言 {fmt!r}/{lang!r}（可选 table/csv/json/md，zh/en） / Unknown format or language "
@@ -320,7 +320,7 @@ def commitments(
         docs = loader.require(got)
         if got.skipped:
             typer.echo("未读取的文件 / Files not read:\n" + skipped_lines(got.skipped), err=True)
-        ids = ReportScoper(docs).resolve(document, region, year)
+        ids = ReportSelector(docs).resolve(document, region, year)
     except (CorpusError, UnknownReport) as exc:
         _fail(str(exc))
     everything = CommitmentExtractor().run(docs)

@@ -1,8 +1,8 @@
-"""Answers over a corpus of many reports: each question part is scoped to the reports it names,
+"""Answers over a corpus of many reports: each question part is restricted to the reports it names,
 every sentence says which report it comes from, and two years of one place are joined.
 
 - A place no report covers gets a refusal that lists the reports there are.
-- A part scoped to one report is answered from it; parts scoped to different reports (a 2022
+- A part selecting one report is answered from it; parts selecting different reports (a 2022
   target, then its outcome in the 2023 report) are answered each from its own.
 - A part that several reports could answer is answered per report (at most three), each labelled
   with its place and year; two years' figures of one place are compared when the question asks.
@@ -25,7 +25,7 @@ from rag.genre.text import HAN_RUN as _HAN_ONLY
 from rag.composers.base import CITATION_MARK as _MARK
 from rag.composers.base import refusal_sentence
 from rag.promises import PromiseCheck, PromiseTracker
-from rag.selection import ReportScope, ReportScoper
+from rag.selection import ReportSelector, Selection
 from rag.types import Answer, Citation, ScoredUnit
 
 _FIGURE = re.compile(r"\d|[一二三四五六七八九十两百千万]+[件项个条所家类方座批名位次倍成]")
@@ -86,12 +86,12 @@ def renumber(answer: Answer, citations: list[Citation]) -> str:
 
 
 class ReportRouter:
-    """Scopes, answers and labels questions over a catalogue of reports."""
+    """Selects the reports, answers and labels questions over a catalogue of reports."""
 
-    def __init__(self, scoper: ReportScoper, commitments: Sequence[Commitment],
+    def __init__(self, selector: ReportSelector, commitments: Sequence[Commitment],
                  checks: dict[str, PromiseCheck], *, plan_words: Sequence[str] = (),
                  lexicon: Lexicon | None = None, tracker: PromiseTracker | None = None) -> None:
-        self.scoper = scoper
+        self.selector = selector
         self.plan_words = tuple(plan_words)  # the question lexicon's words for targets (目标, 计划)
         self.commitments = list(commitments)
         self.by_id = {c.id: c for c in self.commitments}
@@ -99,19 +99,19 @@ class ReportRouter:
         self.lexicon = lexicon or Lexicon.default()
         self.words = _Words.load(self.lexicon)
         self.plan_words += self.words.target
-        self.texts = {d.id: d.text for d in scoper.documents}
+        self.texts = {d.id: d.text for d in selector.documents}
         self.tracker = tracker or PromiseTracker(self.lexicon)
 
     # ---- scoping
 
-    def scopes(self, question: str, parts: Sequence, history: Sequence[str] = (),
-               restrict: Collection[str] | None = None) -> list[ReportScope]:
-        """One scope per part: the place from the part, the question or the last turn that named
+    def select(self, question: str, parts: Sequence, history: Sequence[str] = (),
+               restrict: Collection[str] | None = None) -> list[Selection]:
+        """One selection per part: the place from the part, the question or the last turn that named
         one; the year from the part or the question; the intent from the part."""
         context = question
-        if not self.scoper.named_regions(question):
-            context = next((h for h in reversed(history) if self.scoper.named_regions(h)), question) + question
-        return [self.scoper.run(p.text, self.intent(p, question), restrict=restrict, context=context) for p in parts]
+        if not self.selector.named_regions(question):
+            context = next((h for h in reversed(history) if self.selector.named_regions(h)), question) + question
+        return [self.selector.run(p.text, self.intent(p, question), restrict=restrict, context=context) for p in parts]
 
     def focus(self, part, question: str):
         """The part as asked of one report: comparison words («高还是低») mean nothing inside any
@@ -134,19 +134,19 @@ class ReportRouter:
             return "plan" if _has(own, self.plan_words) else "outcome"
         return getattr(part, "scope", None)
 
-    def blocked(self, question: str, scopes: Sequence[ReportScope]) -> Answer | None:
+    def blocked(self, question: str, selections: Sequence[Selection]) -> Answer | None:
         """The refusal when no report can answer: a place none covers, or a year none reports on."""
-        unknown = [u for s in scopes for u in s.unknown]
-        if unknown and not any(s.regions for s in scopes):
+        unknown = [u for s in selections for u in s.unknown]
+        if unknown and not any(s.regions for s in selections):
             return self.refusal(question, list(dict.fromkeys(unknown)))
-        gaps = [s.gap for s in scopes if s.gap]
+        gaps = [s.gap for s in selections if s.gap]
         if gaps:
             return Answer(question=question, answer=gaps[0], found=False, composer="scope")
         return None
 
     def refusal(self, question: str, unknown: Sequence[str]) -> Answer:
         places = "、".join(unknown)
-        text = (f"报告库中没有关于{places}的政府工作报告，无法回答。现有报告：{self.scoper.available()}。"
+        text = (f"报告库中没有关于{places}的政府工作报告，无法回答。现有报告：{self.selector.available()}。"
                 f" / No report in the corpus covers {places}.")
         return Answer(question=question, answer=text, found=False, composer="scope")
 
@@ -169,7 +169,7 @@ class ReportRouter:
                 while start < m.start() and text[start] in " ；;，,。":
                     start += 1
                 out.append(text[pos:start])
-                out.append(f"【{self.scoper.label(doc)}】")
+                out.append(f"【{self.selector.label(doc)}】")
                 pos, current = start, doc
             after = m.end()
         out.append(text[pos:])
@@ -177,15 +177,15 @@ class ReportRouter:
 
     # ---- answering
 
-    def answer(self, question: str, parts: list, scopes: list[ReportScope], retrieve: Retrieve,
+    def answer(self, question: str, parts: list, selections: list[Selection], retrieve: Retrieve,
                compose: Compose) -> Answer:
-        blocked = self.blocked(question, scopes)
+        blocked = self.blocked(question, selections)
         if blocked is not None:
             return blocked
-        listed = self.promise_list(question, scopes)
+        listed = self.promise_list(question, selections)
         if listed is not None:
             return listed
-        docs = [s.doc_ids for s in scopes]
+        docs = [s.doc_ids for s in selections]
         parts = [self.focus(p, question) for p in parts]
         plain = self._plain(question, retrieve)
         parts = [self.dated(p, question) for p in parts]
@@ -263,7 +263,7 @@ class ReportRouter:
         intent = self.intent(part, question)
         if getattr(part, "scope", None) is not None and intent != "outcome":
             return part  # «过去五年…» has its own span
-        years = self.scoper.years_named(question)
+        years = self.selector.years_named(question)
         if len(years) != 1:
             return part
         return dataclasses.replace(part, year=years[0], scope="review" if intent == "outcome" else part.scope)
@@ -307,7 +307,7 @@ class ReportRouter:
         kinds = getattr(part, "kinds", frozenset())
         wanted = None
         if "when" in kinds and _has(question.lower(), w.report_words):
-            wanted = self.scoper.catalogue.rules.congress
+            wanted = self.selector.catalogue.rules.congress
         office = next((o for o in w.offices if o in part.search_text), None)
         if office and ("who" in kinds or "name" in kinds):
             wanted = re.compile(re.escape(office) + r"[ \t\u3000]*[\u4e00-\u9fff]{2,4}$")
@@ -315,7 +315,7 @@ class ReportRouter:
             return None
         for a, b in self._head_lines(doc):
             if wanted.search(text[a:b]):
-                section = next((s for s in reversed(self.scoper.section_of(doc)) if s.start <= a), None)
+                section = next((s for s in reversed(self.selector.section_of(doc)) if s.start <= a), None)
                 cite = Citation(1, doc, section.id if section else "0", section.path_str if section else "",
                                 text[a:b], a, b, 1.0)
                 return Answer(question=question, answer=f"{text[a:b]}[1]", found=True, citations=[cite],
@@ -325,7 +325,7 @@ class ReportRouter:
     def target_record(self, question: str, part, doc: str) -> Answer | None:
         """«江城2023年城镇新增就业目标是多少»: the main target of that metric, cited from the tracker."""
         asks_figure = "number" in getattr(part, "kinds", ()) or _has(question, self.words.compare)
-        year = self.scoper.reports[doc].year
+        year = self.selector.reports[doc].year
         if self.intent(part, question) != "plan" or not asks_figure or getattr(part, "year", None) not in (None, year):
             return None  # «到2026年…» is not this year's target
         topic = "".join(w for w in part.topic.split() if w not in self.plan_words)
@@ -351,12 +351,12 @@ class ReportRouter:
 
     def per_report(self, question: str, parts: list, docs: list[tuple[str, ...] | None], retrieve: Retrieve,
                    compose: Compose) -> Answer:
-        """The question answered by each report in scope that can (at most three), labelled."""
-        pool = list(dict.fromkeys(d for ids in docs for d in (ids if ids is not None else self.scoper.reports)))
-        named = set(self.scoper.years_named(question))
+        """The question answered by each selected report that can (at most three), labelled."""
+        pool = list(dict.fromkeys(d for ids in docs for d in (ids if ids is not None else self.selector.reports)))
+        named = set(self.selector.years_named(question))
         tried = []
         for doc in pool:
-            year = self.scoper.reports[doc].year
+            year = self.selector.reports[doc].year
             # «2023年比2022年»: each report answers for its own year of those named
             own = [dataclasses.replace(p, year=year) if year in named and getattr(p, "year", None) else p
                    for p in parts]
@@ -371,15 +371,15 @@ class ReportRouter:
                 found.append((doc, a))
             if len(found) == 3:
                 break
-        if not found:  # no report answers: the refusal, from the hits of every report in scope
+        if not found:  # no report answers: the refusal, from the hits of every selected report
             hits = [retrieve(p, ids) for p, ids in zip(parts, docs)]
             answer = self.checked(compose(question, parts, hits), parts)
             return self.label(answer) if answer.found else answer
-        reports = self.scoper.reports
+        reports = self.selector.reports
         if len({reports[d].region for d, _ in found}) == 1:  # one place: in year order
             found.sort(key=lambda x: reports[x[0]].year or 0)
         citations: list[Citation] = []
-        pieces = [f"【{self.scoper.label(doc)}】{renumber(a, citations)}" for doc, a in found]
+        pieces = [f"【{self.selector.label(doc)}】{renumber(a, citations)}" for doc, a in found]
         comparison = self.compare(question, found, parts[0].topic if parts else "")
         if comparison:
             pieces.append(comparison)
@@ -397,7 +397,7 @@ class ReportRouter:
         """«2023年比2022年高还是低»: which of two years' figures of one place is higher."""
         if len(found) != 2 or not _has(question, self.words.compare):
             return ""
-        reports = self.scoper.reports
+        reports = self.selector.reports
         (d1, a1), (d2, a2) = found
         if reports[d1].region != reports[d2].region:
             return ""
@@ -413,10 +413,10 @@ class ReportRouter:
     # ---- promises
 
     def _next_report(self, doc: str) -> str | None:
-        r = self.scoper.reports.get(doc)
+        r = self.selector.reports.get(doc)
         if r is None or not r.region or not r.year:
             return None
-        return next((i for i, x in self.scoper.reports.items() if x.region == r.region and x.year == r.year + 1), None)
+        return next((i for i, x in self.selector.reports.items() if x.region == r.region and x.year == r.year + 1), None)
 
     def with_outcome(self, question: str, part, doc: str, answer: Answer, retrieve: Retrieve,
                      compose: Compose) -> Answer:
@@ -446,19 +446,19 @@ class ReportRouter:
         return answer
 
     def _previous_report(self, doc: str) -> str | None:
-        r = self.scoper.reports.get(doc)
+        r = self.selector.reports.get(doc)
         if r is None or not r.region or not r.year:
             return None
-        return next((i for i, x in self.scoper.reports.items() if x.region == r.region and x.year == r.year - 1), None)
+        return next((i for i, x in self.selector.reports.items() if x.region == r.region and x.year == r.year - 1), None)
 
-    def promise_list(self, question: str, scopes: list[ReportScope]) -> Answer | None:
+    def promise_list(self, question: str, selections: list[Selection]) -> Answer | None:
         """«江城去年定的目标哪些没完成？»: the tracker's missed (or kept) targets of one report; a
         report with no successor stands for the targets its own review judges (its predecessor's)."""
         w = self.words
         missed, met = _has(question, w.missed), _has(question, w.met)
-        if not (missed or met) or not _has(question, w.listing) or len(scopes) != 1:
+        if not (missed or met) or not _has(question, w.listing) or len(selections) != 1:
             return None
-        ids = scopes[0].doc_ids
+        ids = selections[0].doc_ids
         docs = list(dict.fromkeys(d if self._next_report(d) else self._previous_report(d) for d in (ids or ())))
         docs = [d for d in docs if d]
         if len(docs) != 1:
@@ -469,8 +469,8 @@ class ReportRouter:
         rows = [(self.by_id[t], c) for t, c in self.checks.items()
                 if c.status == wanted and self.by_id[t].doc == doc and (self.by_id[t].main_target or not main_only)]
         rows.sort(key=lambda r: (not r[0].main_target, r[0].start))
-        later = self.scoper.label(self._next_report(doc) or "")
-        head = f"【{self.scoper.label(doc)}】"
+        later = self.selector.label(self._next_report(doc) or "")
+        head = f"【{self.selector.label(doc)}】"
         if not rows:
             return Answer(question=question, found=False, composer="promises",
                           answer=f"{head}据{later}，没有找到{w.status[wanted]}的目标。")

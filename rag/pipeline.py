@@ -24,7 +24,7 @@ from rag.genre.lexicon import Lexicon
 from rag.promises import PromiseCheck, PromiseTracker, track
 from rag.query import QueryAnalyzer
 from rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, Priors, Retriever, UnitFeatures
-from rag.selection import ReportScoper, YearWords
+from rag.selection import ReportSelector, YearWords
 from rag.settings import Settings, get_settings
 from rag.stores import Store, StoreUnavailable
 from rag.stores.faiss import FaissStore
@@ -123,7 +123,7 @@ class Pipeline:
     retrievers: dict[str, Retriever]
     composer: ExtractiveComposer  # always there: the default answer and any other's fallback
     commitments: CommitmentComposer  # extracted once here; the API and UI list its ``items``
-    scoper: ReportScoper  # the catalogue: which reports a question or a filter is about
+    selector: ReportSelector  # the catalogue: which reports a question or a filter is about
     router: ReportRouter  # answers over several reports, labelled per report
     promises: dict[str, PromiseCheck]  # target id → its fate in the same place's next report
     generative: GenerativeComposer | None = None  # set when an LLM server is configured
@@ -155,13 +155,13 @@ class Pipeline:
         items = CommitmentExtractor(lexicon).run(store.documents)
         checks = track(items, store.documents, PromiseTracker(lexicon))
         scope = lexicon.table("scope")
-        scoper = ReportScoper(store.documents, YearWords(
+        selector = ReportSelector(store.documents, YearWords(
             tuple(scope["plan_time"]), tuple(scope["last_year"]),
             periods=tuple(w for w in scope["review_time"] if w not in scope["last_year"])))
         return cls(settings, store, embedder, analyzer,
                    {"bm25": bm25, "dense": dense, "hybrid": hybrid}, composer,
-                   CommitmentComposer(items, lexicon), scoper,
-                   ReportRouter(scoper, items, checks, plan_words=scope["plan"], lexicon=lexicon), checks,
+                   CommitmentComposer(items, lexicon), selector,
+                   ReportRouter(selector, items, checks, plan_words=scope["plan"], lexicon=lexicon), checks,
                    GenerativeComposer.from_settings(settings, store.documents, composer),
                    ConversationGuard(settings.ui_examples, lexicon))
 
@@ -173,16 +173,16 @@ class Pipeline:
                documents: Collection[str] | None = None) -> list[ScoredUnit]:
         """Ranked units; a place or year named in the query narrows the reports, within ``documents``."""
         parts = self.analyzer.analyze(query)
-        scope = self.router.scopes(query, parts[:1], restrict=documents)[0]
-        if scope.unknown:
+        selection = self.router.select(query, parts[:1], restrict=documents)[0]
+        if selection.unknown:
             return []
-        return self.retrievers[retriever].retrieve(parts[0], k, doc_ids=scope.doc_ids)
+        return self.retrievers[retriever].retrieve(parts[0], k, doc_ids=selection.doc_ids)
 
     def _events(self, question: str, top_k: int | None, history: list[str] | None, retriever: str, *,
                 stream: bool, documents: Collection[str] | None = None) -> Iterator[dict]:
         """Retrieve, then run the composer chain: a streaming composer's deltas as they arrive (when
         ``stream`` is set), then ``{"type": "final", "answer": Answer}``. Over several reports (or
-        with ``documents``), the report router scopes, answers and labels instead."""
+        with ``documents``), the report router selects reports, answers and labels instead."""
         k = top_k or self.settings.top_k
         t0 = time.perf_counter()
         said = self.guard.run(question) if self.guard else None  # "你好", markup, SQL …: no retrieval, no figure
@@ -192,9 +192,9 @@ class Pipeline:
             yield {"type": "final", "answer": said}
             return
         parts = self.analyzer.analyze(question, history)
-        scopes = self.router.scopes(question, parts, history or [], documents)
-        if self.several_reports or documents is not None or any(s.unknown or s.gap for s in scopes):
-            answer = self._across_reports(question, parts, scopes, k, retriever, history)
+        selections = self.router.select(question, parts, history or [], documents)
+        if self.several_reports or documents is not None or any(s.unknown or s.gap for s in selections):
+            answer = self._across_reports(question, parts, selections, k, retriever, history)
             t1 = time.perf_counter()
             self._add_pages(answer)
             answer.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "compose": 0.0,
@@ -223,26 +223,26 @@ class Pipeline:
             doc = self.store.document(c.doc)
             c.page = doc.page_at(c.start) if doc is not None else None
 
-    def _across_reports(self, question: str, parts: list, scopes: list, k: int, retriever: str,
+    def _across_reports(self, question: str, parts: list, selections: list, k: int, retriever: str,
                         history: list[str] | None = None) -> Answer:
-        """A corpus of several reports: the tracker's lists restricted to the scoped reports, else
-        the router's scoped, per-report, labelled answer (extractive: an LLM is not asked here)."""
-        blocked = self.router.blocked(question, scopes)
+        """A corpus of several reports: the tracker's lists restricted to the selected reports, else
+        the router's per-report, labelled answer (extractive: an LLM is not asked here)."""
+        blocked = self.router.blocked(question, selections)
         if blocked is not None:
             return blocked
-        listed = self.router.promise_list(question, scopes)
+        listed = self.router.promise_list(question, selections)
         if listed is not None:
             return listed
-        listed = self.commitments.run(question, parts, documents=[s.doc_ids for s in scopes])
+        listed = self.commitments.run(question, parts, documents=[s.doc_ids for s in selections])
         if listed is not None:
             return self.router.label(listed)
         # the parts again without place names: inside its own report a name only favours sentences
         # that repeat it («建设江城数字产业园» for «江城地区生产总值»)
-        bare = self.analyzer.analyze(self.scoper.strip_places(question) or question,
-                                     [self.scoper.strip_places(h) for h in history or []])
+        bare = self.analyzer.analyze(self.selector.strip_places(question) or question,
+                                     [self.selector.strip_places(h) for h in history or []])
         parts = bare if len(bare) == len(parts) else parts
         ranker = self.retrievers[retriever]
-        return self.router.answer(question, parts, scopes, lambda p, d: ranker.retrieve(p, k, doc_ids=d),
+        return self.router.answer(question, parts, selections, lambda p, d: ranker.retrieve(p, k, doc_ids=d),
                                   self.composer.run)
 
     def ask(self, question: str, top_k: int | None = None, *, history: list[str] | None = None,

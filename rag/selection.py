@@ -51,7 +51,7 @@ def _pinyin(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class ReportScope:
+class Selection:
     """The reports a question may be answered from; ``doc_ids`` None means every report."""
 
     doc_ids: tuple[str, ...] | None = None
@@ -59,7 +59,7 @@ class ReportScope:
     unknown: tuple[str, ...] = ()  # places it names that no report covers
     years: tuple[int, ...] = ()  # plan years of the reports it was narrowed to by a year
     gap: str = ""  # why no report can answer although the place is covered («2023年的完成情况»)
-    notes: list[str] = field(default_factory=list)  # how the scope was decided, for debugging
+    notes: list[str] = field(default_factory=list)  # how the selection was decided, for debugging
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class YearWords:
     report: tuple[str, ...] = ("报告",)  # «2023年报告»: the year names a report, not a period
 
 
-class ReportScoper:
+class ReportSelector:
     """Resolves questions and API filters to the reports they concern."""
 
     def __init__(self, documents: Iterable[Document], words: YearWords = YearWords(),
@@ -234,7 +234,7 @@ class ReportScoper:
         return list(dict.fromkeys(int(m.group(1)) for m in found)), names_report
 
     def run(self, question: str, intent: str | None = None, *, restrict: Collection[str] | None = None,
-            context: str = "") -> ReportScope:
+            context: str = "") -> Selection:
         """The reports ``question`` is about. ``intent`` is the part it asks about ("plan" for
         targets, "review" for outcomes, None); ``restrict`` the API's own filter, which wins;
         ``context`` the whole question (or conversation) a part comes from, which lends the part
@@ -248,7 +248,7 @@ class ReportScoper:
         else:
             unknown = self.unknown_places(context or question)
             if unknown:
-                return ReportScope((), (), tuple(unknown), notes=[f"unknown place: {'/'.join(unknown)}"])
+                return Selection((), (), tuple(unknown), notes=[f"unknown place: {'/'.join(unknown)}"])
         own_time = self._years_of(question)[0] or self._relative(question) or any(w in question for w in self.words.periods)
         timed = question if own_time or not context else context
         years, names_report = self._years_of(timed)
@@ -258,11 +258,11 @@ class ReportScoper:
         elif regions and len(years) == 1 and pool:
             gap = self._gap(pool, years[0], intent)
             if gap:
-                return ReportScope((), tuple(regions), (), (), gap=gap, notes=notes)
+                return Selection((), tuple(regions), (), (), gap=gap, notes=notes)
         if restrict is None and not regions and len(pool) == len(self.reports):
-            return ReportScope(None, (), (), (), notes=notes)
+            return Selection(None, (), (), (), notes=notes)
         years = tuple(sorted({self.reports[i].year for i in pool if self.reports[i].year}))
-        return ReportScope(tuple(pool), tuple(regions), (), years, notes=notes)
+        return Selection(tuple(pool), tuple(regions), (), years, notes=notes)
 
     def _gap(self, pool: list[str], year: int, intent: str | None) -> str:
         """A place's reports that cannot answer for ``year``: a past year's targets without that

@@ -44,7 +44,7 @@ def _labelled(p, answer) -> None:
     for c in answer.citations:
         marker = answer.answer.index(f"[{c.n}]")
         before = [m.group(1) for m in labels if m.start() < marker]
-        assert before and before[-1] == p.scoper.label(c.doc), (c.n, answer.answer)
+        assert before and before[-1] == p.selector.label(c.doc), (c.n, answer.answer)
 
 
 def test_catalogue_lists_every_report(api):

@@ -1,11 +1,11 @@
-"""Question scoping: the place and year a question names restrict it to matching reports."""
+"""Report selection: the place and year a question names restrict it to matching reports."""
 
 from __future__ import annotations
 
 import pytest
 
 from rag.corpus import parse_document
-from rag.selection import ReportScoper, UnknownReport, YearWords
+from rag.selection import ReportSelector, UnknownReport, YearWords
 
 WORDS = YearWords(this_year=("今年", "明年"), last_year=("去年",))
 
@@ -16,10 +16,10 @@ def _report(place: str, year: int, doc_id: str, body: str = "地区生产总值�
 
 
 @pytest.fixture(scope="module")
-def scoper():
+def selector():
     docs = [_report("江城市", 2022, "jc22"), _report("江城市", 2023, "jc23", "开通至北京的高铁。"),
             _report("云溪县", 2024, "yx")]
-    return ReportScoper(docs, WORDS)
+    return ReportSelector(docs, WORDS)
 
 
 @pytest.mark.parametrize(("question", "intent", "expected"), [
@@ -35,36 +35,36 @@ def scoper():
     ("What was Jiangcheng's GDP growth target for 2022?", "plan", ("jc22",)),  # pinyin
     ("How many new school places will Yunxi County add?", None, ("yx",)),
 ])
-def test_named_place_and_year_restrict_the_reports(scoper, question, intent, expected):
-    assert scoper.run(question, intent).doc_ids == expected
+def test_named_place_and_year_restrict_the_reports(selector, question, intent, expected):
+    assert selector.run(question, intent).doc_ids == expected
 
 
-def test_no_place_named_leaves_every_report(scoper):
-    scope = scoper.run("过去五年城镇新增就业多少？")
-    assert scope.doc_ids is None and not scope.unknown
-    assert scoper.run("北京的高铁开通了吗？").unknown == ()  # a place a report's text mentions
+def test_no_place_named_leaves_every_report(selector):
+    selection = selector.run("过去五年城镇新增就业多少？")
+    assert selection.doc_ids is None and not selection.unknown
+    assert selector.run("北京的高铁开通了吗？").unknown == ()  # a place a report's text mentions
 
 
 @pytest.mark.parametrize("question", ["临海市今年GDP目标是多少？", "杭州今年GDP增长目标", "青石县2023年的财政收入",
                                       "北京市今年GDP目标是多少？",  # a report mentions 北京, none is 北京市's
                                       "国务院2024年政府工作报告提出的GDP增长目标是多少？",
                                       "What is Shanghai's GDP growth target for 2024?"])
-def test_a_place_no_report_covers_is_unknown(scoper, question):
-    scope = scoper.run(question)
-    assert scope.doc_ids == () and scope.unknown
+def test_a_place_no_report_covers_is_unknown(selector, question):
+    selection = selector.run(question)
+    assert selection.doc_ids == () and selection.unknown
 
 
-def test_words_ending_like_places_are_not_places(scoper):
+def test_words_ending_like_places_are_not_places(selector):
     for question in ("楼市今年啥态度？", "哪两个县开展试点？", "What revenue target is set for Longbai Group?",
                      "How many China-Europe Railway Express trains ran?"):
-        assert scoper.run(question).unknown == (), question
+        assert selector.run(question).unknown == (), question
 
 
-def test_api_filters_resolve_or_fail(scoper):
-    assert scoper.resolve() is None
-    assert scoper.resolve(region="江城", year=2023) == ("jc23",)
-    assert scoper.resolve(documents=["yx", "jc22"]) == ("jc22", "yx")
+def test_api_filters_resolve_or_fail(selector):
+    assert selector.resolve() is None
+    assert selector.resolve(region="江城", year=2023) == ("jc23",)
+    assert selector.resolve(documents=["yx", "jc22"]) == ("jc22", "yx")
     for bad in ({"documents": ["nope"]}, {"region": "临海市"}, {"year": 2019}):
         with pytest.raises(UnknownReport, match="江城市2022年政府工作报告"):
-            scoper.resolve(**bad)
-    assert scoper.label("jc23") == "江城市2023年政府工作报告"
+            selector.resolve(**bad)
+    assert selector.label("jc23") == "江城市2023年政府工作报告"

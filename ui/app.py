@@ -282,7 +282,7 @@ def related_refs(pipeline: Pipeline, answer: dict) -> list[dict]:
 def report_choices(pipeline: Pipeline, lang: str) -> list[tuple[str, str]]:
     """全部报告, then each report by place and year (its catalogue label)."""
     return [(t(lang, "all_reports"), ALL_REPORTS),
-            *((pipeline.scoper.label(d.id), d.id) for d in pipeline.store.documents)]
+            *((pipeline.selector.label(d.id), d.id) for d in pipeline.store.documents)]
 
 
 def picked(pipeline: Pipeline, report: object) -> tuple[str, ...] | None:
@@ -292,7 +292,7 @@ def picked(pipeline: Pipeline, report: object) -> tuple[str, ...] | None:
 
 def in_view(pipeline: Pipeline, report: object) -> list[str]:
     ids = picked(pipeline, report) or [d.id for d in pipeline.store.documents]
-    return [pipeline.scoper.label(i) for i in ids]
+    return [pipeline.selector.label(i) for i in ids]
 
 
 class _Handlers:
@@ -386,7 +386,7 @@ class _Handlers:
     def on_load(self, lang: str) -> tuple[Any, ...]:
         pipeline = self.pipeline()
         docs = pipeline.store.documents
-        choices = [(pipeline.scoper.label(d.id), d.id) for d in docs]
+        choices = [(pipeline.selector.label(d.id), d.id) for d in docs]
         first = docs[0].id if docs else None
         return (gr.update(choices=choices, value=first, visible=len(docs) > 1), self.show_document(first, lang),
                 gr.update(choices=report_choices(pipeline, lang), value=ALL_REPORTS, visible=len(docs) > 1),

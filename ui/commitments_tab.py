@@ -95,7 +95,7 @@ def promise_choices(lang: str) -> list[tuple[str, str]]:
 
 def report_choices(pipeline: Pipeline, lang: str = "zh") -> list[tuple[str, str]]:
     return [(t(lang, "all_reports"), ALL_REPORTS),
-            *((pipeline.scoper.label(d.id), d.id) for d in pipeline.store.documents)]
+            *((pipeline.selector.label(d.id), d.id) for d in pipeline.store.documents)]
 
 
 def table_rows(pipeline: Pipeline, items: list[Commitment], lang: str = "zh") -> list[list[str]]:

@@ -42,7 +42,7 @@ def report_ids(pipeline: Pipeline, documents: list[str] | None, region: str | No
     if not documents and not (region or "").strip() and year is None:
         return None
     try:
-        return pipeline.scoper.resolve(documents or None, (region or "").strip() or None, year)
+        return pipeline.selector.resolve(documents or None, (region or "").strip() or None, year)
     except UnknownReport as exc:
         raise ApiError(404, "unknown_report", str(exc)) from None
 
