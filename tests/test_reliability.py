@@ -404,14 +404,17 @@ def test_markup_from_questions_and_reports_stays_text(hostile_server):
         page.locator("#rag-question textarea").wait_for()
 
         _ask(page, HOSTILE_QUESTION)  # the question shows literally (``_ask`` compares its text)
-        answer = page.locator("#rag-chat .rag-a").last
+        refusal = page.locator("#rag-chat .rag-a").last  # markup in a question is refused, never run
+        assert "未在报告中找到依据" in refusal.inner_text(), refusal.inner_text()
+        _ask(page, HOSTILE_QUESTION.split(">", 1)[1])  # the same question without its markup
+        answer = page.locator("#rag-chat .rag-a").last  # quotes the report's own markup as text
         assert "<script>" in answer.inner_text() or "<img" in answer.inner_text(), answer.inner_text()
         page.locator("#rag-chat .rag-turn").last.locator(".rag-cite").first.click()
         page.locator("#rag-source mark").wait_for(state="visible")
         page.get_by_role("tab", name="全文").click()
         page.locator("#rag-document").get_by_text("**加粗**").first.wait_for()
         page.get_by_role("tab", name="承诺清单").click()  # records quote the report too
-        page.get_by_role("gridcell", name="口袋公园</b>30个").last.click()
+        page.locator("#rag-commitments tr[data-row]", has_text="口袋公园</b>30个").last.click()
         page.locator("#rag-commitment-source mark").wait_for(state="visible")
         page.mouse.move(0, 0)
         page.wait_for_timeout(500)  # give any injected handler its chance to run
