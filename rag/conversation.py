@@ -104,12 +104,14 @@ class ConversationGuard:
         sep = " " if english else ""
         return sep + ("; ".join(self.examples) if english else "；".join(f"「{e}」" for e in self.examples))
 
-    def run(self, question: str) -> Answer | None:
-        """A finished answer for greetings, thanks and junk (``found=False``); ``None`` for a question."""
+    def run(self, question: str, *, english: bool | None = None) -> Answer | None:
+        """A finished answer for greetings, thanks and junk (``found=False``); ``None`` for a question.
+        The reply's language follows the question's letters unless ``english`` says (a page's
+        interface language does)."""
         verdict = self.classify(question)
         if verdict.kind == "question":
             return None
-        english = _is_english(question)
+        english = _is_english(question) if english is None else english
         lang = "reply_en" if english else "reply_zh"
         if verdict.kind == "thanks":
             text = self.rules["thanks"][lang]

@@ -56,3 +56,17 @@ def test_full_text_anchors_are_safe_ids_and_text_is_escaped(doc):
     html = document_html(doc, "zh")
     assert "d<1>" not in html and 'data-target="rag-sec-d-1--1"' in html and 'id="rag-sec-d-1--1"' in html
     assert "<script>" not in html and "办好民生实事" in html
+
+
+def test_guard_replies_follow_the_interface_language():
+    """Markup or a Latin greeting in 中文 mode is answered in Chinese, and 你好 in English mode in English."""
+    from rag.conversation import ConversationGuard
+    from ui.app import localize_refusal
+
+    guard = ConversationGuard(["今年经济增长的预期目标是多少？"])
+    for question in ("<img src=x onerror=alert(1)>", "hello", "你好"):
+        answer = guard.run(question).to_dict()
+        zh = localize_refusal(answer, "zh", guard)["answer"]
+        en = localize_refusal(answer, "en", guard)["answer"]
+        assert any("\u4e00" <= c <= "\u9fff" for c in zh[:10]), zh  # the reply itself, before the examples
+        assert en[:40].isascii(), en

@@ -20,6 +20,7 @@ from rag.api.errors import DEFAULTS, QUESTION_INVALID, SERVICE_ERRORS
 from rag.api.middleware import RateLimiter
 from rag.api.schemas import CONTROL_CHARS, MAX_HISTORY, MAX_QUESTION_CHARS, clean_question
 from rag.composers.base import refusal_sentence
+from rag.conversation import ConversationGuard
 from rag.pipeline import Pipeline
 from rag.query import QueryPart
 from rag.settings import Settings, get_settings
@@ -247,12 +248,16 @@ def _shown(question: object) -> str:
 _TOPIC = re.compile(r"“([^”]*)”")
 
 
-def localize_refusal(answer: dict, lang: str) -> dict:
+def localize_refusal(answer: dict, lang: str, guard: ConversationGuard | None = None) -> dict:
     """A refusal in the interface's language, whatever letters the question had: the pipeline's
     wording (``refusal_sentence``) is recognised and said again in ``lang``, without the list of
-    closest sections, which the page shows as buttons instead."""
+    closest sections, which the page shows as buttons instead; the guard's replies to greetings
+    and junk are asked of the guard again in ``lang``."""
     if answer.get("found", True) or answer.get("citations"):
         return answer
+    if answer.get("composer") == "conversation" and guard is not None:
+        again = guard.run(answer.get("question", ""), english=lang == "en")
+        return {**answer, "answer": again.answer} if again else answer
     text = answer.get("answer", "")
     topics = _TOPIC.findall(text)
     related = answer.get("related_sections") or []
@@ -333,7 +338,8 @@ class _Handlers:
                 kind = event.get("type")
                 if kind == "final":
                     answer = event["answer"]
-                    turn["answer"] = localize_refusal({**answer, "related": related_refs(pipeline, answer)}, lang)
+                    turn["answer"] = localize_refusal({**answer, "related": related_refs(pipeline, answer)}, lang,
+                                                      pipeline.guard)
                 elif kind in ("delta", "reset"):  # reset: verification dropped the text streamed so far
                     turn["partial"] = turn["partial"] + event.get("text", "") if kind == "delta" else ""
                     yield chat_html(turns, lang), turns, *(gr.skip(),) * self.n_controls
@@ -403,7 +409,8 @@ class _Handlers:
                         report: object):
         lang = LANGS.get(label, "zh")
         pipeline = self.pipeline()
-        turns = [{**x, "answer": localize_refusal(x["answer"], lang)} if x.get("answer") else x for x in turns or []]
+        turns = [{**x, "answer": localize_refusal(x["answer"], lang, pipeline.guard)} if x.get("answer") else x
+                 for x in turns or []]
         source = _open_citation(pipeline, turns, tuple(opened), lang) if opened else source_notice(lang)
         examples = self.examples.get(lang) or self.examples["zh"]
         return (lang, header_html(lang, in_view(pipeline, report)), turns, chat_html(turns, lang), source,
