@@ -3,7 +3,9 @@
 Government work reports are written in Word and exported with a handful of numbering
 conventions (``第一部分``, ``一、``, ``（一）``, ``1.``, ``（1）``, Markdown ``#``) nested in
 whatever order the drafting office chose, plus in-paragraph enumerations (``一是……二是……``).
-Nesting is therefore inferred from the order styles appear in, not from a fixed ranking.
+Nesting is therefore inferred from the order styles appear in, not from a fixed ranking; Markdown
+``#`` headings are the exception: their level is written down, so they nest by it (``## 一、`` is a
+level-2 heading whatever its numbering says) and numbered lines without ``#`` nest inside them.
 """
 
 from __future__ import annotations
@@ -110,6 +112,8 @@ def _find_headings(text: str, marked: Mapping[int, str] | None = None) -> list[_
             m = pattern.match(body)
             if m and m.end() < len(body.rstrip()):
                 end = _title_span(body, m.end())
+                if style == "md":  # the level is part of the style: ``#`` and ``##`` are different styles
+                    style = f"md{len(m.group().rstrip())}"
                 headings.append(
                     _Heading(style, pos, pos + lead + end, _display_title(body, m.end(), end))
                 )
@@ -139,7 +143,11 @@ class _TreeBuilder:
             headings[0] = _Heading(headings[0].style, 0, headings[0].heading_end, headings[0].title)
         for h in headings:
             styles = [s for s, _ in stack]
-            if h.style in styles:
+            level = _md_level(h.style)
+            if level is not None:  # closes everything opened since the nearest shallower ``#`` heading
+                while stack and (_md_level(stack[-1][0]) or level) >= level:
+                    stack.pop()
+            elif h.style in styles:
                 del stack[styles.index(h.style) :]
             parent = self.nodes[stack[-1][1]]["id"] if stack else None
             counters[parent] = counters.get(parent, 0) + 1
@@ -213,6 +221,11 @@ class _TreeBuilder:
             for n in self.nodes
         ]
         return sorted(out, key=lambda s: (s.start, s.level))
+
+
+def _md_level(style: str) -> int | None:
+    """A Markdown heading's ``#`` count, from its style label (``md2`` → 2); None for other styles."""
+    return int(style[2:]) if style.startswith("md") and style[2:].isdigit() else None
 
 
 def _clause_end(text: str, start: int, end: int) -> int:

@@ -89,6 +89,35 @@ def test_markdown_title_and_front_matter():
     assert doc.sections[0].title == "一级"
 
 
+def test_markdown_headings_nest_by_level():
+    text = ("# 某县2024年政府工作报告\n各位代表：\n## 一、2023年工作回顾\n回顾。\n### （一）工业\n工业。\n"
+            "（1）细项\n细项。\n### （二）农业\n农业。\n## 二、2024年重点工作\n### （一）工业\n计划。\n")
+    doc = parse_document(text, doc_id="x")
+    got = {s.id: (s.title, s.parent) for s in doc.sections}
+    assert got == {
+        "1": ("某县2024年政府工作报告", None),
+        "1.1": ("一、2023年工作回顾", "1"),
+        "1.1.1": ("（一）工业", "1.1"),
+        "1.1.1.1": ("（1）细项", "1.1.1"),  # a numbered line without ``#`` nests inside the ``#`` heading
+        "1.1.2": ("（二）农业", "1.1"),  # a ``###`` closes the plain numbering opened under the last one
+        "1.2": ("二、2024年重点工作", "1"),
+        "1.2.1": ("（一）工业", "1.2"),
+    }
+    assert _tiles(doc) == text
+
+
+def test_markdown_report_title_as_root_is_neither_review_nor_plan():
+    from rag.genre.lexicon import Lexicon
+
+    lexicon = Lexicon.default()
+    doc = parse_document("# 某县2024年政府工作报告\n——2024年1月5日\n## 一、2023年工作回顾\n### （一）工业\n"
+                         "工业。\n## 二、2024年重点工作\n### （一）工业\n计划。\n", doc_id="x")
+    periods = {s.id: lexicon.section_period(s.path, 2024) for s in doc.sections}
+    assert [(p.scope, p.label) for p in periods.values()] == [
+        (None, "2024年"), ("review", "2023年"), ("review", "2023年"), ("plan", "2024年"), ("plan", "2024年")]
+    assert [lexicon.section_scope(s.path, 2024) for s in doc.sections] == [None, "review", "review", "plan", "plan"]
+
+
 def test_invalid_utf8_names_file_and_offset(tmp_path):
     (tmp_path / "bad.txt").write_bytes("一、标题\n".encode() + b"\xff\xfe")
     with pytest.raises(CorpusError) as err:  # the only file is unreadable: no report at all

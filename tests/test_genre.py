@@ -54,6 +54,9 @@ def test_figure_in_unit(text, measure, found):
     (("五年来的主要工作",), None, "review", "五年来", "五年来"),
     (("前言",), 2023, None, "", None),
     (("青禾县2024年政府工作报告",), 2024, None, "", "2024年"),
+    # the root of a Markdown report's tree: its title neither scopes nor labels the chapters under it
+    (("青禾县2024年政府工作报告", "一、2023年工作回顾", "（一）坚持工业强县"), 2024, "review", "2023", "2023年"),
+    (("青禾县2024年政府工作报告", "四、加强政府自身建设"), 2024, "plan", "2024", None),
 ])
 def test_one_reading_of_review_and_plan(lexicon, path, plan_year, scope, horizon, label):
     period = lexicon.section_period(path, plan_year)

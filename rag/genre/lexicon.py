@@ -131,7 +131,7 @@ class Lexicon:
         """What one heading says: review when it uses review wording (review wins over plan
         wording in the same heading), plan for plan wording or a year >= the plan year; nothing
         for the report's own title."""
-        if any(w in title for w in self._titles):
+        if self.names_report(title):
             return None
         if any(w in title for w in self._review):
             return "review"
@@ -140,6 +140,11 @@ class Lexicon:
         if plan_year is not None and any(int(y) >= plan_year for y in YEAR.findall(title)):
             return "plan"
         return None
+
+    def names_report(self, title: str) -> bool:
+        """Whether a heading names the whole report («…政府工作报告»): a Markdown ``#`` title is the
+        root of every section's path, and says nothing about review or plan, nor about a period."""
+        return any(w in title for w in self._titles)
 
     def section_scope(self, path: tuple[str, ...], plan_year: int | None = None) -> Scope | None:
         """Review or plan, from the outermost heading that says which: a chapter titled
@@ -152,7 +157,10 @@ class Lexicon:
         return min(found, key=lambda m: m.start()).group() if found else None
 
     def section_period(self, path: tuple[str, ...], plan_year: int | None = None) -> Period:
-        """The part a section belongs to and the period it speaks of."""
+        """The part a section belongs to and the period it speaks of. The report's own title (the
+        root of a Markdown report's tree) labels only its own text (the delivery line), not the
+        chapters under it: the 2023 review is no «2024年» text for being in the 2024 report."""
+        path = tuple(t for t in path if not self.names_report(t)) or path
         label = next((p for p in map(self.period_in, path) if p), None)
         for title in path:
             scope = self.heading_scope(title, plan_year)
