@@ -164,6 +164,7 @@ class ExtractiveComposer:
         """The topic's own terms. A colloquial word the lexicon maps ("空气好") is replaced by
         the report's words for it; a long word missing from a span earns partial credit from
         its parts ("贸易往来" vs "经贸往来")."""
+        english = is_english(part.text)
         compact = part.topic.replace(" ", "").lower()
         terms: list[Term] = []
         mapped: set[str] = set()
@@ -174,8 +175,9 @@ class ExtractiveComposer:
                 mapped |= set(tokenize(short))
         tokens = [t for t in tokenize(part.topic) if t not in mapped]
         for t in dict.fromkeys(tokens):
-            if t.isascii() and t not in self.weights.df:
+            if t.isascii() and t not in self.weights.df and english:
                 continue  # an untranslated English word: coverage is judged on the report's words
+                # (in a Chinese question an unknown PM10 or 5A is a term the report must have)
             if not _CJK_OR_DIGIT.search(t) and not t.isascii():
                 continue
             if any(t != o and t in o for o in tokens):
