@@ -72,6 +72,48 @@ class SupportWeights:
 
 
 @dataclass(frozen=True)
+class Qualifiers:
+    """What tells a metric from its neighbour (rag/data/qualifiers.toml): 人均 vs the total,
+    2号线 vs 1号线, 总额 vs 每辆; and placeholders («另行公布») that stand where a figure would."""
+
+    classes: dict[str, tuple[tuple[str, ...], bool, tuple[str, ...]]]  # name -> (words, required, conflicts)
+    designators: tuple[re.Pattern[str], ...]
+    placeholders: tuple[str, ...]
+    penalty: float
+
+    @classmethod
+    def from_table(cls, table: dict) -> Qualifiers:
+        classes = {name: (tuple(c["words"]), bool(c.get("required", False)), tuple(c.get("conflicts", ())))
+                   for name, c in table.get("classes", {}).items()}
+        return cls(classes, tuple(re.compile(p) for p in table.get("designators", {}).get("patterns", ())),
+                   tuple(table.get("placeholders", {}).get("words", ())), float(table.get("penalty", 0.3)))
+
+    def missing(self, question: str, metric_text: str) -> bool:
+        """Whether the question's distinguishing qualifier is absent from the window's metric
+        text (its words and heading path), so the window speaks of a neighbouring metric."""
+        q, w = question.lower(), metric_text.lower()
+        for _name, (words, required, conflicts) in self.classes.items():
+            if not any(x in q for x in words) or any(x in w for x in words):
+                continue
+            if required or any(x in w for c in conflicts for x in self.classes.get(c, ((), False, ()))[0]):
+                return True
+        for pattern in self.designators:
+            asked = {m.group(0).replace(" ", "") for m in pattern.finditer(q)}
+            if asked and not asked & {m.group(0).replace(" ", "") for m in pattern.finditer(w)}:
+                return True
+        return False
+
+    def placeholder(self, text: str) -> bool:
+        """Whether the window says its figure is still to come («另行公布»): that is no figure."""
+        return any(p in text for p in self.placeholders)
+
+    def factor(self, question: str, window_text: str, context: str) -> float:
+        """The support cut for a window: ``penalty`` per failed check, 1.0 when it holds up."""
+        f = self.penalty if self.missing(question, window_text + " " + context) else 1.0
+        return f * (self.penalty if self.placeholder(window_text) else 1.0)
+
+
+@dataclass(frozen=True)
 class Term:
     alternatives: tuple[str, ...]  # any one of them in a span covers the term
     weight: float
@@ -128,6 +170,7 @@ class ExtractiveComposer:
         self.places = frozenset(n for d in documents if d.report.region
                                 for n in (d.report.region, d.report.region.rstrip("市省县区州盟旗")))
         self.hand_threshold = refusal_threshold
+        self.qualifiers = Qualifiers.from_table(lexicon.table("qualifiers"))
         self.set_scorer(scorer)
 
     def set_scorer(self, scorer: WindowScorer | None) -> None:
@@ -421,7 +464,7 @@ class ExtractiveComposer:
         year = part.year or (planned - 1 if part.last_year and planned else None)
         if year and year != planned and str(year) not in window.text + " ".join(window.unit.section_path):
             support *= s.other_year  # a question about one named year is not answered by a five-year total
-        return support
+        return support * self.qualifiers.factor(part.text, window.text, " ".join(window.unit.section_path))
 
     def _form_penalty(self, span: str, part: QueryPart) -> float:
         """"多少公里" answered without any distance, "什么时候" without a date, is no answer."""
