@@ -58,3 +58,22 @@ def collect_examples(pipeline: Pipeline, items: Sequence[EvalItem], *, retriever
                                labels=[label(answer_text(composer, w), item, len(parts)) for w, _ in cands],
                                answerable=item.answerable))
     return out
+
+
+def hand_threshold(pipeline: Pipeline, items: Sequence[EvalItem], *, retriever: str = "hybrid") -> tuple[float, float]:
+    """The hand-set gate's refusal threshold chosen on ``items`` (the tuning reports' questions)
+    with the learned scorer's chooser: each part's picked window, its support and whether its
+    sentence answers. Returns (threshold, part accuracy)."""
+    from rag.scoring import choose_threshold
+
+    composer = pipeline.composer
+    best, ok, answerable = [], [], []
+    for item in items:
+        parts = pipeline.analyzer.analyze(item.question)
+        for part in parts:
+            hits = pipeline.retrievers[retriever].retrieve(part, pipeline.settings.top_k)
+            window, support = composer._answer_part(part, list(hits))
+            best.append(support)
+            ok.append(bool(window is not None and label(answer_text(composer, window), item, len(parts))))
+            answerable.append(item.answerable)
+    return choose_threshold(best, ok, answerable)

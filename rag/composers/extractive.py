@@ -29,6 +29,7 @@ _FIGURE = re.compile(r"\d[\d.]*")
 _CLAUSE_CUT = re.compile(f"[{CLAUSE_ENDS}。]")  # the clause a figure sits in
 _ITEM_CUT = re.compile(f"[{CLAUSE_ENDS}。、]")  # ... or its list item
 _CJK_OR_DIGIT = re.compile(r"[\u4e00-\u9fff\d]")
+_QUALIFIED_ITEM = re.compile(f"[{CLAUSE_ENDS}。、：:]")  # a qualifier qualifies the metric of its own item
 
 
 def _answers_form(span: str, part: QueryPart, lexicon: Lexicon) -> bool:
@@ -88,18 +89,26 @@ class Qualifiers:
         return cls(classes, tuple(re.compile(p) for p in table.get("designators", {}).get("patterns", ())),
                    tuple(table.get("placeholders", {}).get("words", ())), float(table.get("penalty", 0.3)))
 
-    def missing(self, question: str, metric_text: str) -> bool:
+    def missing(self, question: str, items: list[str], metrics: list[tuple[str, ...]]) -> bool:
         """Whether the question's distinguishing qualifier is absent from the window's metric
-        text (its words and heading path), so the window speaks of a neighbouring metric."""
-        q, w = question.lower(), metric_text.lower()
-        for _name, (words, required, conflicts) in self.classes.items():
-            if not any(x in q for x in words) or any(x in w for x in words):
+        text: a class word counts only in an item (a clause or list item of the window, or a
+        heading) that also names one of the question's ``metrics`` (人均 of 人均可支配收入 does
+        not qualify a 地区生产总值 listed beside it)."""
+        q = question.lower()
+        items = [i.lower() for i in items if i]
+        whole = " ".join(items)
+        for words, required, conflicts in self.classes.values():
+            if not any(x in q for x in words):
                 continue
-            if required or any(x in w for c in conflicts for x in self.classes.get(c, ((), False, ()))[0]):
+            others = [m for m in metrics if not any(x in a for a in m for x in words)]
+            if any(any(x in i for x in words) and (not others or any(a in i for m in others for a in m))
+                   for i in items):
+                continue
+            if required or any(x in whole for c in conflicts for x in self.classes.get(c, ((), False, ()))[0]):
                 return True
         for pattern in self.designators:
             asked = {m.group(0).replace(" ", "") for m in pattern.finditer(q)}
-            if asked and not asked & {m.group(0).replace(" ", "") for m in pattern.finditer(w)}:
+            if asked and not asked & {m.group(0).replace(" ", "") for m in pattern.finditer(whole)}:
                 return True
         return False
 
@@ -107,9 +116,10 @@ class Qualifiers:
         """Whether the window says its figure is still to come («另行公布»): that is no figure."""
         return any(p in text for p in self.placeholders)
 
-    def factor(self, question: str, window_text: str, context: str) -> float:
+    def factor(self, question: str, window_text: str, path: tuple[str, ...], metrics: list[tuple[str, ...]]) -> float:
         """The support cut for a window: ``penalty`` per failed check, 1.0 when it holds up."""
-        f = self.penalty if self.missing(question, window_text + " " + context) else 1.0
+        items = [*_QUALIFIED_ITEM.split(window_text), *path]
+        f = self.penalty if self.missing(question, items, metrics) else 1.0
         return f * (self.penalty if self.placeholder(window_text) else 1.0)
 
 
@@ -214,7 +224,8 @@ class ExtractiveComposer:
         for short, full in self.lexicon.abbreviations:
             if full in part.expansions and short.lower() in compact:
                 alternatives = tuple(full.lower().split())
-                terms.append(Term(alternatives, max(self.weights.idf(a) for a in alternatives), ()))
+                if all(t.alternatives != alternatives for t in terms):  # GDP and GDP总量 name one term, counted once
+                    terms.append(Term(alternatives, max(self.weights.idf(a) for a in alternatives), ()))
                 mapped |= set(tokenize(short))
         tokens = [t for t in tokenize(part.topic) if t not in mapped]
         for t in dict.fromkeys(tokens):
@@ -464,7 +475,8 @@ class ExtractiveComposer:
         year = part.year or (planned - 1 if part.last_year and planned else None)
         if year and year != planned and str(year) not in window.text + " ".join(window.unit.section_path):
             support *= s.other_year  # a question about one named year is not answered by a five-year total
-        return support * self.qualifiers.factor(part.text, window.text, " ".join(window.unit.section_path))
+        return support * self.qualifiers.factor(part.text, window.text, window.unit.section_path,
+                                                [t.alternatives for t in terms if t.alternatives[0] not in self.places])
 
     def _form_penalty(self, span: str, part: QueryPart) -> float:
         """"多少公里" answered without any distance, "什么时候" without a date, is no answer."""
