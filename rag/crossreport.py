@@ -25,6 +25,7 @@ from rag.genre.text import HAN_RUN as _HAN_ONLY
 from rag.composers.base import CITATION_MARK as _MARK
 from rag.composers.base import refusal_sentence
 from rag.promises import PromiseCheck, PromiseTracker
+from rag.paraphrase import default_paraphrases
 from rag.selection import ReportSelector, Selection
 from rag.types import Answer, Citation, ScoredUnit
 
@@ -98,6 +99,7 @@ class ReportRouter:
         self.checks = checks
         self.lexicon = lexicon or Lexicon.default()
         self.words = _Words.load(self.lexicon)
+        self.paraphrases = default_paraphrases()  # the asker's words the composer widened, widened here too
         self.plan_words += self.words.target
         self.texts = {d.id: d.text for d in selector.documents}
         self.tracker = tracker or PromiseTracker(self.lexicon)
@@ -211,7 +213,11 @@ class ReportRouter:
         topic = "".join(w for w in parts[0].topic.split() if w not in self.plan_words)
         if not _HAN_ONLY.fullmatch(topic or "-"):
             return answer
-        asked = [topic, *(e.replace(" ", "") for e in getattr(parts[0], "expansions", []))]
+        quotes = " ".join(c.quote for c in answer.citations)
+        widened = "".join(next((a for a in self.paraphrases.alternatives(w) if a in quotes), w)
+                          for w in parts[0].topic.split() if w not in self.plan_words)  # 电动车 → 新能源汽车
+        asked = [topic, *([widened] if widened != topic else []),
+                 *(e.replace(" ", "") for e in getattr(parts[0], "expansions", []))]
         records = [c for cite in answer.citations for c in self.commitments
                    if c.doc == cite.doc and cite.start <= c.start and c.end <= cite.end and c.value is not None]
         measure = getattr(parts[0], "measure", None)
