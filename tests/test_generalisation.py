@@ -165,3 +165,68 @@ def test_closest_sections_share_something_with_the_question(pipeline):
     assert not a.found
     for title in a.related_sections:
         assert any(ch in title for ch in "量子计算机"), title  # else left out
+
+
+# --- a question's distinguishing qualifier (rag/data/qualifiers.toml), on a made-up report ------
+_MADE_UP = """标题：白鹭市2024年政府工作报告
+各位代表：
+
+第一部分 2023年工作回顾
+过去一年，全市地区生产总值达到860亿元，增长5.2%。城乡居民人均可支配收入达到3.1万元。
+（一）交通。城市轨道交通1号线建成通车，新开公交线路12条。
+（二）生态。细颗粒物PM2.5平均浓度降至31微克/立方米，空气质量优良天数达到300天。
+（三）消费。对购买新能源汽车的个人消费者给予每辆3000元补贴。
+（四）节能。单位地区生产总值能耗下降情况待省考核后另行公布。
+
+第二部分 2024年主要目标
+全市地区生产总值增长6%左右。
+"""
+
+
+@pytest.fixture(scope="module")
+def made_up(tmp_path_factory, pipeline):
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    root = tmp_path_factory.mktemp("qualifiers")
+    (root / "corpus").mkdir()
+    (root / "corpus" / "001_bailu.txt").write_text(_MADE_UP, "utf-8")
+    return Pipeline.load(Settings(corpus_dir=root / "corpus", index_dir=root / "index"))
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("白鹭居民人均可支配收入有多少？", "3.1万元"),
+    ("白鹭城市轨道交通1号线的情况怎么样？", "1号线"),
+    ("白鹭的PM2.5平均浓度降到多少？", "31微克"),
+    ("白鹭买新能源汽车每辆补贴多少钱？", "3000元"),
+])
+def test_qualified_metric_present_is_answered(made_up, question, expected):
+    a = made_up.ask(question)
+    assert a.found and expected in a.answer, a.answer
+
+
+@pytest.mark.parametrize("question", [
+    "白鹭人均地区生产总值有多少？",  # 人均 qualifies 可支配收入 in the report, not the GDP total
+    "白鹭城市轨道交通4号线的情况怎么样？",  # line 1 is another line
+    "白鹭的PM10平均浓度降到多少？",  # PM2.5 is another pollutant
+    "白鹭买新能源汽车的补贴总额一共多少钱？",  # per car is not the total
+    "白鹭单位地区生产总值能耗下降了多少？",  # «另行公布» is no figure
+])
+def test_neighbouring_metric_is_refused(made_up, question):
+    a = made_up.ask(question)
+    assert not a.found and not a.citations, a.answer
+
+
+def test_qualifier_checks_are_data_and_item_bound():
+    from rag.composers.extractive import Qualifiers
+    from rag.genre.lexicon import Lexicon
+
+    q = Qualifiers.from_table(Lexicon.default().table("qualifiers"))
+    gdp, income = [("地区生产总值",)], [("可支配收入",)]
+    assert q.missing("人均地区生产总值", ["地区生产总值达到860亿元", "居民人均可支配收入3万元"], gdp)
+    assert not q.missing("人均可支配收入", ["居民人均可支配收入3万元"], income)
+    assert not q.missing("每人可支配收入", ["居民人均可支配收入3万元"], income)  # soft match within the class
+    assert q.missing("5号线", ["2号线开工"], []) and not q.missing("5号线", ["5号线开工"], [])
+    assert not q.missing("补贴一共多少", ["发放补贴800万元"], [("补贴",)])  # a total need not say 总额
+    assert q.missing("补贴一共多少", ["每台补贴800元"], [("补贴",)])
+    assert q.placeholder("结果另行公布") and not q.placeholder("增长5%")
