@@ -434,9 +434,10 @@ class ExtractiveComposer:
         """The window the learned scorer finds most probable to answer, and that probability."""
         assert self.scorer is not None
         cands = [(w, f) for w, f in self.candidates(part, hits) if (w.unit.doc_id, w.start, w.end) not in used]
+        terms = self._terms(part, places=False)
         if not cands:
             return None, 0.0
-        probs = self.scorer.probabilities([f for _, f in cands])
+        probs = self.scorer.probabilities([f for _, f in cands]) * [self._qualified(part, w, terms) for w, _ in cands]
         i = int(probs.argmax())
         return cands[i][0], float(probs[i])
 
@@ -475,8 +476,13 @@ class ExtractiveComposer:
         year = part.year or (planned - 1 if part.last_year and planned else None)
         if year and year != planned and str(year) not in window.text + " ".join(window.unit.section_path):
             support *= s.other_year  # a question about one named year is not answered by a five-year total
-        return support * self.qualifiers.factor(part.text, window.text, window.unit.section_path,
-                                                [t.alternatives for t in terms if t.alternatives[0] not in self.places])
+        return support * self._qualified(part, window, terms)
+
+    def _qualified(self, part: QueryPart, window: Window, terms: list[Term]) -> float:
+        """1.0, or the cut for a window missing the question's distinguishing qualifier or
+        holding only a placeholder (rag/data/qualifiers.toml)."""
+        return self.qualifiers.factor(part.text, window.text, window.unit.section_path,
+                                      [t.alternatives for t in terms if t.alternatives[0] not in self.places])
 
     def _form_penalty(self, span: str, part: QueryPart) -> float:
         """"多少公里" answered without any distance, "什么时候" without a date, is no answer."""
