@@ -89,10 +89,12 @@ class Paraphrases:
         rest = " " + re.sub(r"[^a-z0-9&.+\-' ]", " ", text.lower()) + " "
         found = []
         for phrase, terms in self.glossary:
-            pattern = rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])"
-            if re.search(pattern, rest):
+            if phrase not in rest:  # cheap necessary condition: most of the glossary is absent
+                continue
+            pattern = _phrase_pattern(phrase)
+            if pattern.search(rest):
                 found.append((phrase, terms))
-                rest = re.sub(pattern, " | ", rest)
+                rest = pattern.sub(" | ", rest)
         return found
 
     def expansion(self, text: str) -> list[str]:
@@ -104,6 +106,12 @@ class Paraphrases:
         for _, terms in self.english_terms(text):
             out += list(terms[:2])
         return list(dict.fromkeys(out))
+
+
+@lru_cache(maxsize=4096)
+def _phrase_pattern(phrase: str) -> re.Pattern[str]:
+    """A glossary phrase as a whole-word pattern, compiled once rather than on every question."""
+    return re.compile(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])")
 
 
 @lru_cache(maxsize=1)

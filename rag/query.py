@@ -63,6 +63,13 @@ class QueryAnalyzer:
         #: words that say which part a question is about but little about its subject
         self.intent_words = frozenset(scope["plan"] + scope["review"])
         self._followup = self.lexicon.table("followup")
+        # per-question work done once here: the longest-first word lists and their patterns
+        asked = self._plan_time + self._review_time + self._last_year + self._percent + self._asked
+        self._topic_words = [(w, None if not w.isascii() else re.compile(rf"(?i)\b{re.escape(w)}\b"))
+                             for w in sorted(asked, key=len, reverse=True)]
+        self._time_words = sorted(self._plan_time + self._review_time + self._last_year, key=len, reverse=True)
+        self._split_words = [(s, w, re.compile(re.escape(w))) for s, ws in (("review", self._review), ("plan", self._plan))
+                             for w in ws if not w.isascii() and len(w) >= 2]
 
     # --- pieces -------------------------------------------------------------------------
     def scope(self, text: str) -> Scope | None:
@@ -81,9 +88,8 @@ class QueryAnalyzer:
     def topic(self, text: str) -> str:
         """What the question is about: time words, question words and fillers removed."""
         t = self._measure_re.sub(" ", self._count_re.sub(" ", self._chapter_re.sub(" ", text)))
-        asked = self._plan_time + self._review_time + self._last_year + self._percent + self._asked
-        for w in sorted(asked, key=len, reverse=True):
-            t = t.replace(w, " ") if not w.isascii() else re.sub(rf"(?i)\b{re.escape(w)}\b", " ", t)
+        for w, ascii_word in self._topic_words:
+            t = t.replace(w, " ") if ascii_word is None else ascii_word.sub(" ", t)
         t = YEAR_PHRASE.sub(" ", t)
         return " ".join(w for w in words(t) if w.lower() not in self._fillers)
 
@@ -100,13 +106,7 @@ class QueryAnalyzer:
         parts = [p.strip() for p in _QUESTION_END.split(question) if p.strip()]
         out: list[str] = []
         for p in parts:  # "过去五年…，今年…" asks two things in one sentence
-            marks = sorted(
-                (m.start(), s)
-                for s, words in (("review", self._review), ("plan", self._plan))
-                for w in words
-                if not w.isascii() and len(w) >= 2
-                for m in re.finditer(re.escape(w), p)
-            )
+            marks = sorted((m.start(), s) for s, w, found in self._split_words if w in p for m in found.finditer(p))
             cut = next((pos for (pos, s), (_, s0) in zip(marks[1:], marks) if s != s0 and pos > 0
                         and self._joins.search(p[:pos][-3:] if pos >= 3 else p[:pos])), None)
             if cut:
@@ -161,7 +161,7 @@ class QueryAnalyzer:
 
     def _without_time(self, text: str) -> str:
         """The question minus its time words, whose 几 ("这几年") asks for no figure."""
-        for w in sorted(self._plan_time + self._review_time + self._last_year, key=len, reverse=True):
+        for w in self._time_words:
             text = text.replace(w, " ")
         return text
 

@@ -113,10 +113,19 @@ def strip_span(text: str, a: int, b: int, chars: str = SPACES) -> tuple[int, int
     return a, b
 
 
+@lru_cache(maxsize=4096)
+def _ascii_word(word: str) -> re.Pattern[str]:
+    """One compiled pattern per lexicon word: hundreds of words per question would otherwise
+    thrash ``re``'s own 512-entry cache and recompile on every answer."""
+    return re.compile(rf"(?<![a-z]){re.escape(word)}(?![a-z])")
+
+
 def contains_word(text: str, word: str) -> bool:
     """Substring for Chinese; a whole word, case-insensitive, for ASCII ("rate" not in "separate")."""
     if word.isascii():
-        return re.search(rf"(?<![a-z]){re.escape(word.lower())}(?![a-z])", text.lower()) is not None
+        word, text = word.lower(), text.lower()
+        # the substring test is the cheap necessary condition; the pattern only checks the edges
+        return word in text and _ascii_word(word).search(text) is not None
     return word in text
 
 
