@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag.genre.lexicon import DATA_DIR, Lexicon, LexiconError
-from rag.genre.text import TOKENIZER_VERSION, chinese_number, has_figure_in, strip_span, tokenize
+from rag.genre.text import TOKENIZER_VERSION, chinese_number, contains_word, has_figure_in, strip_span, tokenize
 from rag.query import QueryAnalyzer
 
 TABLE = Path(__file__).parent / "fixtures" / "query_table.tsv"
@@ -112,3 +112,13 @@ def test_index_built_with_another_tokenizer_is_stale():
     assert any("tokenizer" in r for r in m.stale_reasons(corpus_hash="h", model_id="m", chunker={}))
     m.tokenizer = TOKENIZER_VERSION
     assert m.stale_reasons(corpus_hash="h", model_id="m", chunker={}) == []
+
+
+def test_contains_word_matches_whole_ascii_words_any_case_and_chinese_substrings() -> None:
+    """The compiled-once patterns keep the old meaning: whole words, case-insensitive, for ASCII."""
+    assert contains_word("What was the GDP growth rate?", "rate")
+    assert not contains_word("a separate line", "rate")
+    assert contains_word("gdp", "GDP") and contains_word("GDP!", "gdp")
+    assert not contains_word("GDPs", "gdp")
+    assert contains_word("今年地区生产总值", "生产总值")
+    assert not contains_word("生产", "生产总值")
