@@ -175,13 +175,15 @@ class ReportCatalogue:
         lines = [ln.strip() for ln in head.splitlines() if ln.strip()]
         return lines[: self.rules.head_lines]
 
-    def title_line(self, doc: Document) -> str:
+    def as_title(self, line: str) -> str:
+        """``line`` as a report title when it reads as one (short, and naming the genre), else "":
+        a web page's ``<title>`` or a Word file's properties often name the site or the template."""
         r = self.rules
-        for line in self._head(doc):
-            shown = line.strip(_EDGE)
-            if len(shown) <= r.title_max_chars and any(w in shown for w in r.title_words):
-                return shown
-        return ""
+        shown = line.strip().strip(_EDGE)
+        return shown if len(shown) <= r.title_max_chars and any(w in shown for w in r.title_words) else ""
+
+    def title_line(self, doc: Document) -> str:
+        return next((t for t in map(self.as_title, self._head(doc)) if t), "")
 
     def plan_year(self, doc: Document) -> int | None:
         """The latest year a plan heading names; else the year after the latest reviewed year."""
@@ -201,10 +203,12 @@ class ReportCatalogue:
 
     # ---- entry point
 
-    def run(self, doc: Document, meta: Mapping[str, str] | None = None) -> Report:
+    def run(self, doc: Document, meta: Mapping[str, str] | None = None, declared_title: str = "") -> Report:
+        """``meta`` is front matter and overrides what the text says; ``declared_title`` is the title
+        the file declares (``<title>``, document properties), used only when it reads as a report's."""
         meta = {k: v.strip() for k, v in (meta or {}).items() if isinstance(v, str) and v.strip()}
         r = self.rules
-        title = meta.get("title") or self.title_line(doc)
+        title = meta.get("title") or self.title_line(doc) or self.as_title(declared_title)
         head = "\n".join(self._head(doc))
         search = head + "\n" + doc.text[:2000]  # the delegation sentence opens the review
         congress = r.congress.search(search)

@@ -277,17 +277,15 @@ def parse_document(raw: str, *, doc_id: str, source: str = "", title: str | None
     offsets (a PDF's page map, ``marked``) must not move. ``marked`` names lines the file declares
     as headings (line offset → style label)."""
     meta, body = _split_front_matter(clean_text(raw)) if front_matter else ({}, raw)
-    if title and "title" not in meta:  # the title a file declares (docx properties, <title>) names the report too
-        meta["title"] = title
     doc_id = meta.get("id", doc_id)
     headings = _find_headings(body, marked)
     sections = _TreeBuilder(doc_id, body).build(headings)
     doc = Document(id=doc_id, title="", source=source, text=body, sections=sections)
     try:
-        doc.report = default_catalogue().run(doc, meta)
+        doc.report = default_catalogue().run(doc, meta, title or "")  # a file's title is a hint, not front matter
     except CatalogueError as exc:
         raise CorpusError(str(exc)) from None
-    doc.title = title or doc.report.title or (headings[0].title if headings else "") or doc_id
+    doc.title = doc.report.title or title or (headings[0].title if headings else "") or doc_id
     return doc
 
 

@@ -91,3 +91,12 @@ def test_province_that_never_writes_its_ending():
             "南岭经济回升向好，全省上下。南岭高铁建成，设区市全覆盖。\n2. 2024年工作安排\n南岭将加快发展。\n")
     report = parse_document(text, doc_id="h").report
     assert (report.region, report.level, report.year) == ("南岭省", "省", 2024)
+
+
+def test_a_files_declared_title_counts_only_when_it_reads_as_a_report_title():
+    """A web page's <title> or a Word file's properties often name the site: the text decides then."""
+    text = "我代表临水市人民政府，向大会报告工作，请予审议。\n一、2024年工作回顾\n临水市地区生产总值增长5%。\n"
+    site = parse_document(text, doc_id="a", title="白云市人民政府门户网站", front_matter=False)
+    assert (site.report.region, site.title) == ("临水市", site.report.title)
+    declared = parse_document(text, doc_id="b", title="临水市2025年政府工作报告", front_matter=False)
+    assert (declared.report.title, declared.report.year) == ("临水市2025年政府工作报告", 2025)
