@@ -217,6 +217,21 @@ def test_neighbouring_metric_is_refused(made_up, question):
     assert not a.found and not a.citations, a.answer
 
 
+def test_meaning_credits_missed_words_but_closeness_alone_never_answers(made_up):
+    # a window covering 0.3 of the question's weight (below the gate) whose unit
+    # the embedding model finds very close is answered; the same unit far in meaning is not
+    from rag.types import ScoredUnit
+
+    composer = made_up.composer
+    s = composer.s
+    near = ScoredUnit(unit=None, score=1.0, dense=0.99)  # type: ignore[arg-type]  # only the cosine is read
+    far = ScoredUnit(unit=None, score=1.0, dense=s.meaning_floor - 0.01)  # type: ignore[arg-type]
+    assert composer._soft_coverage(0.0, near) == pytest.approx(s.meaning_share)
+    assert s.meaning_share < composer.hand_threshold  # no word covered: refused, however close
+    assert composer._soft_coverage(0.3, far) == 0.3  # not close enough: no credit
+    assert composer._soft_coverage(0.3, near) >= composer.hand_threshold > 0.3
+
+
 def test_qualifier_checks_are_data_and_item_bound():
     from rag.composers.extractive import Qualifiers
     from rag.genre.lexicon import Lexicon
@@ -230,3 +245,4 @@ def test_qualifier_checks_are_data_and_item_bound():
     assert not q.missing("补贴一共多少", ["发放补贴800万元"], [("补贴",)])  # a total need not say 总额
     assert q.missing("补贴一共多少", ["每台补贴800元"], [("补贴",)])
     assert q.placeholder("结果另行公布") and not q.placeholder("增长5%")
+
