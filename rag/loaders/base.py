@@ -48,6 +48,14 @@ def fail(path: Path, zh: str, en: str) -> LoadError:
     return LoadError(f"{path.name}：{zh} / {path.name}: {en}", f"{zh} / {en}")
 
 
+def read_content(path: Path) -> bytes:
+    """The file's bytes; an empty (or whitespace-only) file is no report, said once for every format."""
+    data = path.read_bytes()
+    if not data.strip():
+        raise fail(path, "文件为空", "File is empty")
+    return data
+
+
 @lru_cache(maxsize=1)
 def _radicals() -> dict[int, str]:
     table: dict[int, str] = {}

@@ -10,7 +10,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from rag.loaders.base import Extracted, fail, joined
+from rag.loaders.base import Extracted, fail, joined, read_content
 from rag.loaders.numbering import format_number
 
 _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
@@ -120,9 +120,7 @@ class DocxLoader:
         from docx.table import Table
         from docx.text.paragraph import Paragraph
 
-        data = path.read_bytes()
-        if not data.strip():
-            raise fail(path, "文件为空", "File is empty")
+        data = read_content(path)
         if data.startswith(_OLE_MAGIC):
             raise fail(path, "文件已加密，或实为旧版 .doc 格式；请另存为未加密的 .docx",
                        "the file is encrypted, or is a legacy .doc; save it as an unencrypted .docx")

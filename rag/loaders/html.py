@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.genre.lexicon import Lexicon
-from rag.loaders.base import Extracted, fail, joined
+from rag.loaders.base import Extracted, fail, joined, read_content
 from rag.loaders.text import decode
 
 _BLOCKS = {"p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol",
@@ -164,9 +164,7 @@ class HtmlLoader:
     def run(self, path: Path) -> Extracted:
         from selectolax.lexbor import LexborHTMLParser
 
-        data = path.read_bytes()
-        if not data.strip():
-            raise fail(path, "文件为空", "File is empty")
+        data = read_content(path)
         html = _decode_html(path, data)
         if "<" not in html:
             raise fail(path, "不是 HTML 网页", "not an HTML page")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from rag.corpus import HEADING_STYLES
 from rag.loaders import ocr
-from rag.loaders.base import Extracted, fail, unify_radicals
+from rag.loaders.base import Extracted, fail, read_content, unify_radicals
 
 _PAGE_NUMBER = re.compile(r"^(?:[-—–－\s]*\d{1,4}[-—–－\s]*|第\s*\d{1,4}\s*页(?:\s*[/，,]?\s*共\s*\d+\s*页)?|"
                           r"\d{1,4}\s*/\s*\d{1,4}|page\s*\d{1,4}(?:\s*of\s*\d+)?)$", re.IGNORECASE)
@@ -101,9 +101,7 @@ class PdfLoader:
     def run(self, path: Path) -> Extracted:
         import pypdfium2 as pdfium
 
-        data = path.read_bytes()
-        if not data.strip():
-            raise fail(path, "文件为空", "File is empty")
+        data = read_content(path)
         try:
             document = pdfium.PdfDocument(data)
         except pdfium.PdfiumError as exc:
