@@ -112,6 +112,12 @@ def open_index(settings: Settings, embedder: Embedder, *, progress: bool = True)
     return store
 
 
+def _timings(start: float, retrieved: float, composed: float) -> dict[str, float]:
+    """An answer's ``timings_ms`` from three clock readings (retrieval, then composing)."""
+    return {"retrieve": round((retrieved - start) * 1000, 2), "compose": round((composed - retrieved) * 1000, 2),
+            "total": round((composed - start) * 1000, 2)}
+
+
 @dataclass
 class Pipeline:
     """Load once, ask many times: ``Pipeline.load().ask("今年GDP要涨多少？")``."""
@@ -187,8 +193,7 @@ class Pipeline:
         t0 = time.perf_counter()
         said = self.guard.run(question) if self.guard else None  # "你好", markup, SQL …: no retrieval, no figure
         if said is not None:
-            said.timings_ms = {"retrieve": 0.0, "compose": round((time.perf_counter() - t0) * 1000, 2),
-                               "total": round((time.perf_counter() - t0) * 1000, 2)}
+            said.timings_ms = _timings(t0, t0, time.perf_counter())
             yield {"type": "final", "answer": said}
             return
         parts = self.analyzer.analyze(question, history)
@@ -197,8 +202,7 @@ class Pipeline:
             answer = self._across_reports(question, parts, selections, k, retriever, history)
             t1 = time.perf_counter()
             self._add_pages(answer)
-            answer.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "compose": 0.0,
-                                 "total": round((t1 - t0) * 1000, 2)}
+            answer.timings_ms = _timings(t0, t1, t1)
             yield {"type": "final", "answer": answer}
             return
         hits = [self.retrievers[retriever].retrieve(p, k) for p in parts]
@@ -213,8 +217,7 @@ class Pipeline:
             answer = refusal(question, parts, hits, composer="none")
         t2 = time.perf_counter()
         self._add_pages(answer)
-        answer.timings_ms = {"retrieve": round((t1 - t0) * 1000, 2), "compose": round((t2 - t1) * 1000, 2),
-                             "total": round((t2 - t0) * 1000, 2)}
+        answer.timings_ms = _timings(t0, t1, t2)
         yield {"type": "final", "answer": answer}
 
     def _add_pages(self, answer: Answer) -> None:
