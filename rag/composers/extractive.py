@@ -258,11 +258,14 @@ class ExtractiveComposer:
         text = text.lower()
         got = 0.0
         for t in terms:
-            if any(a in text for a in t.alternatives):
-                got += t.weight
-            elif t.parts:
-                part_total = sum(self.weights.idf(p) for p in t.parts)
-                got += self.s.partial_term * t.weight * sum(self.weights.idf(p) for p in t.parts if p in text) / part_total
+            for a in t.alternatives:  # a plain loop: this runs for every candidate window
+                if a in text:
+                    got += t.weight
+                    break
+            else:
+                if t.parts:
+                    part_total = sum(self.weights.idf(p) for p in t.parts)
+                    got += self.s.partial_term * t.weight * sum(self.weights.idf(p) for p in t.parts if p in text) / part_total
         return got / total
 
     # --- windows --------------------------------------------------------------------------
@@ -303,18 +306,24 @@ class ExtractiveComposer:
         u = hit.unit
         context = " ".join(u.section_path)
         text = self.docs[u.doc_id].text
+        context_coverage = self._coverage(terms, context)  # one heading path for all the hit's windows
         best: Window | None = None
         for a, b in self._spans(u):
-            score = self._window_score(text[a:b], context, u, part, terms)
+            span = text[a:b]
+            score = self._window_score(span, context, u, part, terms, context_coverage)
             if best is None or score > best.score:
-                best = Window(u, a, b, text[a:b], self._coverage(terms, text[a:b] + " " + context), score)
+                best = Window(u, a, b, span, self._coverage(terms, span + " " + context), score)
         if best is None:  # a unit with no clause text (cannot happen for stripped units)
             best = Window(u, u.start, u.end, u.text, self._coverage(terms, u.text + " " + context), 0.0)
         return best
 
-    def _window_score(self, span: str, context: str, u: Unit, part: QueryPart, terms: list[Term]) -> float:
+    def _window_score(self, span: str, context: str, u: Unit, part: QueryPart, terms: list[Term],
+                      context_coverage: float | None = None) -> float:
+        """``context_coverage`` is ``self._coverage(terms, context)`` when the caller has it already."""
         w = self.w
-        score = w.coverage * self._coverage(terms, span) + w.context_coverage * self._coverage(terms, context)
+        if context_coverage is None:
+            context_coverage = self._coverage(terms, context)
+        score = w.coverage * self._coverage(terms, span) + w.context_coverage * context_coverage
         rest = span
         for term in terms:
             for alt in term.alternatives:
@@ -336,8 +345,8 @@ class ExtractiveComposer:
         """Whether every figure of ``text`` follows a comparison mark in its clause (比去年, 同比):
         it states how the metric moved against another period, not the metric."""
         figures = list(_FIGURE.finditer(text))
-        return bool(figures) and all(any(mark in _CLAUSE_CUT.split(text[: m.start()])[-1] for mark in self._comparisons)
-                                     for m in figures)
+        clauses = (_CLAUSE_CUT.split(text[: m.start()])[-1] for m in figures)  # each figure's clause, cut once
+        return bool(figures) and all(any(mark in clause for mark in self._comparisons) for clause in clauses)
 
     @staticmethod
     def _proximity(span: str, terms: list[Term]) -> float:
