@@ -84,3 +84,35 @@ def test_commitments_composer_passes_what_is_not_a_listing_question(world, synth
     listing = "明年就业方面有哪些目标？"
     answer = lister.run(listing, analyzer.analyze(listing), [])
     assert answer is not None and answer.composer == "commitments" and answer.citations
+
+
+_REPORT = """标题：白鹭市2024年政府工作报告
+
+第一部分 2023年工作回顾
+过去一年，全市地区生产总值达到860亿元，增长5.2%，城乡居民人均可支配收入达到3.1万元。
+"""
+
+
+def _composer_over(folder, text: str) -> tuple[ExtractiveComposer, list]:
+    from rag.corpus import CorpusLoader
+
+    folder.mkdir()
+    (folder / "001_bailu.txt").write_text(text, "utf-8")
+    docs = CorpusLoader(folder).load()
+    units = SentenceChunker().run(docs)
+    return ExtractiveComposer(docs, units, TermWeights(units), Lexicon.default(), refusal_threshold=0.35), units
+
+
+def test_windows_are_cut_once_per_unit_and_each_index_cuts_its_own(tmp_path):
+    """The candidate windows of a unit are kept by its composer; a composer over a re-indexed,
+    edited report (same unit ids, other clauses) cuts the new text, never the old windows."""
+    old, old_units = _composer_over(tmp_path / "old", _REPORT)
+    new, new_units = _composer_over(tmp_path / "new", _REPORT.replace("，增长5.2%，", "、增长5.2%、"))
+    u_old = next(u for u in old_units if "860亿元" in u.text)
+    u_new = next(u for u in new_units if "860亿元" in u.text)
+    assert u_old.id == u_new.id
+    first = old._spans(u_old)
+    assert first == tuple(old._clause_runs(u_old)) and old._spans(u_old) is first  # cut once, kept
+    assert new._spans(u_new) == tuple(new._clause_runs(u_new)) != first
+    text = new.docs[u_new.doc_id].text
+    assert any("增长5.2%、城乡" in text[a:b] for a, b in new._spans(u_new))  # windows of the edited text

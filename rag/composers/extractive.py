@@ -29,7 +29,15 @@ _FIGURE = re.compile(r"\d[\d.]*")
 _CLAUSE_CUT = re.compile(f"[{CLAUSE_ENDS}。]")  # the clause a figure sits in
 _ITEM_CUT = re.compile(f"[{CLAUSE_ENDS}。、]")  # ... or its list item
 _CJK_OR_DIGIT = re.compile(r"[\u4e00-\u9fff\d]")
+_NOT_CJK_OR_DIGIT = re.compile(r"[^\u4e00-\u9fff\d]+")
 _QUALIFIED_ITEM = re.compile(f"[{CLAUSE_ENDS}。、：:]")  # a qualifier qualifies the metric of its own item
+_SPAN_CACHE_UNITS = 20_000  # units whose candidate windows a composer keeps (a few hundred bytes each)
+
+
+def _novel_chars(rest: str) -> int:
+    """How many Chinese characters and digits ``rest`` has (what a window says beyond the
+    question): deleting the others is several times faster than listing these."""
+    return len(_NOT_CJK_OR_DIGIT.sub("", rest))
 
 
 def _answers_form(span: str, part: QueryPart, lexicon: Lexicon) -> bool:
@@ -191,6 +199,8 @@ class ExtractiveComposer:
                                 for n in (d.report.region, d.report.region.rstrip("市省县区州盟旗")))
         self.hand_threshold = refusal_threshold
         self.qualifiers = Qualifiers.from_table(lexicon.table("qualifiers"))
+        #: each unit's candidate windows (``_spans``): the same for every question over this index
+        self._span_cache: dict[tuple[int, str, int, int], tuple[tuple[int, int], ...]] = {}
         self.set_scorer(scorer)
 
     def set_scorer(self, scorer: WindowScorer | None) -> None:
@@ -287,8 +297,18 @@ class ExtractiveComposer:
         return (a.doc_id, a.section_id, a.kind, b.kind) == (b.doc_id, b.section_id, "text", "text") and \
             not a.text.endswith(tuple(SENTENCE_ENDS)) and "\n" not in self.docs[a.doc_id].text[a.end:b.start]
 
-    def _spans(self, unit: Unit) -> Iterator[tuple[int, int]]:
-        """Runs of whole clauses of the unit's sentence that overlap the unit, within the length cap."""
+    def _spans(self, unit: Unit) -> tuple[tuple[int, int], ...]:
+        """Runs of whole clauses of the unit's sentence that overlap the unit, within the length
+        cap; cut once per unit, since the same units answer many questions (the cache is bounded)."""
+        key = (unit.id, unit.doc_id, unit.start, unit.end)
+        spans = self._span_cache.get(key)
+        if spans is None:
+            if len(self._span_cache) >= _SPAN_CACHE_UNITS:
+                self._span_cache.clear()
+            spans = self._span_cache[key] = tuple(self._clause_runs(unit))
+        return spans
+
+    def _clause_runs(self, unit: Unit) -> Iterator[tuple[int, int]]:
         text = self.docs[unit.doc_id].text
         lo, hi = self._sentence_span(unit)
         pieces = [(lo + m.start(), lo + m.end()) for m in _CLAUSE.finditer(text[lo:hi]) if m.end() > m.start()]
@@ -328,7 +348,7 @@ class ExtractiveComposer:
         for term in terms:
             for alt in term.alternatives:
                 rest = rest.replace(alt, "")
-        novel = len(_CJK_OR_DIGIT.findall(rest))  # what the window says beyond the question
+        novel = _novel_chars(rest)  # what the window says beyond the question
         score += w.novelty * min(novel, w.novelty_chars) / w.novelty_chars - w.length_penalty * max(len(span) - w.free_chars, 0)
         score += self._kind_bonus(span, rest, part)
         if part.wants_number:  # which of several figures: the one whose metric reads as asked
@@ -434,7 +454,7 @@ class ExtractiveComposer:
         return dataclasses.replace(
             base, coverage=self._coverage(terms, span), coverage_all=self._coverage(terms, whole),
             bigrams=bigram_coverage(topic, whole), bigrams_window=bigram_coverage(topic, span),
-            novel=min(len(_CJK_OR_DIGIT.findall(rest)), self.w.novelty_chars) / self.w.novelty_chars,
+            novel=min(_novel_chars(rest), self.w.novelty_chars) / self.w.novelty_chars,
             proximity=self._proximity(span, terms),
             length=len(span) / self.w.max_chars,
             figure_wanted_found=float(part.wants_number and digit),
