@@ -250,7 +250,7 @@ def serve(
         _fail(str(exc))
     typer.echo(opened)
     # workers build their own app from the environment, so global options travel through it
-    os.environ.update({f"RAG_{k.upper()}": str(v) for k, v in (ctx.obj or {}).items()})
+    os.environ.update({f"RAG_{k.upper()}": str(v) for k, v in (ctx.obj or {}).items()}, RAG_WORKERS=str(workers))
     uvicorn.run("ui.server:create_server", factory=True, host=settings.host, port=settings.port,
                 workers=workers, http="rag.api.transport:GuardedH11Protocol", **limits)
 

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rag import onnx_encoder
+from rag.batching import MicroBatcher
 from rag.settings import BUILTIN_MODEL
 
 if TYPE_CHECKING:
@@ -499,8 +500,11 @@ class Embedder:
         device: str = "cpu",
         batch_size: int = 32,
         torch_threads: int = 0,
+        onnx_threads: int = 0,
+        workers: int = 1,
         query_cache_size: int = 0,
         max_concurrent_encodes: int = 0,
+        query_batch_size: int = 16,
     ) -> None:
         self._name = model
         self._models_dir = Path(models_dir)
@@ -515,8 +519,13 @@ class Embedder:
         self._cache_size = query_cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
-        cores = os.cpu_count() or 1
-        self._gate = threading.BoundedSemaphore(max_concurrent_encodes or max(1, cores // max(1, torch_threads or cores)))
+        cores, workers = os.cpu_count() or 1, max(1, workers)
+        self._onnx_threads = onnx_threads or max(1, cores // workers)
+        threads = self._onnx_threads if encoder == "onnx" and model == BUILTIN_MODEL else torch_threads or cores
+        lanes = max_concurrent_encodes or max(1, cores // (threads * workers))
+        self._gate = threading.BoundedSemaphore(lanes)
+        self._batcher = MicroBatcher(lambda texts: self._encode(texts, ("query",), progress=False),
+                                     max_batch=query_batch_size, lanes=lanes)
         self._path, self._id = resolve_model(model, self._models_dir)
         self._model: SentenceTransformer | onnx_encoder.OnnxEncoder | None = None
 
@@ -529,8 +538,11 @@ class Embedder:
             encoder=settings.encoder,
             batch_size=settings.embed_batch_size,
             torch_threads=settings.torch_threads,
+            onnx_threads=settings.onnx_threads,
+            workers=settings.workers,
             query_cache_size=settings.query_cache_size,
             max_concurrent_encodes=settings.max_concurrent_encodes,
+            query_batch_size=settings.query_batch_size,
         )
 
     @property
@@ -573,16 +585,19 @@ class Embedder:
         return int(model.get_embedding_dimension())
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        """Through an LRU cache: when a report is published, many people ask the same questions."""
-        if not self._cache_size or not texts:
+        """Through an LRU cache (when a report is published, many people ask the same questions),
+        then the micro-batcher (concurrent requests share one pass over the model)."""
+        if not texts:
             return self._encode(texts, ("query",), progress=False)
+        if not self._cache_size:
+            return self._batcher(texts)
         with self._cache_lock:
             found = {t: self._cache[t] for t in texts if t in self._cache}
             for t in found:
                 self._cache.move_to_end(t)
         missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
-            vectors = self._encode(missing, ("query",), progress=False)
+            vectors = self._batcher(missing)
             with self._cache_lock:
                 for t, v in zip(missing, vectors):
                     v.setflags(write=False)  # rows are shared by every later hit
@@ -647,7 +662,7 @@ class Embedder:
         """Load the ONNX encoder when the export passed its check; warn and return False if not."""
         if onnx_encoder.export_passed(folder):
             try:
-                self._model = onnx_encoder.OnnxEncoder(folder, threads=self._torch_threads)
+                self._model = onnx_encoder.OnnxEncoder(folder, threads=self._onnx_threads)
                 self._encoder_used = "onnx"
                 return True
             except ImportError as exc:

@@ -36,14 +36,23 @@ class Settings(BaseSettings):
     # onnx: the built-in model on ONNX Runtime when its export passed the build's check (else torch,
     # with a warning); a serving process then never imports torch. torch: sentence-transformers.
     encoder: Literal["onnx", "torch"] = "onnx"
-    # Intra-op threads of the encoder (torch or ONNX Runtime). One per process: on a small, shared CPU two spinning OpenMP threads per
+    # Intra-op threads of the torch encoder. One per process: on a small, shared CPU two spinning OpenMP threads per
     # encode lose to other processes (10x slower under load); concurrency comes from requests
     # and workers instead. 0 = leave torch's default.
     torch_threads: int = 1
+    # Intra-op threads of the ONNX Runtime encoder (non-spinning, so an idle core helps and a busy
+    # one costs little). 0 = the CPU cores shared out among the serving workers.
+    onnx_threads: int = 0
+    # Processes serving the same machine (``rag serve --workers`` sets it): threads and encode lanes
+    # are shared out among them, so two workers do not each claim every core.
+    workers: int = 1
     query_cache_size: int = 1024  # query embeddings kept (LRU); 0 = off
-    # Encodes running at once per process; more requests wait their turn instead of thrashing
-    # the cores (16 concurrent encodes on 2 cores answered fewer questions/s than 4). 0 = CPU cores ÷ torch threads.
+    # Encode lanes (batches running at once) per process; requests beyond them queue and join the
+    # next batch instead of thrashing the cores. 0 = CPU cores ÷ (encoder threads × workers), at least 1.
     max_concurrent_encodes: int = 0
+    # Questions encoded together at most when requests queue for a lane (one pass over the weights
+    # serves them all).
+    query_batch_size: int = 16
     embed_batch_size: int = 32
 
     # chunking
