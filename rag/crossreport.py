@@ -52,6 +52,8 @@ class _Words:
     target: tuple[str, ...]
     figure_similarity: float
     how_much: tuple[str, ...]
+    head_similarity: float
+    name_ends: tuple[str, ...]
 
     @classmethod
     def load(cls, lexicon: Lexicon) -> _Words:
@@ -62,11 +64,19 @@ class _Words:
                    tuple(q["compare_pieces"]), dict(q["status_phrases"]), int(q["max_listed"]),
                    re.compile(q["relative_pattern"]), float(q["target_lookup_similarity"]),
                    tuple(facts["report_words"]), tuple(sorted(facts["offices"], key=len, reverse=True)),
-                   tuple(q["target_words"]), float(q["figure_metric_similarity"]), tuple(q["how_much_words"]))
+                   tuple(q["target_words"]), float(q["figure_metric_similarity"]), tuple(q["how_much_words"]),
+                   float(q["figure_head_similarity"]),
+                   tuple(sorted(lexicon.table("clauses")["link_words"], key=len, reverse=True)))
 
 
 def _has(text: str, words: Sequence[str]) -> bool:
     return any(w in text for w in words)
+
+
+def _head(words: Sequence[str]) -> str:
+    """The end of the last word of two or more characters: what a noun phrase names («床位» of
+    «养老院 床位 加», «往来» of «贸易往来»)."""
+    return next((w[-2:] for w in reversed(words) if len(w) >= 2), "")
 
 
 def refusal_text(part) -> str:
@@ -210,25 +220,59 @@ class ReportRouter:
         if how_much and not any(_FIGURE.search(c.quote) for c in answer.citations):
             # «另行公布»: asked how much, told no figure
             return dataclasses.replace(answer, found=False, citations=[], answer=refusal_text(parts[0]))
-        topic = "".join(w for w in parts[0].topic.split() if w not in self.plan_words)
+        words = [w for w in parts[0].topic.split() if w not in self.plan_words]
+        topic = "".join(words)
         if not _HAN_ONLY.fullmatch(topic or "-"):
             return answer
         quotes = " ".join(c.quote for c in answer.citations)
-        widened = "".join(next((a for a in self.paraphrases.alternatives(w) if a in quotes), w)
-                          for w in parts[0].topic.split() if w not in self.plan_words)  # 电动车 → 新能源汽车
-        asked = [topic, *([widened] if widened != topic else []),
-                 *(e.replace(" ", "") for e in getattr(parts[0], "expansions", []))]
+        wide = [self._widen(w, quotes) for w in words]  # 电动车 → 新能源汽车, 规上 → 规模以上
+        names = [(topic, _head(words)), *([("".join(wide), _head(wide))] if wide != words else []),
+                 *((e.replace(" ", ""), "") for e in getattr(parts[0], "expansions", []))]
+        names += [(bare, head) for name, head in names if (bare := self._bare(name)) != name]  # «产能达到» → «产能»
         records = [c for cite in answer.citations for c in self.commitments
                    if c.doc == cite.doc and cite.start <= c.start and c.end <= cite.end and c.value is not None]
         measure = getattr(parts[0], "measure", None)
         if measure:  # «多少亿元»: the records counted in that unit must measure what was asked
             records = [c for c in records if self._in_unit(c.unit, measure)]
-        else:  # otherwise only when the citation uses the asked words themselves
-            asked = [a for a in asked if any(a in cite.quote for cite in answer.citations)]
-        fits = self._covers if measure else self._measures
-        if not asked or not records or any(fits(c.metric, a) for c in records for a in asked):
+        else:  # otherwise only when the citation uses the asked words themselves, inside a record's
+            names = [(a, h) for a, h in names if a in quotes]  # clause: elsewhere the tracker read no
+            if self._unrecorded([a for a, _ in names], answer.citations, records):  # figure of them
+                return answer  # («连续5年调高城乡低保标准»: 5年 is no record) and cannot tell
+        if not names or not records or any(self._covers(c.metric, a, h) if measure else self._measures(c.metric, a)
+                                           for c in records for a, h in names):
             return answer
         return dataclasses.replace(answer, found=False, citations=[], answer=refusal_text(parts[0]))
+
+    @staticmethod
+    def _unrecorded(names: Sequence[str], citations: Sequence[Citation], records: Sequence[Commitment]) -> bool:
+        """Whether one of ``names`` occurs in a citation outside every record's clause."""
+        for cite in citations:
+            for name in names:
+                i = cite.quote.find(name)
+                while i != -1:
+                    a = cite.start + i
+                    if not any(c.start <= a and a + len(name) <= c.end for c in records):
+                        return True
+                    i = cite.quote.find(name, i + 1)
+        return False
+
+    def _widen(self, word: str, quotes: str) -> str:
+        """The asker's word as the citation writes it: a synonym (电动车 → 新能源汽车) or the full
+        form of an abbreviation (规上 → 规模以上) that the quote uses, else the word itself."""
+        full = [f for short, f in self.lexicon.abbreviations if short.lower() == word.lower()]
+        return next((a for a in (*self.paraphrases.alternatives(word), *full) if a in quotes), word)
+
+    def _bare(self, name: str) -> str:
+        """An asked name without the linking verbs it ends with («动力电池产能达到»): records name
+        their metric without them."""
+        changed = True
+        while changed:
+            changed = False
+            for w in self.words.name_ends:
+                if name.endswith(w) and len(name) > len(w):
+                    name, changed = name[: -len(w)], True
+                    break
+        return name
 
     @staticmethod
     def _in_unit(unit: str | None, measure: str) -> bool:
@@ -248,17 +292,26 @@ class ReportRouter:
         a, b = pairs(metric), pairs(topic)
         return bool(a and b) and max(len(a & b) / len(a), len(a & b) / len(b)) >= 0.9
 
-    def _covers(self, metric: str, asked: str) -> bool:
+    def _covers(self, metric: str, asked: str, head: str = "") -> bool:
         """Most of the asked words' character pairs are in the metric: lenient, for questions in
-        everyday words («冬天取暖改造» for «冬季清洁取暖改造»)."""
+        everyday words («冬天取暖改造» for «冬季清洁取暖改造»). Fewer will do when the metric names
+        the asked thing itself: ``head``, the end of the asked name's last word (a noun phrase
+        ends on what it names: «…消费券», «…重点项目»), while the question's other words may sit
+        elsewhere in the clause («聚焦农业农村现代化，…等54个重点项目»)."""
         pairs = {asked[i:i + 2] for i in range(len(asked) - 1)}
-        return bool(pairs) and sum(p in metric for p in pairs) / len(pairs) >= self.words.figure_similarity + 0.1
+        if not pairs:
+            return False
+        share = sum(p in metric for p in pairs) / len(pairs)
+        return share >= self.words.figure_similarity + 0.1 or (
+            bool(head) and head in metric and share >= self.words.head_similarity)
 
     def _measures(self, metric: str, asked: str) -> bool:
         if not asked:
             return False
-        if asked in metric:  # words after it make another quantity («常住人口» → «常住人口城镇化率»);
-            return len(metric) - metric.rindex(asked) - len(asked) <= 2  # words before only qualify it
+        if asked in metric:  # words after it make another quantity («常住人口» → «常住人口城镇化率»,
+            tail = metric[metric.rindex(asked) + len(asked):]  # «一般公共预算支出» → «…支出的比重»),
+            ends = [tail.find(w) for w in self.words.name_ends if w in tail]  # up to the verb linking it to
+            return min(ends, default=len(tail)) <= 2  # its figure («低保标准分别提高到每人每月»); words before only qualify it
         return metric in asked or similarity(metric, asked) >= self.words.figure_similarity
 
     def dated(self, part, question: str):

@@ -246,3 +246,60 @@ def test_qualifier_checks_are_data_and_item_bound():
     assert q.missing("补贴一共多少", ["每台补贴800元"], [("补贴",)])
     assert q.placeholder("结果另行公布") and not q.placeholder("增长5%")
 
+
+
+# --- the report router's figure check over several made-up reports ---------------------------
+_MADE_UP_CITY = """标题：白鹭市2024年政府工作报告
+各位代表：
+
+第一部分 2023年工作回顾
+过去一年，常住人口城镇化率达到65.2%，民生支出占一般公共预算支出的比重达到76%。
+携手金融机构发放文旅消费券5000万元，带动消费4亿元。
+城乡特困人员供养标准分别提高到每人每年9800元和7600元，连续3年提高城乡低保标准。
+改造老旧小区40个；完成冬季清洁取暖改造1.2万户。
+
+第二部分 2024年主要目标
+全市地区生产总值增长6%左右。力争新能源汽车产量突破5万辆，新型储能装机规模达到2吉瓦时。
+"""
+_MADE_UP_COUNTY = """标题：青岚县2024年政府工作报告
+各位代表：
+
+第一部分 2023年工作回顾
+全县地区生产总值增长5%，新建农村公路120公里。
+
+第二部分 2024年主要目标
+全县地区生产总值增长5.5%左右。
+"""
+
+
+@pytest.fixture(scope="module")
+def two_reports(tmp_path_factory, pipeline):
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    root = tmp_path_factory.mktemp("router")
+    (root / "corpus").mkdir()
+    (root / "corpus" / "001_bailu.txt").write_text(_MADE_UP_CITY, "utf-8")
+    (root / "corpus" / "002_qinglan.txt").write_text(_MADE_UP_COUNTY, "utf-8")
+    return Pipeline.load(Settings(corpus_dir=root / "corpus", index_dir=root / "index"))
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("白鹭特困人员供养标准是多少？", "9800元"),  # the metric's name ends at 分别提高到: «…每人每年» qualifies the figure
+    ("白鹭市政府去年发了多少钱的消费券？", "5000万元"),  # everyday verbs; the record names the 消费券 asked
+    ("白鹭这几年低保标准提高过吗？", "连续3年"),  # the asked words sit outside every record: the tracker cannot tell
+    ("白鹭新型储能装机规模今年要达到多少？", "2吉瓦时"),  # an energy unit the tracker reads
+])
+def test_router_keeps_a_figure_that_measures_what_was_asked(two_reports, question, expected):
+    a = two_reports.ask(question)
+    assert a.found and expected in a.answer, a.answer
+
+
+@pytest.mark.parametrize("question", [
+    "白鹭常住人口有多少？",  # 常住人口城镇化率 is another quantity
+    "白鹭一般公共预算支出是多少？",  # … and so is a share of it (的比重)
+    "白鹭老旧小区改造惠及多少户居民？",  # the 户 counted are of 清洁取暖改造
+])
+def test_router_refuses_a_figure_of_another_metric(two_reports, question):
+    a = two_reports.ask(question)
+    assert not a.found and not a.citations, a.answer
