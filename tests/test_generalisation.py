@@ -183,15 +183,21 @@ _MADE_UP = """标题：白鹭市2024年政府工作报告
 """
 
 
-@pytest.fixture(scope="module")
-def made_up(tmp_path_factory, pipeline):
+def _made_up_pipeline(tmp_path_factory, name: str, reports: dict[str, str]):
+    """A pipeline over made-up report files (file name -> text) in a fresh corpus folder."""
     from rag.pipeline import Pipeline
     from rag.settings import Settings
 
-    root = tmp_path_factory.mktemp("qualifiers")
+    root = tmp_path_factory.mktemp(name)
     (root / "corpus").mkdir()
-    (root / "corpus" / "001_bailu.txt").write_text(_MADE_UP, "utf-8")
+    for file, text in reports.items():
+        (root / "corpus" / file).write_text(text, "utf-8")
     return Pipeline.load(Settings(corpus_dir=root / "corpus", index_dir=root / "index"))
+
+
+@pytest.fixture(scope="module")
+def made_up(tmp_path_factory, pipeline):
+    return _made_up_pipeline(tmp_path_factory, "qualifiers", {"001_bailu.txt": _MADE_UP})
 
 
 @pytest.mark.parametrize(("question", "expected"), [
@@ -274,14 +280,7 @@ _MADE_UP_COUNTY = """标题：青岚县2024年政府工作报告
 
 @pytest.fixture(scope="module")
 def two_reports(tmp_path_factory, pipeline):
-    from rag.pipeline import Pipeline
-    from rag.settings import Settings
-
-    root = tmp_path_factory.mktemp("router")
-    (root / "corpus").mkdir()
-    (root / "corpus" / "001_bailu.txt").write_text(_MADE_UP_CITY, "utf-8")
-    (root / "corpus" / "002_qinglan.txt").write_text(_MADE_UP_COUNTY, "utf-8")
-    return Pipeline.load(Settings(corpus_dir=root / "corpus", index_dir=root / "index"))
+    return _made_up_pipeline(tmp_path_factory, "router", {"001_bailu.txt": _MADE_UP_CITY, "002_qinglan.txt": _MADE_UP_COUNTY})
 
 
 @pytest.mark.parametrize(("question", "expected"), [
