@@ -12,7 +12,9 @@ from rag.pipeline import Pipeline
 from rag.selection import UnknownReport
 
 
-def get_pipeline(request: Request) -> Pipeline:
+async def get_pipeline(request: Request) -> Pipeline:
+    """``async`` although it does not wait: a plain ``def`` dependency costs every request a
+    thread-pool round trip just to read an attribute."""
     return request.app.state.pipeline
 
 
@@ -24,7 +26,7 @@ DocId = Annotated[str, Path(pattern=r"^[\w\-]+(\.[\w\-]+)*$", max_length=128, de
 SectionId = Annotated[str, Path(pattern=r"^\d+(\.\d+)*$", max_length=64, description="章节编号，如 2.1 / section id")]
 
 
-def get_commitments(pipeline: PipelineDep) -> list[Commitment]:
+async def get_commitments(pipeline: PipelineDep) -> list[Commitment]:
     """Extracted once when the pipeline loads, not per request."""
     return pipeline.commitments.items
 
