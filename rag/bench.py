@@ -95,7 +95,7 @@ class BenchConfig:
     clients: tuple[int, ...] = (1, 4, 16)
     workers: tuple[int, ...] = (1, 2)
     seconds: float = 4.0  # per throughput level
-    max_requests: int = 300  # per throughput level
+    max_requests: int = 1500  # per throughput level; above what 4 s take here, so every level gets its full window
     server_timeout: float = 180.0
     phases: tuple[str, ...] = ("startup", "cold", "build", "encoders", "inprocess", "http", "pdf")
 
