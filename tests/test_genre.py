@@ -39,7 +39,8 @@ def test_tokenize_search_mode_and_version():
 
 @pytest.mark.parametrize(("text", "measure", "found"), [
     ("新建高速公路6782公里", "公里", True), ("九方面重点工作", "方面", True), ("增长8%", "%", True),
-    ("10.73万农村贫困人口", "人", True), ("新建高速公路", "公里", False), ("培育企业3家", "个|条|项|家", True)])
+    ("10.73万农村贫困人口", "人", True), ("新建高速公路", "公里", False), ("培育企业3家", "个|条|项|家", True),
+    ("提高0.5个百分点", "%", True), ("增长８％", "%", True), ("增长8个点", "%", False), ("培育企业三家", "个|条|项", False)])
 def test_figure_in_unit(text, measure, found):
     assert has_figure_in(text, measure) is found
 

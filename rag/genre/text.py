@@ -76,10 +76,17 @@ def _figure_in(measure: str) -> re.Pattern[str]:
     return re.compile(rf"{figure}\s*{between}(?:{unit})")
 
 
+@lru_cache(maxsize=256)
+def _measure_marks(measure: str) -> tuple[str, ...]:
+    """What every match of ``_figure_in(measure)`` ends with: one of these is in the text."""
+    return ("%", "％", "个百分点") if measure == "%" else tuple(measure.split("|"))
+
+
 def has_figure_in(text: str, measure: str) -> bool:
     """Whether ``text`` states a figure counted in ``measure`` ("6782公里", "九方面", "8%");
-    ``measure`` may list interchangeable classifiers as ``"个|条|项"``."""
-    return _figure_in(measure).search(text) is not None
+    ``measure`` may list interchangeable classifiers as ``"个|条|项"``. Most texts lack the
+    measure word itself, and a substring test says so faster than the pattern."""
+    return any(m in text for m in _measure_marks(measure)) and _figure_in(measure).search(text) is not None
 
 
 class FigureReader:
