@@ -58,10 +58,23 @@ class UnitFeatures:
         self.chapter = np.array([int(t) if t.isdigit() else 0 for t in top])  # number of the top-level chapter
         self.is_heading = np.array([u.kind == "heading" for u in units])
         self.plan_year = np.array([years.get(u.doc_id) or 0 for u in units])  # of each unit's report; 0 unknown
+        #: per measure asked ("公里", "%"), whether each unit states a figure in it: -1 not read yet.
+        #: Read lazily, for candidates only, and kept: the same units are candidates again and again.
+        self._figure_in: dict[str, np.ndarray] = {}
+
+    def figure_in(self, measure: str, ids: np.ndarray) -> np.ndarray:
+        """Whether the units at positions ``ids`` state a figure counted in ``measure``."""
+        known = self._figure_in.get(measure)
+        if known is None:
+            known = self._figure_in.setdefault(measure, np.full(len(self.texts), -1, dtype=np.int8))
+        todo = ids[known[ids] < 0]
+        if todo.size:
+            known[todo] = [has_figure_in(self.texts[i], measure) for i in todo.tolist()]
+        return known[ids] == 1
 
     def prior(self, part: QueryPart, priors: Priors, ids: np.ndarray) -> np.ndarray:
         """The multiplier of each unit at positions ``ids`` (the candidates)."""
-        scope, plan_year, texts = self.scope[ids], self.plan_year[ids], [self.texts[i] for i in ids]
+        scope, plan_year = self.scope[ids], self.plan_year[ids]
         wanted = np.full(ids.size, part.scope or "", dtype="<U6")  # "review" fits; "" = no preference
         if part.year:  # an explicit year decides, per report: its plan year, or the years before it
             dated = plan_year > 0
@@ -79,7 +92,7 @@ class UnitFeatures:
             w[inside] *= 1 + priors.chapter_body
             w[inside & self.is_heading[ids]] *= 1 + priors.chapter_heading
         if part.measure and ids.size:
-            w[[has_figure_in(t, part.measure) for t in texts]] *= 1 + priors.measure
+            w[self.figure_in(part.measure, ids)] *= 1 + priors.measure
         return w
 
 
@@ -169,8 +182,10 @@ class HybridRetriever:
     def retrieve(self, part: QueryPart, k: int, *, doc_ids: Collection[str] | None = None) -> list[ScoredUnit]:
         """With ``doc_ids`` both candidate lists come from those reports only (inside the store), so
         the ranks fused are ranks among the reports asked about."""
-        ids, fused, dense, bm25 = self.fuse(self.dense.candidates(part, doc_ids=doc_ids),
-                                            self.bm25.candidates(part, doc_ids=doc_ids))
+        # BM25 first: the query encode streams the model's weights through the CPU caches, so the
+        # tokenizer and score arrays run faster before it than after (same lists either way)
+        keyword = self.bm25.candidates(part, doc_ids=doc_ids)
+        ids, fused, dense, bm25 = self.fuse(self.dense.candidates(part, doc_ids=doc_ids), keyword)
         fused = fused * self.dense.features.prior(part, self.dense.priors, ids)
         units = self.dense.store.units
         return [ScoredUnit(units[ids[i]], float(fused[i]), dense=_opt(dense[i]), bm25=_opt(bm25[i]))

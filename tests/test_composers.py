@@ -116,3 +116,26 @@ def test_windows_are_cut_once_per_unit_and_each_index_cuts_its_own(tmp_path):
     assert new._spans(u_new) == tuple(new._clause_runs(u_new)) != first
     text = new.docs[u_new.doc_id].text
     assert any("增长5.2%、城乡" in text[a:b] for a, b in new._spans(u_new))  # windows of the edited text
+
+
+def test_units_figure_in_a_measure_is_read_once_and_per_index(tmp_path):
+    """Retrieval's measure prior reads each candidate once per measure and keeps the answer; an
+    index over an edited report reads its own texts."""
+    import numpy as np
+
+    from rag.genre.text import has_figure_in
+    from rag.retrieval import UnitFeatures
+
+    def features(folder, text):
+        composer, units = _composer_over(folder, text)
+        return UnitFeatures(units, Lexicon.default(), list(composer.docs.values())), units
+
+    old, units = features(tmp_path / "old", _REPORT)
+    new, new_units = features(tmp_path / "new", _REPORT.replace("860亿元", "八百多亿"))
+    ids = np.arange(len(units))
+    for measure in ("亿元", "%", "万元", "公里"):
+        expected = [has_figure_in(u.text, measure) for u in units]
+        assert old.figure_in(measure, ids[::-1]).tolist() == expected[::-1]
+        assert old.figure_in(measure, ids).tolist() == expected  # kept, and the same
+    assert new.figure_in("亿元", ids).tolist() == [has_figure_in(u.text, "亿元") for u in new_units]
+    assert new.figure_in("亿元", ids).tolist() != old.figure_in("亿元", ids).tolist()
