@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from rag.genre.lexicon import Lexicon, Scope, pattern
 from rag.genre.text import PUNCT, SENTENCE_ENDS, YEAR, YEAR_PHRASE, chinese_number, contains_word, words
 
+_TOPICS_KEPT = 4096  # topics a QueryAnalyzer remembers
 _QUESTION_END = re.compile(f"(?<=[{SENTENCE_ENDS}；;])")  # where one asked question ends and the next begins
 
 
@@ -70,6 +71,9 @@ class QueryAnalyzer:
         self._time_words = sorted(self._plan_time + self._review_time + self._last_year, key=len, reverse=True)
         self._split_words = [(s, w, re.compile(re.escape(w))) for s, ws in (("review", self._review), ("plan", self._plan))
                              for w in ws if not w.isascii() and len(w) >= 2]
+        #: (short, full, short lower-cased if ASCII): the cheap test ``expand`` runs first
+        self._abbreviations = [(s, f, s.lower() if s.isascii() else None) for s, f in self.lexicon.abbreviations]
+        self._topics: dict[str, str] = {}  # text -> topic: a question's is read twice, a history's every turn
 
     # --- pieces -------------------------------------------------------------------------
     def scope(self, text: str) -> Scope | None:
@@ -86,7 +90,17 @@ class QueryAnalyzer:
         return None
 
     def topic(self, text: str) -> str:
-        """What the question is about: time words, question words and fillers removed."""
+        """What the question is about: time words, question words and fillers removed. Kept per
+        text (bounded): a question is read by ``_follow_mode`` and ``_part``, a conversation's
+        earlier turns on every turn."""
+        topic = self._topics.get(text)
+        if topic is None:
+            if len(self._topics) >= _TOPICS_KEPT:
+                self._topics.clear()
+            topic = self._topics[text] = self._topic(text)
+        return topic
+
+    def _topic(self, text: str) -> str:
         t = self._measure_re.sub(" ", self._count_re.sub(" ", self._chapter_re.sub(" ", text)))
         for w, ascii_word in self._topic_words:
             t = t.replace(w, " ") if ascii_word is None else ascii_word.sub(" ", t)
@@ -96,10 +110,14 @@ class QueryAnalyzer:
     def expand(self, text: str) -> list[str]:
         found: list[str] = []
         rest = text
-        for short, full in self.lexicon.abbreviations:
+        low = rest.lower()
+        for short, full, short_low in self._abbreviations:
+            if not (short_low in low if short_low is not None else short in rest):
+                continue  # contains_word's own first test, without a call per lexicon word
             if contains_word(rest, short) and full not in text:
                 found.append(full)
                 rest = re.sub(re.escape(short), " ", rest, flags=re.IGNORECASE)
+                low = rest.lower()
         return found
 
     def _split(self, question: str) -> list[str]:

@@ -105,6 +105,26 @@ def test_follow_up_borrows_topic_and_kind():
     assert part.scope == "review" and part.wants_number and "GDP" in part.topic
 
 
+def test_topics_are_remembered_per_text_within_a_bound(monkeypatch):
+    """A remembered topic is the one read afresh, and the memory is cleared when full."""
+    import rag.query
+
+    monkeypatch.setattr(rag.query, "_TOPICS_KEPT", 2)
+    analyzer, fresh = QueryAnalyzer(), QueryAnalyzer()
+    questions = ["今年GDP要涨多少？", "过去五年城镇新增就业多少？", "那过去五年呢？", "今年GDP要涨多少？"]
+    for q in questions:
+        assert analyzer.topic(q) == fresh._topic(q) and analyzer.topic(q) == analyzer.topic(q)
+        assert len(analyzer._topics) <= 2
+    assert analyzer.analyze(questions[0]) == fresh.analyze(questions[0])
+
+
+def test_abbreviations_expand_whole_ascii_words_in_any_case():
+    analyzer = QueryAnalyzer()
+    short, full = next((s, f) for s, f in analyzer.lexicon.abbreviations if s.isascii() and s.isalpha())
+    assert full in analyzer.expand(f"今年{short.lower()}目标是多少") == analyzer.expand(f"今年{short.upper()}目标是多少")
+    assert full not in analyzer.expand(f"今年x{short.lower()}x目标是多少")  # inside another word: no
+
+
 def test_index_built_with_another_tokenizer_is_stale():
     from rag.index import Manifest
 
