@@ -45,6 +45,19 @@ def test_ask_returns_the_answer_contract_with_verbatim_citations(client, docs):
         assert f"[{c['n']}]" in a["answer"]
 
 
+def test_ask_sends_the_pipelines_answer_field_for_field(client, pipeline):
+    """The response is the pipeline's answer as ``Answer.to_dict`` (= ``dataclasses.asdict``)
+    gives it, keys in the same order, timings aside."""
+    from dataclasses import asdict
+
+    for question in (GDP_Q, "市里有多少只大熊猫？"):
+        expected = pipeline.ask(question, 5)
+        assert expected.to_dict() == asdict(expected) and list(expected.to_dict()) == list(asdict(expected))
+        got = _ask(client, question, top_k=5)
+        assert list(got) == list(asdict(expected))
+        assert {**got, "timings_ms": {}} == {**json.loads(json.dumps(asdict(expected))), "timings_ms": {}}
+
+
 @pytest.mark.parametrize("top_k", [0, 21])
 def test_ask_rejects_top_k_out_of_range(client, top_k):
     assert client.post("/api/ask", json={"question": GDP_Q, "top_k": top_k}).status_code == 422

@@ -23,7 +23,8 @@ async def ask(req: AskRequest, pipeline: PipelineDep) -> AnswerOut:
     docs = report_ids(pipeline, req.documents, req.region, req.year)
     answer = await run_in_threadpool(pipeline.ask, req.question, req.top_k, history=req.user_history(),
                                      documents=docs)
-    return AnswerOut(**answer.to_dict())
+    # validated from the answer's own attributes: no intermediate dict to build and validate again
+    return AnswerOut.model_validate(answer, from_attributes=True)
 
 
 async def _sse(events: AsyncIterator[dict]) -> AsyncIterator[str]:
