@@ -63,6 +63,7 @@ class WindowWeights:
     max_chars: int = 80  # a window of several clauses stays within this
     proximity: float = 0.2  # a figure asked: its terms close together, as asked (城镇新增就业 before 新增农村…就业)
     other_metric: float = 0.5  # a figure asked, and the window's only figures are changes (比去年提高0.2万人)
+    other_year: float = 1.0  # a question naming a year other than the report's: a window not naming it
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,10 @@ class Qualifiers:
                 return True
         return False
 
+    def words(self) -> tuple[str, ...]:
+        """Every Chinese qualifier word of every class."""
+        return tuple(w for words, _, _ in self.classes.values() for w in words if not w.isascii())
+
     def placeholder(self, text: str) -> bool:
         """Whether the window says its figure is still to come («另行公布»): that is no figure."""
         return any(p in text for p in self.placeholders)
@@ -190,6 +195,10 @@ class ExtractiveComposer:
         self.plan_years = {d.id: plan_year(d) for d in documents}
         self.intent_words = intent_words
         self._links = sorted(lexicon.table("figures")["metric_links"], key=len, reverse=True)
+        self.qualifiers = Qualifiers.from_table(lexicon.table("qualifiers"))
+        #: what may stand between a metric and its figure: links, and the figure's own qualifier
+        #: («提高到每人每年640元»: 每人每年 qualifies 640元, the metric is before 提高)
+        self._before_figure = sorted({*self._links, *self.qualifiers.words()}, key=len, reverse=True)
         self._comparisons = tuple(lexicon.table("figures")["comparison_marks"])
         self.w, self.s = window, support
         self.paraphrases = paraphrases or default_paraphrases()
@@ -198,7 +207,6 @@ class ExtractiveComposer:
         self.places = frozenset(n for d in documents if d.report.region
                                 for n in (d.report.region, d.report.region.rstrip("市省县区州盟旗")))
         self.hand_threshold = refusal_threshold
-        self.qualifiers = Qualifiers.from_table(lexicon.table("qualifiers"))
         #: each unit's candidate windows (``_spans``): the same for every question over this index
         self._span_cache: dict[tuple[int, str, int, int], tuple[tuple[int, int], ...]] = {}
         self.set_scorer(scorer)
@@ -244,8 +252,9 @@ class ExtractiveComposer:
         for short, full in self.lexicon.abbreviations:
             if full in part.expansions and short.lower() in compact:
                 alternatives = tuple(full.lower().split())
-                if all(t.alternatives != alternatives for t in terms):  # GDP and GDP总量 name one term, counted once
-                    terms.append(Term(alternatives, max(self.weights.idf(a) for a in alternatives), ()))
+                if all(t.alternatives[:len(alternatives)] != alternatives for t in terms):  # GDP and GDP总量 name one term, counted once
+                    weight = max(self.weights.idf(a) for a in alternatives)
+                    terms.append(Term((*alternatives, short.lower()), weight, ()))  # a report may write 医保 too
                 mapped |= set(tokenize(short))
         tokens = [t for t in tokenize(part.topic) if t not in mapped]
         for t in dict.fromkeys(tokens):
@@ -350,6 +359,8 @@ class ExtractiveComposer:
                 rest = rest.replace(alt, "")
         novel = _novel_chars(rest)  # what the window says beyond the question
         score += w.novelty * min(novel, w.novelty_chars) / w.novelty_chars - w.length_penalty * max(len(span) - w.free_chars, 0)
+        if self._misses_year(span + " " + context, u, part):  # «到2026年…» before this year's targets
+            score -= w.other_year
         score += self._kind_bonus(span, rest, part)
         if part.wants_number:  # which of several figures: the one whose metric reads as asked
             score += w.proximity * self._proximity(span, terms)
@@ -445,9 +456,7 @@ class ExtractiveComposer:
         for term in terms:
             for alt in term.alternatives:
                 rest = rest.replace(alt, "")
-        planned = self.plan_years.get(u.doc_id)
-        scope = self.lexicon.section_scope(u.section_path, planned)
-        year = part.year or (planned - 1 if part.last_year and planned else None)
+        scope = self.lexicon.section_scope(u.section_path, self.plan_years.get(u.doc_id))
         form_ok = _answers_form(span, part, self.lexicon)
         digit = bool(DIGIT.search(rest))
         topic = part.topic.replace(" ", "")
@@ -463,7 +472,7 @@ class ExtractiveComposer:
                                       and not self._figure_is_about(span, terms)),
             form_ok=float(form_ok and (bool(part.measure) or any(self.lexicon.kinds[k].required for k in part.kinds))),
             form_missing=float(not form_ok), kind_bonus=self._kind_bonus(span, rest, part),
-            year_missing=float(bool(year and year != planned and str(year) not in whole)),
+            year_missing=float(self._misses_year(whole, u, part)),
             scope_match=float(bool(part.scope and scope and part.scope == scope)),
             scope_mismatch=float(bool(part.scope and scope and part.scope != scope)),
             glossary=sum(any(z.lower() in whole.lower() for z in zh) for _, zh in gloss) / len(gloss) if gloss else 0.0)
@@ -511,11 +520,16 @@ class ExtractiveComposer:
                 and not self._figure_is_about(window.text, terms):
             support *= s.other_metric  # the figure measures something else ("常住人口城镇化率提高1个百分点")
         support *= self._form_penalty(window.text, part)
-        planned = self.plan_years.get(window.unit.doc_id)
-        year = part.year or (planned - 1 if part.last_year and planned else None)
-        if year and year != planned and str(year) not in window.text + " ".join(window.unit.section_path):
+        if self._misses_year(window.text + " ".join(window.unit.section_path), window.unit, part):
             support *= s.other_year  # a question about one named year is not answered by a five-year total
         return support * self._qualified(part, window, terms)
+
+    def _misses_year(self, text: str, u: Unit, part: QueryPart) -> bool:
+        """Whether ``text`` (of unit ``u``, with its heading path) leaves out the year the part asks
+        about, when that year is not its report's own plan year."""
+        planned = self.plan_years.get(u.doc_id)
+        year = part.year or (planned - 1 if part.last_year and planned else None)
+        return bool(year and year != planned and str(year) not in text)
 
     def _soft_coverage(self, coverage: float, hit: ScoredUnit) -> float:
         """Coverage with the missed words partly credited when the unit means what was asked:
@@ -562,11 +576,12 @@ class ExtractiveComposer:
         return False
 
     def _head(self, text: str) -> str:
-        """The last word of ``text`` after trailing links (提高, 达, 分别 …) are stripped."""
+        """The last word of ``text`` after trailing links (提高, 达, 分别 …) and the figure's
+        qualifiers (每人每年) are stripped."""
         changed = True
         while changed:
             changed = False
-            for link in self._links:
+            for link in self._before_figure:
                 if text.endswith(link):
                     text, changed = text[: -len(link)], True
         tokens = [t for t in tokenize(text) if len(t) > 1]
