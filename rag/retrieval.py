@@ -81,6 +81,8 @@ class UnitFeatures:
             wanted[dated] = np.where(part.year >= plan_year[dated], "plan", "review")
         w = np.ones(ids.size, dtype=np.float32)
         known = (wanted != "") & (scope != "")
+        if part.year and ids.size:  # a unit naming the asked year is about it, in whatever part it stands
+            known &= ~np.array([str(part.year) in self.texts[i] for i in ids])  # («今后五年…到2026年» in the review)
         w[known & (scope == wanted)] *= 1 + priors.scope_match
         w[known & (scope != wanted)] *= 1 - priors.scope_mismatch
         if part.wants_number:
