@@ -317,8 +317,9 @@ class ReportRouter:
     def dated(self, part, question: str):
         """A part that names no year asks about the question's year («…目标是多少？实际收了多少？»):
         with it, retrieval and the composer look in the review of that year, not the next plan."""
-        if getattr(part, "year", None) is not None:
-            return part
+        if getattr(part, "year", None) is not None:  # «2023年报告说的…»: the year chose the report
+            only = self.selector.names_report(part.text) and len(self.selector.years_named(part.text)) == 1
+            return dataclasses.replace(part, year=None) if only else part
         intent = self.intent(part, question)
         if getattr(part, "scope", None) is not None and intent != "outcome":
             return part  # «过去五年…» has its own span

@@ -223,6 +223,10 @@ class ReportSelector:
     def years_named(self, question: str) -> list[int]:
         return self._years_of(question)[0]
 
+    def names_report(self, question: str) -> bool:
+        """Whether the question's first year names a report («2023年报告说的…»), not a period."""
+        return self._years_of(question)[1]
+
     def _years_of(self, question: str) -> tuple[list[int], bool]:
         """Explicit years, and whether the first names a report («2023年报告», «2023年的政府工作报告»)."""
         found = list(YEAR.finditer(question))
