@@ -263,9 +263,12 @@ _MADE_UP_CITY = """标题：白鹭市2024年政府工作报告
 携手金融机构发放文旅消费券5000万元，带动消费4亿元。
 城乡特困人员供养标准分别提高到每人每年9800元和7600元，连续3年提高城乡低保标准。
 改造老旧小区40个；完成冬季清洁取暖改造1.2万户。
+面对需求不足、成本上升两大挑战，全市经济保持平稳运行。
+今后五年，政府工作的总体考虑是：到2028年，全市地区生产总值突破1500亿元。
 
 第二部分 2024年主要目标
 全市地区生产总值增长6%左右。力争新能源汽车产量突破5万辆，新型储能装机规模达到2吉瓦时。
+新建城市公园6座，新增幼儿园学位3000个。从容应对各种风险挑战，保持经济运行在合理区间。城乡居民医保财政补助标准提高到每人每年700元。
 """
 _MADE_UP_COUNTY = """标题：青岚县2024年政府工作报告
 各位代表：
@@ -288,8 +291,13 @@ def two_reports(tmp_path_factory, pipeline):
     ("白鹭市政府去年发了多少钱的消费券？", "5000万元"),  # everyday verbs; the record names the 消费券 asked
     ("白鹭这几年低保标准提高过吗？", "连续3年"),  # the asked words sit outside every record: the tracker cannot tell
     ("白鹭新型储能装机规模今年要达到多少？", "2吉瓦时"),  # an energy unit the tracker reads
+    # the composer's side of everyday and report wording
+    ("白鹭的医保补助标准定为多少？", "700元"),  # 医保 is the report's word too; 每人每年 qualifies the figure
+    ("白鹭今年给小孩们添多少学位？", "3000个"),  # 们 is grammar; 添 is said 新增/新建 in a report
+    ("白鹭到2028年地区生产总值要达到多少？", "1500亿元"),  # a future year named in the review chapter
+    ("白鹭2024年报告里提到了哪两大挑战？", "需求不足"),  # the year names the report, not the period asked
 ])
-def test_router_keeps_a_figure_that_measures_what_was_asked(two_reports, question, expected):
+def test_made_up_reports_answer_what_was_asked(two_reports, question, expected):
     a = two_reports.ask(question)
     assert a.found and expected in a.answer, a.answer
 
@@ -302,3 +310,11 @@ def test_router_keeps_a_figure_that_measures_what_was_asked(two_reports, questio
 def test_router_refuses_a_figure_of_another_metric(two_reports, question):
     a = two_reports.ask(question)
     assert not a.found and not a.citations, a.answer
+
+
+def test_a_year_naming_the_report_asks_no_period(two_reports):
+    """«2024年报告里…» chose the report; «2023年…» in the same report asks about that year."""
+    router, analyze = two_reports.router, two_reports.analyzer.analyze
+    for question, year in [("2024年报告里提到了哪两大挑战？", None), ("2024年的政府工作报告说了什么挑战？", None),
+                           ("2023年地区生产总值增长了多少？", 2023)]:
+        assert router.dated(analyze(question)[0], question).year == year, question
