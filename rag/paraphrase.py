@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from rag.genre.text import HAN_RUN
@@ -65,11 +65,22 @@ class Paraphrases:
         paraphrase group naming it; with ``inside``, also of groups whose everyday word is all of
         it but one character ("看病难" holds 看病). Only for words the report itself does not use:
         a report term (社会消费品零售总额) must not be widened to everything sharing 消费."""
+        # a group word that is all of ``word`` but one character is ``word`` minus its first or last
+        named = [word, *(w for w in (word[:-1], word[1:]) if inside and len(w) >= 2)]
         out = [word]
-        for words, terms in self.synonyms:
-            if word in words or (inside and any(len(w) >= 2 and w in word and len(word) - len(w) <= 1 for w in words)):
-                out += terms
+        for i in sorted({i for w in named for i in self._groups_of.get(w, ())}):  # in table order
+            out += self.synonyms[i][1]
         return tuple(dict.fromkeys(out))
+
+    @cached_property
+    def _groups_of(self) -> dict[str, tuple[int, ...]]:
+        """Positions in ``synonyms`` of the groups naming each everyday word: ``alternatives``
+        runs for every question word, and scanning the whole table each time cost more."""
+        index: dict[str, list[int]] = {}
+        for i, (words, _) in enumerate(self.synonyms):
+            for w in dict.fromkeys(words):
+                index.setdefault(w, []).append(i)
+        return {w: tuple(ix) for w, ix in index.items()}
 
     def colloquial(self, text: str) -> list[tuple[str, tuple[str, ...]]]:
         """Everyday words of the table found in ``text`` (longest first, not overlapping)

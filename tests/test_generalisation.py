@@ -74,6 +74,18 @@ def test_paraphrase_table_and_glossary():
     assert bigram_coverage("新增学位", "新增中小学学位2万个") == pytest.approx(2 / 3)
 
 
+def test_paraphrase_alternatives_follow_the_table():
+    """Every group naming the word (with ``inside``, also naming it but for one end character),
+    in table order, the word first and nothing twice."""
+    p = Paraphrases(synonyms=((("看病",), ("医保", "医疗")), (("看病难", "就医"), ("医疗", "医院")), (("病难",), ("就诊",)),
+                              (("看",), ("观看",))), glossary=())
+    assert p.alternatives("看病") == ("看病", "医保", "医疗")
+    assert p.alternatives("看病难") == ("看病难", "医疗", "医院")
+    assert p.alternatives("看病难", inside=True) == ("看病难", "医保", "医疗", "医院", "就诊")
+    assert p.alternatives("去看病", inside=True) == ("去看病", "医保", "医疗")  # 看 alone is too short
+    assert p.alternatives("医疗", inside=True) == ("医疗",)
+
+
 def _facts(good: bool, coverage: float) -> WindowFacts:
     return WindowFacts(coverage=coverage, coverage_all=coverage, form_ok=float(good), dense=0.8 + 0.1 * good)
 

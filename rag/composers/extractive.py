@@ -172,9 +172,16 @@ class TermWeights:
             df.update(set(tokenize(u.text + " " + " ".join(u.section_path))))
         self.n = max(len(units), 1)
         self.df = df
+        self._idf: dict[str, float] = {}
 
     def idf(self, term: str) -> float:
-        return math.log(1 + (self.n - self.df.get(term, 0) + 0.5) / (self.df.get(term, 0) + 0.5))
+        """Kept per term (bounded): every candidate window asks again for the same terms' weights."""
+        value = self._idf.get(term)
+        if value is None:
+            if len(self._idf) >= 100_000:
+                self._idf.clear()
+            value = self._idf[term] = math.log(1 + (self.n - self.df.get(term, 0) + 0.5) / (self.df.get(term, 0) + 0.5))
+        return value
 
 
 class ExtractiveComposer:
