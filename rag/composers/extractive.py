@@ -343,15 +343,15 @@ class ExtractiveComposer:
         context = " ".join(u.section_path)
         text = self.docs[u.doc_id].text
         context_coverage = self._coverage(terms, context)  # one heading path for all the hit's windows
-        best: Window | None = None
+        best: tuple[float, int, int] | None = None  # score, start, end: the Window is built for the winner only
         for a, b in self._spans(u):
-            span = text[a:b]
-            score = self._window_score(span, context, u, part, terms, context_coverage)
-            if best is None or score > best.score:
-                best = Window(u, a, b, span, self._coverage(terms, span + " " + context), score)
+            score = self._window_score(text[a:b], context, u, part, terms, context_coverage)
+            if best is None or score > best[0]:
+                best = (score, a, b)
         if best is None:  # a unit with no clause text (cannot happen for stripped units)
-            best = Window(u, u.start, u.end, u.text, self._coverage(terms, u.text + " " + context), 0.0)
-        return best
+            return Window(u, u.start, u.end, u.text, self._coverage(terms, u.text + " " + context), 0.0)
+        score, a, b = best
+        return Window(u, a, b, text[a:b], self._coverage(terms, text[a:b] + " " + context), score)
 
     def _window_score(self, span: str, context: str, u: Unit, part: QueryPart, terms: list[Term],
                       context_coverage: float | None = None) -> float:
