@@ -8,6 +8,7 @@ matching, not the extras, and no step scores every unit of a large corpus.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -190,9 +191,11 @@ class HybridRetriever:
         ids, fused, dense, bm25 = self.fuse(self.dense.candidates(part, doc_ids=doc_ids), keyword)
         fused = fused * self.dense.features.prior(part, self.dense.priors, ids)
         units = self.dense.store.units
-        return [ScoredUnit(units[ids[i]], float(fused[i]), dense=_opt(dense[i]), bm25=_opt(bm25[i]))
-                for i in _top(fused, k)]
+        top = _top(fused, k).tolist()
+        # as Python floats (the same values) before indexing: numpy scalars cost more per item
+        ids, fused, dense, bm25 = ids.tolist(), fused.tolist(), dense.tolist(), bm25.tolist()
+        return [ScoredUnit(units[ids[i]], fused[i], dense=_opt(dense[i]), bm25=_opt(bm25[i])) for i in top]
 
 
 def _opt(x: float) -> float | None:
-    return None if np.isnan(x) else float(x)
+    return None if math.isnan(x) else float(x)
