@@ -20,6 +20,7 @@ from rag.genre.text import YEAR, _jieba
 from rag.types import Document, Report
 
 _HAN = re.compile(r"[\u4e00-\u9fff]{2,}")
+_KEPT = 4096  # questions and words whose place checks a selector remembers
 
 
 
@@ -91,6 +92,11 @@ class ReportSelector:
         self._names = sorted(names.items(), key=lambda kv: -len(kv[0]))  # (name as written, region)
         self._pinyin = {_pinyin(self.catalogue.stem(r)): r for r in set(names.values())}  # jiangcheng → 江城市
         self._national = any(r.level == self.catalogue.rules.national_level for r in self.reports.values())
+        #: question text -> its unknown places, and word -> whether a report mentions it; bounded,
+        #: per selector (its reports never change): the parts of one question, the report router and
+        #: a conversation's turns ask again, and place words recur across questions
+        self._unknown: dict[str, tuple[str, ...]] = {}
+        self._mentioned: dict[str, bool] = {}
 
     # ---- catalogue views
 
@@ -181,8 +187,17 @@ class ReportSelector:
                 found.append((m.start(), region))
         return list(dict.fromkeys(r for _, r in sorted(found)))
 
+    def _mentions(self, word: str) -> bool:
+        """Whether any report's text has ``word`` (kept: each check reads every report)."""
+        found = self._mentioned.get(word)
+        if found is None:
+            if len(self._mentioned) >= _KEPT:
+                self._mentioned.clear()
+            found = self._mentioned[word] = any(word in t for t in self._texts)
+        return found
+
     def unknown_places(self, question: str) -> list[str]:
-        """Places the question names that no report is about.
+        """Places the question names that no report is about (kept per question text).
 
         A name written with its ending («北京市», «青山县») is a place unless a report's text has
         that very name (the seed's «温县», «示范区»); a place word without one («杭州») unless a
@@ -190,6 +205,14 @@ class ReportSelector:
         report is in the corpus; in English, a capitalised name in a place position whose pinyin
         no report has («Shanghai's»).
         """
+        found = self._unknown.get(question)
+        if found is None:
+            if len(self._unknown) >= _KEPT:
+                self._unknown.clear()
+            found = self._unknown[question] = tuple(self._unknown_places(question))
+        return list(found)
+
+    def _unknown_places(self, question: str) -> list[str]:
         cat, rules = self.catalogue, self.catalogue.rules
         words = [(w.word, w.flag) for w in _posseg().cut(question)]
         out: list[str] = []
@@ -204,9 +227,9 @@ class ReportSelector:
                     or any(n in name for n, _ in self._names):
                 continue
             if ending and stem != name and (flag == "ns" or not cat.is_common_word(stem)):
-                mentioned = any(name in t for t in self._texts)
+                mentioned = self._mentions(name)
             elif flag == "ns":
-                mentioned = any(word in t for t in self._texts)
+                mentioned = self._mentions(word)
             else:
                 continue  # «楼市»: an ending after one character is a word, not a place
             if not mentioned:

@@ -54,6 +54,25 @@ def test_a_place_no_report_covers_is_unknown(selector, question):
     assert selection.doc_ids == () and selection.unknown
 
 
+def test_unknown_places_are_remembered_per_selector_and_question(monkeypatch):
+    """Asked twice, the same answer (a fresh list each time); a selector over other reports, or
+    the same question after the memory is full, is read afresh."""
+    import rag.selection
+
+    without = ReportSelector([_report("江城市", 2023, "jc23")], WORDS)
+    with_beijing = ReportSelector([_report("江城市", 2023, "jc23", "开通至北京的高铁。")], WORDS)
+    question = "北京的高铁开通了吗？"
+    first = without.unknown_places(question)
+    assert first == ["北京"] and without.unknown_places(question) == first
+    first.append("changed")
+    assert without.unknown_places(question) == ["北京"]
+    assert with_beijing.unknown_places(question) == [] and without.unknown_places(question) == ["北京"]
+    monkeypatch.setattr(rag.selection, "_KEPT", 1)
+    for q in ("杭州今年GDP增长目标", question, "青石县2023年的财政收入"):
+        assert without.unknown_places(q) == without._unknown_places(q)
+        assert len(without._unknown) <= 1 and len(without._mentioned) <= 1
+
+
 def test_words_ending_like_places_are_not_places(selector):
     for question in ("楼市今年啥态度？", "哪两个县开展试点？", "What revenue target is set for Longbai Group?",
                      "How many China-Europe Railway Express trains ran?"):
