@@ -41,6 +41,13 @@ class QueryPart:
         return "rank" in self.kinds
 
 
+def _without(text: str, phrases: list[str]) -> str:
+    """``text`` with each of ``phrases`` (longest first) blanked out."""
+    for w in phrases:
+        text = text.replace(w, " ")
+    return text
+
+
 class QueryAnalyzer:
     """Turns a raw question (and the conversation so far) into retrieval-ready parts."""
 
@@ -61,6 +68,7 @@ class QueryAnalyzer:
         self._last_year = scope["last_year"]
         self._measure_alias = q["measure_alias"]
         self._fillers = set(q["fillers"])
+        self._list_asks = sorted(q["list_asks"], key=len, reverse=True)
         #: words that say which part a question is about but little about its subject
         self.intent_words = frozenset(scope["plan"] + scope["review"])
         self._followup = self.lexicon.table("followup")
@@ -165,7 +173,7 @@ class QueryAnalyzer:
             topic=self.topic(full),
             scope=self.scope(full),
             year=years[0] if years else None,
-            kinds=frozenset(name for name, kind in self._kinds.items() if kind.asked_in(untimed)),
+            kinds=frozenset(name for name, kind in self._kinds.items() if kind.asked_in(self._without_lists(untimed))),
             chapter=self._chapter(full),
             measure=self._measure(untimed),
             last_year=any(contains_word(full, w) for w in self._last_year),
@@ -179,9 +187,11 @@ class QueryAnalyzer:
 
     def _without_time(self, text: str) -> str:
         """The question minus its time words, whose 几 ("这几年") asks for no figure."""
-        for w in self._time_words:
-            text = text.replace(w, " ")
-        return text
+        return _without(text, self._time_words)
+
+    def _without_lists(self, text: str) -> str:
+        """The question minus its list asks, whose 几 ("哪几种") asks which ones, not how many."""
+        return _without(text, self._list_asks)
 
     def _measure(self, text: str) -> str | None:
         if any(contains_word(text, w) for w in self._percent):

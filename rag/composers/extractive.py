@@ -100,13 +100,26 @@ class Qualifiers:
     designators: tuple[re.Pattern[str], ...]
     placeholders: tuple[str, ...]
     penalty: float
+    continuations: tuple[str, ...] = ()  # an item opening with one (达到, 提高到) has no subject of its own
 
     @classmethod
     def from_table(cls, table: dict) -> Qualifiers:
         classes = {name: (tuple(c["words"]), bool(c.get("required", False)), tuple(c.get("conflicts", ())))
                    for name, c in table.get("classes", {}).items()}
         return cls(classes, tuple(re.compile(p) for p in table.get("designators", {}).get("patterns", ())),
-                   tuple(table.get("placeholders", {}).get("words", ())), float(table.get("penalty", 0.3)))
+                   tuple(table.get("placeholders", {}).get("words", ())), float(table.get("penalty", 0.3)),
+                   tuple(table.get("continuations", ())))
+
+    def items(self, window_text: str) -> list[str]:
+        """The window's clauses and list items; one opening with a link («…标准提高20元，达到每人
+        每月250元») still speaks of the item before it, so the two count as one."""
+        out: list[str] = []
+        for item in _QUALIFIED_ITEM.split(window_text):
+            if out and self.continuations and item.startswith(self.continuations):
+                out[-1] += item
+            else:
+                out.append(item)
+        return out
 
     def missing(self, question: str, items: list[str], metrics: list[tuple[str, ...]]) -> bool:
         """Whether the question's distinguishing qualifier is absent from the window's metric
@@ -141,7 +154,7 @@ class Qualifiers:
 
     def factor(self, question: str, window_text: str, path: tuple[str, ...], metrics: list[tuple[str, ...]]) -> float:
         """The support cut for a window: ``penalty`` per failed check, 1.0 when it holds up."""
-        items = [*_QUALIFIED_ITEM.split(window_text), *path]
+        items = [*self.items(window_text), *path]
         f = self.penalty if self.missing(question, items, metrics) else 1.0
         return f * (self.penalty if self.placeholder(window_text) else 1.0)
 
@@ -207,6 +220,8 @@ class ExtractiveComposer:
         #: («提高到每人每年640元»: 每人每年 qualifies 640元, the metric is before 提高)
         self._before_figure = sorted({*self._links, *self.qualifiers.words()}, key=len, reverse=True)
         self._comparisons = tuple(lexicon.table("figures")["comparison_marks"])
+        self._increments = tuple(sorted(lexicon.table("figures")["increment_links"], key=len, reverse=True))
+        self._change_ask = re.compile(lexicon.table("question")["change_pattern"], re.IGNORECASE)
         self.w, self.s = window, support
         self.paraphrases = paraphrases or default_paraphrases()
         #: place names of the loaded reports (江城市 and 江城): they choose the report, and are no
@@ -371,20 +386,25 @@ class ExtractiveComposer:
         score += self._kind_bonus(span, rest, part)
         if part.wants_number:  # which of several figures: the one whose metric reads as asked
             score += w.proximity * self._proximity(span, terms)
-            if self._only_changes(rest):
-                score -= w.other_metric
+        if self._only_changes(rest, against=part.wants_number, increments=not self._change_ask.search(part.text)):
+            score -= w.other_metric
         if part.chapter and u.kind == "heading" and u.section_id == str(part.chapter):
             score += w.chapter_heading  # "第三部分讲什么" is answered by that chapter's own heading
         elif u.kind == "heading" and not (part.measure and _answers_form(span, part, self.lexicon)):
             score += w.heading  # a heading names a topic; it answers only questions about the report's parts
         return score
 
-    def _only_changes(self, text: str) -> bool:
-        """Whether every figure of ``text`` follows a comparison mark in its clause (比去年, 同比):
-        it states how the metric moved against another period, not the metric."""
+    def _only_changes(self, text: str, *, against: bool = True, increments: bool = False) -> bool:
+        """Whether every figure of ``text`` states a change, not the metric's level: with
+        ``against``, a figure after a comparison mark in its clause (比去年, 同比); with
+        ``increments``, one right after an increment link («标准提高30元», where «提高到670元» is
+        the level). A question asking for the level («标准是多少») wants the other window."""
         figures = list(_FIGURE.finditer(text))
+        if not figures or not (against or increments):
+            return False
         clauses = (_CLAUSE_CUT.split(text[: m.start()])[-1] for m in figures)  # each figure's clause, cut once
-        return bool(figures) and all(any(mark in clause for mark in self._comparisons) for clause in clauses)
+        return all((against and any(mark in clause for mark in self._comparisons))
+                   or (increments and clause.rstrip().removesuffix("了").endswith(self._increments)) for clause in clauses)
 
     @staticmethod
     def _proximity(span: str, terms: list[Term]) -> float:
