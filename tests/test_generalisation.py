@@ -330,3 +330,56 @@ def test_a_year_naming_the_report_asks_no_period(two_reports):
     for question, year in [("2024年报告里提到了哪两大挑战？", None), ("2024年的政府工作报告说了什么挑战？", None),
                            ("2023年地区生产总值增长了多少？", 2023)]:
         assert router.dated(analyze(question)[0], question).year == year, question
+
+
+# --- the level or the change, lists asked with 哪几, the asker's own word (issue 12e), made up ---
+_MADE_UP_2 = """标题：鹤川市2024年政府工作报告
+各位代表：
+
+第一部分 2023年工作回顾
+过去一年，全市城乡居民基础养老金最低标准提高到每人每月230元。
+
+第二部分 2024年重点工作
+（一）消费。对购买新能源汽车的个人消费者给予每辆3000元补贴，对购买节能家电给予售价10%的补贴。
+（二）产业。大力发展夜间经济、会展经济、康养经济，力争接待游客突破2000万人次。
+（三）民生。城乡居民基础养老金最低标准提高20元，达到每人每月250元，新建社区食堂30个。
+"""
+
+
+@pytest.fixture(scope="module")
+def made_up_2(tmp_path_factory, pipeline):
+    return _made_up_pipeline(tmp_path_factory, "levels", {"001_hechuan.txt": _MADE_UP_2})
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("鹤川今年城乡居民基础养老金最低标准是多少？", "250元"),  # the level, not «提高20元»
+    ("What is Hechuan's per-person minimum basic pension this year?", "250元"),
+    ("鹤川今年城乡居民基础养老金最低标准提高了多少？", "20元"),  # the change asked: the increment
+    ("鹤川今年要大力发展哪几种经济？", "康养经济"),  # 哪几 asks which, not how many
+    ("鹤川今年买家电有补贴吗？", "节能家电"),  # 家电 is the report's word too, not only 家用电器
+])
+def test_level_change_list_and_own_word_are_answered(made_up_2, question, expected):
+    a = made_up_2.ask(question)
+    assert a.found and expected in a.answer, a.answer
+
+
+def test_list_ask_is_no_count_and_change_ask_is_data():
+    from rag.genre.lexicon import Lexicon
+    from rag.query import QueryAnalyzer
+
+    analyzer = QueryAnalyzer()
+    assert not analyzer.analyze("要发展哪几种经济？")[0].wants_number
+    assert analyzer.analyze("要发展几种经济？")[0].wants_number  # a count is still a count
+    change = re.compile(Lexicon.default().table("question")["change_pattern"], re.IGNORECASE)
+    assert change.search("补助标准提高了多少？") and change.search("By how much did it rise?")
+    assert not change.search("补助标准提高到多少？") and not change.search("补助标准是多少？")
+
+
+def test_an_increment_is_no_level_and_a_linked_clause_keeps_its_subject(made_up_2):
+    c = made_up_2.composer
+    assert c._only_changes("标准提高20元", against=False, increments=True)
+    assert c._only_changes("标准提高了0.5个百分点", against=False, increments=True)
+    assert not c._only_changes("标准提高20元，达到每人每月250元", against=False, increments=True)
+    assert not c._only_changes("标准提高到250元", against=False, increments=True)  # 提高到: the level
+    assert not c._only_changes("标准提高20元", against=False, increments=False)  # a change was asked
+    assert c.qualifiers.items("标准提高20元，达到每人每月250元，新建食堂30个") == ["标准提高20元达到每人每月250元", "新建食堂30个"]
