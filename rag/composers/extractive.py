@@ -293,13 +293,11 @@ class ExtractiveComposer:
         return terms
 
     def _coverage(self, terms: list[Term], text: str) -> float:
-        total = sum(t.weight for t in terms)
-        if not total:
-            return 0.0
         text = text.lower()
-        got = 0.0
-        for t in terms:
-            for a in t.alternatives:  # a plain loop: this runs for every candidate window
+        total = got = 0.0
+        for t in terms:  # plain loops: this runs for every candidate window
+            total += t.weight
+            for a in t.alternatives:
                 if a in text:
                     got += t.weight
                     break
@@ -307,7 +305,7 @@ class ExtractiveComposer:
                 if t.parts:
                     part_total = sum(self.weights.idf(p) for p in t.parts)
                     got += self.s.partial_term * t.weight * sum(self.weights.idf(p) for p in t.parts if p in text) / part_total
-        return got / total
+        return got / total if total else 0.0
 
     # --- windows --------------------------------------------------------------------------
     def _sentence_span(self, unit: Unit) -> tuple[int, int]:
