@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rag.catalogue import ReportCatalogue, default_catalogue
-from rag.genre.text import YEAR, _jieba
+from rag.genre.postag import tagger
+from rag.genre.text import YEAR
 from rag.types import Document, Report
 
 _HAN = re.compile(r"[\u4e00-\u9fff]{2,}")
@@ -34,14 +35,6 @@ def report_label(report: Report | None, fallback: str) -> str:
 
 class UnknownReport(LookupError):
     """A filter (document id, region or year) that no report in the corpus matches."""
-
-
-@lru_cache(maxsize=1)
-def _posseg():
-    import jieba.posseg
-
-    _jieba()  # quiet, and the dictionary shared with the tokenizer
-    return jieba.posseg
 
 
 @lru_cache(maxsize=256)
@@ -214,7 +207,7 @@ class ReportSelector:
 
     def _unknown_places(self, question: str) -> list[str]:
         cat, rules = self.catalogue, self.catalogue.rules
-        words = [(w.word, w.flag) for w in _posseg().cut(question)]
+        words = [(w.word, w.flag) for w in tagger().cut(question)]
         out: list[str] = []
         for i, (word, flag) in enumerate(words):
             if not _HAN.fullmatch(word):
