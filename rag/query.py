@@ -173,7 +173,7 @@ class QueryAnalyzer:
             topic=self.topic(full),
             scope=self.scope(full),
             year=years[0] if years else None,
-            kinds=frozenset(name for name, kind in self._kinds.items() if kind.asked_in(self._without_lists(untimed))),
+            kinds=self._kinds_in(untimed),
             chapter=self._chapter(full),
             measure=self._measure(untimed),
             last_year=any(contains_word(full, w) for w in self._last_year),
@@ -189,9 +189,12 @@ class QueryAnalyzer:
         """The question minus its time words, whose 几 ("这几年") asks for no figure."""
         return _without(text, self._time_words)
 
-    def _without_lists(self, text: str) -> str:
-        """The question minus its list asks, whose 几 ("哪几种") asks which ones, not how many."""
-        return _without(text, self._list_asks)
+    def _kinds_in(self, text: str) -> frozenset[str]:
+        """The kinds a question asks for. A list ask's 几 ("哪几种") asks which ones, not how many:
+        it counts only for a kind that names it."""
+        bare = _without(text, self._list_asks)
+        return frozenset(name for name, kind in self._kinds.items()
+                         if kind.asked_in(bare) or any(w in kind.asks and w in text for w in self._list_asks))
 
     def _measure(self, text: str) -> str | None:
         if any(contains_word(text, w) for w in self._percent):
