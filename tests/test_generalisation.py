@@ -343,6 +343,9 @@ _MADE_UP_2 = """标题：鹤川市2024年政府工作报告
 （一）消费。对购买新能源汽车的个人消费者给予每辆3000元补贴，对购买节能家电给予售价10%的补贴。
 （二）产业。大力发展夜间经济、会展经济、康养经济，力争接待游客突破2000万人次。
 （三）民生。城乡居民基础养老金最低标准提高20元，达到每人每月250元，新建社区食堂30个。
+（四）开放。推动三大开放产业营业收入突破500亿元。依托航空物流和跨境电商优势，全力打造“一港一区”，即内陆空港、综合保税区同时，扩大对外开放。
+第三部分 过去五年
+重点培育航空物流、跨境电商、数字贸易三大开放产业，开放型经济稳步发展。
 """
 
 
@@ -357,6 +360,8 @@ def made_up_2(tmp_path_factory, pipeline):
     ("鹤川今年城乡居民基础养老金最低标准提高了多少？", "20元"),  # the change asked: the increment
     ("鹤川今年要大力发展哪几种经济？", "康养经济"),  # 哪几 asks which, not how many
     ("鹤川今年买家电有补贴吗？", "节能家电"),  # 家电 is the report's word too, not only 家用电器
+    ("鹤川的三大开放产业是哪些？", "跨境电商"),  # the window naming the members, not only the group
+    ("“一港一区”具体指什么？", "综合保税区"),  # the spelling-out after 即, not the name again
 ])
 def test_level_change_list_and_own_word_are_answered(made_up_2, question, expected):
     a = made_up_2.ask(question)
