@@ -185,10 +185,8 @@ class HybridRetriever:
     def retrieve(self, part: QueryPart, k: int, *, doc_ids: Collection[str] | None = None) -> list[ScoredUnit]:
         """With ``doc_ids`` both candidate lists come from those reports only (inside the store), so
         the ranks fused are ranks among the reports asked about."""
-        # BM25 first: the query encode streams the model's weights through the CPU caches, so the
-        # tokenizer and score arrays run faster before it than after (same lists either way)
-        keyword = self.bm25.candidates(part, doc_ids=doc_ids)
-        ids, fused, dense, bm25 = self.fuse(self.dense.candidates(part, doc_ids=doc_ids), keyword)
+        ids, fused, dense, bm25 = self.fuse(self.dense.candidates(part, doc_ids=doc_ids),
+                                            self.bm25.candidates(part, doc_ids=doc_ids))
         fused = fused * self.dense.features.prior(part, self.dense.priors, ids)
         units = self.dense.store.units
         top = _top(fused, k).tolist()
