@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rag.composers.base import Citations, Hits, is_english, related_sections, refusal_sentence
 from rag.corpus import plan_year
@@ -38,6 +39,12 @@ def _novel_chars(rest: str) -> int:
     """How many Chinese characters and digits ``rest`` has (what a window says beyond the
     question): deleting the others is several times faster than listing these."""
     return len(_NOT_CJK_OR_DIGIT.sub("", rest))
+
+
+@lru_cache(maxsize=256)
+def _found(pattern: re.Pattern[str], text: str) -> bool:
+    """A question's own pattern tests, which every candidate window asks again: remembered."""
+    return pattern.search(text) is not None
 
 
 def _answers_form(span: str, part: QueryPart, lexicon: Lexicon) -> bool:
@@ -384,7 +391,7 @@ class ExtractiveComposer:
         score += self._kind_bonus(span, rest, part)
         if part.wants_number:  # which of several figures: the one whose metric reads as asked
             score += w.proximity * self._proximity(span, terms)
-        if self._only_changes(rest, against=part.wants_number, increments=not self._change_ask.search(part.text)):
+        if self._only_changes(rest, against=part.wants_number, increments=not _found(self._change_ask, part.text)):
             score -= w.other_metric
         if part.chapter and u.kind == "heading" and u.section_id == str(part.chapter):
             score += w.chapter_heading  # "第三部分讲什么" is answered by that chapter's own heading
