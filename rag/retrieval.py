@@ -75,17 +75,18 @@ class UnitFeatures:
 
     def prior(self, part: QueryPart, priors: Priors, ids: np.ndarray) -> np.ndarray:
         """The multiplier of each unit at positions ``ids`` (the candidates)."""
-        scope, plan_year = self.scope[ids], self.plan_year[ids]
-        wanted = np.full(ids.size, part.scope or "", dtype="<U6")  # "review" fits; "" = no preference
-        if part.year:  # an explicit year decides, per report: its plan year, or the years before it
-            dated = plan_year > 0
-            wanted[dated] = np.where(part.year >= plan_year[dated], "plan", "review")
         w = np.ones(ids.size, dtype=np.float32)
-        known = (wanted != "") & (scope != "")
-        if part.year and ids.size:  # a unit naming the asked year is about it, in whatever part it stands
-            known &= ~np.array([str(part.year) in self.texts[i] for i in ids])  # («今后五年…到2026年» in the review)
-        w[known & (scope == wanted)] *= 1 + priors.scope_match
-        w[known & (scope != wanted)] *= 1 - priors.scope_mismatch
+        if part.scope or part.year:  # else no unit has a wanted part, and nothing matches or mismatches
+            scope, plan_year = self.scope[ids], self.plan_year[ids]
+            wanted = np.full(ids.size, part.scope or "", dtype="<U6")  # "review" fits; "" = no preference
+            if part.year:  # an explicit year decides, per report: its plan year, or the years before it
+                dated = plan_year > 0
+                wanted[dated] = np.where(part.year >= plan_year[dated], "plan", "review")
+            known = (wanted != "") & (scope != "")
+            if part.year and ids.size:  # a unit naming the asked year is about it, in whatever part it stands
+                known &= ~np.array([str(part.year) in self.texts[i] for i in ids])  # («今后五年…到2026年» in the review)
+            w[known & (scope == wanted)] *= 1 + priors.scope_match
+            w[known & (scope != wanted)] *= 1 - priors.scope_mismatch
         if part.wants_number:
             w[self.has_digit[ids]] *= 1 + priors.number
         if part.wants_rank:

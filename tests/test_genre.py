@@ -106,6 +106,13 @@ def test_follow_up_borrows_topic_and_kind():
     assert part.scope == "review" and part.wants_number and "GDP" in part.topic
 
 
+def test_tokenize_gives_a_fresh_list_of_the_same_tokens_every_time():
+    first = tokenize("今年GDP增长目标是多少")
+    assert "gdp" in first and "目标" in first
+    first.append("changed")
+    assert tokenize("今年GDP增长目标是多少") == first[:-1]
+
+
 def test_topics_are_remembered_per_text_within_a_bound(monkeypatch):
     """A remembered topic is the one read afresh, and the memory is cleared when full."""
     import rag.query

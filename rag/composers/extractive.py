@@ -278,7 +278,7 @@ class ExtractiveComposer:
         compact = part.topic.replace(" ", "").lower()
         terms: list[Term] = []
         mapped: set[str] = set()
-        for short, full in self.lexicon.abbreviations:
+        for short, full in self.lexicon.abbreviations if part.expansions else ():  # only expanded ones count
             if full in part.expansions and short.lower() in compact:
                 alternatives = tuple(full.lower().split())
                 if all(t.alternatives[:len(alternatives)] != alternatives for t in terms):  # GDP and GDP总量 name one term, counted once

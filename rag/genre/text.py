@@ -155,7 +155,14 @@ def _jieba():
 
 def tokenize(text: str) -> list[str]:
     """Search-mode jieba tokens (long words plus their parts), lower-cased, no punctuation."""
-    return [t.lower() for t in _jieba().lcut_for_search(text) if t.strip() and not PUNCT.fullmatch(t)]
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[str, ...]:
+    """Kept per text: a question's topic, search text and the lexicon's words are cut again by
+    the analyzer, both retrievers' callers and the composer (per report, across reports)."""
+    return tuple(t.lower() for t in _jieba().lcut_for_search(text) if t.strip() and not PUNCT.fullmatch(t))
 
 
 def words(text: str) -> list[str]:
