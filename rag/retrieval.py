@@ -156,20 +156,26 @@ class HybridRetriever:
     def fuse(self, dense: Candidates, bm25: Candidates) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The union of both lists (in unit order, so ties break as before) with fused scores and
         each list's raw score (NaN where the unit was not a candidate)."""
-        ids = np.union1d(dense.ids, bm25.ids).astype(np.int64)
-        raw = []
-        for c in (dense, bm25):
-            pos = {u: i for i, u in enumerate(c.ids.tolist())}
-            where = np.array([pos.get(u, -1) for u in ids.tolist()], dtype=np.int64)
-            raw.append((where, c))
+        listed = (dense.ids.tolist(), bm25.ids.tolist())
+        # np.union1d's result and the ranks built in Python: right after the encode, with the CPU
+        # caches cold, each numpy call on these short arrays cost more than the loops (fuse 150 → 95 µs)
+        order = sorted(set(listed[0]).union(listed[1]))
+        ids = np.array(order, dtype=np.int64)
+        raw = []  # (each unit's position in the list or -1, the list)
+        for c, own in zip((dense, bm25), listed):
+            pos = {u: i for i, u in enumerate(own)}
+            raw.append(([pos.get(u, -1) for u in order], c))
         if self.fusion == "rrf":
             fused = np.zeros(ids.size, dtype=np.float32)
             for (where, c), weight in zip(raw, (self.dense_weight, self.bm25_weight)):
                 # units the list left out rank after it in unit order, as a stable sort of a full
                 # score vector ranks its zeros: with every unit a candidate, the fusion is exact
-                missing = where < 0
-                rank = np.where(missing, len(c) + np.cumsum(missing), where + 1).astype(np.float32)
-                fused += weight / (self.rrf_k + rank)
+                missed, rank = len(c), []
+                for w in where:
+                    if w < 0:
+                        missed += 1
+                    rank.append(w + 1 if w >= 0 else missed)
+                fused += weight / (self.rrf_k + np.array(rank, dtype=np.float32))
             fused *= self.rrf_k
         else:
             fused = np.zeros(ids.size, dtype=np.float32)
@@ -177,10 +183,10 @@ class HybridRetriever:
                 if not len(c):
                     continue
                 lo, hi = float(c.scores.min()), float(c.scores.max())
-                s = np.where(where >= 0, c.scores[np.maximum(where, 0)], lo)
+                at = np.array(where, dtype=np.int64)
+                s = np.where(at >= 0, c.scores[np.maximum(at, 0)], lo)
                 fused += weight * ((s - lo) / (hi - lo) if hi > lo else np.zeros_like(s))
-        scores = [np.where(where >= 0, c.scores[np.maximum(where, 0)] if len(c) else 0.0, np.nan)
-                  for where, c in raw]
+        scores = [_listed_scores(where, c) for where, c in raw]
         return ids, fused, scores[0], scores[1]
 
     def retrieve(self, part: QueryPart, k: int, *, doc_ids: Collection[str] | None = None) -> list[ScoredUnit]:
@@ -194,6 +200,15 @@ class HybridRetriever:
         # as Python floats (the same values) before indexing: numpy scalars cost more per item
         ids, fused, dense, bm25 = ids.tolist(), fused.tolist(), dense.tolist(), bm25.tolist()
         return [ScoredUnit(units[ids[i]], fused[i], dense=_opt(dense[i]), bm25=_opt(bm25[i])) for i in top]
+
+
+def _listed_scores(where: list[int], c: Candidates) -> np.ndarray:
+    """Each unit's raw score in ``c`` (NaN where it was no candidate), built in Python: a
+    handful of numpy calls on short arrays cost more than the loop right after the encode."""
+    if not len(c):
+        return np.full(len(where), np.nan)
+    listed = c.scores.tolist()
+    return np.array([listed[w] if w >= 0 else math.nan for w in where], dtype=c.scores.dtype)
 
 
 def _opt(x: float) -> float | None:
