@@ -84,6 +84,9 @@ class ReportSelector:
                 names.setdefault(self.catalogue.stem(r.region), r.region)
         self._names = sorted(names.items(), key=lambda kv: -len(kv[0]))  # (name as written, region)
         self._pinyin = {_pinyin(self.catalogue.stem(r)): r for r in set(names.values())}  # jiangcheng → 江城市
+        #: what named_regions looks for, compiled once: names longest first («江城市» is not also «江城»), then pinyin
+        self._region_patterns = [(re.compile(re.escape(n)), r) for n, r in self._names]
+        self._region_patterns += [(re.compile(rf"(?i)\b{re.escape(p)}\b"), r) for p, r in self._pinyin.items() if p]
         self._national = any(r.level == self.catalogue.rules.national_level for r in self.reports.values())
         #: question text -> its unknown places, and word -> whether a report mentions it; bounded,
         #: per selector (its reports never change): the parts of one question, the report router and
@@ -170,10 +173,8 @@ class ReportSelector:
         order of first mention."""
         found: list[tuple[int, str]] = []
         taken: list[tuple[int, int]] = []
-        names = [(re.escape(n), r) for n, r in self._names]  # longest first: «江城市» is not also «江城»
-        names += [(rf"(?i)\b{re.escape(p)}\b", r) for p, r in self._pinyin.items() if p]
-        for pattern, region in names:
-            for m in re.finditer(pattern, question):
+        for pattern, region in self._region_patterns:
+            for m in pattern.finditer(question):
                 if any(a < m.end() and m.start() < b for a, b in taken):
                     continue
                 taken.append((m.start(), m.end()))
