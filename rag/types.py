@@ -117,6 +117,16 @@ class Citation:
     page: int | None = None  # 1-based PDF page of ``start``; None for formats without pages
 
 
+@dataclass(slots=True, frozen=True)
+class SectionRef:
+    """A section a refusal points to: its report and id say which one, since two reports may
+    share a heading («一、2023年工作回顾»)."""
+
+    doc: str
+    section_id: str
+    title: str
+
+
 @dataclass(slots=True)
 class Answer:
     question: str
@@ -126,7 +136,8 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     composer: str = "extractive"
     fallback_reason: str | None = None
-    related_sections: list[str] = field(default_factory=list)
+    related_sections: list[str] = field(default_factory=list)  # titles, as the refusal names them
+    related_refs: list[SectionRef] = field(default_factory=list)  # the same sections, to open
 
     def to_dict(self) -> dict[str, Any]:
         """What ``dataclasses.asdict`` gives, built directly: its recursive deep copy cost more
@@ -134,4 +145,5 @@ class Answer:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["citations"] = [{f.name: getattr(c, f.name) for f in fields(c)} for c in self.citations]
         out["timings_ms"], out["related_sections"] = dict(self.timings_ms), list(self.related_sections)
+        out["related_refs"] = [{f.name: getattr(r, f.name) for f in fields(r)} for r in self.related_refs]
         return out

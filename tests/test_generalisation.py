@@ -388,3 +388,17 @@ def test_an_increment_is_no_level_and_a_linked_clause_keeps_its_subject(made_up_
     assert not c._only_changes("标准提高到250元", against=False, increments=True)  # 提高到: the level
     assert not c._only_changes("标准提高20元", against=False, increments=False)  # a change was asked
     assert c.qualifiers.items("标准提高20元，达到每人每月250元，新建食堂30个") == ["标准提高20元达到每人每月250元", "新建食堂30个"]
+
+
+def test_a_refusal_points_to_the_closest_section_of_its_own_report(two_reports):
+    """Both reports have a «2023年工作回顾»: the section offered (and opened by the page) is the one
+    in the report the question is about, not the first report bearing that heading."""
+    from ui.app import related_refs
+
+    a = two_reports.ask("青岚县农村公路的养护资金有多少？")
+    qinglan = next(d.id for d in two_reports.store.documents if "青岚" in d.title)
+    assert not a.found and a.related_refs, a.answer
+    assert all(r.doc == qinglan for r in a.related_refs)
+    assert [r.title for r in a.related_refs] == a.related_sections
+    opened = related_refs(two_reports, a.to_dict())
+    assert opened and all(o["doc"] == qinglan and "青岚" in o["path"] for o in opened)

@@ -271,16 +271,15 @@ def localize_refusal(answer: dict, lang: str, guard: ConversationGuard | None = 
 
 
 def related_refs(pipeline: Pipeline, answer: dict) -> list[dict]:
-    """The closest sections a refusal names, as sections the page can open (with their whole path);
-    a title is looked up in the reports in order, the first section bearing it wins."""
+    """The closest sections a refusal names, as sections the page can open (with their whole path).
+    Each comes with its report and id, so a heading two reports share opens the right one."""
     refs: list[dict] = []
-    for title in [] if answer.get("found", True) else answer.get("related_sections") or []:
-        for doc in pipeline.store.documents:
-            section = next((s for s in doc.sections if s.path and s.path[-1] == title), None)
-            if section is not None:
-                refs.append({"doc": doc.id, "section_id": section.id,
-                             "path": f"{doc_label(doc)} › {' › '.join(section.path)}"})
-                break
+    for ref in [] if answer.get("found", True) else answer.get("related_refs") or []:
+        doc = pipeline.store.document(ref["doc"])
+        section = doc.section(ref["section_id"]) if doc else None
+        if section is not None:
+            refs.append({"doc": doc.id, "section_id": section.id,
+                         "path": f"{doc_label(doc)} › {' › '.join(section.path)}"})
     return refs
 
 

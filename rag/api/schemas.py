@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, TypeAdapter
 
-from rag.types import Citation, Report
+from rag.types import Citation, Report, SectionRef
 
 #: Control characters (newline and tab aside) and lone surrogates (JSON's "\ud800", which no
 #: UTF-8 response could carry back)
@@ -68,6 +68,7 @@ class AnswerOut(BaseModel):
     composer: str = "extractive"
     fallback_reason: str | None = None
     related_sections: list[str] = Field(default_factory=list)
+    related_refs: list[SectionRef] = Field(default_factory=list)
 
 
 class SkippedOut(BaseModel):

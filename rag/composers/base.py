@@ -12,7 +12,7 @@ from collections.abc import Generator, Sequence
 from typing import Protocol, runtime_checkable
 
 from rag.query import QueryPart
-from rag.types import Answer, Citation, ScoredUnit
+from rag.types import Answer, Citation, ScoredUnit, SectionRef
 
 #: a citation number in an answer's text, «[2]»: composers renumber them, the page turns them into buttons
 CITATION_MARK = re.compile(r"\[(\d+)\]")
@@ -53,8 +53,8 @@ class Citations:
         return len(self.items)
 
 
-def related_sections(hits: Hits, *, per_part: int = 3, most: int = 3, topics: Sequence[str] = ()) -> list[str]:
-    """The titles of the best-ranked sections, offered when the report does not answer. With
+def related_sections(hits: Hits, *, per_part: int = 3, most: int = 3, topics: Sequence[str] = ()) -> list[SectionRef]:
+    """The best-ranked sections (one per title), offered when the report does not answer. With
     ``topics``, only sections that share something with one of them: a third of a Chinese topic's
     character bigrams in the title or the hit's text, or (an English topic) a close meaning."""
     from rag.paraphrase import bigram_coverage, bigrams
@@ -65,8 +65,12 @@ def related_sections(hits: Hits, *, per_part: int = 3, most: int = 3, topics: Se
         text = " ".join(h.unit.section_path) + h.unit.text
         return any(bigram_coverage(t, text) >= 1 / 3 if bigrams(t) else (h.dense or 0.0) >= 0.82 for t in topics)
 
-    titles = [h.unit.section_path[-1] for part in hits for h in part[:per_part] if h.unit.section_path and relevant(h)]
-    return list(dict.fromkeys(titles))[:most]
+    refs = [SectionRef(h.unit.doc_id, h.unit.section_id, h.unit.section_path[-1])
+            for part in hits for h in part[:per_part] if h.unit.section_path and relevant(h)]
+    first: dict[str, SectionRef] = {}
+    for ref in refs:
+        first.setdefault(ref.title, ref)  # the best-ranked section bearing each title
+    return list(first.values())[:most]
 
 
 def is_english(text: str) -> bool:
@@ -102,5 +106,6 @@ def refusal(question: str, parts: list[QueryPart], hits: Hits, *, composer: str)
     """A whole answer that says the report does not cover any part of the question."""
     parts = parts or [QueryPart(question, question, "")]
     related = related_sections(hits, topics=[p.topic.replace(" ", "") for p in parts])
-    sentence = refusal_sentence(parts, related, english=is_english(question))
-    return Answer(question=question, answer=sentence, found=False, composer=composer, related_sections=related)
+    sentence = refusal_sentence(parts, [r.title for r in related], english=is_english(question))
+    return Answer(question=question, answer=sentence, found=False, composer=composer,
+                  related_sections=[r.title for r in related], related_refs=related)

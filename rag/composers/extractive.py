@@ -658,9 +658,10 @@ class ExtractiveComposer:
                               window.end, part_hits[0].score)
             sentences.append(self._sentence(window, n, english=is_english(question)))
         topics = ["".join(w for w in p.topic.split() if w not in self.places) for p, _ in missing]  # 焦作 is no topic
-        related = related_sections([h for _, h in missing], topics=topics)
+        related = related_sections([h for _, h in missing], topics=topics) if missing else []
+        titles = [r.title for r in related]
         if missing:  # one refusal for everything not covered, however many clauses asked
-            sentences.append(refusal_sentence([p for p, _ in missing], related, english=is_english(question),
+            sentences.append(refusal_sentence([p for p, _ in missing], titles, english=is_english(question),
                                               closest=not citations.items, shared=parts[0]))
         return Answer(question=question, answer=" ".join(sentences), found=bool(citations.items),
-                      citations=citations.items, related_sections=related if missing else [], composer=self.name)
+                      citations=citations.items, related_sections=titles, related_refs=related, composer=self.name)
