@@ -50,6 +50,7 @@ class _Rules:
     common_word_freq: int
     stem_lengths: tuple[int, ...]
     place_tag: str
+    name_tags: frozenset[str]
     national_bodies: tuple[str, ...]
     national_region: str
     national_level: str
@@ -75,7 +76,7 @@ class _Rules:
             not_first=tuple(place["not_first"]),
             place_types=frozenset(place["place_types"]), compound_next=place["compound_next"],
             common_word_freq=int(place["common_word_freq"]), stem_lengths=tuple(place["stem_lengths"]),
-            place_tag=place["place_tag"],
+            place_tag=place["place_tag"], name_tags=frozenset(place["name_tags"]),
             national_bodies=tuple(d["national"]["bodies"]), national_region=d["national"]["region"],
             national_level=d["national"]["level"], title_words=tuple(lines["title_words"]),
             title_max_chars=int(lines["title_max_chars"]), head_lines=int(lines["head_lines"]),

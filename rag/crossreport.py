@@ -424,6 +424,9 @@ class ReportRouter:
             best = max((h[0].score for h in hits if h), default=0.0)
             tried.append((best, doc, own, hits))
         tried.sort(key=lambda x: -x[0])
+        if not self.selector.named_regions(question):  # «东岭光伏电站»: not every report with 光伏电站
+            naming = self.selector.naming(question, [t[1] for t in tried])
+            tried = [t for t in tried if t[1] in naming]
         found = []
         for best, doc, own, hits in tried:
             a = self.known(question, own, [doc]) or self.checked(compose(question, own, hits), own)

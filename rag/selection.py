@@ -181,6 +181,16 @@ class ReportSelector:
                 found.append((m.start(), region))
         return list(dict.fromkeys(r for _, r in sorted(found)))
 
+    def naming(self, question: str, doc_ids: Collection[str]) -> list[str]:
+        """Of ``doc_ids``, the reports that name the most of the proper names the question uses: a
+        question about «东岭光伏电站» is about the report that names 东岭, not every report with 光伏电站.
+        Only names count (jieba's name tags): ordinary words («物价», «正常») are everybody's."""
+        names = {w.word for w in tagger().cut(question) if w.flag in self.catalogue.rules.name_tags and len(w.word) >= 2}
+        texts = {d.id: d.text for d in self.documents if d.id in doc_ids}
+        counts = {doc: sum(n in t for n in names) for doc, t in texts.items()}
+        best = max(counts.values(), default=0)
+        return [doc for doc in doc_ids if counts.get(doc) == best]
+
     def _mentions(self, word: str) -> bool:
         """Whether any report's text has ``word`` (kept: each check reads every report)."""
         found = self._mentioned.get(word)

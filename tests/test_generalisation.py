@@ -402,3 +402,28 @@ def test_a_refusal_points_to_the_closest_section_of_its_own_report(two_reports):
     assert [r.title for r in a.related_refs] == a.related_sections
     opened = related_refs(two_reports, a.to_dict())
     assert opened and all(o["doc"] == qinglan and "青岚" in o["path"] for o in opened)
+
+
+_NAMED_A = """标题：白鹭市2024年政府工作报告
+第一部分 2023年工作回顾
+全市地区生产总值增长5.2%。东岭光伏电站建成投运，装机容量达到20万千瓦。
+第二部分 2024年主要目标
+全市地区生产总值增长6%左右。
+"""
+_NAMED_B = """标题：青岚县2024年政府工作报告
+第一部分 2023年工作回顾
+全县地区生产总值增长5%。新建分布式光伏电站3座，装机容量5万千瓦。
+第二部分 2024年主要目标
+全县地区生产总值增长5.5%左右。
+"""
+
+
+def test_a_name_only_one_report_uses_picks_that_report_when_no_place_is_named(tmp_path_factory, pipeline):
+    """«东岭» is named by one report only: its question is about that report, not every report
+    with a 光伏电站. A question with no such name is still answered by each report that can."""
+    p = _made_up_pipeline(tmp_path_factory, "names", {"001_bailu.txt": _NAMED_A, "002_qinglan.txt": _NAMED_B})
+    named = p.ask("东岭光伏电站装机多少？")
+    assert named.found and "20万千瓦" in named.answer and "5万千瓦" not in named.answer, named.answer
+    assert {c.doc for c in named.citations} == {"001_bailu"}
+    both = p.ask("光伏电站装机多少？")
+    assert {c.doc for c in both.citations} == {"001_bailu", "002_qinglan"}, both.answer
