@@ -138,7 +138,7 @@ def test_no_evaluation_question_in_code_or_data():
     segments = re.split(r"[^a-z0-9 \-'&.]+", joined.lower())  # words of one phrase; a tab or Chinese ends it
     words = " | ".join(" ".join(re.findall(r"[a-z0-9]+", seg)) for seg in segments)
     leaked = []
-    for name in ("dev.jsonl", "multi.jsonl", "junk.jsonl"):
+    for name in ("dev.jsonl", "multi.jsonl", "junk.jsonl", "fresh/questions.jsonl"):
         for row in _rows(name):
             q = re.sub(r"[\s，。？！?!,.、：:；;“”\"']+", "", row["question"])
             runs = {r for r in {q[i:i + 14] for i in range(max(len(q) - 13, 0))} | ({q} if len(q) >= 6 else set())
