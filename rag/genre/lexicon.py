@@ -156,12 +156,18 @@ class Lexicon:
         found = [m for m in (p.search(text) for p in self._periods) if m]
         return min(found, key=lambda m: m.start()).group() if found else None
 
+    def sole_period(self, title: str) -> str | None:
+        """The period a heading names when it names one: «2021年和过去五年工作回顾» covers two, and
+        says nothing about which one a paragraph under it speaks of."""
+        named = {m.group() for p in self._periods for m in p.finditer(title)}
+        return next(iter(named)) if len(named) == 1 else None
+
     def section_period(self, path: tuple[str, ...], plan_year: int | None = None) -> Period:
         """The part a section belongs to and the period it speaks of. The report's own title (the
         root of a Markdown report's tree) labels only its own text (the delivery line), not the
         chapters under it: the 2023 review is no «2024年» text for being in the 2024 report."""
         path = tuple(t for t in path if not self.names_report(t)) or path
-        label = next((p for p in map(self.period_in, path) if p), None)
+        label = next((p for p in map(self.sole_period, path) if p), None)
         for title in path:
             scope = self.heading_scope(title, plan_year)
             if scope == "review":
