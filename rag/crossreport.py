@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from rag.commitments import Commitment, similarity
 from rag.genre.lexicon import Lexicon
 from rag.genre.text import HAN_RUN as _HAN_ONLY
+from rag.genre.text import strip_ends
 from rag.composers.base import CITATION_MARK as _MARK
 from rag.composers.base import refusal_sentence
 from rag.promises import PromiseCheck, PromiseTracker
@@ -265,14 +266,7 @@ class ReportRouter:
     def _bare(self, name: str) -> str:
         """An asked name without the linking verbs it ends with («动力电池产能达到»): records name
         their metric without them."""
-        changed = True
-        while changed:
-            changed = False
-            for w in self.words.name_ends:
-                if name.endswith(w) and len(name) > len(w):
-                    name, changed = name[: -len(w)], True
-                    break
-        return name
+        return strip_ends(name, self.words.name_ends, keep=1)
 
     @staticmethod
     def _in_unit(unit: str | None, measure: str) -> bool:

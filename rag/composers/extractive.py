@@ -19,7 +19,7 @@ from functools import lru_cache
 from rag.composers.base import Citations, Hits, is_english, related_sections, refusal_sentence
 from rag.corpus import plan_year
 from rag.genre.lexicon import Lexicon
-from rag.genre.text import CLAUSE_ENDS, DIGIT, LINE_ENDS, SENTENCE_ENDS, TRIM, has_figure_in, strip_span, tokenize
+from rag.genre.text import CLAUSE_ENDS, DIGIT, LINE_ENDS, SENTENCE_ENDS, TRIM, has_figure_in, strip_ends, strip_span, tokenize
 from rag.paraphrase import Paraphrases, bigram_coverage, default_paraphrases
 from rag.query import QueryPart
 from rag.scoring import WindowFacts, WindowScorer
@@ -225,7 +225,7 @@ class ExtractiveComposer:
         self.qualifiers = Qualifiers.from_table(lexicon.table("qualifiers"))
         #: what may stand between a metric and its figure: links, and the figure's own qualifier
         #: («提高到每人每年640元»: 每人每年 qualifies 640元, the metric is before 提高)
-        self._before_figure = sorted({*self._links, *self.qualifiers.words()}, key=len, reverse=True)
+        self._before_figure = tuple(sorted({*self._links, *self.qualifiers.words()}, key=len, reverse=True))
         self._comparisons = tuple(lexicon.table("figures")["comparison_marks"])
         self._increments = tuple(sorted(lexicon.table("figures")["increment_links"], key=len, reverse=True))
         self._change_ask = re.compile(lexicon.table("question")["change_pattern"], re.IGNORECASE)
@@ -610,13 +610,7 @@ class ExtractiveComposer:
     def _head(self, text: str) -> str:
         """The last word of ``text`` after trailing links (提高, 达, 分别 …) and the figure's
         qualifiers (每人每年) are stripped."""
-        changed = True
-        while changed:
-            changed = False
-            for link in self._before_figure:
-                if text.endswith(link):
-                    text, changed = text[: -len(link)], True
-        tokens = [t for t in tokenize(text) if len(t) > 1]
+        tokens = [t for t in tokenize(strip_ends(text, self._before_figure)) if len(t) > 1]
         return tokens[-1] if tokens else ""
 
     def _sentence(self, window: Window, n: int, *, english: bool) -> str:

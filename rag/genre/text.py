@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 # --- punctuation classes ---------------------------------------------------------------------
@@ -118,6 +118,19 @@ def strip_span(text: str, a: int, b: int, chars: str = SPACES) -> tuple[int, int
     while b > a and text[b - 1] in chars:
         b -= 1
     return a, b
+
+
+def strip_ends(text: str, ends: Sequence[str], *, keep: int = 0) -> str:
+    """``text`` without the words of ``ends`` it ends with, again until none is left, keeping at
+    least ``keep`` characters: «动力电池产能达到» → «动力电池产能» (links before a figure)."""
+    changed = True
+    while changed:
+        changed = False
+        for w in ends:
+            if text.endswith(w) and len(text) - len(w) >= keep:
+                text, changed = text[: -len(w)], True
+                break
+    return text
 
 
 @lru_cache(maxsize=4096)
