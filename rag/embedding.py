@@ -392,7 +392,7 @@ def build_builtin_model(models_dir: Path, *, force: bool = False, progress: bool
 
 
 def _add_onnx_export(target: Path, *, progress: bool) -> None:
-    """Export and check; a machine without onnxruntime/onnxscript keeps the torch encoder."""
+    """Export and check; a machine without onnxruntime/onnx keeps the torch encoder."""
     if progress:
         print("正在导出并校验 ONNX 模型 / Exporting and checking the ONNX model (once, about a minute)…",
               file=sys.stderr, flush=True)
@@ -501,6 +501,7 @@ class Embedder:
         batch_size: int = 32,
         torch_threads: int = 0,
         onnx_threads: int = 0,
+        onnx_spin_us: int = 100,
         workers: int = 1,
         query_cache_size: int = 0,
         max_concurrent_encodes: int = 0,
@@ -521,6 +522,7 @@ class Embedder:
         self._cache_lock = threading.Lock()
         cores, workers = os.cpu_count() or 1, max(1, workers)
         self._onnx_threads = onnx_threads or max(1, cores // workers)
+        self._onnx_spin_us = onnx_spin_us
         threads = self._onnx_threads if encoder == "onnx" and model == BUILTIN_MODEL else torch_threads or cores
         lanes = max_concurrent_encodes or max(1, cores // (threads * workers))
         self._gate = threading.BoundedSemaphore(lanes)
@@ -539,6 +541,7 @@ class Embedder:
             batch_size=settings.embed_batch_size,
             torch_threads=settings.torch_threads,
             onnx_threads=settings.onnx_threads,
+            onnx_spin_us=settings.onnx_spin_us,
             workers=settings.workers,
             query_cache_size=settings.query_cache_size,
             max_concurrent_encodes=settings.max_concurrent_encodes,
@@ -662,7 +665,8 @@ class Embedder:
         """Load the ONNX encoder when the export passed its check; warn and return False if not."""
         if onnx_encoder.export_passed(folder):
             try:
-                self._model = onnx_encoder.OnnxEncoder(folder, threads=self._onnx_threads)
+                self._model = onnx_encoder.OnnxEncoder(folder, threads=self._onnx_threads,
+                                                       spin_us=self._onnx_spin_us)
                 self._encoder_used = "onnx"
                 return True
             except ImportError as exc:

@@ -40,9 +40,12 @@ class Settings(BaseSettings):
     # encode lose to other processes (10x slower under load); concurrency comes from requests
     # and workers instead. 0 = leave torch's default.
     torch_threads: int = 1
-    # Intra-op threads of the ONNX Runtime encoder (non-spinning, so an idle core helps and a busy
-    # one costs little). 0 = the CPU cores shared out among the serving workers.
+    # Intra-op threads of the ONNX Runtime encoder. 0 = the CPU cores shared out among the serving workers.
     onnx_threads: int = 0
+    # How long (µs) an idle ONNX Runtime helper thread spins for the next op of the same encode before it
+    # sleeps. An encode is ~100 small ops; waking a sleeping thread for each costs more than the op
+    # on a VM, while a spin bounded this short costs a busy core at most this much per op. 0 = never spin.
+    onnx_spin_us: int = 100
     # Processes serving the same machine (``rag serve --workers`` sets it): threads and encode lanes
     # are shared out among them, so two workers do not each claim every core.
     workers: int = 1

@@ -189,6 +189,18 @@ def test_onnx_batches_with_padding_equal_one_at_a_time(embedder: Embedder) -> No
     np.testing.assert_allclose(together, alone, atol=1e-5)
 
 
+@pytest.mark.parametrize("spin_us", [0, 100])
+def test_onnx_spin_setting_reaches_the_runtime_and_leaves_vectors_alone(built: Path, models_dir: Path,
+                                                                       embedder: Embedder, spin_us: int) -> None:
+    emb = Embedder(BUILTIN_MODEL, models_dir=models_dir, onnx_threads=2, onnx_spin_us=spin_us)
+    assert emb.encoder == "onnx"
+    options = emb._model.session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == ("1" if spin_us else "0")
+    if spin_us:
+        assert options.get_session_config_entry("session.intra_op.spin_duration_us") == str(spin_us)
+    np.testing.assert_array_equal(emb.encode_queries(TEXTS), embedder.encode_queries(TEXTS))
+
+
 def _linked_copy(built: Path, models_dir: Path, *, onnx: bool) -> Path:
     """The built folder as symlinks (no 470 MB copy), optionally without its export."""
     folder = models_dir / built.name
