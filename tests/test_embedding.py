@@ -298,3 +298,20 @@ def test_onnx_and_torch_encoders_give_identical_answers(settings, pipeline, dev_
         ours.pop("timings_ms", None)
         ref.pop("timings_ms", None)
         assert ours == ref, item.question
+
+
+def test_export_without_its_word_table_is_not_used(built: Path, tmp_path: Path) -> None:
+    folder = _linked_copy(built, tmp_path, onnx=False)
+    (folder / onnx_encoder.EXPORT_DIR).mkdir()
+    for item in (built / onnx_encoder.EXPORT_DIR).iterdir():
+        if item.name != onnx_encoder.EMBEDDINGS:
+            (folder / onnx_encoder.EXPORT_DIR / item.name).symlink_to(item)
+    assert onnx_encoder.export_passed(built) and not onnx_encoder.export_passed(folder)
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc")
+def test_word_table_is_read_by_row_not_mapped(embedder: Embedder) -> None:
+    """Mapped, every token touched made a large page-cache folio part of the process (~0.7 MB a token)."""
+    embedder.encode_queries(TEXTS)
+    assert embedder.encoder == "onnx"
+    assert onnx_encoder.EMBEDDINGS not in Path("/proc/self/maps").read_text()
