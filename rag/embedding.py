@@ -480,6 +480,14 @@ def resolve_model(name: str, models_dir: Path) -> tuple[str, str]:
     return name, name
 
 
+def usable_cpus() -> list[int]:
+    """The CPUs this process may run on: a container's cpuset or ``taskset``, not the machine's count."""
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return list(range(os.cpu_count() or 1))
+
+
 class Embedder:
     """Wraps the encoder behind query/passage methods that apply the model's own prompts, so
     callers never need to know e5's "query: "/"passage: " convention.
@@ -502,6 +510,7 @@ class Embedder:
         torch_threads: int = 0,
         onnx_threads: int = 0,
         onnx_spin_us: int = 100,
+        onnx_pin: bool = True,
         workers: int = 1,
         query_cache_size: int = 0,
         max_concurrent_encodes: int = 0,
@@ -520,9 +529,12 @@ class Embedder:
         self._cache_size = query_cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
-        cores, workers = os.cpu_count() or 1, max(1, workers)
+        cpus, workers = usable_cpus(), max(1, workers)
+        cores = len(cpus)
         self._onnx_threads = onnx_threads or max(1, cores // workers)
         self._onnx_spin_us = onnx_spin_us
+        # pinning only when this process's encoder owns every core: two workers cannot share out cores
+        self._onnx_cpus = cpus if onnx_pin and workers == 1 and self._onnx_threads == cores > 1 else None
         threads = self._onnx_threads if encoder == "onnx" and model == BUILTIN_MODEL else torch_threads or cores
         lanes = max_concurrent_encodes or max(1, cores // (threads * workers))
         self._gate = threading.BoundedSemaphore(lanes)
@@ -542,6 +554,7 @@ class Embedder:
             torch_threads=settings.torch_threads,
             onnx_threads=settings.onnx_threads,
             onnx_spin_us=settings.onnx_spin_us,
+            onnx_pin=settings.onnx_pin,
             workers=settings.workers,
             query_cache_size=settings.query_cache_size,
             max_concurrent_encodes=settings.max_concurrent_encodes,
@@ -666,7 +679,7 @@ class Embedder:
         if onnx_encoder.export_passed(folder):
             try:
                 self._model = onnx_encoder.OnnxEncoder(folder, threads=self._onnx_threads,
-                                                       spin_us=self._onnx_spin_us)
+                                                       spin_us=self._onnx_spin_us, pin_to=self._onnx_cpus)
                 self._encoder_used = "onnx"
                 return True
             except ImportError as exc:

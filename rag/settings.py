@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     # sleeps. An encode is ~100 small ops; waking a sleeping thread for each costs more than the op
     # on a VM, while a spin bounded this short costs a busy core at most this much per op. 0 = never spin.
     onnx_spin_us: int = 100
+    # When one worker's ONNX encoder has every core: its helper threads keep their own cores and a
+    # question's thread takes the others while it encodes. Unpinned, the kernel often woke a request's
+    # thread onto the helper's core after a pause, and both shared it (10-11 ms a query, pinned 5.5).
+    onnx_pin: bool = True
     # Processes serving the same machine (``rag serve --workers`` sets it): threads and encode lanes
     # are shared out among them, so two workers do not each claim every core.
     workers: int = 1

@@ -315,3 +315,21 @@ def test_word_table_is_read_by_row_not_mapped(embedder: Embedder) -> None:
     embedder.encode_queries(TEXTS)
     assert embedder.encoder == "onnx"
     assert onnx_encoder.EMBEDDINGS not in Path("/proc/self/maps").read_text()
+
+
+@pytest.mark.skipif(len(embedding.usable_cpus()) < 2 or not hasattr(__import__("os"), "sched_setaffinity"),
+                    reason="needs two CPUs and thread affinity")
+def test_encoder_owning_every_core_pins_its_threads_and_gives_the_caller_its_cpus_back(
+        built: Path, models_dir: Path, embedder: Embedder) -> None:
+    import os
+
+    cpus = embedding.usable_cpus()
+    pinned = Embedder(BUILTIN_MODEL, models_dir=models_dir, onnx_threads=len(cpus), workers=1)
+    assert pinned._onnx_cpus == cpus
+    assert Embedder(BUILTIN_MODEL, models_dir=models_dir, onnx_threads=len(cpus), onnx_pin=False)._onnx_cpus is None
+    assert Embedder(BUILTIN_MODEL, models_dir=models_dir, workers=2)._onnx_cpus is None  # workers share the cores
+    vectors = pinned.encode_queries(TEXTS)
+    helpers = pinned._model.session.get_session_options().get_session_config_entry("session.intra_op_thread_affinities")
+    assert helpers == ";".join(str(c + 1) for c in cpus[1:])  # ONNX Runtime counts CPUs from 1
+    assert sorted(os.sched_getaffinity(0)) == cpus  # the caller may run anywhere again
+    np.testing.assert_array_equal(vectors, embedder.encode_queries(TEXTS))
