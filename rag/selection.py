@@ -11,9 +11,10 @@ newest report (今年/明年 = its plan year, 去年 = the year before).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TypeVar
 
 from rag.catalogue import ReportCatalogue, default_catalogue
 from rag.genre.postag import tagger
@@ -22,6 +23,17 @@ from rag.types import Document, Report
 
 _HAN = re.compile(r"[\u4e00-\u9fff]{2,}")
 _KEPT = 4096  # questions and words whose place checks a selector remembers
+_T = TypeVar("_T")
+
+
+def _kept(cache: dict[str, _T], key: str, make: Callable[[str], _T]) -> _T:
+    """``cache[key]``, made on a miss; a full cache is emptied (bounded without LRU bookkeeping)."""
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= _KEPT:
+            cache.clear()
+        found = cache[key] = make(key)
+    return found
 
 
 
@@ -93,6 +105,7 @@ class ReportSelector:
         #: a conversation's turns ask again, and place words recur across questions
         self._unknown: dict[str, tuple[str, ...]] = {}
         self._mentioned: dict[str, bool] = {}
+        self._tags: dict[str, tuple[tuple[str, str], ...]] = {}  # text -> jieba's (word, tag) pairs
 
     # ---- catalogue views
 
@@ -185,7 +198,7 @@ class ReportSelector:
         """Of ``doc_ids``, the reports that name the most of the proper names the question uses: a
         question about «东岭光伏电站» is about the report that names 东岭, not every report with 光伏电站.
         Only names count (jieba's name tags): ordinary words («物价», «正常») are everybody's."""
-        names = {w.word for w in tagger().cut(question) if w.flag in self.catalogue.rules.name_tags and len(w.word) >= 2}
+        names = {w for w, flag in self._tagged(question) if flag in self.catalogue.rules.name_tags and len(w) >= 2}
         texts = {d.id: d.text for d in self.documents if d.id in doc_ids}
         counts = {doc: sum(n in t for n in names) for doc, t in texts.items()}
         best = max(counts.values(), default=0)
@@ -193,12 +206,11 @@ class ReportSelector:
 
     def _mentions(self, word: str) -> bool:
         """Whether any report's text has ``word`` (kept: each check reads every report)."""
-        found = self._mentioned.get(word)
-        if found is None:
-            if len(self._mentioned) >= _KEPT:
-                self._mentioned.clear()
-            found = self._mentioned[word] = any(word in t for t in self._texts)
-        return found
+        return _kept(self._mentioned, word, lambda w: any(w in t for t in self._texts))
+
+    def _tagged(self, text: str) -> tuple[tuple[str, str], ...]:
+        """jieba's part-of-speech pairs, kept: the place check and the name check read the same question."""
+        return _kept(self._tags, text, lambda t: tuple((w.word, w.flag) for w in tagger().cut(t)))
 
     def unknown_places(self, question: str) -> list[str]:
         """Places the question names that no report is about (kept per question text).
@@ -209,16 +221,11 @@ class ReportSelector:
         report is in the corpus; in English, a capitalised name in a place position whose pinyin
         no report has («Shanghai's»).
         """
-        found = self._unknown.get(question)
-        if found is None:
-            if len(self._unknown) >= _KEPT:
-                self._unknown.clear()
-            found = self._unknown[question] = tuple(self._unknown_places(question))
-        return list(found)
+        return list(_kept(self._unknown, question, lambda q: tuple(self._unknown_places(q))))
 
     def _unknown_places(self, question: str) -> list[str]:
         cat, rules = self.catalogue, self.catalogue.rules
-        words = [(w.word, w.flag) for w in tagger().cut(question)]
+        words = self._tagged(question)
         out: list[str] = []
         for i, (word, flag) in enumerate(words):
             if not _HAN.fullmatch(word):
