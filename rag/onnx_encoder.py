@@ -100,8 +100,8 @@ class OnnxEncoder:
         if threads > 0:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
-        # Helper threads that sleep between the ops of one encode are woken ~100 times per encode, and
-        # on a VM each wake-up costs more than the op (2 threads: 8.1 ms a query, spinning 100 µs: 6.9).
+        # Helper threads that sleep between the ops of one encode are woken ~90 times per encode, and
+        # on a VM each wake-up costs more than the op (2 threads: 6.7 ms a query, spinning 100 µs: 5.8).
         # Unbounded spinning, ORT's default, made each op wait for a thread that is not running when
         # another process holds the other core (2x slower); a short bound caps that cost.
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin_us > 0 else "0")
@@ -113,7 +113,7 @@ class OnnxEncoder:
         # it, so after a pause the question's thread often landed on a helper's CPU and the two shared
         # it: 10-11 ms a query instead of 4.7 back to back; pinned, 5.5 after a pause.
         self._pinned: tuple[set[int], set[int]] | None = None
-        if pin_to and threads > 1 and len(pin_to) >= threads:
+        if pin_to and threads > 1 and len(pin_to) >= threads and hasattr(os, "sched_setaffinity"):  # Linux
             helpers = list(pin_to)[-(threads - 1):]
             options.add_session_config_entry("session.intra_op_thread_affinities", ";".join(str(c + 1) for c in helpers))
             self._pinned = set(pin_to) - set(helpers), set(os.sched_getaffinity(0))

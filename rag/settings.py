@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     # Intra-op threads of the ONNX Runtime encoder. 0 = the CPU cores shared out among the serving workers.
     onnx_threads: int = 0
     # How long (µs) an idle ONNX Runtime helper thread spins for the next op of the same encode before it
-    # sleeps. An encode is ~100 small ops; waking a sleeping thread for each costs more than the op
+    # sleeps. An encode is ~90 small ops; waking a sleeping thread for each costs more than the op
     # on a VM, while a spin bounded this short costs a busy core at most this much per op. 0 = never spin.
     onnx_spin_us: int = 100
     # When one worker's ONNX encoder has every core: its helper threads keep their own cores and a
