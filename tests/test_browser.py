@@ -297,3 +297,46 @@ def test_phone_promises_table_reads_and_row_click_shows_its_source(open_page, pi
                                       return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight + 1; }""")
     assert page.evaluate("document.activeElement.closest('#rag-commitment-source') !== null")  # focus follows
     page.screenshot(path=str(ARTIFACTS / "phone_promises_source.png"))
+
+
+def test_promises_table_sorts_by_a_column_and_sorted_rows_still_open_their_own_source(open_page, pipeline):
+    page = open_page(1280, 900)
+    page.locator(TABS[2]).click()
+    rows = page.locator("#rag-commitments tr[data-row]")
+    rows.first.wait_for()
+    figure = page.locator("#rag-commitments th.rag-c2 button.rag-sort")
+    read = """() => [...document.querySelectorAll('#rag-commitments tbody td.rag-c2')].map(td => {
+        const m = td.textContent.replace(/,/g, '').match(/-?\\d+(?:\\.\\d+)?/); return m ? parseFloat(m[0]) : null; })"""
+    before = page.evaluate(read)
+    figure.click()
+    assert page.locator("#rag-commitments th.rag-c2").get_attribute("aria-sort") == "ascending"
+    up = page.evaluate(read)
+    numbers = [v for v in up if v is not None]
+    assert numbers == sorted(numbers) and up[: len(numbers)] == numbers  # figures ascending, then the empty ones
+    assert sorted(map(str, up)) == sorted(map(str, before))  # the same rows, reordered
+    figure.press("Enter")  # the header is a button: the keyboard sorts too
+    assert page.locator("#rag-commitments th.rag-c2").get_attribute("aria-sort") == "descending"
+    everything = page.evaluate(read)
+    down = [v for v in everything if v is not None]
+    assert down == sorted(down, reverse=True) and everything[: len(down)] == down  # figures first either way
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#rag-commitments").screenshot(path=str(ARTIFACTS / "desktop_promises_sorted.png"))
+    first = rows.first
+    metric = first.locator("td.rag-c1").inner_text().strip()
+    first.click()
+    page.locator("#rag-commitment-source mark").wait_for(state="visible")
+    assert metric[:4] in page.locator("#rag-commitment-source").inner_text()  # the row shown, not the row it replaced
+
+
+def test_phone_promises_table_keeps_its_sort_buttons_without_scrolling_sideways(open_page):
+    page = open_page(390, 844)
+    page.locator(TABS[2]).click()
+    page.locator("#rag-commitments tr[data-row]").first.wait_for()
+    button = page.locator("#rag-commitments th.rag-c5 button.rag-sort")
+    assert button.is_visible()
+    button.click()
+    assert page.locator("#rag-commitments th.rag-c5").get_attribute("aria-sort") == "ascending"
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "horizontal scroll"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#rag-commitments caption").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "phone_promises_sorted.png"))

@@ -112,6 +112,11 @@ mark.rag-mark { background: #ffe066; color: #111827; padding: .1em 0; border-rad
 .rag-ctable th { position: sticky; top: 0; background: var(--background-fill-secondary); text-align: left; z-index: 1; }
 .rag-ctable th, .rag-ctable td { padding: .35rem .5rem; border-top: 1px solid var(--border-color-primary); vertical-align: top; }
 .rag-ctable tbody tr { cursor: pointer; }
+.rag-sort { all: unset; cursor: pointer; font-weight: 600; }
+.rag-sort:focus-visible { outline: 2px solid #1d4ed8; outline-offset: 2px; }
+.rag-sort::after { content: " ↕"; opacity: .45; }
+.rag-ctable th[aria-sort=ascending] .rag-sort::after { content: " ▲"; opacity: 1; }
+.rag-ctable th[aria-sort=descending] .rag-sort::after { content: " ▼"; opacity: 1; }
 .rag-ctable tbody tr:hover, .rag-ctable tbody tr:focus { background: var(--color-accent-soft); outline: 2px solid #1d4ed8; outline-offset: -2px; }
 .rag-ctable .rag-c0, .rag-ctable .rag-c2, .rag-ctable .rag-c5 { white-space: nowrap; }
 .rag-ctable .rag-c6 { min-width: 14em; }
@@ -130,9 +135,13 @@ mark.rag-mark { background: #ffe066; color: #111827; padding: .1em 0; border-rad
   .rag-ctable td:has(> .rag-cell:empty) { display: none; }
   .rag-back { display: inline-block; }
   .rag-ctable-wrap { max-height: none; border: 0; }
-  .rag-ctable thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
   .rag-ctable, .rag-ctable tbody, .rag-ctable tr, .rag-ctable td { display: block; width: auto; }
   .rag-ctable tr { border: 1px solid var(--border-color-primary); border-radius: 8px; margin: 0 0 .6rem; padding: .3rem .5rem; }
+  /* the column names stay, as a wrapped row of sort buttons above the cards */
+  .rag-ctable thead { display: block; }
+  .rag-ctable thead tr { display: flex; flex-wrap: wrap; gap: 0 .9rem; border: 0; margin: 0 0 .5rem; padding: 0; }
+  .rag-ctable thead th { position: static; display: block; border: 0; padding: 0; background: none; min-width: 0 !important; }
+  .rag-sort { padding: .3rem 0; }
   .rag-ctable td { display: grid; grid-template-columns: 6.5em minmax(0, 1fr); gap: .5rem; border: 0; padding: .15rem 0;
     white-space: normal !important; min-width: 0 !important; }
   .rag-ctable td::before { content: attr(data-label); font-weight: 600; }

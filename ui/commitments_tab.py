@@ -37,10 +37,34 @@ ALL_REPORTS = ""
 COLUMN_KEYS = ["col_kind", "col_metric", "col_figure", "col_paired", "col_promise", "col_horizon", "col_clause",
                "col_section"]
 COLUMNS = [t("zh", k) for k in COLUMN_KEYS]
+_BY_NUMBER = {"col_figure", "col_paired", "col_horizon"}  # sorted by their figure, not as text
 _OPTIONAL = {"col_promise"}  # left out when no shown record has one (a single report: no next year to judge)
 
+# A column name sorts the rows in the page, ``data-row`` keeping each row's index for opening it.
+# Figure columns sort by their number, with the cells that have none after them; text in Chinese
+# order; empty cells last either way; ties in the report's order.
 TABLE_JS = """
+const sortBy = (th) => {
+  const dir = th.getAttribute('aria-sort') === 'ascending' ? 'descending' : 'ascending';
+  for (const h of th.parentNode.children) h.removeAttribute('aria-sort');
+  th.setAttribute('aria-sort', dir);
+  const col = [...th.parentNode.children].indexOf(th), body = th.closest('table').tBodies[0];
+  const numeric = th.dataset.sort === 'number';
+  const text = (tr) => tr.cells[col].textContent.trim();
+  const num = (s) => { const m = s.replace(/,/g, '').match(/-?\\d+(?:\\.\\d+)?/); return m ? parseFloat(m[0]) : null; };
+  const rank = (s) => s === '' || s === '—' ? 2 : numeric && num(s) === null ? 1 : 0;
+  const rows = [...body.rows];
+  rows.sort((a, b) => {
+    const x = text(a), y = text(b), rx = rank(x), ry = rank(y);
+    if (rx !== ry) return rx - ry;
+    const c = (numeric && rx === 0 ? num(x) - num(y) : 0) || x.localeCompare(y, 'zh-Hans-CN', {numeric: true});
+    return c ? (dir === 'ascending' ? c : -c) : Number(a.dataset.row) - Number(b.dataset.row);
+  });
+  body.append(...rows);
+};
 element.addEventListener('click', (e) => {
+  const sort = e.target.closest('button.rag-sort');
+  if (sort) { sortBy(sort.closest('th')); return; }
   const row = e.target.closest('tr[data-row]');
   if (row) trigger('click', {row: Number(row.dataset.row)});
 });
@@ -108,13 +132,20 @@ def table_rows(pipeline: Pipeline, items: list[Commitment], lang: str = "zh") ->
     ]
 
 
+def _head_cell(k: int, label: str, hint: str) -> str:
+    """A column header whose name is a button that sorts the rows (``TABLE_JS``)."""
+    by = ' data-sort="number"' if COLUMN_KEYS[k] in _BY_NUMBER else ""
+    return (f'<th scope="col" class="rag-c{k}"{by}><button type="button" class="rag-sort" title="{escape(hint)}">'
+            f'{escape(label)}</button></th>')
+
+
 def table_html(rows: list[list[str]], lang: str) -> str:
-    """A real table (caption, column headers) whose rows are focusable and open their source;
+    """A real table (caption, sortable column headers) whose rows are focusable and open their source;
     ``data-label`` names each cell for the phone's card layout."""
     keep = [i for i in range(len(COLUMN_KEYS)) if any(row[i] for row in rows) or COLUMN_KEYS[i] not in _OPTIONAL]
     rows = [[row[i] for i in keep] for row in rows]
     heads = [t(lang, COLUMN_KEYS[i]) for i in keep]
-    head = "".join(f'<th scope="col" class="rag-c{k}">{escape(h)}</th>' for k, h in zip(keep, heads))
+    head = "".join(_head_cell(k, h, t(lang, "sort_by")) for k, h in zip(keep, heads))
     body = "".join(
         f'<tr data-row="{r}" tabindex="0" aria-label="{escape(t(lang, "open_row"))}：{escape(row[1])}">'
         + "".join(f'<td class="rag-c{k}" data-label="{escape(h)}"><div class="rag-cell">{escape(v)}</div></td>'
