@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from rag.genre.lexicon import Lexicon, Scope, pattern
 from rag.genre.text import PUNCT, SENTENCE_ENDS, YEAR, YEAR_PHRASE, chinese_number, contains_word, words
+from rag.memo import kept
 
 _TOPICS_KEPT = 4096  # topics a QueryAnalyzer remembers
 _QUESTION_END = re.compile(f"(?<=[{SENTENCE_ENDS}；;])")  # where one asked question ends and the next begins
@@ -101,12 +102,7 @@ class QueryAnalyzer:
         """What the question is about: time words, question words and fillers removed. Kept per
         text (bounded): a question is read by ``_follow_mode`` and ``_part``, a conversation's
         earlier turns on every turn."""
-        topic = self._topics.get(text)
-        if topic is None:
-            if len(self._topics) >= _TOPICS_KEPT:
-                self._topics.clear()
-            topic = self._topics[text] = self._topic(text)
-        return topic
+        return kept(self._topics, text, self._topic, _TOPICS_KEPT)
 
     def _topic(self, text: str) -> str:
         t = self._measure_re.sub(" ", self._count_re.sub(" ", self._chapter_re.sub(" ", text)))

@@ -11,29 +11,18 @@ newest report (今年/明年 = its plan year, 去年 = the year before).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TypeVar
 
 from rag.catalogue import ReportCatalogue, default_catalogue
 from rag.genre.postag import tagger
 from rag.genre.text import YEAR
+from rag.memo import kept
 from rag.types import Document, Report
 
 _HAN = re.compile(r"[\u4e00-\u9fff]{2,}")
 _KEPT = 4096  # questions and words whose place checks a selector remembers
-_T = TypeVar("_T")
-
-
-def _kept(cache: dict[str, _T], key: str, make: Callable[[str], _T]) -> _T:
-    """``cache[key]``, made on a miss; a full cache is emptied (bounded without LRU bookkeeping)."""
-    found = cache.get(key)
-    if found is None:
-        if len(cache) >= _KEPT:
-            cache.clear()
-        found = cache[key] = make(key)
-    return found
 
 
 
@@ -206,11 +195,11 @@ class ReportSelector:
 
     def _mentions(self, word: str) -> bool:
         """Whether any report's text has ``word`` (kept: each check reads every report)."""
-        return _kept(self._mentioned, word, lambda w: any(w in t for t in self._texts))
+        return kept(self._mentioned, word, lambda w: any(w in t for t in self._texts), _KEPT)
 
     def _tagged(self, text: str) -> tuple[tuple[str, str], ...]:
         """jieba's part-of-speech pairs, kept: the place check and the name check read the same question."""
-        return _kept(self._tags, text, lambda t: tuple((w.word, w.flag) for w in tagger().cut(t)))
+        return kept(self._tags, text, lambda t: tuple((w.word, w.flag) for w in tagger().cut(t)), _KEPT)
 
     def unknown_places(self, question: str) -> list[str]:
         """Places the question names that no report is about (kept per question text).
@@ -221,7 +210,7 @@ class ReportSelector:
         report is in the corpus; in English, a capitalised name in a place position whose pinyin
         no report has («Shanghai's»).
         """
-        return list(_kept(self._unknown, question, lambda q: tuple(self._unknown_places(q))))
+        return list(kept(self._unknown, question, lambda q: tuple(self._unknown_places(q)), _KEPT))
 
     def _unknown_places(self, question: str) -> list[str]:
         cat, rules = self.catalogue, self.catalogue.rules

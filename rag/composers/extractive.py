@@ -20,6 +20,7 @@ from rag.composers.base import Citations, Hits, is_english, related_sections, re
 from rag.corpus import plan_year
 from rag.genre.lexicon import Lexicon
 from rag.genre.text import CLAUSE_ENDS, DIGIT, LINE_ENDS, SENTENCE_ENDS, TRIM, has_figure_in, strip_ends, strip_span, tokenize
+from rag.memo import kept
 from rag.paraphrase import Paraphrases, bigram_coverage, default_paraphrases
 from rag.query import QueryPart
 from rag.scoring import WindowFacts, WindowScorer
@@ -336,13 +337,8 @@ class ExtractiveComposer:
     def _spans(self, unit: Unit) -> tuple[tuple[int, int], ...]:
         """Runs of whole clauses of the unit's sentence that overlap the unit, within the length
         cap; cut once per unit, since the same units answer many questions (the cache is bounded)."""
-        key = (unit.id, unit.doc_id, unit.start, unit.end)
-        spans = self._span_cache.get(key)
-        if spans is None:
-            if len(self._span_cache) >= _SPAN_CACHE_UNITS:
-                self._span_cache.clear()
-            spans = self._span_cache[key] = tuple(self._clause_runs(unit))
-        return spans
+        return kept(self._span_cache, (unit.id, unit.doc_id, unit.start, unit.end),
+                    lambda _: tuple(self._clause_runs(unit)), _SPAN_CACHE_UNITS)
 
     def _clause_runs(self, unit: Unit) -> Iterator[tuple[int, int]]:
         text = self.docs[unit.doc_id].text
