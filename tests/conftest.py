@@ -9,6 +9,26 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SEED_DIR = ROOT / "corpus"
 SYNTHETIC_DIR = Path(__file__).parent / "fixtures" / "synthetic"
+#: Outside data beside the checkout (never copied into it): the real collection and its question sets.
+SHARED_DIR = ROOT.parent / "shared"
+GOV_REPORTS = SHARED_DIR / "corpora" / "gov-reports"
+REAL_DEV = SHARED_DIR / "eval" / "real-dev"
+
+
+@pytest.fixture(scope="session")
+def gov_reports() -> Path:
+    """The real collection (``../shared/corpora/gov-reports``); tests that need it skip without it."""
+    if not GOV_REPORTS.is_dir():
+        pytest.skip(f"the real collection is not beside this checkout ({GOV_REPORTS} is absent)")
+    return GOV_REPORTS
+
+
+@pytest.fixture(scope="session")
+def real_dev() -> Path:
+    """The shared real development questions (``../shared/eval/real-dev``); skipped without them."""
+    if not REAL_DEV.is_dir():
+        pytest.skip(f"the real development questions are not beside this checkout ({REAL_DEV} is absent)")
+    return REAL_DEV
 
 
 @pytest.fixture(scope="session")
