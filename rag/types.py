@@ -28,6 +28,9 @@ class Section:
     end: int
     parent: str | None = None
     children: tuple[str, ...] = ()
+    #: the kind of the report part this section is in (``[parts]`` of ``rag/data/sections.toml``):
+    #: review | plan | government | glossary | appendix, "" where no part heading says
+    part: str = ""
 
     @property
     def path_str(self) -> str:
