@@ -148,7 +148,7 @@ def add(
     anything is copied, so the corpus never holds a file the index would skip."""
     import shutil
 
-    from rag.corpus import CorpusError, CorpusLoader
+    from rag.corpus import CorpusError, CorpusLoader, doc_id_for
     from rag.embedding import Embedder, ModelLoadError
     from rag.index import IndexUnavailable
     from rag.loaders import LoadError, extract
@@ -156,7 +156,8 @@ def add(
 
     settings = settings_from(ctx)
     corpus = Path(settings.corpus_dir)
-    existing = {p.stem: p.name for p in CorpusLoader(corpus).files()} if corpus.is_dir() else {}
+    existing = ({doc_id_for(p, corpus): p.relative_to(corpus).as_posix() for p in CorpusLoader(corpus).files()}
+                if corpus.is_dir() else {})
     for p in paths:
         if not p.is_file():
             _fail(f"找不到文件：{p} / File not found: {p}", 2)
@@ -164,9 +165,10 @@ def add(
             extract(p)
         except LoadError as exc:
             _fail(str(exc), 2)
-        if p.stem in existing and existing[p.stem] != p.name:
-            _fail(f"语料中已有同名报告 {existing[p.stem]}（编号 {p.stem}），请改名后再加入。"
-                  f" / The corpus already has {existing[p.stem]} with id {p.stem}; rename the file first.", 2)
+        new_id = doc_id_for(corpus / p.name, corpus)
+        if new_id in existing and existing[new_id] != p.name:
+            _fail(f"语料中已有同名报告 {existing[new_id]}（编号 {new_id}），请改名后再加入。"
+                  f" / The corpus already has {existing[new_id]} with id {new_id}; rename the file first.", 2)
     corpus.mkdir(parents=True, exist_ok=True)
     for p in paths:
         target = corpus / p.name
@@ -201,7 +203,9 @@ def ask(
     typer.echo(answer.answer)
     for c in answer.citations:
         page = f" p.{c.page}" if c.page is not None else ""
-        typer.echo(f"  [{c.n}] {c.doc}{page} §{c.section_id} {c.section_path}\n      “{c.quote}” ({c.start}-{c.end})")
+        typer.echo(f"  [{c.n}] {c.report or c.doc}{page} §{c.section_id} {c.section_path}\n      “{c.quote}” ({c.start}-{c.end})")
+        if c.source_url:
+            typer.echo(f"      {c.source_url}")
 
 
 @app.command()

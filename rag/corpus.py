@@ -330,13 +330,49 @@ def _paragraph_end(body: str, start: int) -> int:
 
 
 def plan_year(doc: Document) -> int | None:
-    """The year a report plans for: its catalogue entry's, else the latest year its headings
-    name, else its title's."""
+    """The year a report plans for: its catalogue entry's, else what its parts say
+    (``parts_plan_year``), else the latest year its headings name, else its title's."""
     if doc.report.year:
         return doc.report.year
+    planned = parts_plan_year(doc)
+    if planned:
+        return planned
     years = [int(y) for sec in doc.sections for y in YEAR.findall(sec.title)]
     years = years or [int(y) for y in YEAR.findall(doc.title)]
     return max(years) if years else None
+
+
+def part_heads(doc: Document) -> list[Section]:
+    """The sections that head the report's parts (``Section.part`` says which kind each is)."""
+    by_id = {s.id: s for s in doc.sections}
+    return [s for s in doc.sections if s.part and (s.parent is None or not by_id[s.parent].part)]
+
+
+def parts_plan_year(doc: Document) -> int | None:
+    """The plan year as the part headings give it: the earliest year a plan part names after every
+    year the review names («今后五年目标和2035年远景» and «2023年工作安排» → 2023: a long-range goal
+    is never the plan year), else the year after the latest year a review part names («2023年工作
+    回顾» → 2024); None when no part heading names a year."""
+    heads = part_heads(doc)
+    reviewed = [int(y) for s in heads if s.part == "review" for y in YEAR.findall(s.title)]
+    planned = [int(y) for s in heads if s.part == "plan" for y in YEAR.findall(s.title)]
+    after = [y for y in planned if not reviewed or y > max(reviewed)]
+    if after:
+        return min(after)
+    return max(reviewed) + 1 if reviewed else None
+
+
+def report_name(doc: Document) -> str:
+    """What users read for a report: the catalogue's name («成都市2025年政府工作报告»), else the
+    title it declares; never its file name («000_95e50edaf71b7d1c.txt»)."""
+    from rag.selection import report_label
+
+    return report_label(doc.report, doc.title or doc.id)
+
+
+def source_url(doc: Document) -> str | None:
+    """Where the report was published (front matter ``source:``, ``Report.source_url``), if known."""
+    return getattr(doc.report, "source_url", None) or None
 
 
 def own_segments(doc: Document) -> list[tuple[str, int, int]]:

@@ -118,6 +118,8 @@ class Citation:
     end: int
     score: float
     page: int | None = None  # 1-based PDF page of ``start``; None for formats without pages
+    report: str = ""  # the report's name as the catalogue gives it («焦作市2023年政府工作报告»), never a file name
+    source_url: str | None = None  # where the report was published (front matter ``source:``), when known
 
 
 @dataclass(slots=True, frozen=True)

@@ -69,14 +69,14 @@ class PartReader:
         """The kinds of a report's top-level parts, in order. A part that names no kind takes
         ``follows`` after a part of the ``opens`` kinds (task headings of the plan), the kind of
         the part before it after any other (the items of an appendix), and a plan part
-        that names only years before another plan part's is the review («2018年主要工作» before
-        «2019年工作安排»)."""
+        whose latest year is the year before another plan part's is the review («2018年主要工作»
+        before «2019年工作安排»; «2023年工作安排» beside «2035年远景目标» stays the plan)."""
         kinds = [self.kind_of(t) for t in titles]
         plan_years = [int(y) for t, k in zip(titles, kinds, strict=True) if k == "plan" for y in YEAR.findall(t)]
         for i, (title, kind) in enumerate(zip(titles, kinds, strict=True)):
             years = [int(y) for y in YEAR.findall(title)]
             before = kinds[i - 1] if i else ""
-            if kind == "plan" and years and plan_years and max(years) < max(plan_years):
+            if kind == "plan" and years and max(years) + 1 in plan_years:
                 kinds[i] = "review"
             elif not kind and before:
                 kinds[i] = self.follows if before in self.opens else before
