@@ -11,7 +11,6 @@ import zipfile
 from pathlib import Path
 
 from rag.loaders.base import Extracted, fail, joined, read_content
-from rag.loaders.markup import table_row
 from rag.loaders.numbering import format_number
 
 _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
@@ -153,5 +152,5 @@ class DocxLoader:
                 for row in Table(child, document).rows:
                     cells = _cell_texts(row)
                     if cells:
-                        lines.append(table_row(cells))
+                        lines.append(cells[0] + ("：" + "；".join(cells[1:]) if len(cells) > 1 else ""))
         return joined(lines, self.format, title=title, hints=hints)
