@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from rag.api import errors, middleware
+from rag.api import docs, errors, middleware
 from rag.api.routers import ask, commitments, documents, health, search
 from rag.pipeline import Pipeline
 from rag.settings import Settings, get_settings
@@ -33,7 +33,9 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         yield
 
     app = App(title="政府工作报告问答 API", version="0.1.0", lifespan=lifespan, responses=errors.ERROR_RESPONSES,
-              description="Cited answers from government work reports. 带引用的政府工作报告问答。")
+              description="Cited answers from government work reports. 带引用的政府工作报告问答。",
+              docs_url=None, redoc_url=None)  # served from local files by ``docs``
+    docs.install(app)
     app.state.settings = settings
     app.state.pipeline = pipeline
     limiter = middleware.RateLimiter(settings.rate_limit_per_minute) if settings.rate_limit_per_minute > 0 else None
