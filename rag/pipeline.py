@@ -141,10 +141,13 @@ class Pipeline:
         return (self.commitments, self.generative or self.composer)
 
     @classmethod
-    def load(cls, settings: Settings | None = None, *, progress: bool = False) -> Pipeline:
+    def load(cls, settings: Settings | None = None, *, progress: bool = False, embedder: Embedder | None = None,
+             store: Store | None = None) -> Pipeline:
+        """``embedder`` and ``store`` reuse what is loaded already (a server switching to a new
+        build keeps its model); without ``store`` the index is opened, and rebuilt when stale."""
         settings = settings or get_settings()
-        embedder = Embedder.from_settings(settings)
-        store = open_index(settings, embedder, progress=progress)
+        embedder = embedder or Embedder.from_settings(settings)
+        store = store or open_index(settings, embedder, progress=progress)
         if embedder.dim != store.manifest.dim:  # also loads the model now, not on the first question
             raise IndexUnavailable(f"model dimension {embedder.dim} != index dimension {store.manifest.dim}; run `rag index`")
         lexicon = Lexicon.default()
