@@ -5,13 +5,12 @@ whether that build is stale."""
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
 
 import httpx
-import pytest
+from conftest import serve_in_thread
 
 from rag.index import POINTER
 from rag.pipeline import Pipeline, build_index
@@ -42,22 +41,6 @@ def _publish_new_report(conf, embedder) -> str:
     return _current(conf)
 
 
-def _serve(app):
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + WAIT_S
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
 def test_health_says_the_served_build_is_stale_once_another_is_published(tmp_path, settings, pipeline):
     from fastapi.testclient import TestClient
 
@@ -81,7 +64,8 @@ def test_a_running_server_switches_to_the_new_build_without_failing_a_request(tm
 
     conf = _site(tmp_path, settings, pipeline.embedder, interval=0.2)
     app = create_app(conf, Pipeline.load(conf, embedder=pipeline.embedder))
-    server, thread, base = _serve(app)
+    serving = serve_in_thread(app)
+    base = f"http://127.0.0.1:{next(serving)}"
     failures: list[str] = []
     seen: list[int] = []  # how many reports each /api/documents answer listed, in order
     stop = threading.Event()
@@ -119,8 +103,7 @@ def test_a_running_server_switches_to_the_new_build_without_failing_a_request(tm
     finally:
         stop.set()
         loop.join(timeout=WAIT_S)
-        server.should_exit = True
-        thread.join(timeout=30)
+        next(serving, None)  # stops the server
     assert not failures, failures[:5]
     assert health["build"] == new and health["status"] == "ok" and not health["stale"]
     old_count = len(list(SYNTHETIC_DIR.iterdir()))
