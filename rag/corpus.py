@@ -339,12 +339,15 @@ class CorpusLoader:
         doc.format, doc.original_name, doc.pages = got.format, path.name, got.pages
         return doc
 
-    def read(self) -> CorpusRead:
+    def read(self, *, progress: bool = False) -> CorpusRead:
+        """Every file in order; ``progress`` shows the read/parse stage's bar (``rag index``)."""
         from rag.loaders import LoadError
+        from rag.progress import stage
 
         out = CorpusRead()
         seen: dict[str, str] = {}
-        for p in self.files():
+        files = self.files()
+        for p in stage("read", files, enabled=progress, total=len(files)):
             source = str(p.relative_to(self.corpus_dir))
             try:
                 doc = self.read_file(p)
