@@ -21,6 +21,7 @@ from rag.crossreport import ReportRouter
 from rag.embedding import Embedder
 from rag.index import IndexBuilder, IndexUnavailable
 from rag.genre.lexicon import Lexicon
+from rag.progress import stage
 from rag.promises import PromiseCheck, PromiseTracker, track
 from rag.query import QueryAnalyzer
 from rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, Priors, Retriever, UnitFeatures
@@ -52,9 +53,9 @@ def build_index(settings: Settings, embedder: Embedder, *, progress: bool = True
     written (``rag.stores.milvus``) unless ``full``."""
     loader = CorpusLoader(settings.corpus_dir)
     corpus_hash = loader.fingerprint()
-    got = loader.read()
+    got = loader.read(progress=progress)
     documents = loader.require(got, strict=strict)
-    units = _chunker(settings).run(documents)
+    units = _chunker(settings).run(stage("chunk", documents, enabled=progress, total=len(documents)))
     if settings.store == "milvus":
         from rag.stores.milvus import MilvusIndexer
 
