@@ -422,7 +422,7 @@ def commitments(
     """目标与承诺清单 / Every target and achievement of the reports, linked to its place in the text;
     a target whose place has the next year's report too is marked met, missed or not reported."""
     from rag.commitments import CommitmentExtractor, filter_commitments, render, to_csv_bytes
-    from rag.corpus import CorpusError, CorpusLoader
+    from rag.corpus import CorpusError, CorpusLoader, skipped_lines
     from rag.promises import STATUSES, track
     from rag.selection import ReportSelector, UnknownReport
 
