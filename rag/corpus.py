@@ -490,12 +490,15 @@ class CorpusLoader:
         doc.format, doc.original_name, doc.pages = got.format, path.name, got.pages
         return doc
 
-    def read(self) -> CorpusRead:
+    def read(self, *, progress: bool = False) -> CorpusRead:
+        """Every file in order; ``progress`` shows the read/parse stage's bar (``rag index``)."""
         from rag.loaders import LoadError
+        from rag.progress import stage
 
         out = CorpusRead()
         seen: dict[str, str] = {}
-        for p in self.files():
+        files = self.files()
+        for p in stage("read", files, enabled=progress, total=len(files)):
             source = p.relative_to(self.corpus_dir).as_posix()
             if p.stem.lower() in _not_reports():
                 out.skipped.append(SkippedFile(source, "说明文件，不是报告 / a documentation file, not a report"))

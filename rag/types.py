@@ -45,10 +45,11 @@ class Report:
     and overridden by front matter (``region:``, ``level:``, ``year:``, ``title:``)."""
 
     region: str = ""  # 焦作市, 江城市, 某某县; "" when the text does not say
-    level: str = ""  # 国务院 | 省 | 市 | 县 | ""
+    level: str = ""  # 国务院 | 省 (省, 自治区, 直辖市) | 市 (地级市, 自治州, 盟, 地区) | 县 (县, 区, 县级市) | ""
     year: int | None = None  # the plan year the report sets targets for
     title: str = ""
     delivered: str | None = None  # delivery date when stated, as written
+    source_url: str = ""  # where the report was published (front matter ``source:``), its provenance
 
 
 @dataclass(slots=True)

@@ -83,6 +83,10 @@ class Health(BaseModel):
     manifest: dict
     skipped: list[SkippedOut] = Field(default_factory=list,
                                       description="未能索引的文件及原因 / corpus files that could not be indexed, and why")
+    build: str | None = Field(None, description="正在使用的索引版本目录 / the index build folder being served")
+    published_build: str | None = Field(None, description="index/CURRENT 指向的版本 / the build index/CURRENT names")
+    stale: bool = Field(False, description="已发布更新的索引但尚未切换 / a newer build is published and not served yet")
+    reload_error: str | None = Field(None, description="新版本未能加载的原因 / why the published build could not be loaded")
 
 
 class PromiseOut(BaseModel):

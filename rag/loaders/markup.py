@@ -15,7 +15,8 @@ import html
 import re
 from dataclasses import dataclass
 
-_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+from rag.genre.text import HTML_COMMENT
+
 _ENTITY = re.compile(r"&(?:[A-Za-z]{2,8}|#\d{2,6}|#x[0-9A-Fa-f]{2,5});")
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _HASHES = re.compile(r"(#{1,6})[ \t]+")
@@ -86,7 +87,7 @@ def _line(line: str) -> tuple[str | None, str | None]:
 
 def strip_markup(text: str) -> Cleaned:
     """``text`` without Markdown/HTML markup; see the module docstring for what counts."""
-    text = _COMMENT.sub("", text)
+    text = HTML_COMMENT.sub("", text)
     text = _ENTITY.sub(lambda m: html.unescape(m.group()), text)
     lines: list[str] = []
     marks: dict[int, str] = {}
