@@ -97,3 +97,16 @@ def test_provenance_is_a_link_only_for_a_web_address():
     link = _link("https://www.example.gov.cn/zfgzbg/1.html?a=1&b=2", "zh")
     assert 'href="https://www.example.gov.cn/zfgzbg/1.html?a=1&amp;b=2"' in link and 'rel="noopener noreferrer"' in link
     assert _link("javascript:alert(1)", "zh") == "" and _link("", "en") == "" and _link(None, "zh") == ""
+
+
+def test_a_front_matter_source_is_shown_with_the_report():
+    from rag.corpus import parse_document, source_url
+    from ui.render import document_html, source_html
+
+    doc = parse_document("---\nsource: https://www.example.gov.cn/zfgzbg/2025.html\ntitle: 白云市2025年政府工作报告\n---\n"
+                         "**一、2024年工作回顾**\n全市地区生产总值增长5%。\n", doc_id="其他地市/白云市/2025")
+    assert source_url(doc) == "https://www.example.gov.cn/zfgzbg/2025.html"
+    link = 'href="https://www.example.gov.cn/zfgzbg/2025.html"'
+    assert link in document_html(doc, "zh")
+    section = doc.section("1")
+    assert link in source_html(doc, section, section.heading_end, section.end, 1, "zh")
