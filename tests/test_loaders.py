@@ -302,3 +302,22 @@ def test_ocr_lines_run_on_only_when_they_reach_the_margin():
                                  "现在，我代表市人民政府，向大会报告工作，请予审议，并请市政协委员提出意见。",
                                  "过去一年，全市地区生产总值增长6.1%，城镇新增就业5万人。", "一、总体要求"]
     assert text[pages[1]:].startswith("一、总体要求") and pages[0] == 0
+
+
+@needs_chromium
+def test_a_pdf_title_block_keeps_its_lines_in_the_full_text_view(tmp_path):
+    """Issue 25, item 20: the title, the date line and 「各位代表：」 are lines of their own."""
+    from ui.render import document_html
+
+    centred = '<p style="text-align:center">{}</p>'
+    print_pdf('<html><head><meta charset="utf-8"><style>body{font-family:"Noto Sans CJK SC";font-size:15pt}</style>'
+              '</head><body><h1 style="text-align:center">政府工作报告</h1>'
+              + centred.format("——2024年1月10日在白云市第十六届人民代表大会第二次会议上")
+              + centred.format("白云市人民政府市长 张三") + "<p>各位代表：</p>"
+              '<p style="text-indent:2em">现在，我代表市人民政府，向大会报告工作，请予审议，并请市政协委员提出意见。</p>'
+              '<p style="text-indent:2em">一、2023年工作回顾</p></body></html>', tmp_path / "t.pdf")
+    doc = CorpusLoader(tmp_path).load()[0]
+    lines = [line.strip() for line in doc.text.splitlines() if line.strip()]
+    assert lines[:4] == ["政府工作报告", "——2024年1月10日在白云市第十六届人民代表大会第二次会议上",
+                         "白云市人民政府市长 张三", "各位代表："]
+    assert "政府工作报告\n——2024年1月10日" in document_html(doc, "zh")  # shown with white-space: pre-wrap
