@@ -100,12 +100,14 @@ class _Rules:
     long_range_words: tuple[str, ...]
     heading_max_chars: int
     next_year_months: frozenset[int]
+    plan_phrases: tuple[re.Pattern[str], ...]
     this_year: str
     anniversaries: dict[str, int]
     anniversary: re.Pattern[str]
     periods: dict[str, int]
     period_positions: dict[str, int]
     ending_kinds: dict[str, tuple[str, ...]]
+    known_place_weight: float
     title_template: str
     english_places: tuple[re.Pattern[str], ...]
     english_not_places: frozenset[str]
@@ -131,9 +133,11 @@ class _Rules:
             plan_words=tuple(year["plan_heading_words"]), review_words=tuple(year["review_heading_words"]),
             long_range_words=tuple(year["long_range_words"]), heading_max_chars=int(year["heading_max_chars"]),
             next_year_months=frozenset(year["next_year_months"]), this_year=year["this_year"],
+            plan_phrases=tuple(re.compile(p) for p in year["plan_phrases"]),
             anniversaries=dict(year["anniversaries"]), anniversary=re.compile(year["anniversary"]),
             periods=dict(year["periods"]), period_positions=dict(year["period_positions"]),
             ending_kinds={k: tuple(v) for k, v in place["ending_kinds"].items()},
+            known_place_weight=float(place["known_place_weight"]),
             title_template=d["title"]["template"],
             english_places=tuple(re.compile(p) for p in d["english"]["place_patterns"]),
             english_not_places=frozenset(d["english"]["not_places"]),
@@ -222,16 +226,24 @@ class ReportCatalogue:
         """The place a text names most: the divisions of the gazetteer by how often the text writes
         any of their names (with the report's own ending, when known, only divisions of that kind:
         «我代表省人民政府» and «支持焦作、新乡» make a province, not 焦作), against names the
-        text itself writes with a place ending; the gazetteer wins a tie."""
+        text itself writes, which must be named ``known_place_weight`` times as often to win. A
+        name inside a division's name counts for that division (龙江 for 黑龙江)."""
         endings = {suffix, *self.rules.ending_kinds.get(suffix or "", ())} if suffix else None
-        known = [(sum(text.count(w) for w in d.surfaces()), d.name) for d in self.gazetteer.divisions
-                 if endings is None or d.ending in endings]
-        best_known = max(known, default=(0, ""))
-        counts = Counter(_jieba().lcut(text))
-        own = max(self._text_places(text, suffix, counts), default=(0, 0, ""))
-        if own[0] > best_known[0]:
-            return own[2]
-        return best_known[1] if best_known[0] else ""
+        named = self.gazetteer.mentions(text)
+        known = {d.name: named[d.name] for d in self.gazetteer.divisions if endings is None or d.ending in endings}
+        stems = {name: self.gazetteer.get(name).stems() for name, n in known.items() if n}
+        own: list[tuple[int, int, str]] = []
+        for cand in self._text_places(text, suffix, Counter(_jieba().lcut(text))):
+            inside = next((name for name, ss in stems.items() if any(self.stem(cand[2]) in s for s in ss)), None)
+            if inside:
+                known[inside] += cand[0]
+            else:
+                own.append(cand)
+        best = max(known.items(), key=lambda kv: kv[1], default=("", 0))
+        top = max(own, default=(0, 0, ""))
+        if top[0] > self.rules.known_place_weight * best[1]:
+            return top[2]
+        return best[0] if best[1] else ""
 
     # ---- what a report says about itself
 
@@ -352,6 +364,11 @@ class ReportCatalogue:
             return None
         return year + 1 if month in self.rules.next_year_months else year
 
+    def phrase_year(self, text: str) -> int | None:
+        """The year the plan part's own sentences name most («做好2024年政府工作»)."""
+        years = Counter(int(m.group("year")) for p in self.rules.plan_phrases for m in p.finditer(text))
+        return years.most_common(1)[0][0] if years else None
+
     def this_year(self, text: str) -> int | None:
         """«今年是新中国成立75周年» (1949 + 75), «今年是“十四五”规划收官之年» (2025): the plan
         year from what the speech says the year is."""
@@ -385,7 +402,8 @@ class ReportCatalogue:
         level = meta.get("level") or (r.national_level if said.national and region == r.national_region
                                       else division.level if division else self.level_of(region))
         year = self._meta_year(meta, doc) if "year" in meta else (
-            self.delivered_plan_year(said.delivered) or self.plan_year(doc) or self.this_year(doc.text)
+            self.delivered_plan_year(said.delivered) or self.plan_year(doc) or self.phrase_year(doc.text)
+            or self.this_year(doc.text)
             or next((int(y) for y in YEAR.findall(title)), None)
         )
         return Report(region=region, level=level, year=year, title=self._display_title(title, region, year),
