@@ -21,11 +21,10 @@ from functools import lru_cache
 from rag.genre.gazetteer import Gazetteer, default_gazetteer
 from rag.genre.lexicon import Lexicon
 from rag.genre.text import HAN_RUN as _HAN
-from rag.genre.text import YEAR, _jieba, chinese_number
+from rag.genre.text import HTML_COMMENT, YEAR, _jieba, chinese_number
 from rag.types import Document, Report
 
 _EDGE = " \t\u3000#*《》<>「」“”\"'（）()—-－:：，,。"
-_COMMENT = re.compile(r"<!--.*?-->", re.S)
 _MARKUP = re.compile(r"<!--.*?-->|[\s*#]+|^[-+>]+", re.S | re.M)
 _BOLD_LEAD = re.compile(r"^[\s\-+>]*\*\*(.+?)\*\*")
 _DATE = re.compile(r"(.+?)年(.+?)月")
@@ -302,7 +301,7 @@ class ReportCatalogue:
         """What the report says about itself: its title, delivery line and delegation sentence, read
         from the text with markup and line breaks removed (a delivery line is often broken in two)."""
         r = self.rules
-        text = _COMMENT.sub("", doc.text)
+        text = HTML_COMMENT.sub("", doc.text)
         salute = text.find(r.salutation, 0, r.head_chars)
         head = _flat(text[: salute if salute != -1 else r.head_chars])
         opening = _flat(text[: r.head_chars * 2])

@@ -28,6 +28,9 @@ class Section:
     end: int
     parent: str | None = None
     children: tuple[str, ...] = ()
+    #: the kind of the report part this section is in (``[parts]`` of ``rag/data/sections.toml``):
+    #: review | plan | government | glossary | appendix, "" where no part heading says
+    part: str = ""
 
     @property
     def path_str(self) -> str:
@@ -116,6 +119,8 @@ class Citation:
     end: int
     score: float
     page: int | None = None  # 1-based PDF page of ``start``; None for formats without pages
+    report: str = ""  # the report's name as the catalogue gives it («焦作市2023年政府工作报告»), never a file name
+    source_url: str | None = None  # where the report was published (front matter ``source:``), when known
 
 
 @dataclass(slots=True, frozen=True)
