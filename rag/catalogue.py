@@ -107,6 +107,7 @@ class _Rules:
     period_positions: dict[str, int]
     ending_kinds: dict[str, tuple[str, ...]]
     known_place_weight: float
+    term: re.Pattern[str]
     title_template: str
     english_places: tuple[re.Pattern[str], ...]
     english_not_places: frozenset[str]
@@ -137,6 +138,7 @@ class _Rules:
             periods=dict(year["periods"]), period_positions=dict(year["period_positions"]),
             ending_kinds={k: tuple(v) for k, v in place["ending_kinds"].items()},
             known_place_weight=float(place["known_place_weight"]),
+            term=re.compile(place["term"]),
             title_template=d["title"]["template"],
             english_places=tuple(re.compile(p) for p in d["english"]["place_patterns"]),
             english_not_places=frozenset(d["english"]["not_places"]),
@@ -270,7 +272,7 @@ class ReportCatalogue:
         the report names none («自治区», «州»). A name the gazetteer does not know counts only
         ``anchored`` (after 在 or a date): «较好完成了市十五届人大…确定的目标» names no place."""
         r = self.rules
-        raw = raw.strip(_EDGE)
+        raw = r.term.sub("", raw.strip(_EDGE))
         if raw in r.suffixes or raw in r.ending_kinds:
             return "", raw
         known = self.gazetteer.get(raw) or self.gazetteer.ending_in(raw)

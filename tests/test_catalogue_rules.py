@@ -74,6 +74,11 @@ def test_a_province_that_says_only_we_the_provincial_government_is_not_a_city_it
     assert (report.region, report.level, report.year) == ("河南省", "省", 2025)
 
 
+def test_the_governments_term_is_no_part_of_its_name():
+    text = "各位代表：\n我代表市第十六届人民政府向大会报告工作。\n乌鲁木齐发展，乌鲁木齐建设。新疆维吾尔自治区。新疆，新疆，新疆。\n"
+    assert read(text).region == "乌鲁木齐市"  # 市: a city, not the region it names more
+
+
 def test_a_nickname_inside_the_division_name_counts_for_it():
     text = SPEECH.format(who="省") + "黑龙江经济向好。龙江振兴，龙江发展，龙江建设，龙江开放。\n"
     assert read(text).region == "黑龙江省"
