@@ -5,9 +5,15 @@ who they are in a handful of genre conventions, read here in order of how explic
 front matter (``region:``, ``level:``, ``year:``, ``title:``) overrides everything; then the
 title line (「江城市2023年政府工作报告」), the delivery line (「——2023年1月10日在江城市第十六届
 人民代表大会第二次会议上」), the delegation sentence (「我代表江城市人民政府」), and, for a report
-that states none of these (the seed is such a text), the place name it repeats most. The plan
-year comes from the plan part's headings (「二、2023年工作总体要求」). All vocabulary and patterns
-live in ``rag/data/catalogue.toml``.
+that states none of these (the seed is such a text), the place name it repeats most. Short
+self-names («克州», «我代表自治区人民政府») resolve through the gazetteer of China's divisions
+(``rag/data/gazetteer.tsv``) to the full place and its level; a place it does not know is read as
+the text writes it. A front-matter title that names no place («政府工作报告») is only a hint.
+
+The plan year is the delivery date's year (the next one for a December session), else the year
+after the reviewed year (「一、2023年工作回顾」), else the plan part's headings and sentences
+(「二、2024年工作安排」, «做好2024年政府工作», «今年是…»), never a long-range goal year (2035).
+All vocabulary and patterns live in ``rag/data/catalogue.toml``.
 """
 
 from __future__ import annotations
@@ -193,9 +199,9 @@ class ReportCatalogue:
         Candidates are the characters before a place ending («焦作» of 焦作市) that jieba also
         reads as a word of their own somewhere in the text and that are not common words of its
         dictionary; compound words (市级, 县域) and collective words (全市, 本县) are not names.
-        With the report's own ending known (``suffix``, from «我代表省人民政府»), only names of
-        that level count, and jieba's place words the text repeats count too (南岭 → 南岭省);
-        a word the gazetteer knows (鹤壁, a city) is never a province's name.
+        With the report's own ending known (``suffix``, from «我代表省人民政府»), only names with
+        that ending count (a 州 report's 兴义市 does not), and jieba's place words the text repeats
+        count too (南岭 → 南岭省); a word the gazetteer knows (鹤壁, a city) is never one of them.
         """
         r = self.rules
         endings = {suffix, *r.ending_kinds.get(suffix, ())} if suffix else set()
