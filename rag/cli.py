@@ -477,10 +477,15 @@ def _corpus_settings(ctx: typer.Context, settings: Settings, corpus: Optional[Pa
     return settings
 
 
+CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", help="目录检查：逐份报告核对地区、级别、年份与目录布局 / check the catalogue's place, level and plan year of every report in this folder against its layout")]
+LayoutOpt = Annotated[str, typer.Option("--layout", help="--catalogue 的目录布局（rag/data/catalogue_check.toml） / the folder layout giving the truth")]
+StripOpt = Annotated[Optional[bool], typer.Option("--strip-front-matter/--published", help="--catalogue：只查去掉前置元数据的文本，或只查原样文本（默认两者都查） / only the text without its front matter, or only as published (default: both)")]
+
+
 @app.command("eval")
 def evaluate(
     ctx: typer.Context,
-    dataset: Annotated[Path, typer.Option("--dataset", help="JSONL、BEIR 目录或 SQuAD/CMRC JSON / own JSONL, BEIR folder or SQuAD/CMRC JSON")],
+    dataset: Annotated[Optional[Path], typer.Option("--dataset", help="JSONL、BEIR 目录或 SQuAD/CMRC JSON / own JSONL, BEIR folder or SQuAD/CMRC JSON")] = None,
     retriever: Annotated[str, typer.Option("--retriever", help="bm25 | dense | hybrid | all")] = "hybrid",
     model: Annotated[Optional[str], typer.Option("--model", help="模型名或路径 / model name or path")] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=100, help="检索评测深度 / retrieval depth for R@k, MRR, nDCG")] = 10,
@@ -494,6 +499,7 @@ def evaluate(
     leave_one_out: Annotated[bool, typer.Option("--leave-one-out", help="留一报告评测：在其余报告上拟合评分器，在留出的报告上测 / fit the answer scorer on all reports but one, report on the held-out one")] = False,
     extra: Annotated[Optional[list[Path]], typer.Option("--extra-dataset", help="留一评测的更多问题集，可重复 / more question sets for --leave-one-out, repeatable")] = None,
     gold_scope: Annotated[bool, typer.Option("--gold-scope/--pipeline-scope", help="留一评测：检索限于问题所问的报告，或由系统自行判断 / --leave-one-out: retrieve from the question's own report, or let the pipeline's scoping choose")] = True,
+    catalogue: CatalogueOpt = None, layout: LayoutOpt = "gov-reports", strip_front_matter: StripOpt = None,
     store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
     candidate_k: CandidateKOpt = None,
 ) -> None:
@@ -521,6 +527,8 @@ def evaluate(
       rag eval --dataset eval/dev.jsonl --retriever all \\
         --system 'qwen=openai:http://127.0.0.1:11434/v1#qwen2.5:7b?context=none'
     """
+    if catalogue is not None or dataset is None:  # no dataset: the catalogue check, or a usage error
+        return _eval_catalogue(catalogue, layout, strip_front_matter, out)
     use_store(ctx, store, milvus_uri, milvus_collection, candidate_k)
     from rag.pipeline import RETRIEVERS
 
@@ -530,13 +538,36 @@ def evaluate(
                              eval_system_timeout_s=system_timeout, eval_baseline=baseline)
     settings = _corpus_settings(ctx, settings, corpus)
     if leave_one_out:
-        _leave_one_out(settings, [dataset, *(extra or [])], retriever if retriever != "all" else "hybrid", out, gold_scope)
-        return
+        return _leave_one_out(settings, [dataset, *(extra or [])], retriever if retriever != "all" else "hybrid", out, gold_scope)
     if formats is not None:
-        _eval_formats(dataset, settings, formats, out)
-        return
+        return _eval_formats(dataset, settings, formats, out)
     others = _other_systems(system or [], settings)  # checked before the model loads: a typo fails in a second
     _run_eval(dataset, settings, list(RETRIEVERS) if retriever == "all" else [retriever], others, k, out)
+
+
+def _eval_catalogue(folder: Optional[Path], layout: str, stripped: Optional[bool], out: Optional[Path]) -> None:
+    """``rag eval --catalogue DIR``: accuracy of place, level and plan year, and every miss."""
+    from rag.evaluation.catalogue_check import MODES, CatalogueCheck, CatalogueCheckError, FolderLayout, check_table
+
+    if folder is None:
+        _fail("请给出 --dataset（或 --catalogue DIR） / Give --dataset (or --catalogue DIR)", 2)
+    modes = MODES if stripped is None else ("stripped",) if stripped else ("published",)
+    try:
+        check = CatalogueCheck(FolderLayout.named(layout), modes=modes)
+    except CatalogueCheckError as exc:
+        _fail(str(exc), 2)
+    try:
+        result = check.run(folder, progress=sys.stderr.isatty())
+    except CatalogueCheckError as exc:
+        _fail(str(exc))
+    if not any(result.checked.values()):
+        _fail(f"{folder} 中没有符合布局 {layout} 的报告 / No report in {folder} fits layout {layout}\n"
+              + check_table(result))
+    typer.echo(check_table(result))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "catalogue-check.json").write_text(json.dumps(result.as_json(), ensure_ascii=False, indent=1), "utf-8")
+        typer.echo(f"报告已写入 / Report written: {out / 'catalogue-check.json'}")
 
 
 def _other_systems(specs: list[str], settings: Settings) -> list:

@@ -171,7 +171,7 @@ class DocumentOut(BaseModel):
     format: str = Field("txt", description="原始格式 / published format: txt, md, docx, pdf, html")
     original_name: str = Field("", description="原始文件名 / the file name as added")
     pages: int | None = Field(None, description="PDF 页数 / PDF page count (None for other formats)")
-    report: Report = Field(description="报告目录信息：地区、级别、年份、标题、报告日期 / the catalogue entry: place, level, plan year, title, delivery date")
+    report: Report = Field(description="报告目录信息：地区、级别、年份、标题、报告日期、来源网址 / the catalogue entry: place, level, plan year, title, delivery date, source URL (front matter `source:`)")
     sections: list[SectionRef] = Field(description="章节目录，按原文顺序 / the heading tree in reading order")
 
 
