@@ -281,6 +281,10 @@ def localize_refusal(answer: dict, lang: str, guard: ConversationGuard | None = 
     and junk are asked of the guard again in ``lang``."""
     if answer.get("found", True) or answer.get("citations"):
         return answer
+    both = answer.get("bilingual", answer.get("answer", ""))
+    if answer.get("composer") == "scope" and " / " in both:  # «zh / en»: the page's half, the whole kept
+        zh, en = both.split(" / ", 1)
+        return {**answer, "answer": en if lang == "en" else zh, "bilingual": both}
     if answer.get("composer") == "conversation" and guard is not None:
         again = guard.run(answer.get("question", ""), english=lang == "en")
         return {**answer, "answer": again.answer} if again else answer
