@@ -82,3 +82,22 @@ def test_desktop_keeps_the_newest_answer_and_the_question_box_in_view(open_page)
                            arg="#rag-chat .rag-turn:last-child .rag-a", timeout=10_000)
     box = page.locator("#rag-question textarea").bounding_box()
     assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= 800, box
+
+
+@pytest.mark.parametrize("width, height", [(390, 844), (1280, 800)])
+def test_a_long_paste_keeps_the_box_small_and_its_cut_notice_on_screen(open_page, width, height):  # noqa: F811
+    page = open_page(width, height)
+    box = page.locator("#rag-question textarea")
+    box.fill("长" * 1000)  # what the box keeps of a 2,000-character paste
+    page.evaluate("""() => { const box = document.querySelector('#rag-question textarea');
+        const data = new DataTransfer(); data.setData('text/plain', '长'.repeat(2000));
+        box.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true})); }""")
+    notice = page.locator("#rag-counter .rag-cut")
+    notice.wait_for(state="visible")
+    notice.scroll_into_view_if_needed()
+    shown = box.bounding_box()
+    assert shown is not None and shown["height"] <= 160, shown  # four lines, then it scrolls
+    for element in (notice, page.locator("#rag-send")):
+        r = element.bounding_box()
+        assert r is not None and r["y"] >= 0 and r["y"] + r["height"] <= height, r
+    assert box.bounding_box()["y"] >= 0  # the box too: notice, box and button on one screen
