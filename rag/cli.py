@@ -378,7 +378,7 @@ def commitments(
     if out is None:
         typer.echo(render(items, fmt, lang), nl=False)
         return
-    out.write_bytes(to_csv_bytes(items, lang) if fmt == "csv" else render(items, fmt).encode("utf-8"))
+    out.write_bytes(to_csv_bytes(items, lang) if fmt == "csv" else render(items, fmt, lang).encode("utf-8"))
     typer.echo(f"已写入 {len(items)} 条 / Wrote {len(items)} rows -> {out}")
 
 

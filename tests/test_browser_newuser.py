@@ -101,3 +101,16 @@ def test_a_long_paste_keeps_the_box_small_and_its_cut_notice_on_screen(open_page
         r = element.bounding_box()
         assert r is not None and r["y"] >= 0 and r["y"] + r["height"] <= height, r
     assert box.bounding_box()["y"] >= 0  # the box too: notice, box and button on one screen
+
+
+def test_english_switch_renames_the_tab_and_the_api_link(open_page):  # noqa: F811
+    page = open_page(1280, 900)
+    assert page.title() == "政府工作报告问答"
+    assert page.locator("text=Use via API").count() == 0  # Gradio's English-only footer link is gone
+    link = page.locator("#rag-api-link a")
+    assert link.inner_text() == "API 文档" and link.get_attribute("href") == "docs"
+    page.get_by_text("English", exact=True).click()
+    page.wait_for_function("document.title === 'Government Work Report Q&A'")
+    page.wait_for_function("document.querySelector('#rag-api-link a').innerText.trim() === 'API documentation'")
+    page.get_by_text("中文", exact=True).click()
+    page.wait_for_function("document.title === '政府工作报告问答'")

@@ -95,3 +95,16 @@ def test_report_picker_groups_a_large_collection_by_level_and_year():
     assert label.startswith("市 · 2021 · ") and "江城市" in label
     assert [i for label, i in rows if "江城" in label] == [f"江城市/{y}" for y in range(2026, 2018, -1)]
     assert report_choices(pipeline, "en")[0] == ("All reports", "")
+
+
+def test_a_refusal_of_a_long_paste_repeats_its_opening_not_its_keywords_run_together(pipeline):
+    from ui.app import localize_refusal
+
+    pasted = "请问政府工作报告里关于促消费的内容，" + "还有加快建设现代化产业体系的安排和政府工作的其他方面，" * 20
+    a = pipeline.ask(pasted[:1000])
+    if a.found:
+        pytest.skip("the pasted text was answered")
+    named = a.answer.split("“")[1].split("”")[0]
+    assert len(named) <= 25 and named.endswith("…") and pasted.startswith(named[:-1]), a.answer
+    again = localize_refusal(a.to_dict(), "en")["answer"]
+    assert again.startswith("The report does not say") and named in again  # the page still says it in English

@@ -5,6 +5,7 @@ citation numbers inside an answer are real buttons that open the cited section."
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -97,6 +98,9 @@ footer a, footer button, .show-api { color: #4b5563 !important; }
 mark.rag-mark { background: #ffe066; color: #111827; padding: .1em 0; border-radius: 2px; }
 .rag-back { display: none; margin-top: .6rem; }
 #rag-question textarea { max-height: 7.5em; overflow-y: auto !important; }
+.rag-api-link { text-align: center; margin: .6rem 0 0; }
+.rag-api-link a { color: #1d4ed8; }
+.dark .rag-api-link a { color: #93c5fd; }
 .rag-counter-row { display: flex; gap: .8rem; flex-wrap: wrap; font-size: .85em; color: #4b5563; }
 .dark #rag-question textarea { max-height: 7.5em; overflow-y: auto !important; }
 .rag-counter-row { color: #d1d5db; }
@@ -247,6 +251,20 @@ const hook = (tries) => {
 };
 hook(100);
 """
+
+
+#: The page's own link to the HTTP API's documentation, in the page's language (Gradio's «Use via
+#: API» footer is English only, and documents Gradio's queue, not this API).
+API_LINK = {"zh": ("API 文档", "接口说明（Swagger UI，离线可用）"),
+            "en": ("API documentation", "the HTTP API (Swagger UI, works offline)")}
+#: The browser tab's title follows the language switch (it runs before the server's handler).
+TITLE_JS = ("(...args) => { document.title = args[0] === 'English' ? %s : %s; return args; }"
+            % (json.dumps(t("en", "title")), json.dumps(t("zh", "title"))))
+
+
+def api_link_html(lang: str) -> str:
+    text, about = API_LINK.get(lang, API_LINK["zh"])
+    return f'<p class="rag-api-link rag-muted"><a href="docs" title="{about}">{text}</a> · {about}</p>'
 
 
 def _open_citation(pipeline: Pipeline, turns: list[dict], opened: tuple, lang: str) -> str:
@@ -476,7 +494,7 @@ class _Handlers:
                 skip_links_html(lang), counter_html(lang, MAX_QUESTION_CHARS),
                 gr.update(label=t(lang, "language")),
                 gr.update(choices=report_choices(pipeline, lang), value=report if picked(pipeline, report) else ALL_REPORTS),
-                *(gr.update(value=q) for q in examples[: self.n_controls - 2]))
+                api_link_html(lang), *(gr.update(value=q) for q in examples[: self.n_controls - 2]))
 
     @staticmethod
     def clear(lang: str) -> tuple[list, str, str, None]:
@@ -523,7 +541,7 @@ def _wire(h: _Handlers, c: SimpleNamespace, settings: Settings, demo: gr.Blocks)
     c.lang_pick.change(h.switch_language, inputs=[c.lang_pick, c.turns, c.opened, c.doc_pick, c.report_pick],
                        outputs=[c.lang, c.header, c.turns, c.chat, c.source, c.question, c.send, c.clear,
                                 c.examples_label, c.chat_tab, c.full_tab, c.doc_pick, c.document, c.skip, c.counter,
-                                c.lang_pick, c.report_pick, *c.example_buttons]
+                                c.lang_pick, c.report_pick, c.api_link, *c.example_buttons], js=TITLE_JS
                        ).then(c.promises.relabel, inputs=[*c.promises.relabel_inputs, c.lang],
                               outputs=c.promises.relabel_outputs)
     demo.load(h.on_load, inputs=[c.lang], outputs=[c.doc_pick, c.document, c.report_pick, c.header])
@@ -552,7 +570,8 @@ def build_ui(pipeline_getter: PipelineGetter, settings: Settings | None = None, 
                 c.document = gr.HTML("", elem_id="rag-document", js_on_load=DOC_JS)
             c.promises = build_commitments_tab(pipeline_getter, download_dir=download_dir or private_dir() / "csv",
                                                lang_state=states["lang"])
-        vars(c).update(states, header=header, lang_pick=lang_pick, skip=skip, report_pick=report_pick)
+        api_link = gr.HTML(api_link_html("zh"), elem_id="rag-api-link", padding=False)
+        vars(c).update(states, header=header, lang_pick=lang_pick, skip=skip, report_pick=report_pick, api_link=api_link)
         _wire(_Handlers(pipeline_getter, settings, limiter), c, settings, demo)
     demo.queue(max_size=settings.ui_queue_size)  # past it, Gradio answers "queue full" at once
     return demo
@@ -575,5 +594,5 @@ def mount_ui(app: FastAPI, pipeline_getter: PipelineGetter, settings: Settings |
     app.state.served_dirs = (gradio_dir,)
     app.state.private_dir = runtime
     demo = build_ui(pipeline_getter, settings, limiter=limiter, download_dir=runtime / "csv")
-    return gr.mount_gradio_app(app, demo, path="/", css=CSS, theme=theme, ssr_mode=False, footer_links=["api"],
+    return gr.mount_gradio_app(app, demo, path="/", css=CSS, theme=theme, ssr_mode=False, footer_links=[],
                                show_error=False, max_file_size=MAX_UPLOAD_BYTES)

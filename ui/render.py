@@ -311,7 +311,7 @@ def document_html(doc: Document, lang: str) -> str:
             body.append(f'<h{level} id="{_anchor(doc, item.id)}">{escape(doc.text[item.start:item.heading_end].strip())}</h{level}>')
         elif segment := doc.text[item[0]:item[1]].strip():
             body.append(f'<div class="rag-section-text">{escape(segment)}</div>')
-    origin = (f'<div class="rag-muted rag-origin">{escape(t(lang, "original"))}：{escape(doc.original_name or doc.source)}'
+    origin = (f'<div class="rag-muted rag-origin">{escape(t(lang, "original"))}{"：" if lang == "zh" else ": "}{escape(doc.original_name or doc.source)}'
               f' · {escape(doc.format.upper())}{escape(t(lang, "pages").format(n=len(doc.pages))) if doc.pages else ""}</div>')
     return (f'{origin}<div class="rag-doc"><nav class="rag-toc" aria-label="{escape(t(lang, "contents"))}">'
             f'<div class="rag-sources-label">{escape(t(lang, "contents"))}</div><ul>{toc}</ul></nav>'
