@@ -16,11 +16,12 @@ from rag.composers.generative import GenerativeComposer
 from rag.conversation import ConversationGuard
 from rag.chunking import VERSION as CHUNKER_VERSION
 from rag.chunking import SentenceChunker
-from rag.corpus import CorpusLoader, skipped_lines
+from rag.corpus import CorpusLoader, report_name, skipped_lines, source_url
 from rag.crossreport import ReportRouter
 from rag.embedding import Embedder
 from rag.index import IndexBuilder, IndexUnavailable
 from rag.genre.lexicon import Lexicon
+from rag.progress import stage
 from rag.promises import PromiseCheck, PromiseTracker, track
 from rag.query import QueryAnalyzer
 from rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, Priors, Retriever, UnitFeatures
@@ -52,9 +53,9 @@ def build_index(settings: Settings, embedder: Embedder, *, progress: bool = True
     written (``rag.stores.milvus``) unless ``full``."""
     loader = CorpusLoader(settings.corpus_dir)
     corpus_hash = loader.fingerprint()
-    got = loader.read()
+    got = loader.read(progress=progress)
     documents = loader.require(got, strict=strict)
-    units = _chunker(settings).run(documents)
+    units = _chunker(settings).run(stage("chunk", documents, enabled=progress, total=len(documents)))
     if settings.store == "milvus":
         from rag.stores.milvus import MilvusIndexer
 
@@ -236,10 +237,13 @@ class Pipeline:
         return chain[::-1]
 
     def _add_pages(self, answer: Answer) -> None:
-        """Every citation learns its PDF page here, whichever composer made it."""
+        """Every citation learns its PDF page, its report's name and where the report was
+        published here, whichever composer made it: users never see a file name."""
         for c in answer.citations:
             doc = self.store.document(c.doc)
             c.page = doc.page_at(c.start) if doc is not None else None
+            c.report = report_name(doc) if doc is not None else c.doc
+            c.source_url = source_url(doc) if doc is not None else None
 
     def _across_reports(self, question: str, parts: list, selections: list, k: int, retriever: str,
                         history: list[str] | None = None) -> Answer:
