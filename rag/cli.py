@@ -253,7 +253,8 @@ def add(
 def ask(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="问题 / the question")],
-    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=20, help="检索条数 / units retrieved")] = 5,
+    top_k: Annotated[int | None, typer.Option("--top-k", "-k", min=1, max=20,
+                                              help="检索条数，默认 RAG_TOP_K（8） / units retrieved (default RAG_TOP_K, 8)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / print the answer JSON")] = False,
     store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
     candidate_k: CandidateKOpt = None,
@@ -448,7 +449,7 @@ def commitments(
     if out is None:
         typer.echo(render(items, fmt, lang), nl=False)
         return
-    out.write_bytes(to_csv_bytes(items, lang) if fmt == "csv" else render(items, fmt).encode("utf-8"))
+    out.write_bytes(to_csv_bytes(items, lang) if fmt == "csv" else render(items, fmt, lang).encode("utf-8"))
     typer.echo(f"已写入 {len(items)} 条 / Wrote {len(items)} rows -> {out}")
 
 
