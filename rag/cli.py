@@ -185,11 +185,11 @@ def _report_files(paths: list[Path]) -> list[tuple[Path, Path, Path]]:
 def _check_reports(files: list[tuple[Path, Path, Path]], corpus: Path) -> list[str]:
     """Why each file cannot join the corpus (unreadable, empty, no report, or an id another file
     has): the whole list, so one run names every problem."""
-    from rag.corpus import CorpusError, CorpusLoader
+    from rag.corpus import CorpusError, CorpusLoader, doc_id_for
     from rag.loaders import LoadError
     from rag.progress import stage
 
-    taken = {f.relative_to(corpus).with_suffix(""): f.relative_to(corpus)
+    taken = {doc_id_for(f, corpus): f.relative_to(corpus).as_posix()
              for f in CorpusLoader(corpus).files()} if corpus.is_dir() else {}
     problems = []
     for src, root, rel in stage("check", files, enabled=sys.stderr.isatty() and len(files) > 1, total=len(files)):
@@ -198,10 +198,11 @@ def _check_reports(files: list[tuple[Path, Path, Path]], corpus: Path) -> list[s
         except (LoadError, CorpusError) as exc:
             problems.append(str(exc))
             continue
-        other = taken.setdefault(rel.with_suffix(""), rel)
-        if other != rel:
-            problems.append(f"语料中已有同名报告 {other}（编号 {rel.with_suffix('')}），请改名后再加入。"
-                            f" / The corpus already has {other} with id {rel.with_suffix('')}; rename the file first.")
+        new_id = doc_id_for(corpus / rel, corpus)
+        other = taken.setdefault(new_id, rel.as_posix())
+        if other != rel.as_posix():
+            problems.append(f"语料中已有同名报告 {other}（编号 {new_id}），请改名后再加入。"
+                            f" / The corpus already has {other} with id {new_id}; rename the file first.")
     return problems
 
 
@@ -269,7 +270,9 @@ def ask(
     typer.echo(answer.answer)
     for c in answer.citations:
         page = f" p.{c.page}" if c.page is not None else ""
-        typer.echo(f"  [{c.n}] {c.doc}{page} §{c.section_id} {c.section_path}\n      “{c.quote}” ({c.start}-{c.end})")
+        typer.echo(f"  [{c.n}] {c.report or c.doc}{page} §{c.section_id} {c.section_path}\n      “{c.quote}” ({c.start}-{c.end})")
+        if c.source_url:
+            typer.echo(f"      {c.source_url}")
 
 
 @app.command()
@@ -295,6 +298,7 @@ def serve(
             _fail(f"Milvus Lite（{settings.milvus_target}）只能由一个进程打开：请用 --workers 1，或连接 Milvus 服务器。"
                   f" / Milvus Lite ({settings.milvus_target}) is opened by one process only: use --workers 1, "
                   "or a Milvus server URI.", 2)
+    settings = _v1_token(settings)
     opened = f"打开 / Open http://{settings.host}:{settings.port}/  (API docs: /docs)"
     # slow or too many clients: see SECURITY.md («Limits and defences») for each setting
     limits = dict(limit_concurrency=settings.limit_concurrency or None, timeout_keep_alive=settings.timeout_keep_alive_s,
@@ -321,6 +325,53 @@ def serve(
     os.environ.update({f"RAG_{k.upper()}": str(v) for k, v in (ctx.obj or {}).items()}, RAG_WORKERS=str(workers))
     uvicorn.run("ui.server:create_server", factory=True, host=settings.host, port=settings.port,
                 workers=workers, http="rag.api.transport:GuardedH11Protocol", **limits)
+
+
+def _v1_token(settings: Settings) -> Settings:
+    """Off the loopback interface, the OpenAI-compatible ``/v1/`` needs a bearer token: one is made up
+    and printed when ``RAG_API_TOKEN`` is unset (workers read it from the environment)."""
+    import ipaddress
+    import secrets
+
+    try:
+        loopback = settings.host == "localhost" or ipaddress.ip_address(settings.host).is_loopback
+    except ValueError:
+        loopback = False
+    if settings.api_token or loopback:
+        return settings
+    token = secrets.token_urlsafe(24)
+    os.environ["RAG_API_TOKEN"] = token
+    typer.echo(f"/v1 接口的访问令牌（设置 RAG_API_TOKEN 可固定） / Bearer token for /v1 (set RAG_API_TOKEN to fix it): {token}")
+    return settings.model_copy(update={"api_token": token})
+
+
+@app.command()
+def mcp(
+    ctx: typer.Context,
+    transport: Annotated[str, typer.Option(help="stdio（默认，供代理程序启动）| streamable-http / how hosts connect")] = "stdio",
+    host: Annotated[str, typer.Option(help="streamable-http 的监听地址 / bind address for streamable-http")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="streamable-http 的端口 / port for streamable-http")] = 8001,
+    store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
+) -> None:
+    """MCP 服务：ask / search / list_reports / commitments 四个工具 / Serve the Model Context Protocol tools.
+
+    An agent host starts it as a subprocess (stdio). The index is checked and the model loaded before
+    the protocol starts, so a host gets a working server or a clear error on standard error."""
+    import contextlib
+
+    from rag.mcp_server import build_server
+
+    if transport not in ("stdio", "streamable-http"):
+        _fail(f"未知传输方式 {transport!r}（可选 stdio / streamable-http） / Unknown transport {transport!r}", 2)
+    use_store(ctx, store, milvus_uri, milvus_collection, None)
+    with contextlib.redirect_stdout(sys.stderr):  # standard output is the protocol's channel
+        pipeline = load_pipeline(ctx)
+    server = build_server(lambda: pipeline)
+    if transport == "stdio":
+        server.run("stdio")
+    else:
+        typer.echo(f"MCP (streamable HTTP): http://{host}:{port}/mcp", err=True)
+        server.run("streamable-http", host=host, port=port)
 
 
 @app.command()
@@ -371,7 +422,7 @@ def commitments(
     """目标与承诺清单 / Every target and achievement of the reports, linked to its place in the text;
     a target whose place has the next year's report too is marked met, missed or not reported."""
     from rag.commitments import CommitmentExtractor, filter_commitments, render, to_csv_bytes
-    from rag.corpus import CorpusError, CorpusLoader
+    from rag.corpus import CorpusError, CorpusLoader, skipped_lines
     from rag.promises import STATUSES, track
     from rag.selection import ReportSelector, UnknownReport
 
