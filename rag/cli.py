@@ -752,6 +752,8 @@ def bench(
     skip: Annotated[Optional[str], typer.Option("--skip", help="跳过阶段，逗号分隔 / phases to skip: startup,cold,build,inprocess,http,pdf")] = None,
     scale: Annotated[bool, typer.Option("--scale", help="另做合成规模测试 / also run the synthetic scale benchmark")] = False,
     scale_n: Annotated[int, typer.Option("--scale-n", min=1000, help="规模测试向量/单元数 / vectors and units at scale")] = 100_000,
+    sample: Annotated[int, typer.Option("--sample", min=0, help="建索引阶段只取语料中均匀分布的 N 份报告（0 = 全部） / the build phase indexes N reports of --corpus at even steps (0 = all)")] = 0,
+    passages: Annotated[int, typer.Option("--passages", min=10, help="torch 与 ONNX 批量编码对比的段落数 / passages of the torch vs ONNX batched encode")] = 400,
     store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
     candidate_k: CandidateKOpt = None,
 ) -> None:
@@ -774,8 +776,8 @@ def bench(
         _fail(f"未知阶段 {', '.join(sorted(unknown))}（可选 {','.join(phases)}） / Unknown phase(s); use {','.join(phases)}", 2)
     if not dataset.is_file():
         _fail(f"找不到问题集：{dataset} / Question file not found: {dataset}", 2)
-    config = BenchConfig(dataset=dataset, queries=queries, seconds=seconds, cold_runs=cold_runs,
-                         phases=tuple(p for p in phases if p not in (skip or "").split(",")))
+    config = BenchConfig(dataset=dataset, queries=queries, seconds=seconds, cold_runs=cold_runs, sample=sample,
+                         passages=passages, phases=tuple(p for p in phases if p not in (skip or "").split(",")))
 
     def log(msg: str) -> None:
         typer.echo(msg, err=True)
