@@ -67,6 +67,8 @@ class Commitment:
         if self.value is None:
             return self.qualifier or ""
         q = self.qualifier or ""
+        if q in _approx_marks():  # «170余个», as written: the mark stands between number and unit
+            return f"{self.value}{q}{self.unit or ''}"
         pre = q if q in _shown_before() else ""
         post = "" if pre else q
         return f"{pre}{self.value}{self.unit or ''}{post}"
@@ -121,6 +123,7 @@ class _Rules:
         self.references: list[str] = cl["reference_words"]
         self.units_list: list[str] = fig["units"]
         self.bare_chars: int = cl["bare_metric_chars"]
+        self.predicate_verbs: list[str] = cl["predicate_verbs"]
 
     def unit_base(self, unit: str | None) -> str:
         """The unit without its magnitude, every percentage as "%": what makes two figures comparable."""
@@ -157,6 +160,11 @@ def similarity(a: str, b: str) -> float:
     """Character-bigram Jaccard: robust to the verb and word-order variation between parts."""
     x, y = _bigrams(a), _bigrams(b)
     return len(x & y) / len(x | y) if x and y else 0.0
+
+
+@cache
+def _approx_marks() -> frozenset[str]:
+    return frozenset(Lexicon.default().table("figures")["approx_marks"])
 
 
 @cache
@@ -300,11 +308,13 @@ class CommitmentExtractor:
         verb (``交付6040套`` after ``新开工…安置房880套``) takes that record's object, and a bare
         noun before a conjunction (``4个县和13家企业成为…``) reads with the whole clause."""
         before = prev
-        for rec in recs:
+        for rec, nxt in zip(recs, [*recs[1:], None]):
             if self._nounless(rec.metric) and before:
                 rec.metric = self._noun(before) + rec.metric
             elif len(rec.metric) <= self.rules.bare_chars and before and text[rec.start : rec.end].startswith(rec.metric):
                 rec.metric += self._strip_lead(self._noun(before), self.rules.qualitative_verbs)
+            elif len(rec.metric) <= self.rules.bare_chars and nxt is not None and self._shared_predicate(nxt.metric):
+                rec.metric += self._shared_predicate(nxt.metric)  # 4个县和13家企业成为… → 县成为…
             elif len(rec.metric) <= self.rules.bare_chars:
                 clause = text[a:b]
                 figure = text[rec.start : rec.end].replace(rec.metric, "", 1)
@@ -312,6 +322,11 @@ class CommitmentExtractor:
                 if len(whole) > len(rec.metric):
                     rec.metric = whole
             before = rec.metric
+
+    def _shared_predicate(self, metric: str) -> str:
+        """The predicate two joined subjects share (``企业成为省…试点`` → ``成为省…试点``), or ""."""
+        at = [metric.find(v) for v in self.rules.predicate_verbs if v in metric[1:]]
+        return metric[min(at):] if at else ""
 
     def _qualitative_metric(self, clause: str, qualifier: str | None) -> str:
         s = self._strip_lead(clause)

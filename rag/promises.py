@@ -51,11 +51,16 @@ class PromiseTracker:
         d = self.lexicon.table("promises")
         self.last_year_horizons: tuple[str, ...] = tuple(d["outcome"]["last_year_horizons"])
         self.min_similarity: float = d["outcome"]["min_similarity"]
+        self.multi_year_words: tuple[str, ...] = tuple(d["outcome"]["multi_year_words"])
+        self.multi_year_target_words: tuple[str, ...] = tuple(d["outcome"]["multi_year_target_words"])
         self.ceiling_words: tuple[str, ...] = tuple(d["direction"]["ceiling_words"])
         changes = "|".join(map(re.escape, sorted(d["direction"]["change_words"], key=len, reverse=True)))
         self._change = re.compile(rf"(?:{changes})[^\d，,；;。]{{0,3}}$")
         self.tolerance: float = d["direction"]["approx_tolerance"]
         self.stock_words: tuple[str, ...] = tuple(d["direction"]["stock_words"])
+        self.flow_words: tuple[str, ...] = tuple(d["direction"]["flow_words"])
+        self.level_words: tuple[str, ...] = tuple(d["direction"]["level_words"])
+        self.texts: Mapping[str, str] = {}
         self.magnitudes: dict[str, float] = d["units"]["magnitudes"]
         self.same_units: dict[str, str] = d["units"]["same"]
         self._tail = CommitmentExtractor(self.lexicon).rules.tail  # the tracker's own reading of a figure's unit
@@ -84,11 +89,42 @@ class PromiseTracker:
                 return self._measure(m.group(), t.group("unit"), text[: m.start()], text[m.start() : t.end()])
         return None
 
+    def multi_year(self, outcome: Commitment) -> bool:
+        """An achievement over several years (过去五年累计…): never one year's outcome."""
+        return any(w in outcome.clause for w in self.multi_year_words)
+
+    def long_range(self, target: Commitment) -> bool:
+        """A target set over several years (今后五年…, 到“十四五”末…): not the plan year's."""
+        return any(w in target.section_path or w in target.clause for w in self.multi_year_target_words)
+
+    def lead(self, c: Commitment) -> str:
+        """The words before a record's figure back to the start of its comma clause: a record cut
+        at 、 («新增…企业9500多家、高新技术企业6000家») keeps the verb its list shares."""
+        text = self.texts.get(c.doc)
+        pos = c.clause.find(c.value or "")
+        at = c.start + max(pos, 0)
+        if text is None:
+            return c.clause[: max(pos, 0)]
+        lo = at
+        while lo > 0 and text[lo - 1] not in "，,。；;：:！？\n":
+            lo -= 1
+        return text[lo:at]
+
+    def count_kind(self, c: Commitment) -> str | None:
+        """«flow» (what the year added), «level» (what there is), or None when the words do not say."""
+        before = self.lead(c)
+        if any(w in before for w in self.flow_words):
+            return "flow"
+        if any(w in before for w in self.level_words) or any(w in c.metric for w in self.stock_words):
+            return "level"
+        return None
+
     def comparable(self, target: Commitment, outcome: Commitment) -> bool:
         a, b = self.amount(target), self.amount(outcome)
-        stock = [any(w in c.metric for w in self.stock_words) for c in (target, outcome)]
-        return a is not None and b is not None and a.unit == b.unit and a.change == b.change \
-            and stock[0] == stock[1]
+        if a is None or b is None or a.unit != b.unit or a.change != b.change:
+            return False
+        kinds = {self.count_kind(target), self.count_kind(outcome)} - {None}
+        return len(kinds) < 2
 
     def status(self, target: Commitment, outcome: Commitment) -> str:
         a, b = self.amount(target), self.amount(outcome)
@@ -98,8 +134,11 @@ class PromiseTracker:
             return "met" if b.value <= a.value + slack else "missed"
         return "met" if b.value >= a.value - slack else "missed"
 
-    def run(self, items: list[Commitment], reports: Mapping[str, Report]) -> dict[str, PromiseCheck]:
-        """Checks of every figure target whose place has a report for the following year."""
+    def run(self, items: list[Commitment], reports: Mapping[str, Report],
+            texts: Mapping[str, str] | None = None) -> dict[str, PromiseCheck]:
+        """Checks of every figure target whose place has a report for the following year;
+        ``texts`` (doc id → text) lets a record's figure be read with its whole comma clause."""
+        self.texts = texts or {}
         by_place_year: dict[tuple[str, int], list[str]] = {}
         for doc_id, r in reports.items():
             if r.region and r.year:
@@ -111,7 +150,7 @@ class PromiseTracker:
         out: dict[str, PromiseCheck] = {}
         for t in items:
             r = reports.get(t.doc)
-            if t.kind != "target" or r is None or not r.year or self.amount(t) is None:
+            if t.kind != "target" or r is None or not r.year or self.amount(t) is None or self.long_range(t):
                 continue
             later = by_place_year.get((r.region, r.year + 1))
             if not r.region or not later:
@@ -120,7 +159,7 @@ class PromiseTracker:
             scored = [
                 (similarity(t.metric, a.metric), -a.start, a)
                 for doc in later for a in achievements.get(doc, [])
-                if a.horizon in horizons and self.comparable(t, a)
+                if a.horizon in horizons and not self.multi_year(a) and self.comparable(t, a)
             ]
             scored = [s for s in scored if s[0] >= self.min_similarity]
             if not scored:
@@ -135,7 +174,8 @@ def track(items: list[Commitment], documents: list[Document],
           tracker: PromiseTracker | None = None) -> dict[str, PromiseCheck]:
     """Checks every target against the next year's report and records the result on the target
     itself (``promise``, ``outcome_with``, ``outcome_figure``) for the API, the CSV and the page."""
-    checks = (tracker or PromiseTracker()).run(items, {d.id: d.report for d in documents})
+    checks = (tracker or PromiseTracker()).run(items, {d.id: d.report for d in documents},
+                                               {d.id: d.text for d in documents})
     for c in items:
         check = checks.get(c.id)
         if check is not None:
