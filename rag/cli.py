@@ -361,7 +361,9 @@ def _corpus_settings(ctx: typer.Context, settings: Settings, corpus: Optional[Pa
 @app.command("eval")
 def evaluate(
     ctx: typer.Context,
-    dataset: Annotated[Path, typer.Option("--dataset", help="JSONL、BEIR 目录或 SQuAD/CMRC JSON / own JSONL, BEIR folder or SQuAD/CMRC JSON")],
+    dataset: Annotated[Optional[Path], typer.Option("--dataset", help="JSONL、BEIR 目录或 SQuAD/CMRC JSON / own JSONL, BEIR folder or SQuAD/CMRC JSON")] = None,
+    promises: Annotated[Optional[Path], typer.Option("--promises", help="承诺兑现标准答案（文件或目录），给出每对报告的得分 / promise gold (file or folder): scores each pair of reports")] = None,
+    reports_root: Annotated[Optional[Path], typer.Option("--reports-root", help="--promises 中报告路径的根目录 / folder the gold's report paths are under (default ../shared/corpora/gov-reports)")] = None,
     retriever: Annotated[str, typer.Option("--retriever", help="bm25 | dense | hybrid | all")] = "hybrid",
     model: Annotated[Optional[str], typer.Option("--model", help="模型名或路径 / model name or path")] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=100, help="检索评测深度 / retrieval depth for R@k, MRR, nDCG")] = 10,
@@ -402,6 +404,11 @@ def evaluate(
       rag eval --dataset eval/dev.jsonl --retriever all \\
         --system 'qwen=openai:http://127.0.0.1:11434/v1#qwen2.5:7b?context=none'
     """
+    if promises is not None:
+        _eval_promises(promises, reports_root, out)
+        return
+    if dataset is None:
+        _fail("需要 --dataset 或 --promises / Give --dataset or --promises", 2)
     use_store(ctx, store, milvus_uri, milvus_collection, candidate_k)
     from rag.pipeline import RETRIEVERS
 
@@ -418,6 +425,26 @@ def evaluate(
         return
     others = _other_systems(system or [], settings)  # checked before the model loads: a typo fails in a second
     _run_eval(dataset, settings, list(RETRIEVERS) if retriever == "all" else [retriever], others, k, out)
+
+
+def _eval_promises(gold: Path, root: Optional[Path], out: Optional[Path]) -> None:
+    """Scores the promise tracker on gold pairs of consecutive reports (``rag.evaluation.promises``)."""
+    from rag.evaluation.promises import GoldError, PromiseScorer, load_gold, summary_table
+
+    root = root or Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "gov-reports"
+    try:
+        scores = PromiseScorer(root).run(load_gold(gold))
+    except GoldError as exc:
+        _fail(str(exc))
+    typer.echo(summary_table(scores))
+    for s in scores:
+        for problem in s.problems:
+            typer.echo(f"  {s.doc}: {problem}")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "promises.json").write_text(json.dumps([s.to_dict() for s in scores], ensure_ascii=False, indent=2),
+                                           encoding="utf-8")
+        typer.echo(f"报告已写入 / Report written: {out / 'promises.json'}")
 
 
 def _other_systems(specs: list[str], settings: Settings) -> list:

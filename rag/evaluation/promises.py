@@ -99,17 +99,21 @@ def load_gold(path: Path) -> list[GoldRow]:
 
 
 def locate(raw: str, text: str, span: tuple[int, int]) -> tuple[int, int] | None:
-    """Where a span of the raw file stands in the cleaned text: its words without markup, at the
-    occurrence nearest to its relative position."""
-    needle = _MARKUP.sub("", raw[span[0] : span[1]]).strip()
-    if not needle:
+    """Where a span of the raw file stands in the cleaned text: its words without markup, read
+    with as much of the line before it as is needed to be unique («增长5%以上» occurs thrice in a
+    list of targets), at the occurrence nearest to its relative position."""
+    words = _MARKUP.sub("", raw[span[0] : span[1]])
+    if not words.strip():
         return None
+    line = raw[raw.rfind("\n", 0, span[0]) + 1 : span[0]]
     guess = span[0] / max(len(raw), 1) * len(text)
-    hits = [m.start() for m in re.finditer(re.escape(needle), text)]
-    if not hits:
-        return None
-    at = min(hits, key=lambda p: abs(p - guess))
-    return at, at + len(needle)
+    for size in (24, 12, 6, 0):
+        left = _MARKUP.sub("", line[-size:] if size else "")
+        hits = [m.start() + len(left) for m in re.finditer(re.escape(left + words), text)]
+        if hits:
+            at = min(hits, key=lambda p: abs(p - guess))
+            return at, at + len(words)
+    return None
 
 
 def _number(s: str) -> float | None:
