@@ -326,10 +326,11 @@ def commitments(
     everything = CommitmentExtractor().run(docs)
     track(everything, docs)
     items = filter_commitments(everything, q=q, kind=kind, section=section, documents=ids, promise=promise)
+    by_id = {c.id: c for c in everything}
     if out is None:
-        typer.echo(render(items, fmt, lang), nl=False)
+        typer.echo(render(items, fmt, lang, by_id), nl=False)
         return
-    out.write_bytes(to_csv_bytes(items, lang) if fmt == "csv" else render(items, fmt).encode("utf-8"))
+    out.write_bytes(to_csv_bytes(items, lang, by_id) if fmt == "csv" else render(items, fmt).encode("utf-8"))
     typer.echo(f"已写入 {len(items)} 条 / Wrote {len(items)} rows -> {out}")
 
 

@@ -18,7 +18,7 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Any
@@ -57,6 +57,7 @@ class Commitment:
     promise: str | None = None  # a target's fate in the same place's next report: met | missed | not_reported
     outcome_with: str | None = None  # that report's achievement record
     outcome_figure: str | None = None
+    promise_rule: str | None = None  # the status with its rule: «目标5.5%左右，实际5.6%：完成»
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,6 +77,19 @@ class Commitment:
     @property
     def paired_figure(self) -> str:
         return f"{self.paired_value}{self.paired_unit or ''}" if self.paired_value else ""
+
+    @property
+    def horizon_label(self) -> str:
+        """``2023年`` for a year, the period as written otherwise (过去五年)."""
+        return f"{self.horizon}年" if self.horizon.isdigit() else self.horizon
+
+
+def paired_text(c: Commitment, by_id: Mapping[str, Commitment]) -> str:
+    """The paired record as shown beside this one: ``过去五年：33.16万人``, ``2023年目标：6万人以上``."""
+    p = by_id.get(c.paired_with or "")
+    if p is None or not p.figure:
+        return ""
+    return f"{p.horizon_label}{'目标' if p.kind == 'target' else ''}：{p.figure}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -552,38 +566,48 @@ def filter_commitments(items: list[Commitment], *, q: str | None = None, kind: s
     return out
 
 
-CSV_COLUMNS = ["id", "kind", "metric", "value", "unit", "qualifier", "horizon", "paired_value",
-               "paired_unit", "paired_with", "main_target", "promise", "outcome_figure", "outcome_with",
-               "doc", "section_id", "section_path", "start", "end", "clause"]
+#: The CSV: first the table's own columns, same names, same order, same text (数值 is the figure as
+#: shown, «6万人以上»), then what a spreadsheet needs besides, under names of their own (数字 is the
+#: bare number, 单位 its unit). JSON and the API keep the record's field names.
+TABLE_FIELDS = ["kind", "metric", "figure", "paired", "promise", "horizon", "clause", "section_path"]
+EXTRA_FIELDS = ["promise_rule", "outcome_figure", "doc", "id", "section_id", "start", "end", "value", "unit",
+                "qualifier", "main_target", "paired_with", "outcome_with"]
+CSV_COLUMNS = TABLE_FIELDS + EXTRA_FIELDS
 #: how the table, the page and chat name a target's fate (CSV and JSON keep the codes)
 PROMISE_LABELS = {"met": "已完成", "missed": "未完成", "not_reported": "未报告"}
 
 
-def promise_text(c: Commitment) -> str:
-    """``未完成（实际5.8%）``; "" for records the next year's report cannot judge."""
+PROMISE_LABELS_EN = {"met": "Met", "missed": "Missed", "not_reported": "Not reported"}
+
+
+def promise_text(c: Commitment, lang: str = "zh") -> str:
+    """``未完成（实际5.8%）`` (``Missed (outcome 5.8%)``); "" for records no next report judges."""
     if not c.promise:
         return ""
+    if lang == "en":
+        label = PROMISE_LABELS_EN.get(c.promise, c.promise)
+        return f"{label} (outcome {c.outcome_figure})" if c.outcome_figure else label
     label = PROMISE_LABELS.get(c.promise, c.promise)
     return f"{label}（实际{c.outcome_figure}）" if c.outcome_figure else label
 
 
-#: CSV headers a spreadsheet user reads: the table's Chinese names (or English with ``lang="en"``);
-#: JSON and the API keep the field names of ``CSV_COLUMNS``.
+#: CSV headers: the table's names (``ui/render.py`` col_*, checked by a test), then the rest.
 CSV_HEADERS: dict[str, dict[str, str]] = {
-    "zh": {"id": "编号", "kind": "类型", "metric": "指标", "value": "数值", "unit": "单位", "qualifier": "限定",
-           "horizon": "期限", "paired_value": "对照数值", "paired_unit": "对照单位", "paired_with": "对照编号",
-           "main_target": "主要目标", "doc": "报告", "section_id": "章节编号", "section_path": "章节",
-           "start": "起点", "end": "终点", "clause": "原文", "promise": "兑现情况", "outcome_figure": "实际",
-           "outcome_with": "实际编号"},
-    "en": {"id": "ID", "kind": "Kind", "metric": "Metric", "value": "Value", "unit": "Unit", "qualifier": "Qualifier",
-           "horizon": "Horizon", "paired_value": "Compared value", "paired_unit": "Compared unit",
-           "paired_with": "Compared ID", "main_target": "Main target", "doc": "Report", "section_id": "Section no.",
-           "section_path": "Section", "start": "Start", "end": "End", "clause": "Clause", "promise": "Kept?",
-           "outcome_figure": "Outcome", "outcome_with": "Outcome ID"},
+    "zh": {"kind": "类型", "metric": "指标", "figure": "数值", "paired": "对照（五年 / 今年）", "promise": "兑现情况",
+           "horizon": "期限", "clause": "原文", "section_path": "章节", "promise_rule": "兑现依据",
+           "outcome_figure": "实际", "doc": "报告", "id": "编号", "section_id": "章节编号", "start": "起点",
+           "end": "终点", "value": "数字", "unit": "单位", "qualifier": "限定", "main_target": "主要目标",
+           "paired_with": "对照编号", "outcome_with": "实际编号"},
+    "en": {"kind": "Kind", "metric": "Metric", "figure": "Figure", "paired": "Compare (5 years / this year)",
+           "promise": "Kept?", "horizon": "Horizon", "clause": "Clause", "section_path": "Section",
+           "promise_rule": "Rule", "outcome_figure": "Outcome", "doc": "Report", "id": "ID",
+           "section_id": "Section no.", "start": "Start", "end": "End", "value": "Number", "unit": "Unit",
+           "qualifier": "Qualifier", "main_target": "Main target", "paired_with": "Compared ID",
+           "outcome_with": "Outcome ID"},
 }
 #: how the CSV writes the coded values in each language
 _CSV_VALUES: dict[str, dict[object, str]] = {
-    "zh": {"target": "目标", "achievement": "成绩", True: "是", False: "否", **PROMISE_LABELS},
+    "zh": {"target": "目标", "achievement": "成绩", True: "是", False: "否"},
     "en": {"target": "target", "achievement": "achievement", True: "yes", False: "no"},
 }
 
@@ -637,15 +661,23 @@ def csv_cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text) else text
 
 
-def _csv(items: list[Commitment], lang: str = "zh") -> str:
+def csv_row(c: Commitment, by_id: Mapping[str, Commitment], lang: str = "zh") -> list[object]:
+    """One CSV row in ``CSV_COLUMNS`` order: the table's cells as the page shows them, then the rest."""
+    values = _CSV_VALUES.get(lang, _CSV_VALUES["zh"])
+    shown = {"figure": c.figure or "—", "paired": paired_text(c, by_id), "promise": promise_text(c, lang),
+             "horizon": c.horizon_label}
+    d = c.to_dict()
+    return [shown[k] if k in shown else values.get(d[k], d[k]) if k in ("kind", "main_target") else d[k]
+            for k in CSV_COLUMNS]
+
+
+def _csv(items: list[Commitment], lang: str = "zh", by_id: Mapping[str, Commitment] | None = None) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(csv_headers(lang))
-    values = _CSV_VALUES.get(lang, _CSV_VALUES["zh"])
+    by_id = by_id if by_id is not None else {c.id: c for c in items}
     for c in items:
-        d = c.to_dict()
-        w.writerow([csv_cell(values.get(d[k], d[k]) if k in ("kind", "main_target", "promise") else d[k])
-                    for k in CSV_COLUMNS])
+        w.writerow([csv_cell(v) for v in csv_row(c, by_id, lang)])
     return buf.getvalue()
 
 
@@ -661,12 +693,13 @@ def _md(items: list[Commitment]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(items: list[Commitment], fmt: str, lang: str = "zh") -> str:
+def render(items: list[Commitment], fmt: str, lang: str = "zh",
+           by_id: Mapping[str, Commitment] | None = None) -> str:
     """``table`` (aligned terminal text), ``csv`` (headers in ``lang``), ``json`` or ``md``."""
     if fmt == "table":
         return _table(items)
     if fmt == "csv":
-        return _csv(items, lang)
+        return _csv(items, lang, by_id)
     if fmt == "json":
         return json.dumps([c.to_dict() for c in items], ensure_ascii=False, indent=2) + "\n"
     if fmt == "md":
@@ -674,6 +707,7 @@ def render(items: list[Commitment], fmt: str, lang: str = "zh") -> str:
     raise ValueError(f"未知格式 {fmt!r}（可选 table/csv/json/md） / Unknown format {fmt!r} (table, csv, json, md)")
 
 
-def to_csv_bytes(items: list[Commitment], lang: str = "zh") -> bytes:
-    """CSV with a UTF-8 BOM so spreadsheet programs read the Chinese text correctly."""
-    return b"\xef\xbb\xbf" + _csv(items, lang).encode("utf-8")
+def to_csv_bytes(items: list[Commitment], lang: str = "zh", by_id: Mapping[str, Commitment] | None = None) -> bytes:
+    """CSV with a UTF-8 BOM so spreadsheet programs read the Chinese text correctly; ``by_id``
+    (every record) names the paired records that the filter left out."""
+    return b"\xef\xbb\xbf" + _csv(items, lang, by_id).encode("utf-8")

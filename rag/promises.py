@@ -33,6 +33,7 @@ class PromiseCheck:
     outcome: str | None = None
     outcome_doc: str | None = None
     outcome_figure: str = ""
+    rule: str = ""  # «目标5.5%左右，实际5.6%：完成»
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Amount:
     unit: str  # base unit after magnitudes: "%", "个百分点", "人", "元" …
     change: bool  # a change (增长6%) rather than a level (占比6%, 5万人)
     text: str = ""  # as written: "5.2万人以上"
+    falling: bool = False  # a change downwards (下降3.5%, 能耗降低3%)
 
 
 class PromiseTracker:
@@ -54,6 +56,10 @@ class PromiseTracker:
         self.multi_year_words: tuple[str, ...] = tuple(d["outcome"]["multi_year_words"])
         self.multi_year_target_words: tuple[str, ...] = tuple(d["outcome"]["multi_year_target_words"])
         self.ceiling_words: tuple[str, ...] = tuple(d["direction"]["ceiling_words"])
+        self.ceiling_qualifiers: tuple[str, ...] = tuple(d["direction"]["ceiling_qualifiers"])
+        self.floor_qualifiers: tuple[str, ...] = tuple(d["direction"]["floor_qualifiers"])
+        self.falling_words: tuple[str, ...] = tuple(d["direction"]["falling_words"])
+        self.rule_words: dict[str, str] = d["rules"]
         changes = "|".join(map(re.escape, sorted(d["direction"]["change_words"], key=len, reverse=True)))
         self._change = re.compile(rf"(?:{changes})[^\d，,；;。]{{0,3}}$")
         self.tolerance: float = d["direction"]["approx_tolerance"]
@@ -72,7 +78,9 @@ class PromiseTracker:
             base = base[1:]
         if base in self.magnitudes and base == unit:  # a bare magnitude ("10.73万"): the count itself
             factor, base = self.magnitudes[base], ""
-        return Amount(float(value) * factor, self.same_units.get(base, base), bool(self._change.search(before)), text)
+        change = self._change.search(before)
+        falling = bool(change) and any(change.group().startswith(w) for w in self.falling_words)
+        return Amount(float(value) * factor, self.same_units.get(base, base), bool(change), text, falling)
 
     def amount(self, c: Commitment) -> Amount | None:
         """The figure as a number in its base unit, and whether it is a change."""
@@ -126,13 +134,48 @@ class PromiseTracker:
         kinds = {self.count_kind(target), self.count_kind(outcome)} - {None}
         return len(kinds) < 2
 
+    def bound(self, target: Commitment) -> str:
+        """How a target is met: «ceiling» (控制在5.5%以内: from below), «floor» (以上/不低于, and any
+        plain target: from above), «approx» (左右: either side, within the tolerance)."""
+        q = target.qualifier or ""
+        if q in self.floor_qualifiers:
+            return "floor"
+        lead = self.lead(target)
+        if q in self.ceiling_qualifiers or any(w in lead for w in self.ceiling_words if not self._negated(lead, w)):
+            return "ceiling"
+        return "approx" if q in _APPROX else "floor"
+
+    @staticmethod
+    def _negated(text: str, word: str) -> bool:
+        at = text.find(word)
+        return at > 0 and text[at - 1] == "不"  # 不低于 is a floor, not 低于
+
     def status(self, target: Commitment, outcome: Commitment) -> str:
+        """met or missed. A reduction (能耗降低3%) is met by at least that reduction; a fall where a
+        rise was promised misses it."""
         a, b = self.amount(target), self.amount(outcome)
         assert a is not None and b is not None
-        slack = abs(a.value) * self.tolerance if (target.qualifier or "") in _APPROX else 0.0
-        if any(w in target.clause for w in self.ceiling_words) or target.qualifier in ("以内", "以下"):
-            return "met" if b.value <= a.value + slack else "missed"
-        return "met" if b.value >= a.value - slack else "missed"
+        ta, tb = (-a.value if a.falling else a.value), (-b.value if b.falling else b.value)
+        bound = self.bound(target)
+        slack = abs(a.value) * self.tolerance if bound == "approx" or (target.qualifier or "") in _APPROX else 0.0
+        if bound == "ceiling":
+            return "met" if tb <= ta + slack else "missed"
+        if a.falling:
+            return "met" if tb <= ta + slack else "missed"
+        return "met" if tb >= ta - slack else "missed"
+
+    def rule(self, target: Commitment, status: str, outcome: Commitment | None = None) -> str:
+        """The status with its reason: «目标5.5%左右，实际5.6%：完成», «目标5.5%以内（上限），实际5.2%：完成»."""
+        a = self.amount(target)
+        note = ""
+        if a is not None and a.falling:
+            note = self.rule_words["reduction"]
+        elif self.bound(target) == "ceiling" and (target.qualifier or "") not in self.ceiling_qualifiers:
+            note = self.rule_words["ceiling"]
+        head = f"目标{target.figure}{note}"
+        if outcome is None:
+            return f"{head}，{self.rule_words['not_reported_reason']}：{self.rule_words[status]}"
+        return f"{head}，实际{outcome.figure}：{self.rule_words[status]}"
 
     def run(self, items: list[Commitment], reports: Mapping[str, Report],
             texts: Mapping[str, str] | None = None) -> dict[str, PromiseCheck]:
@@ -163,10 +206,11 @@ class PromiseTracker:
             ]
             scored = [s for s in scored if s[0] >= self.min_similarity]
             if not scored:
-                out[t.id] = PromiseCheck(t.id, "not_reported")
+                out[t.id] = PromiseCheck(t.id, "not_reported", rule=self.rule(t, "not_reported"))
                 continue
             _, _, best = max(scored, key=lambda s: s[:2])
-            out[t.id] = PromiseCheck(t.id, self.status(t, best), best.id, best.doc, best.figure)
+            status = self.status(t, best)
+            out[t.id] = PromiseCheck(t.id, status, best.id, best.doc, best.figure, self.rule(t, status, best))
         return out
 
 
@@ -180,4 +224,5 @@ def track(items: list[Commitment], documents: list[Document],
         check = checks.get(c.id)
         if check is not None:
             c.promise, c.outcome_with, c.outcome_figure = check.status, check.outcome, check.outcome_figure or None
+            c.promise_rule = check.rule or None
     return checks

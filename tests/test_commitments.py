@@ -275,9 +275,10 @@ def test_render_round_trips(seed):
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert len(rows) == len(items)
-    assert {"对照数值", "数值", "单位", "原文", "章节编号"} <= set(rows[0])  # the table's Chinese headers
+    assert {"对照（五年 / 今年）", "数值", "数字", "单位", "原文", "章节编号"} <= set(rows[0])  # the table's Chinese headers
     row = next(r for r in rows if r["指标"] == "城镇新增就业" and r["类型"] == "目标")
-    assert row["对照数值"] == "33.16"
+    assert row["对照（五年 / 今年）"] == "过去五年：33.16万人"  # as the table shows it
+    assert (row["数值"], row["数字"], row["单位"]) == ("6万人以上", "6", "万人")  # 数值 is the figure as shown
     assert [r["原文"] for r in rows] == [c.clause for c in items]
     english = list(csv.DictReader(io.StringIO(to_csv_bytes(items, "en").decode("utf-8-sig"))))
     assert [r["Clause"] for r in english] == [c.clause for c in items] and english[0]["Kind"] in ("target", "achievement")

@@ -126,7 +126,7 @@ def table_rows(pipeline: Pipeline, items: list[Commitment], lang: str = "zh") ->
     """One row per record, in ``COLUMNS`` order; no internal id is shown."""
     return [
         [t(lang, "kind_target") if c.kind == "target" else t(lang, "kind_achievement"), c.metric, c.figure or "—",
-         pipeline.commitments.paired_text(c), promise_text(c), f"{c.horizon}年" if c.horizon.isdigit() else c.horizon,
+         pipeline.commitments.paired_text(c), promise_text(c, lang), c.horizon_label,
          c.clause, c.section_path]
         for c in items
     ]
@@ -157,10 +157,11 @@ def table_html(rows: list[list[str]], lang: str) -> str:
             f'<tbody>{body}</tbody></table></div>')
 
 
-def csv_file(items: list[Commitment], directory: Path, lang: str = "zh") -> str:
+def csv_file(items: list[Commitment], directory: Path, lang: str = "zh",
+             by_id: dict[str, Commitment] | None = None) -> str:
     """The rows as a CSV with a BOM in the page's private ``directory``; named by content, so
     repeated filters reuse one file (``ui.files.write_private``: atomic, never through a symlink)."""
-    data = to_csv_bytes(items, lang)
+    data = to_csv_bytes(items, lang, by_id)
     name = "承诺清单.csv" if lang == "zh" else "commitments.csv"
     return str(write_private(directory, hashlib.sha1(data).hexdigest()[:16], name, data))
 
@@ -196,7 +197,8 @@ class _TabHandlers:
     def refresh(self, q: str, kind: str, section: str, report: str, promise: str, lang: str) -> tuple[Any, ...]:
         p = _pipeline(self.get_pipeline)
         items = filtered(p, q, kind, section, report, promise)
-        download = gr.DownloadButton(value=csv_file(items, self.download_dir, lang),
+        by_id = {c.id: c for c in p.commitments.items}
+        download = gr.DownloadButton(value=csv_file(items, self.download_dir, lang, by_id),
                                      label=t(lang, "download").format(n=len(items)))
         return table_html(table_rows(p, items, lang), lang), [c.id for c in items], download
 

@@ -41,10 +41,10 @@ def commitments(
         raise HTTPException(422, "未知类型（可选 target/achievement） / Unknown kind (use target or achievement)")
     found = filter_commitments(items, q=q or None, kind=kind or None, section=section or None, documents=docs,
                                promise=promise)
-    if format == "csv":
-        return Response(to_csv_bytes(found, lang), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="commitments.csv"'})
     by_id = {c.id: c for c in items}
+    if format == "csv":
+        return Response(to_csv_bytes(found, lang, by_id), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="commitments.csv"'})
     return [
         CommitmentOut(**{**_record(c), "promise": _promise(c)},
                       paired=CommitmentRecord(**_record(by_id[c.paired_with])) if c.paired_with in by_id else None)
@@ -57,4 +57,5 @@ def _promise(c: Commitment) -> PromiseOut | None:
         return None
     outcome = c.outcome_with
     return PromiseOut(status=c.promise, label=PROMISE_LABELS[c.promise], outcome=outcome,
-                      outcome_doc=outcome.split(":", 1)[0] if outcome else None, outcome_figure=c.outcome_figure or "")
+                      outcome_doc=outcome.split(":", 1)[0] if outcome else None, outcome_figure=c.outcome_figure or "",
+                      rule=c.promise_rule or "")
