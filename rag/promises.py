@@ -54,6 +54,7 @@ class PromiseTracker:
         self.last_year_horizons: tuple[str, ...] = tuple(d["outcome"]["last_year_horizons"])
         self.min_similarity: float = d["outcome"]["min_similarity"]
         self.multi_year_words: tuple[str, ...] = tuple(d["outcome"]["multi_year_words"])
+        self.action_verbs: list[str] = sorted(d["outcome"]["action_verbs"], key=len, reverse=True)
         self.multi_year_target_words: tuple[str, ...] = tuple(d["outcome"]["multi_year_target_words"])
         self.ceiling_words: tuple[str, ...] = tuple(d["direction"]["ceiling_words"])
         self.ceiling_qualifiers: tuple[str, ...] = tuple(d["direction"]["ceiling_qualifiers"])
@@ -96,6 +97,22 @@ class PromiseTracker:
             if t:
                 return self._measure(m.group(), t.group("unit"), text[: m.start()], text[m.start() : t.end()])
         return None
+
+    def object_of(self, metric: str) -> str:
+        """The metric without the verbs it starts with: what was built, not that it was built."""
+        changed = True
+        while changed:
+            changed = False
+            for v in self.action_verbs:
+                if metric.startswith(v) and len(metric) - len(v) >= 2:
+                    metric, changed = metric[len(v):], True
+                    break
+        return metric
+
+    def likeness(self, target: Commitment, outcome: Commitment) -> float:
+        """Metric similarity, with and without the leading verbs: the better of the two."""
+        return max(similarity(target.metric, outcome.metric),
+                   similarity(self.object_of(target.metric), self.object_of(outcome.metric)))
 
     def multi_year(self, outcome: Commitment) -> bool:
         """An achievement over several years (过去五年累计…): never one year's outcome."""
@@ -200,7 +217,7 @@ class PromiseTracker:
                 continue
             horizons = {str(r.year), *self.last_year_horizons}
             scored = [
-                (similarity(t.metric, a.metric), -a.start, a)
+                (self.likeness(t, a), -a.start, a)
                 for doc in later for a in achievements.get(doc, [])
                 if a.horizon in horizons and not self.multi_year(a) and self.comparable(t, a)
             ]
