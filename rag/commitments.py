@@ -462,9 +462,10 @@ class CommitmentExtractor:
         segments: dict[str, list[tuple[int, int]]] = {}
         for sid, a, b in own_segments(doc):
             segments.setdefault(sid, []).append((a, b))
+        periods = self._periods(doc, plan_year)
         out: list[Commitment] = []
         for section in doc.sections:
-            period = self.lexicon.section_period(section.path, plan_year)
+            period = periods[section.id]
             if period.scope is None:
                 continue
             if section.heading_end > section.start:  # a heading may carry a figure ("（二）新增就业5万人")
@@ -480,6 +481,23 @@ class CommitmentExtractor:
             counters[c.section_id] = counters.get(c.section_id, 0) + 1
             c.id = f"{doc.id}:{c.section_id}:{counters[c.section_id]}"
         return out
+
+    def _periods(self, doc: Document, plan_year: int | None) -> dict[str, Period]:
+        """Each section's part. A report whose part headings use no plan wording at all
+        («三、奋勇争先，扎实做好开局之年各项工作») still plans after it reviews: its unmarked parts
+        after the first review part (after the first part when none says review) are the plan."""
+        periods = {s.id: self.lexicon.section_period(s.path, plan_year) for s in doc.sections}
+        if any(p.scope == "plan" for p in periods.values()):
+            return periods
+        tops = [s for s in doc.sections if s.level == min((x.level for x in doc.sections), default=1)
+                and s.heading_end > s.start]
+        first_review = next((i for i, s in enumerate(tops) if periods[s.id].scope == "review"), 0)
+        plan = [s for s in tops[first_review + 1 :] if periods[s.id].scope is None]
+        horizon = str(plan_year) if plan_year else self.lexicon.plan_default
+        for s in doc.sections:
+            if periods[s.id].scope is None and any(p.start <= s.start < p.end for p in plan):
+                periods[s.id] = Period("plan", horizon, periods[s.id].label)
+        return periods
 
     # ---- pairing
 
