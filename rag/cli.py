@@ -227,6 +227,7 @@ def serve(
             _fail(f"Milvus Lite（{settings.milvus_target}）只能由一个进程打开：请用 --workers 1，或连接 Milvus 服务器。"
                   f" / Milvus Lite ({settings.milvus_target}) is opened by one process only: use --workers 1, "
                   "or a Milvus server URI.", 2)
+    settings = _v1_token(settings)
     opened = f"打开 / Open http://{settings.host}:{settings.port}/  (API docs: /docs)"
     # slow or too many clients: see SECURITY.md («Limits and defences») for each setting
     limits = dict(limit_concurrency=settings.limit_concurrency or None, timeout_keep_alive=settings.timeout_keep_alive_s,
@@ -253,6 +254,53 @@ def serve(
     os.environ.update({f"RAG_{k.upper()}": str(v) for k, v in (ctx.obj or {}).items()}, RAG_WORKERS=str(workers))
     uvicorn.run("ui.server:create_server", factory=True, host=settings.host, port=settings.port,
                 workers=workers, http="rag.api.transport:GuardedH11Protocol", **limits)
+
+
+def _v1_token(settings: Settings) -> Settings:
+    """Off the loopback interface, the OpenAI-compatible ``/v1/`` needs a bearer token: one is made up
+    and printed when ``RAG_API_TOKEN`` is unset (workers read it from the environment)."""
+    import ipaddress
+    import secrets
+
+    try:
+        loopback = settings.host == "localhost" or ipaddress.ip_address(settings.host).is_loopback
+    except ValueError:
+        loopback = False
+    if settings.api_token or loopback:
+        return settings
+    token = secrets.token_urlsafe(24)
+    os.environ["RAG_API_TOKEN"] = token
+    typer.echo(f"/v1 接口的访问令牌（设置 RAG_API_TOKEN 可固定） / Bearer token for /v1 (set RAG_API_TOKEN to fix it): {token}")
+    return settings.model_copy(update={"api_token": token})
+
+
+@app.command()
+def mcp(
+    ctx: typer.Context,
+    transport: Annotated[str, typer.Option(help="stdio（默认，供代理程序启动）| streamable-http / how hosts connect")] = "stdio",
+    host: Annotated[str, typer.Option(help="streamable-http 的监听地址 / bind address for streamable-http")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="streamable-http 的端口 / port for streamable-http")] = 8001,
+    store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
+) -> None:
+    """MCP 服务：ask / search / list_reports / commitments 四个工具 / Serve the Model Context Protocol tools.
+
+    An agent host starts it as a subprocess (stdio). The index is checked and the model loaded before
+    the protocol starts, so a host gets a working server or a clear error on standard error."""
+    import contextlib
+
+    from rag.mcp_server import build_server
+
+    if transport not in ("stdio", "streamable-http"):
+        _fail(f"未知传输方式 {transport!r}（可选 stdio / streamable-http） / Unknown transport {transport!r}", 2)
+    use_store(ctx, store, milvus_uri, milvus_collection, None)
+    with contextlib.redirect_stdout(sys.stderr):  # standard output is the protocol's channel
+        pipeline = load_pipeline(ctx)
+    server = build_server(lambda: pipeline)
+    if transport == "stdio":
+        server.run("stdio")
+    else:
+        typer.echo(f"MCP (streamable HTTP): http://{host}:{port}/mcp", err=True)
+        server.run("streamable-http", host=host, port=port)
 
 
 @app.command()

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from rag.api import errors, middleware
-from rag.api.routers import ask, commitments, documents, health, search
+from rag.api.routers import ask, chat, commitments, documents, health, search
 from rag.pipeline import Pipeline
 from rag.settings import Settings, get_settings
 
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     app.state.pipeline = pipeline
     limiter = middleware.RateLimiter(settings.rate_limit_per_minute) if settings.rate_limit_per_minute > 0 else None
     middleware.install(app, settings, limiter)
-    for module in (ask, search, documents, commitments, health):
+    for module in (ask, search, documents, commitments, health, chat):
         app.include_router(module.router)
     errors.install(app)  # after the routers: it adds the /api/ catch-all
     app.state.rate_limiter = limiter  # the page's question path shares it (ui.server)
