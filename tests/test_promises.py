@@ -50,3 +50,59 @@ def test_targets_are_checked_against_the_next_years_review():
 def test_only_the_same_place_counts():
     checks, targets, _ = _checks(Y2022, OTHER)
     assert not checks  # 青山县 2023 is not 临川市's next report
+
+
+def test_rule_is_shown_and_reductions_and_floors_read_in_their_direction():
+    plan = """临川市2022年政府工作报告
+一、2021年工作回顾
+全市地区生产总值增长7%。
+二、2022年主要预期目标
+地区生产总值增长6%左右；
+单位生产总值能耗降低3%；
+粮食产量不低于20亿斤。
+"""
+    review = """临川市2023年政府工作报告
+一、2022年工作回顾
+地区生产总值增长6%，单位生产总值能耗下降2%，粮食产量21亿斤。
+二、2023年主要预期目标
+地区生产总值增长6%。
+"""
+    checks, targets, _ = _checks(plan, review)
+    gdp = checks[targets[("d0", "地区生产总值")].id]
+    assert gdp.status == "met" and gdp.rule == "目标6%左右，实际6%：完成"
+    energy = checks[targets[("d0", "单位生产总值能耗")].id]
+    assert energy.status == "missed" and "降幅" in energy.rule  # a 2% fall misses a 3% reduction
+    grain = next(c for k, c in targets.items() if k[0] == "d0" and "粮食" in k[1])
+    assert checks[grain.id].status == "met"  # 不低于 is a floor, not the ceiling 低于
+
+
+def test_scorer_locates_gold_by_words_and_counts_found_status_and_misses(tmp_path):
+    import json
+
+    from rag.evaluation.promises import PromiseScorer, load_gold, summary_table
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "2022.md").write_text("**" + Y2022.replace("\n", "**\n", 1), encoding="utf-8")
+    (tmp_path / "a" / "2023.md").write_text(Y2023, encoding="utf-8")
+    raw = (tmp_path / "a" / "2022.md").read_text(encoding="utf-8")
+    nxt = Y2023
+
+    def row(target, ctx, status, outcome=None, octx=None):
+        at = raw.index(ctx) + ctx.index(target)
+        o = None if outcome is None else [nxt.index(octx) + octx.index(outcome)] * 1
+        return {"doc": "a/2022.md", "next_doc": "a/2023.md", "metric": ctx.split(target)[0][:6], "target": target,
+                "target_offsets": [at, at + len(target)], "status": status, "outcome": outcome,
+                "outcome_offsets": None if o is None else [o[0], o[0] + len(outcome)], "kind": "other"}
+
+    rows = [row("6%左右", "地区生产总值增长6%左右", "missed", "5.5%", "增长5.5%"),
+            row("5万人以上", "城镇新增就业5万人以上", "met", "5.2万人", "城镇新增就业5.2万人"),
+            row("5.5%以内", "失业率控制在5.5%以内", "met"),
+            row("2000张", "新增养老床位2000张", "not_reported"),
+            {**row("2000张", "新增养老床位2000张", "met"), "target": "999个"}]  # a figure never given: not found
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    [score] = PromiseScorer(tmp_path).run(load_gold(gold))
+    assert (score.targets, score.found, score.missed, score.missed_flagged, score.bad_outcomes) == (5, 4, 1, 1, 0)
+    assert score.status_right == 4  # 5.5% misses 6%左右, 5.2万人 meets 5万人以上, 5.3% stays within 5.5%以内
+    assert score.outcome_agree == score.outcome_spans == 2
+    assert "not found" in " ".join(score.problems) and "all" in summary_table([score])
