@@ -62,7 +62,12 @@ class PromiseTracker:
         self.falling_words: tuple[str, ...] = tuple(d["direction"]["falling_words"])
         self.rule_words: dict[str, str] = d["rules"]
         changes = "|".join(map(re.escape, sorted(d["direction"]["change_words"], key=len, reverse=True)))
-        self._change = re.compile(rf"(?:{changes})[^\d，,；;。]{{0,3}}$")
+        to = "".join(d["direction"]["level_after_change"])
+        self._change = re.compile(rf"(?:{changes})(?![{to}])[^\d，,；;。{to}]{{0,3}}$")
+        self.figure_words: dict[str, float] = d["direction"]["figure_words"]
+        self.synonyms: dict[str, str] = d["outcome"]["metric_synonyms"]
+        self.plan_share_words: tuple[str, ...] = tuple(d["outcome"]["plan_share_words"])
+        self.from_words: tuple[str, ...] = tuple(d["outcome"]["from_words"])
         self.tolerance: float = d["direction"]["approx_tolerance"]
         self.stock_words: tuple[str, ...] = tuple(d["direction"]["stock_words"])
         self.flow_words: tuple[str, ...] = tuple(d["direction"]["flow_words"])
@@ -84,11 +89,12 @@ class PromiseTracker:
         return Amount(float(value) * factor, self.same_units.get(base, base), bool(change), text, falling)
 
     def amount(self, c: Commitment) -> Amount | None:
-        """The figure as a number in its base unit, and whether it is a change."""
+        """The figure as a number in its base unit, and whether it is a change; a target in words
+        («两位数增长») as the change it means at least."""
         if c.value is None or not c.unit:
-            return None
-        pos = c.clause.find(c.value)
-        return self._measure(c.value, c.unit, c.clause[: max(pos, 0)], c.figure)
+            word = next((w for w in self.figure_words if w in (c.qualifier or "")), None)
+            return Amount(self.figure_words[word], "%", True, c.qualifier or "") if word and c.kind == "target" else None
+        return self._measure(c.value, c.unit, self.lead(c), c.figure)
 
     def figure_of(self, text: str) -> Amount | None:
         """The first figure with a unit in ``text`` (a cited clause), read like a record's."""
@@ -109,14 +115,24 @@ class PromiseTracker:
                     break
         return metric
 
-    def likeness(self, target: Commitment, outcome: Commitment) -> float:
-        """Metric similarity, with and without the leading verbs: the better of the two."""
-        return max(similarity(target.metric, outcome.metric),
-                   similarity(self.object_of(target.metric), self.object_of(outcome.metric)))
+    def _named(self, metric: str) -> str:
+        for word, same in self.synonyms.items():
+            metric = metric.replace(word, same)
+        return metric
+
+    def likeness(self, target: Commitment | str, outcome: Commitment | str) -> float:
+        """Metric similarity, with and without the leading verbs (synonyms read alike): the best of
+        the two, or 0.5 when the target's object begins the outcome's metric («民生实事» /
+        «民生实事年度任务全部完成»)."""
+        a, b = (self._named(x if isinstance(x, str) else x.metric) for x in (target, outcome))
+        oa, ob = self.object_of(a), self.object_of(b)
+        prefix = 0.5 if len(oa) >= 4 and ob.startswith(oa) else 0.0
+        return max(similarity(a, b), similarity(oa, ob), prefix)
 
     def multi_year(self, outcome: Commitment) -> bool:
-        """An achievement over several years (过去五年累计…): never one year's outcome."""
-        return any(w in outcome.clause for w in self.multi_year_words)
+        """An achievement over several years (过去五年累计…), or the level a change started from
+        («由502家»): never one year's outcome."""
+        return any(w in outcome.clause for w in self.multi_year_words) or self.lead(outcome).endswith(self.from_words)
 
     def long_range(self, target: Commitment) -> bool:
         """A target set over several years (今后五年…, 到“十四五”末…): not the plan year's."""
@@ -223,12 +239,34 @@ class PromiseTracker:
             ]
             scored = [s for s in scored if s[0] >= self.min_similarity]
             if not scored:
-                out[t.id] = PromiseCheck(t.id, "not_reported", rule=self.rule(t, "not_reported"))
+                out[t.id] = self.plan_share(t, [a for doc in later for a in achievements.get(doc, [])
+                                                if a.horizon in horizons]) or \
+                    PromiseCheck(t.id, "not_reported", rule=self.rule(t, "not_reported"))
                 continue
             _, _, best = max(scored, key=lambda s: s[:2])
             status = self.status(t, best)
             out[t.id] = PromiseCheck(t.id, status, best.id, best.doc, best.figure, self.rule(t, status, best))
         return out
+
+
+    def plan_share(self, target: Commitment, outcomes: list[Commitment]) -> PromiseCheck | None:
+        """A target judged by an outcome stated as a share of the year's plan: «A、B分别完成年计划的
+        113.4%、256.1%» gives A the first share and B the second."""
+        groups: dict[tuple[str, str], list[Commitment]] = {}
+        for o in outcomes:
+            amount = self.amount(o)
+            if amount is not None and amount.unit == "%" and any(w in o.metric for w in self.plan_share_words):
+                groups.setdefault((o.doc, o.metric), []).append(o)
+        for (_, metric), shares in groups.items():
+            word = next(w for w in self.plan_share_words if w in metric)
+            subjects = re.split("[、，,和及]", metric[: metric.index(word)].removesuffix("分别"))
+            for i, subject in enumerate(s for s in subjects if s):
+                if i < len(shares) and self.likeness(target.metric, subject) >= self.min_similarity:
+                    share = shares[i]
+                    status = "met" if float(share.value or 0) >= 100 else "missed"
+                    rule = f"目标{target.figure}，实际{word}{share.figure}：{self.rule_words[status]}"
+                    return PromiseCheck(target.id, status, share.id, share.doc, f"{word}{share.figure}", rule)
+        return None
 
 
 def track(items: list[Commitment], documents: list[Document],

@@ -177,7 +177,7 @@ class PromiseScorer:
         items = self.extractor.run([doc, nxt])
         track(items, [doc, nxt], self.tracker)
         by_id = {c.id: c for c in items}
-        targets = [c for c in items if c.doc == doc.id and c.kind == "target" and c.value is not None]
+        targets = [c for c in items if c.doc == doc.id and c.kind == "target"]
         score = PairScore(doc_name, next_name, targets=len(rows))
         used: set[str] = set()
         for row in rows:
@@ -206,7 +206,8 @@ class PromiseScorer:
         """The tracker's target over the gold span with the gold figure; else, the span not
         found, the most similar metric with that figure."""
         want = _number(row.target)
-        free = [c for c in targets if c.id not in used and (want is None or _number(c.value or "") == want)]
+        free = [c for c in targets if c.id not in used and
+                (_number(c.value or "") == want if want is not None else c.value is None)]
         span = locate(raw, text, row.target_offsets)
         if span is not None:
             over = [(min(c.end, span[1]) - max(c.start, span[0]), c) for c in free]
