@@ -106,3 +106,36 @@ def test_scorer_locates_gold_by_words_and_counts_found_status_and_misses(tmp_pat
     assert score.status_right == 4  # 5.5% misses 6%左右, 5.2万人 meets 5万人以上, 5.3% stays within 5.5%以内
     assert score.outcome_agree == score.outcome_spans == 2
     assert "not found" in " ".join(score.problems) and "all" in summary_table([score])
+
+
+def test_outcomes_phrased_differently_from_their_targets():
+    """The next report words an outcome its own way: a share of the year's plan for several
+    metrics at once, a level reached (由…增加到…, whose starting figure is no outcome), another name
+    for the same indicator, and a target in words (两位数增长)."""
+    plan = """临川市2022年政府工作报告
+一、2021年工作回顾
+全市地区生产总值增长7%。
+二、2022年重点工作
+城镇新增就业5万人，新增创业担保贷款20亿元。
+高新技术企业增加到600家。
+确保粮食产量30亿斤以上。
+游客人数实现两位数增长。
+"""
+    review = """临川市2023年政府工作报告
+一、2022年工作回顾
+城镇新增就业、新增发放创业担保贷款分别完成年计划的112.3%、96.5%。
+高新技术企业由502家增加到737家。粮食总产31.2亿斤。游客人数增长12.5%。
+二、2023年主要预期目标
+地区生产总值增长6%。
+"""
+    checks, targets, _ = _checks(plan, review)
+    by = {k[1]: checks[c.id] for k, c in targets.items() if k[0] == "d0" and c.id in checks}
+    assert by["城镇新增就业"].status == "met" and "112.3%" in by["城镇新增就业"].rule
+    loans = next(v for k, v in by.items() if "创业担保贷款" in k)
+    assert loans.status == "missed" and "96.5%" in loans.outcome_figure
+    firms = next(v for k, v in by.items() if "高新技术企业" in k)
+    assert (firms.status, firms.outcome_figure) == ("met", "737家")  # the level reached, not 由502家
+    grain = next(v for k, v in by.items() if "粮食" in k)
+    assert (grain.status, grain.outcome_figure) == ("met", "31.2亿斤")
+    tourists = next(v for k, v in by.items() if "游客" in k)
+    assert tourists.status == "met" and tourists.outcome_figure == "12.5%"
