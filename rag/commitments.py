@@ -138,6 +138,7 @@ class _Rules:
         self.units_list: list[str] = fig["units"]
         self.bare_chars: int = cl["bare_metric_chars"]
         self.predicate_verbs: list[str] = cl["predicate_verbs"]
+        self.max_parts: int = main["max_parts"]
 
     def unit_base(self, unit: str | None) -> str:
         """The unit without its magnitude, every percentage as "%": what makes two figures comparable."""
@@ -485,12 +486,14 @@ class CommitmentExtractor:
     def _periods(self, doc: Document, plan_year: int | None) -> dict[str, Period]:
         """Each section's part. A report whose part headings use no plan wording at all
         («三、奋勇争先，扎实做好开局之年各项工作») still plans after it reviews: its unmarked parts
-        after the first review part (after the first part when none says review) are the plan."""
+        after the first review part (after the first part when none says review) are the plan,
+        subsections that say otherwise aside. Only parts: a report whose top level is a long list
+        of （一）… sections is left as its headings say."""
         periods = {s.id: self.lexicon.section_period(s.path, plan_year) for s in doc.sections}
-        if any(p.scope == "plan" for p in periods.values()):
-            return periods
         tops = [s for s in doc.sections if s.level == min((x.level for x in doc.sections), default=1)
                 and s.heading_end > s.start]
+        if any(periods[s.id].scope == "plan" for s in tops) or len(tops) > self.rules.max_parts:
+            return periods  # a plan part named as such, or no parts at all but a list of sections
         first_review = next((i for i, s in enumerate(tops) if periods[s.id].scope == "review"), 0)
         plan = [s for s in tops[first_review + 1 :] if periods[s.id].scope is None]
         horizon = str(plan_year) if plan_year else self.lexicon.plan_default
