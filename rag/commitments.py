@@ -138,6 +138,7 @@ class _Rules:
         self.units_list: list[str] = fig["units"]
         self.bare_chars: int = cl["bare_metric_chars"]
         self.predicate_verbs: list[str] = cl["predicate_verbs"]
+        self.respectively: str = cl["respectively"]
         self.max_parts: int = main["max_parts"]
 
     def unit_base(self, unit: str | None) -> str:
@@ -338,6 +339,22 @@ class CommitmentExtractor:
                     rec.metric = whole
             before = rec.metric
 
+    def _distribute(self, text: str, a: int, b: int, recs: list[Commitment]) -> None:
+        """«城镇、农村居民人均可支配收入分别增长5%、7%左右»: the n-th subject gets the n-th figure,
+        a short modifier (城镇) the noun the last subject names (…居民人均可支配收入)."""
+        marker = self.rules.respectively
+        if len(recs) < 2 or marker not in text[a:b] or len({r.metric for r in recs}) != 1:
+            return
+        head, _, rest = recs[0].metric.partition(marker)
+        subjects = [x for x in head.split("、") if x]
+        if len(subjects) != len(recs):
+            return
+        last = subjects[-1]
+        for rec, subject in zip(recs, subjects):
+            if len(subject) <= self.rules.bare_chars and len(last) > 2 * len(subject):
+                subject += last[len(subject):]
+            rec.metric = subject + rest
+
     def _shared_predicate(self, metric: str) -> str:
         """The predicate two joined subjects share (``企业成为省…试点`` → ``成为省…试点``), or ""."""
         at = [metric.find(v) for v in self.rules.predicate_verbs if v in metric[1:]]
@@ -390,6 +407,7 @@ class CommitmentExtractor:
                 recs = self._figure_records(doc, section, period, ca, cb)
                 _fill_metrics(recs, prev_metric)
                 self._complete_metrics(text, ca, cb, recs, prev_metric)
+                self._distribute(text, ca, cb, recs)
                 if recs:
                     prev_metric = recs[-1].metric
                 out.extend(recs)
@@ -418,6 +436,7 @@ class CommitmentExtractor:
             recs.extend(self._figure_records(doc, section, period, ca, cb, main=True))
         _fill_metrics(recs, "")
         self._complete_metrics(doc.text, a, b, recs, "")
+        self._distribute(doc.text, a, b, recs)
         if recs:
             return recs
         clause = doc.text[a:b]

@@ -120,11 +120,24 @@ class PromiseTracker:
             metric = metric.replace(word, same)
         return metric
 
+    @staticmethod
+    def _distinct_heads(a: str, b: str) -> bool:
+        """Two metrics that share only their opening words and then name different things
+        («规模以上工业营业收入» / «规模以上工业增加值»): not one indicator, however alike they look."""
+        n = 0
+        while n < min(len(a), len(b)) and a[n] == b[n]:
+            n += 1
+        ta, tb = a[n:], b[n:]
+        return n >= 2 and len(ta) >= 2 and len(tb) >= 2 and similarity(ta, tb) == 0.0 \
+            and not (set(ta) & set(tb))
+
     def likeness(self, target: Commitment | str, outcome: Commitment | str) -> float:
         """Metric similarity, with and without the leading verbs (synonyms read alike): the best of
         the two, or 0.5 when the target's object begins the outcome's metric («民生实事» /
         «民生实事年度任务全部完成»)."""
         a, b = (self._named(x if isinstance(x, str) else x.metric) for x in (target, outcome))
+        if self._distinct_heads(a, b):
+            return 0.0
         oa, ob = self.object_of(a), self.object_of(b)
         prefix = 0.5 if len(oa) >= 4 and ob.startswith(oa) else 0.0
         return max(similarity(a, b), similarity(oa, ob), prefix)
