@@ -139,3 +139,30 @@ def test_outcomes_phrased_differently_from_their_targets():
     assert (grain.status, grain.outcome_figure) == ("met", "31.2亿斤")
     tourists = next(v for k, v in by.items() if "游客" in k)
     assert tourists.status == "met" and tourists.outcome_figure == "12.5%"
+
+
+def test_tracker_finds_targets_in_real_reports_that_state_any(gov_reports):
+    """Issue 24: targets in ≥ 99% of the real reports that state any. «States any», independently of
+    the tracker: the report's second half (where the plan part is) holds a figure written as a
+    target (增长…%左右, …以上, …以内). A fixed sample of 150 keeps this to seconds; the whole
+    collection is measured the same way for the closing note."""
+    import random
+    import re
+
+    from rag.commitments import CommitmentExtractor
+    from rag.corpus import CorpusLoader
+
+    states = re.compile(r"\d+(?:\.\d+)?(?:%|万|亿)?[^\d，。；\n]{0,3}(?:以上|左右|以内)")
+    files = sorted(p for p in gov_reports.rglob("*.md") if p.name != "README.md")
+    random.Random(24).shuffle(files)
+    extractor, stating, missed = CommitmentExtractor(), 0, []
+    for path in files[:150]:
+        raw = path.read_text(encoding="utf-8")
+        if not states.search(raw[len(raw) // 2 :]):
+            continue
+        stating += 1
+        doc = CorpusLoader(path.parent).read_file(path)
+        if not any(c.kind == "target" and c.value for c in extractor.extract(doc)):
+            missed.append(str(path.relative_to(gov_reports)))
+    assert stating >= 100
+    assert (stating - len(missed)) / stating >= 0.97, missed  # 0.99 over the collection: see the note
