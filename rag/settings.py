@@ -100,6 +100,9 @@ class Settings(BaseSettings):
 
     # stale index policy: rebuild automatically, or refuse with a message
     auto_rebuild: bool = True
+    # a running server checks index/CURRENT this often and switches to a newly published build
+    # (`rag index`, `rag add`) without dropping a request; 0 = never (rag/api/reload.py)
+    reload_interval_s: float = Field(default=2.0, ge=0)
 
     # evaluation (`rag eval`): relevance/citation overlap threshold, seeded bootstrap
     eval_min_overlap: float = 0.5

@@ -7,6 +7,7 @@ is always Chinese and English. Nothing internal leaks: no stack traces, no echoe
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from rag.corpus import CorpusError
 from rag.embedding import ModelLoadError
@@ -110,11 +112,17 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    """Names each bad field and what is wrong with it, never the submitted value."""
+    """Names each bad field and what is wrong with it, never the submitted value; a body that is
+    no JSON says where the parser stopped and why."""
     problems = []
     for err in exc.errors()[:5]:
-        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
-        problems.append(f"{where}: {err.get('msg', 'invalid')}")
+        loc = [p for p in err.get("loc", ()) if p != "body"]
+        if err.get("type") == "json_invalid":
+            at = f"第 {loc[0]} 个字符 / character {loc[0]}" if loc else "?"
+            why = (err.get("ctx") or {}).get("error", "invalid JSON")
+            detail = f"请求体不是有效的 JSON（{at}：{why}） / The body is not valid JSON (at character {loc[0] if loc else '?'}: {why})"
+            return error_response(422, "invalid_request", detail, path=request.url.path)
+        problems.append(f"{'.'.join(str(p) for p in loc) or 'body'}: {err.get('msg', 'invalid')}")
     detail = "; ".join(problems)
     first = exc.errors()[0].get("loc", ()) if exc.errors() else ()
     param = ".".join(str(p) for p in first if p != "body") or None
@@ -134,7 +142,23 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _api_not_found(request: Request) -> JSONResponse:
-    return error_response(404, path=request.url.path)
+    """404 for a path no route has; 405 with ``Allow`` for a route asked with another method
+    (``GET /api/ask``): this catch-all would otherwise answer every method it lists."""
+    path = request.url.path
+    allowed = sorted({m for pattern, methods in _routes(request.app) if pattern.match(path) for m in methods})
+    if allowed:
+        return error_response(405, headers={"allow": ", ".join(allowed)}, path=path)
+    return error_response(404, path=path)
+
+
+def _routes(app: FastAPI) -> list[tuple[re.Pattern[str], tuple[str, ...]]]:
+    """Each documented path as a pattern, with its methods (from the OpenAPI schema, made once)."""
+    routes = getattr(app.state, "api_routes", None)
+    if routes is None:
+        routes = [(compile_path(path)[0], tuple(m.upper() for m in ops))
+                  for path, ops in app.openapi().get("paths", {}).items()]
+        app.state.api_routes = routes
+    return routes
 
 
 def install(app: FastAPI) -> None:

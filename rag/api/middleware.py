@@ -131,7 +131,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = {**self.HEADERS, "content-security-policy": content_security_policy(scope["path"])}
+        extra = {**self.HEADERS, "content-security-policy": CONTENT_SECURITY_POLICY}
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -270,18 +270,14 @@ class PageGuardMiddleware:
         return False
 
 
-def content_security_policy(path: str) -> str:
-    """Gradio needs inline scripts and styles and talks to its own origin over fetch/websocket;
-    the API docs pages additionally load Swagger UI / ReDoc from their CDN."""
-    docs = path in ("/docs", "/redoc")
-    cdn = " https://cdn.jsdelivr.net" if docs else ""
-    logo = " https://fastapi.tiangolo.com" if docs else ""
-    return (
-        f"default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'{cdn}; "
-        f"style-src 'self' 'unsafe-inline'{cdn}; img-src 'self' data: blob:{cdn}{logo}; "
-        "font-src 'self' data:; connect-src 'self' ws: wss:; media-src 'self' blob: data:; "
-        "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
-    )
+#: Gradio needs inline scripts and styles and talks to its own origin over fetch/websocket; the API
+#: docs pages load Swagger UI / ReDoc from this origin too (``rag.api.docs``): nothing from elsewhere.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "font-src 'self' data:; connect-src 'self' ws: wss:; media-src 'self' blob: data:; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+)
 
 
 def install(app: FastAPI, settings: Settings, limiter: RateLimiter | None) -> None:
