@@ -122,7 +122,7 @@ class _Rules:
         approx = "".join(fig["approx_marks"])
         posts = "|".join(map(re.escape, self.post_qualifiers))
         self.tail = re.compile(
-            rf"(?P<approx>[{approx}])?(?P<unit>[{mags}]?(?:{units})|{bare})(?P<post>{posts})?"
+            rf"(?P<approx>[{approx}])?(?P<unit>[{mags}]{{0,2}}(?:{units})|{bare})(?P<post>{posts})?"
         )
         self.promise: list[str] = cl["promise_words"]
         self.lead_words = sorted(cl["promise_words"] + cl["scope_words"] + cl["adverbs"], key=len, reverse=True)
@@ -220,15 +220,20 @@ class CommitmentExtractor:
             out.append(_Figure(start, m.start(), t.end(), m.group(), t.group("unit"), qualifier))
         return out
 
-    def _primary(self, text: str, figs: list[_Figure]) -> list[_Figure]:
+    def _primary(self, text: str, figs: list[_Figure], b: int | None = None) -> list[_Figure]:
         """Drops figures that modify the one before: right after it (``22个50亿元以上项目``,
         ``2家超50亿元企业``) or, in another unit and with no 、 or conjunction between, a threshold
         of what it counts (``3家工业企业营收超100亿元``: one clause, three companies). Figures in
-        the same unit stay apart (``123所幼儿园289所中小学``)."""
+        the same unit stay apart (``123所幼儿园289所中小学``), and so does a figure that ends its
+        clause right after another (``改造老旧小区1343个52.54万户``: the same work in two measures)."""
         out: list[_Figure] = []
         for f in figs:
             if out and f.start >= out[-1].end:
                 between = text[out[-1].end : f.start]
+                closing = b is not None and not text[f.end : b].strip(TRIM)
+                if closing and not between.strip():
+                    out.append(f)
+                    continue
                 if not between.strip() or (
                     self.rules.unit_base(f.unit) != self.rules.unit_base(out[-1].unit)
                     and not any(c in between for c in "、，,；;")
@@ -385,7 +390,7 @@ class CommitmentExtractor:
     def _figure_records(self, doc, section, period, a, b, *, main=False) -> list[Commitment]:
         """Figure records of one comma clause; empty if it holds no figure."""
         text = doc.text
-        primary = self._primary(text, self._figures(text, a, b))
+        primary = self._primary(text, self._figures(text, a, b), b)
         out: list[Commitment] = []
         for (x, y), f in zip(self._spans(text, a, b, primary), primary):
             metric = self._metric(text, x, y, f)  # "" when the clause is only a figure: filled by caller
