@@ -20,6 +20,8 @@ from rag.genre.lexicon import Lexicon
 from rag.types import Document, Report
 
 STATUSES = ("met", "missed", "not_reported")
+#: two targets this alike measure one indicator and may share an outcome
+ROW_LIKENESS = 0.6
 _APPROX = ("左右", "上下", "约")
 _NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?")
 
@@ -226,7 +228,11 @@ class PromiseTracker:
     def run(self, items: list[Commitment], reports: Mapping[str, Report],
             texts: Mapping[str, str] | None = None) -> dict[str, PromiseCheck]:
         """Checks of every figure target whose place has a report for the following year;
-        ``texts`` (doc id → text) lets a record's figure be read with its whole comma clause."""
+        ``texts`` (doc id → text) lets a record's figure be read with its whole comma clause.
+
+        An outcome judges one indicator: when two unlike targets («城建重点项目», «市级重点项目»)
+        reach for the same outcome, the closer one has it and the other tries its next candidate.
+        Alike targets (the main-targets list and a task repeating 城镇新增就业) share it."""
         self.texts = texts or {}
         by_place_year: dict[tuple[str, int], list[str]] = {}
         for doc_id, r in reports.items():
@@ -236,7 +242,7 @@ class PromiseTracker:
         for c in items:
             if c.kind == "achievement":
                 achievements.setdefault(c.doc, []).append(c)
-        out: dict[str, PromiseCheck] = {}
+        pending: list[tuple[Commitment, list[tuple[float, int, Commitment]], list[Commitment]]] = []
         for t in items:
             r = reports.get(t.doc)
             if t.kind != "target" or r is None or not r.year or self.amount(t) is None or self.long_range(t):
@@ -245,22 +251,33 @@ class PromiseTracker:
             if not r.region or not later:
                 continue
             horizons = {str(r.year), *self.last_year_horizons}
-            scored = [
-                (self.likeness(t, a), -a.start, a)
-                for doc in later for a in achievements.get(doc, [])
-                if a.horizon in horizons and not self.multi_year(a) and self.comparable(t, a)
-            ]
-            scored = [s for s in scored if s[0] >= self.min_similarity]
-            if not scored:
-                out[t.id] = self.plan_share(t, [a for doc in later for a in achievements.get(doc, [])
-                                                if a.horizon in horizons]) or \
+            pool = [a for doc in later for a in achievements.get(doc, []) if a.horizon in horizons]
+            scored = sorted(((self.likeness(t, a), -a.start, a) for a in pool
+                             if not self.multi_year(a) and self.comparable(t, a)), key=lambda s: s[:2], reverse=True)
+            pending.append((t, [s for s in scored if s[0] >= self.min_similarity], pool))
+        return self._assign(pending)
+
+    def _assign(self, pending) -> dict[str, PromiseCheck]:
+        """Each target its best outcome that no unlike, closer target holds; else a plan share or none."""
+        holder: dict[str, tuple[float, Commitment]] = {}
+        chosen: dict[str, Commitment] = {}
+        for t, scored, _ in sorted(pending, key=lambda p: -(p[1][0][0] if p[1] else 0.0)):
+            for score, _, a in scored:
+                held = holder.get(a.id)
+                if held is None or self.likeness(held[1], t) >= ROW_LIKENESS:
+                    holder.setdefault(a.id, (score, t))
+                    chosen[t.id] = a
+                    break
+        out: dict[str, PromiseCheck] = {}
+        for t, _, pool in pending:
+            best = chosen.get(t.id)
+            if best is None:
+                out[t.id] = self.plan_share(t, pool) or \
                     PromiseCheck(t.id, "not_reported", rule=self.rule(t, "not_reported"))
                 continue
-            _, _, best = max(scored, key=lambda s: s[:2])
             status = self.status(t, best)
             out[t.id] = PromiseCheck(t.id, status, best.id, best.doc, best.figure, self.rule(t, status, best))
         return out
-
 
     def plan_share(self, target: Commitment, outcomes: list[Commitment]) -> PromiseCheck | None:
         """A target judged by an outcome stated as a share of the year's plan: «A、B分别完成年计划的
