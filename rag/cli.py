@@ -446,10 +446,11 @@ def commitments(
     everything = CommitmentExtractor().run(docs)
     track(everything, docs)
     items = filter_commitments(everything, q=q, kind=kind, section=section, documents=ids, promise=promise)
+    by_id = {c.id: c for c in everything}
     if out is None:
-        typer.echo(render(items, fmt, lang), nl=False)
+        typer.echo(render(items, fmt, lang, by_id), nl=False)
         return
-    out.write_bytes(to_csv_bytes(items, lang) if fmt == "csv" else render(items, fmt, lang).encode("utf-8"))
+    out.write_bytes(to_csv_bytes(items, lang, by_id) if fmt == "csv" else render(items, fmt, lang, by_id).encode("utf-8"))
     typer.echo(f"已写入 {len(items)} 条 / Wrote {len(items)} rows -> {out}")
 
 
@@ -487,6 +488,8 @@ StripOpt = Annotated[Optional[bool], typer.Option("--strip-front-matter/--publis
 def evaluate(
     ctx: typer.Context,
     dataset: Annotated[Optional[Path], typer.Option("--dataset", help="JSONL、BEIR 目录或 SQuAD/CMRC JSON / own JSONL, BEIR folder or SQuAD/CMRC JSON")] = None,
+    promises: Annotated[Optional[Path], typer.Option("--promises", help="承诺兑现标准答案（文件或目录），给出每对报告的得分 / promise gold (file or folder): scores each pair of reports")] = None,
+    reports_root: Annotated[Optional[Path], typer.Option("--reports-root", help="--promises 中报告路径的根目录 / folder the gold's report paths are under (default ../shared/corpora/gov-reports)")] = None,
     retriever: Annotated[str, typer.Option("--retriever", help="bm25 | dense | hybrid | all")] = "hybrid",
     model: Annotated[Optional[str], typer.Option("--model", help="模型名或路径 / model name or path")] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=100, help="检索评测深度 / retrieval depth for R@k, MRR, nDCG")] = 10,
@@ -528,6 +531,9 @@ def evaluate(
       rag eval --dataset eval/dev.jsonl --retriever all \\
         --system 'qwen=openai:http://127.0.0.1:11434/v1#qwen2.5:7b?context=none'
     """
+    if promises is not None:
+        _eval_promises(promises, reports_root, out)
+        return
     if catalogue is not None or dataset is None:  # no dataset: the catalogue check, or a usage error
         return _eval_catalogue(catalogue, layout, strip_front_matter, out)
     use_store(ctx, store, milvus_uri, milvus_collection, candidate_k)
@@ -551,7 +557,7 @@ def _eval_catalogue(folder: Optional[Path], layout: str, stripped: Optional[bool
     from rag.evaluation.catalogue_check import MODES, CatalogueCheck, CatalogueCheckError, FolderLayout, check_table
 
     if folder is None:
-        _fail("请给出 --dataset（或 --catalogue DIR） / Give --dataset (or --catalogue DIR)", 2)
+        _fail("请给出 --dataset、--catalogue DIR 或 --promises / Give --dataset, --catalogue DIR or --promises", 2)
     modes = MODES if stripped is None else ("stripped",) if stripped else ("published",)
     try:
         check = CatalogueCheck(FolderLayout.named(layout), modes=modes)
@@ -569,6 +575,26 @@ def _eval_catalogue(folder: Optional[Path], layout: str, stripped: Optional[bool
         out.mkdir(parents=True, exist_ok=True)
         (out / "catalogue-check.json").write_text(json.dumps(result.as_json(), ensure_ascii=False, indent=1), "utf-8")
         typer.echo(f"报告已写入 / Report written: {out / 'catalogue-check.json'}")
+
+
+def _eval_promises(gold: Path, root: Optional[Path], out: Optional[Path]) -> None:
+    """Scores the promise tracker on gold pairs of consecutive reports (``rag.evaluation.promises``)."""
+    from rag.evaluation.promises import GoldError, PromiseScorer, load_gold, summary_table
+
+    root = root or Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "gov-reports"
+    try:
+        scores = PromiseScorer(root).run(load_gold(gold))
+    except GoldError as exc:
+        _fail(str(exc))
+    typer.echo(summary_table(scores))
+    for s in scores:
+        for problem in s.problems:
+            typer.echo(f"  {s.doc}: {problem}")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "promises.json").write_text(json.dumps([s.to_dict() for s in scores], ensure_ascii=False, indent=2),
+                                           encoding="utf-8")
+        typer.echo(f"报告已写入 / Report written: {out / 'promises.json'}")
 
 
 def _other_systems(specs: list[str], settings: Settings) -> list:

@@ -106,6 +106,7 @@ class PromiseOut(BaseModel):
     outcome: str | None = Field(None, description="次年报告中的成绩编号 / the outcome record's id")
     outcome_doc: str | None = None
     outcome_figure: str = ""
+    rule: str = Field("", description="判定依据，如「目标5.5%左右，实际5.6%：完成」 / the status with its rule")
 
 
 class CommitmentRecord(BaseModel):
