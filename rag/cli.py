@@ -361,7 +361,9 @@ def _corpus_settings(ctx: typer.Context, settings: Settings, corpus: Optional[Pa
 @app.command("eval")
 def evaluate(
     ctx: typer.Context,
-    dataset: Annotated[Path, typer.Option("--dataset", help="JSONL、BEIR 目录或 SQuAD/CMRC JSON / own JSONL, BEIR folder or SQuAD/CMRC JSON")],
+    dataset: Annotated[Optional[Path], typer.Option("--dataset", help="JSONL、BEIR 目录或 SQuAD/CMRC JSON / own JSONL, BEIR folder or SQuAD/CMRC JSON")] = None,
+    real: Annotated[Optional[list[Path]], typer.Option("--real", help="真实报告问题集（JSONL 文件或目录，doc 为集合内路径），可重复 / real-report question sets (JSONL file or folder; doc = path in the collection), repeatable")] = None,
+    reports_root: Annotated[Optional[Path], typer.Option("--reports-root", help="真实报告集合目录 / the real report collection (default ../shared/corpora/gov-reports)")] = None,
     retriever: Annotated[str, typer.Option("--retriever", help="bm25 | dense | hybrid | all")] = "hybrid",
     model: Annotated[Optional[str], typer.Option("--model", help="模型名或路径 / model name or path")] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=100, help="检索评测深度 / retrieval depth for R@k, MRR, nDCG")] = 10,
@@ -405,19 +407,36 @@ def evaluate(
     use_store(ctx, store, milvus_uri, milvus_collection, candidate_k)
     from rag.pipeline import RETRIEVERS
 
+    if dataset is None and (not real or leave_one_out or formats is not None):
+        _fail("需要 --dataset（或只用 --real） / Give --dataset (or --real alone)", 2)
     if retriever not in (*RETRIEVERS, "all"):
         _fail(f"未知检索器 {retriever!r}（可选 bm25/dense/hybrid/all） / Unknown retriever {retriever!r}", 2)
     settings = settings_from(ctx, model=model, corpus_dir=corpus, eval_refusal_phrases=refusal_phrases,
                              eval_system_timeout_s=system_timeout, eval_baseline=baseline)
     settings = _corpus_settings(ctx, settings, corpus)
+    _dispatch_eval(settings, dataset, real, reports_root, retriever, others=system or [], k=k, out=out,
+                   leave_one_out=[dataset, *(extra or [])] if leave_one_out and dataset else None,
+                   formats=formats, gold_scope=gold_scope)
+
+
+def _dispatch_eval(settings: Settings, dataset: Optional[Path], real: Optional[list[Path]], reports_root: Optional[Path],
+                   retriever: str, *, others: list[str], k: int, out: Optional[Path], leave_one_out: Optional[list[Path]],
+                   formats: Optional[str], gold_scope: bool) -> None:
+    """The one kind of evaluation ``rag eval``'s options ask for."""
+    from rag.pipeline import RETRIEVERS
+
     if leave_one_out:
-        _leave_one_out(settings, [dataset, *(extra or [])], retriever if retriever != "all" else "hybrid", out, gold_scope)
+        _leave_one_out(settings, leave_one_out, retriever if retriever != "all" else "hybrid", out, gold_scope)
         return
-    if formats is not None:
+    if formats is not None and dataset is not None:
         _eval_formats(dataset, settings, formats, out)
         return
-    others = _other_systems(system or [], settings)  # checked before the model loads: a typo fails in a second
-    _run_eval(dataset, settings, list(RETRIEVERS) if retriever == "all" else [retriever], others, k, out)
+    systems = _other_systems(others, settings)  # checked before the model loads: a typo fails in a second
+    target = out or Path("eval/reports") / (dataset.stem if dataset else "real")
+    if dataset is not None:
+        _run_eval(dataset, settings, list(RETRIEVERS) if retriever == "all" else [retriever], systems, k, target)
+    if real:
+        _real_eval(settings, real, reports_root, retriever if retriever != "all" else "hybrid", target)
 
 
 def _other_systems(specs: list[str], settings: Settings) -> list:
@@ -440,7 +459,7 @@ def _other_systems(specs: list[str], settings: Settings) -> list:
 
 
 def _run_eval(dataset: Path, settings: Settings, retrievers: list[str], others: list, k: int,
-              out: Optional[Path]) -> None:
+              out: Path) -> None:
     """Loads the dataset and pipeline, runs retrievers, baseline and other systems, writes the report."""
     from rag.corpus import CorpusError
     from rag.embedding import ModelLoadError
@@ -466,7 +485,7 @@ def _run_eval(dataset: Path, settings: Settings, retrievers: list[str], others: 
     typer.echo(comparison_table(report))
     if breakdown := breakdown_tables(report):
         typer.echo("\n" + breakdown)
-    files = write_report(report, out or Path("eval/reports") / data.name)
+    files = write_report(report, out)
     typer.echo(f"报告已写入 / Report written: {', '.join(str(f) for f in files)}")
 
 

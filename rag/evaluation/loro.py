@@ -68,14 +68,16 @@ class HeldOut:
     results: dict[str, list[QuestionResult]] = field(default_factory=dict)
 
 
-def _headline(summary: dict[str, Any]) -> dict[str, Any]:
+def headline(summary: dict[str, Any]) -> dict[str, Any]:
     if "accuracy" not in summary:
         return {"n": summary.get("n", 0)}
     refusal = summary.get("refusal") or {}
-    return {"n": summary.get("n"), "accuracy": summary.get("accuracy"),
+    english = (summary.get("by_type") or {}).get("english") or {}
+    return {"n": summary.get("n"), "accuracy": summary.get("accuracy"), "english_accuracy": english.get("accuracy"),
             "answerable_accuracy": summary.get("answerable_accuracy"),
             "refusal_recall": refusal.get("recall"), "false_refusal_rate": refusal.get("false_refusal_rate"),
-            "median_answer_chars": summary.get("median_answer_chars"), "quote_violations": summary.get("quote_violations")}
+            "median_answer_chars": summary.get("median_answer_chars"), "quote_violations": summary.get("quote_violations"),
+            "by_type": {t: v.get("accuracy") for t, v in (summary.get("by_type") or {}).items()}}
 
 
 class LeaveOneReportOut:
@@ -157,9 +159,9 @@ class LeaveOneReportOut:
             finally:
                 composer.set_scorer(None)
             pooled["learned"] += learned
-            held.append(HeldOut(report, len(test), trained_on, _headline(summarize(hand)),
-                                _headline(summarize(learned)), {"hand": hand, "learned": learned}))
-        return {"reports": held, "pooled": {k: _headline(summarize(v)) for k, v in pooled.items()},
+            held.append(HeldOut(report, len(test), trained_on, headline(summarize(hand)),
+                                headline(summarize(learned)), {"hand": hand, "learned": learned}))
+        return {"reports": held, "pooled": {k: headline(summarize(v)) for k, v in pooled.items()},
                 "questions": len(items), "left_out": sum(len(d.items) for d in datasets) - len(items)}
 
 
