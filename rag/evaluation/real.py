@@ -140,6 +140,7 @@ def run_real(pipeline: Pipeline, data: EvalDataset, *, retriever: str = "hybrid"
     """All the real set's figures on one pipeline over all its reports: the system as it ships
     (routing among the reports included), and leave one report out twice, each report alone
     (retrieval restricted to it) and among all the others (the pipeline's own scoping)."""
+    from rag.evaluation.generate import generate
     from rag.evaluation.loro import LeaveOneReportOut, headline, loro_json
     from rag.evaluation.runner import EvalRunner
 
@@ -150,8 +151,11 @@ def run_real(pipeline: Pipeline, data: EvalDataset, *, retriever: str = "hybrid"
                                        "by_report": {d: headline(_summary(runner, [r for r in shipped.results if d in r.docs]))
                                                      for d in reports_of(data.items)}},
                            "predictions": [_prediction(r) for r in shipped.results]}
+    generated = generate(pipeline.store.documents)  # each fold learns from them but for its own report's
+    out["generated_questions"] = len(generated.items)
     for name, gold in (("alone", True), ("together", False)):
-        result = LeaveOneReportOut(pipeline, retriever=retriever, gold_scope=gold, progress=progress).run([data])
+        result = LeaveOneReportOut(pipeline, retriever=retriever, gold_scope=gold, progress=progress).run(
+            [data], train_only=[generated])
         out[f"loro_{name}"] = loro_json(result)
     return out
 
