@@ -8,7 +8,7 @@ unit of citation: each unit keeps its section id, heading path and exact offsets
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 from rag.corpus import own_segments
@@ -19,7 +19,7 @@ _SENTENCE = re.compile(r"[^。！？!?\n]*(?:[。！？!?]+[”’」』）)]*|\
 _SEMICOLON = re.compile(r"[^；;]*(?:[；;]|$)")
 _CLAUSE = re.compile(r"[^，,、：:]*(?:[，,、：:]|$)")
 #: Bump when the units produced for the same text change, so existing indexes count as stale.
-VERSION = 2
+VERSION = 3  # 3: Markdown markup leaves the text; part headings in every form
 
 
 @lru_cache(maxsize=1)
@@ -82,7 +82,7 @@ class SentenceChunker:
                 merged.append((sa, sb))
         return merged
 
-    def run(self, documents: list[Document]) -> list[Unit]:
+    def run(self, documents: Iterable[Document]) -> list[Unit]:
         """Body sentences plus one unit per heading line, so "第三部分讲什么？" has something to cite."""
         units: list[Unit] = []
         for doc in documents:

@@ -92,6 +92,9 @@ def _built(store) -> None:
 
     m = store.manifest
     typer.echo(f"已建索引 / Index built: {m.n_documents} documents, {m.n_sections} sections, {m.n_units} units -> {store.path}")
+    if m.embedded >= 0:
+        typer.echo(f"已嵌入 {m.embedded} 个单元，沿用 {m.n_units - m.embedded} 个 / Embedded {m.embedded} units, "
+                   f"reused {m.n_units - m.embedded} from the previous build")
     if m.skipped:
         typer.echo(f"未索引的文件 / Files not indexed ({len(m.skipped)}):\n{skipped_lines(m.skipped)}")
     if getattr(store, "changes", None):  # Milvus: what this incremental update wrote
@@ -106,11 +109,13 @@ def index(
     ctx: typer.Context,
     force: Annotated[bool, typer.Option("--force", help="即使未过期也重建 / rebuild even if current")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="有文件无法读取时失败（退出码 1），保留原索引 / fail (exit 1) if any file cannot be read, keeping the previous index")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只列出将索引的报告及其目录条目，不嵌入 / list the reports that would be indexed, with their catalogue entries, embedding nothing")] = False,
     store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
 ) -> None:
     """构建或更新索引 / Build the index (only when the corpus or model changed, unless --force).
 
-    On Milvus only new or changed reports are embedded and written, and removed ones deleted."""
+    The corpus folder is read recursively. Units of reports that did not change keep their vectors
+    (FAISS and Milvus alike): adding one report embeds that report only."""
     from rag.corpus import CorpusError, skipped_lines
     from rag.embedding import Embedder, ModelLoadError
     from rag.index import IndexUnavailable
@@ -119,6 +124,9 @@ def index(
 
     use_store(ctx, store, milvus_uri, milvus_collection)
     settings = settings_from(ctx)
+    if dry_run:
+        _dry_run(settings)
+        return
     try:
         embedder = Embedder.from_settings(settings)
         loaded, reasons = stale_reasons(settings, embedder)
@@ -137,42 +145,103 @@ def index(
     _built(loaded)
 
 
+def _dry_run(settings: Settings) -> None:
+    """``rag index --dry-run``: every report with its catalogue entry and every file that would not
+    be indexed, with why; nothing is embedded, no model is loaded, the index is not touched."""
+    from rag.corpus import CorpusError, CorpusLoader, skipped_lines
+
+    try:
+        got = CorpusLoader(settings.corpus_dir).read(progress=sys.stderr.isatty())
+    except CorpusError as exc:
+        _fail(str(exc))
+    typer.echo("编号 id\t名称 name\t地区 place\t级别 level\t年份 year")
+    for d in got.documents:
+        r = d.report
+        typer.echo(f"{d.id}\t{r.title or d.title}\t{r.region or '?'}\t{r.level or '?'}\t{r.year or '?'}")
+    if got.skipped:
+        typer.echo(f"未索引的文件 / Files not indexed ({len(got.skipped)}):\n{skipped_lines(got.skipped)}")
+    typer.echo(f"将索引 {len(got.documents)} 份报告，未嵌入任何内容 / Would index {len(got.documents)} reports "
+               f"({len(got.skipped)} files not indexed); nothing was embedded")
+
+
+def _report_files(paths: list[Path]) -> list[tuple[Path, Path, Path]]:
+    """(file, the folder it was given under, where it goes in the corpus) for every file named or
+    found in a named folder, recursively; hidden files (``.gitkeep``) are no reports, as in the corpus."""
+    out: list[tuple[Path, Path, Path]] = []
+    for p in paths:
+        if p.is_dir():
+            found = [(f, p, f.relative_to(p)) for f in sorted(p.rglob("*"))
+                     if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)]
+            if not found:
+                _fail(f"文件夹中没有文件：{p} / No files in the folder {p}", 2)
+            out += found
+        elif p.is_file():
+            out.append((p, p.parent, Path(p.name)))
+        else:
+            _fail(f"找不到文件：{p} / File not found: {p}", 2)
+    return out
+
+
+def _check_reports(files: list[tuple[Path, Path, Path]], corpus: Path) -> list[str]:
+    """Why each file cannot join the corpus (unreadable, empty, no report, or an id another file
+    has): the whole list, so one run names every problem."""
+    from rag.corpus import CorpusError, CorpusLoader, doc_id_for
+    from rag.loaders import LoadError
+    from rag.progress import stage
+
+    taken = {doc_id_for(f, corpus): f.relative_to(corpus).as_posix()
+             for f in CorpusLoader(corpus).files()} if corpus.is_dir() else {}
+    problems = []
+    for src, root, rel in stage("check", files, enabled=sys.stderr.isatty() and len(files) > 1, total=len(files)):
+        try:
+            CorpusLoader(root).read_file(src)  # what ``rag index`` will do with it, before any copy
+        except (LoadError, CorpusError) as exc:
+            problems.append(str(exc))
+            continue
+        new_id = doc_id_for(corpus / rel, corpus)
+        other = taken.setdefault(new_id, rel.as_posix())
+        if other != rel.as_posix():
+            problems.append(f"语料中已有同名报告 {other}（编号 {new_id}），请改名后再加入。"
+                            f" / The corpus already has {other} with id {new_id}; rename the file first.")
+    return problems
+
+
 @app.command()
 def add(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="报告文件（.txt .md .docx .pdf .html） / report files")],
+    paths: Annotated[list[Path], typer.Argument(help="报告文件或文件夹（.txt .md .docx .pdf .html） / report files or folders")],
 ) -> None:
-    """加入报告并重建索引 / Copy report files into the corpus and rebuild the index.
+    """加入报告并重建索引 / Copy report files (or folders of them, recursively) into the corpus and update the index.
 
-    Every file is read first: a missing, unsupported or unreadable file stops the command before
-    anything is copied, so the corpus never holds a file the index would skip."""
+    Every file is read first: a missing, unsupported, empty or unreadable file stops the command
+    before anything is copied, so the corpus never holds a file the index would skip. A folder's
+    layout is kept (``DIR/省/2025.md`` goes to ``corpus/省/2025.md``). Only the new reports are embedded."""
     import shutil
 
-    from rag.corpus import CorpusError, CorpusLoader
+    from rag.corpus import CorpusError
     from rag.embedding import Embedder, ModelLoadError
     from rag.index import IndexUnavailable
-    from rag.loaders import LoadError, extract
+    from rag.progress import stage
     from rag.pipeline import build_index
 
     settings = settings_from(ctx)
     corpus = Path(settings.corpus_dir)
-    existing = {p.stem: p.name for p in CorpusLoader(corpus).files()} if corpus.is_dir() else {}
-    for p in paths:
-        if not p.is_file():
-            _fail(f"找不到文件：{p} / File not found: {p}", 2)
-        try:
-            extract(p)
-        except LoadError as exc:
-            _fail(str(exc), 2)
-        if p.stem in existing and existing[p.stem] != p.name:
-            _fail(f"语料中已有同名报告 {existing[p.stem]}（编号 {p.stem}），请改名后再加入。"
-                  f" / The corpus already has {existing[p.stem]} with id {p.stem}; rename the file first.", 2)
-    corpus.mkdir(parents=True, exist_ok=True)
-    for p in paths:
-        target = corpus / p.name
-        replaced = target.exists()
-        shutil.copyfile(p, target)
-        typer.echo(f"{'已替换' if replaced else '已加入'} / {'Replaced' if replaced else 'Added'}: {p} -> {target}")
+    files = _report_files(paths)
+    problems = _check_reports(files, corpus)
+    if problems:
+        _fail(f"未复制任何文件，{len(problems)} 个文件有问题 / Nothing was copied; {len(problems)} file(s) cannot be added:\n"
+              + "\n".join(f"  - {p}" for p in problems), 2)
+    replaced = 0
+    for src, _, rel in stage("copy", files, enabled=sys.stderr.isatty() and len(files) > 1, total=len(files)):
+        target = corpus / rel
+        was = target.exists()
+        replaced += was
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, target)
+        if len(files) <= 20:
+            typer.echo(f"{'已替换' if was else '已加入'} / {'Replaced' if was else 'Added'}: {src} -> {target}")
+    added = len(files) - replaced
+    typer.echo(f"已加入 {added} 个、替换 {replaced} 个文件 / Added {added}, replaced {replaced} file(s) in {corpus}")
     try:
         store = build_index(settings, Embedder.from_settings(settings), progress=True)
     except (CorpusError, IndexUnavailable, ModelLoadError) as exc:
@@ -201,7 +270,9 @@ def ask(
     typer.echo(answer.answer)
     for c in answer.citations:
         page = f" p.{c.page}" if c.page is not None else ""
-        typer.echo(f"  [{c.n}] {c.doc}{page} §{c.section_id} {c.section_path}\n      “{c.quote}” ({c.start}-{c.end})")
+        typer.echo(f"  [{c.n}] {c.report or c.doc}{page} §{c.section_id} {c.section_path}\n      “{c.quote}” ({c.start}-{c.end})")
+        if c.source_url:
+            typer.echo(f"      {c.source_url}")
 
 
 @app.command()
@@ -227,6 +298,7 @@ def serve(
             _fail(f"Milvus Lite（{settings.milvus_target}）只能由一个进程打开：请用 --workers 1，或连接 Milvus 服务器。"
                   f" / Milvus Lite ({settings.milvus_target}) is opened by one process only: use --workers 1, "
                   "or a Milvus server URI.", 2)
+    settings = _v1_token(settings)
     opened = f"打开 / Open http://{settings.host}:{settings.port}/  (API docs: /docs)"
     # slow or too many clients: see SECURITY.md («Limits and defences») for each setting
     limits = dict(limit_concurrency=settings.limit_concurrency or None, timeout_keep_alive=settings.timeout_keep_alive_s,
@@ -253,6 +325,53 @@ def serve(
     os.environ.update({f"RAG_{k.upper()}": str(v) for k, v in (ctx.obj or {}).items()}, RAG_WORKERS=str(workers))
     uvicorn.run("ui.server:create_server", factory=True, host=settings.host, port=settings.port,
                 workers=workers, http="rag.api.transport:GuardedH11Protocol", **limits)
+
+
+def _v1_token(settings: Settings) -> Settings:
+    """Off the loopback interface, the OpenAI-compatible ``/v1/`` needs a bearer token: one is made up
+    and printed when ``RAG_API_TOKEN`` is unset (workers read it from the environment)."""
+    import ipaddress
+    import secrets
+
+    try:
+        loopback = settings.host == "localhost" or ipaddress.ip_address(settings.host).is_loopback
+    except ValueError:
+        loopback = False
+    if settings.api_token or loopback:
+        return settings
+    token = secrets.token_urlsafe(24)
+    os.environ["RAG_API_TOKEN"] = token
+    typer.echo(f"/v1 接口的访问令牌（设置 RAG_API_TOKEN 可固定） / Bearer token for /v1 (set RAG_API_TOKEN to fix it): {token}")
+    return settings.model_copy(update={"api_token": token})
+
+
+@app.command()
+def mcp(
+    ctx: typer.Context,
+    transport: Annotated[str, typer.Option(help="stdio（默认，供代理程序启动）| streamable-http / how hosts connect")] = "stdio",
+    host: Annotated[str, typer.Option(help="streamable-http 的监听地址 / bind address for streamable-http")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="streamable-http 的端口 / port for streamable-http")] = 8001,
+    store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
+) -> None:
+    """MCP 服务：ask / search / list_reports / commitments 四个工具 / Serve the Model Context Protocol tools.
+
+    An agent host starts it as a subprocess (stdio). The index is checked and the model loaded before
+    the protocol starts, so a host gets a working server or a clear error on standard error."""
+    import contextlib
+
+    from rag.mcp_server import build_server
+
+    if transport not in ("stdio", "streamable-http"):
+        _fail(f"未知传输方式 {transport!r}（可选 stdio / streamable-http） / Unknown transport {transport!r}", 2)
+    use_store(ctx, store, milvus_uri, milvus_collection, None)
+    with contextlib.redirect_stdout(sys.stderr):  # standard output is the protocol's channel
+        pipeline = load_pipeline(ctx)
+    server = build_server(lambda: pipeline)
+    if transport == "stdio":
+        server.run("stdio")
+    else:
+        typer.echo(f"MCP (streamable HTTP): http://{host}:{port}/mcp", err=True)
+        server.run("streamable-http", host=host, port=port)
 
 
 @app.command()
@@ -303,7 +422,7 @@ def commitments(
     """目标与承诺清单 / Every target and achievement of the reports, linked to its place in the text;
     a target whose place has the next year's report too is marked met, missed or not reported."""
     from rag.commitments import CommitmentExtractor, filter_commitments, render, to_csv_bytes
-    from rag.corpus import CorpusError, CorpusLoader
+    from rag.corpus import CorpusError, CorpusLoader, skipped_lines
     from rag.promises import STATUSES, track
     from rag.selection import ReportSelector, UnknownReport
 

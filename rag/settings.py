@@ -100,6 +100,9 @@ class Settings(BaseSettings):
 
     # stale index policy: rebuild automatically, or refuse with a message
     auto_rebuild: bool = True
+    # a running server checks index/CURRENT this often and switches to a newly published build
+    # (`rag index`, `rag add`) without dropping a request; 0 = never (rag/api/reload.py)
+    reload_interval_s: float = Field(default=2.0, ge=0)
 
     # evaluation (`rag eval`): relevance/citation overlap threshold, seeded bootstrap
     eval_min_overlap: float = 0.5
@@ -117,6 +120,9 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = 0  # 0 = off, else API requests per client address per minute
     max_body_bytes: int = 64 * 1024  # larger API request bodies get 413
+    # OpenAI-compatible /v1: a bearer token its clients must send (RAG_API_TOKEN); None = open, the default on
+    # loopback. `rag serve` on any other address makes one up and prints it when none is set.
+    api_token: str | None = None
     # web page: questions offered to first-time visitors; generic to any 政府工作报告
     ui_examples: list[str] = Field(default_factory=lambda: [
         "今年经济增长的预期目标是多少？", "过去五年取得了哪些主要成绩？", "今年在民生方面要办哪些实事？", "如何推进乡村振兴？"])

@@ -28,6 +28,9 @@ class Section:
     end: int
     parent: str | None = None
     children: tuple[str, ...] = ()
+    #: the kind of the report part this section is in (``[parts]`` of ``rag/data/sections.toml``):
+    #: review | plan | government | glossary | appendix, "" where no part heading says
+    part: str = ""
 
     @property
     def path_str(self) -> str:
@@ -42,10 +45,11 @@ class Report:
     and overridden by front matter (``region:``, ``level:``, ``year:``, ``title:``)."""
 
     region: str = ""  # 焦作市, 江城市, 某某县; "" when the text does not say
-    level: str = ""  # 国务院 | 省 | 市 | 县 | ""
+    level: str = ""  # 国务院 | 省 (省, 自治区, 直辖市) | 市 (地级市, 自治州, 盟, 地区) | 县 (县, 区, 县级市) | ""
     year: int | None = None  # the plan year the report sets targets for
     title: str = ""
     delivered: str | None = None  # delivery date when stated, as written
+    source_url: str = ""  # where the report was published (front matter ``source:``), its provenance
 
 
 @dataclass(slots=True)
@@ -115,6 +119,8 @@ class Citation:
     end: int
     score: float
     page: int | None = None  # 1-based PDF page of ``start``; None for formats without pages
+    report: str = ""  # the report's name as the catalogue gives it («焦作市2023年政府工作报告»), never a file name
+    source_url: str | None = None  # where the report was published (front matter ``source:``), when known
 
 
 @dataclass(slots=True, frozen=True)

@@ -173,3 +173,39 @@ def test_page_is_served_at_root_by_the_same_app(client):
     r = client.get("/")
     assert r.status_code == 200 and "text/html" in r.headers["content-type"]
     assert "政府工作报告问答" in r.text
+
+
+@pytest.mark.parametrize("path, asset", [("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")])
+def test_docs_pages_load_only_files_of_this_server(client, path, asset):
+    """Offline, a page that loads Swagger UI or ReDoc from a CDN is blank: every script, style
+    sheet and icon the page names is on this origin, and served."""
+    import re
+
+    page = client.get(path)
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']|url:\s*['"]([^'"]+)['"]""", page.text)
+    urls = [a or b for a, b in urls]
+    assert any(u.endswith(asset) for u in urls), urls
+    for url in urls:
+        assert not re.match(r"(?i)(https?:)?//", url), url
+        assert client.get(url).status_code == 200, url
+    csp = page.headers["content-security-policy"]
+    assert "http" not in csp  # nothing from elsewhere may load
+
+
+def test_malformed_json_says_where_and_why(client):
+    r = client.post("/api/ask", content=b'{"question": "\xe4\xbb\x8a", top_k: 3}',
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    message = r.json()["error"]["message"]
+    assert "JSON" in message and "character" in message and "字符" in message
+    assert "decode error" not in message  # pydantic's bare phrase said nothing
+
+
+@pytest.mark.parametrize("method, path, allow", [("GET", "/api/ask", "POST"), ("POST", "/api/health", "GET"),
+                                                ("DELETE", "/api/documents", "GET")])
+def test_a_route_asked_with_another_method_is_405(client, method, path, allow):
+    r = client.request(method, path)
+    assert r.status_code == 405 and r.headers["allow"] == allow
+    assert r.json()["error"]["code"] == "method_not_allowed"
+    assert client.get("/api/no-such-route").status_code == 404

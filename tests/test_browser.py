@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import serve_in_thread
 
 pytestmark = pytest.mark.browser
 
@@ -24,32 +22,14 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 TIMEOUT_MS = 90_000
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def serving(settings, pipeline) -> Iterator[str]:
     """The page and API on a loopback port in a thread, for as long as the generator runs."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing (make system-deps installs it)")
-    import uvicorn
-
     from ui.server import create_server
 
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_server(settings, pipeline), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}/"
-    server.should_exit = True
-    thread.join(timeout=30)
+    for port in serve_in_thread(create_server(settings, pipeline)):
+        yield f"http://127.0.0.1:{port}/"
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import SEED_DIR
 from typer.testing import CliRunner
 
 from rag.cli import app as cli
@@ -23,7 +24,7 @@ from rag.index import POINTER, IndexStore, IndexUnavailable
 from rag.pipeline import build_index, open_index
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED_DIR, SYNTHETIC_DIR = ROOT / "corpus", ROOT / "tests" / "fixtures" / "synthetic"
+SYNTHETIC_DIR = ROOT / "tests" / "fixtures" / "synthetic"
 RAG = str(Path(sys.executable).with_name("rag"))
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import SEED_DIR
 
 from rag.evaluation.formats import chromium, page_check, publish
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED = next((ROOT / "corpus").glob("*.txt"))
+SEED = next(SEED_DIR.glob("*.txt"))
 QUESTIONS = ["今年GDP要涨多少？", "城镇新增就业目标是多少？", "过去五年完成了多少老旧小区改造？",
              "焦作的政务服务品牌叫什么？", "单位生产总值能耗有什么要求？"]
 

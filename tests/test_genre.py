@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import SEED_DIR
 
 from rag.genre.lexicon import DATA_DIR, Lexicon, LexiconError
 from rag.genre.text import TOKENIZER_VERSION, chinese_number, contains_word, has_figure_in, strip_span, tokenize
@@ -166,7 +167,7 @@ def test_pos_tagger_tags_as_jieba_does():
     root = Path(__file__).parent.parent
     texts = [json.loads(line)["question"] for name in ("dev.jsonl", "multi.jsonl")
              for line in (root / "eval" / name).read_text("utf-8").splitlines() if line.strip()]
-    texts += [s for f in sorted((root / "corpus").glob("*.txt")) for s in re.split("[。\n]", f.read_text("utf-8"))[:300]]
+    texts += [s for f in sorted(SEED_DIR.glob("*.txt")) for s in re.split("[。\n]", f.read_text("utf-8"))[:300]]
     rng = random.Random(7)
     known, rare = list(posseg.char_state_tab_P), [chr(c) for c in range(0x4E00, 0x9FA5, 97)]
     for _ in range(300):

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import SEED_DIR
 
 from rag.corpus import CorpusLoader
 from rag.evaluation.formats import chromium, print_pdf, publish
@@ -138,7 +139,7 @@ def test_pdf_extraction_reads_a_real_report_verbatim(tmp_path, seed_docs):
     """The seed report printed by Chromium comes back line for line as its plain text."""
     from rag.corpus import parse_document
 
-    raw = (Path(__file__).resolve().parents[1] / "corpus" / f"{seed_docs[0].id}.txt").read_text("utf-8")
+    raw = (SEED_DIR / f"{seed_docs[0].id}.txt").read_text("utf-8")
     pdf = publish(raw, "pdf", tmp_path / "seed.pdf")
     got = extract(pdf)
     plain = [line.strip() for line in parse_document(raw, doc_id="x").text.splitlines() if line.strip()]

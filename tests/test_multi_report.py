@@ -145,3 +145,62 @@ def test_cli_commitments_by_promise(tmp_path):
 def test_a_figure_of_another_quantity_is_refused(multi):
     a = multi.ask("临川市常住人口有多少？")  # the report gives only 常住人口城镇化率
     assert not a.found and not a.citations and "常住人口" in a.answer
+
+
+# --------------------------------------------------------------------------- places and scope (issue 25)
+
+EVAL_CORPUS = Path(__file__).resolve().parents[1] / "eval" / "corpus"  # the seed beside 江城, 青禾县, 南岭省
+
+
+@pytest.fixture(scope="module")
+def five():
+    """The evaluation corpus, indexed beside the test seed's index (kept between runs)."""
+    from conftest import TEST_SITE
+
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    return Pipeline.load(Settings(corpus_dir=EVAL_CORPUS, index_dir=TEST_SITE / "eval-corpus-index"))
+
+
+@pytest.mark.parametrize("question", ["郑州今年GDP要涨多少", "北京的GDP增长目标是多少", "郑州市今年GDP要涨多少？",
+                                      "洛阳今年GDP要涨多少？"])
+def test_a_place_the_report_only_mentions_is_refused_with_the_reports(pipeline, question):
+    """The seed names 郑州 and 北京 but is 焦作's: their figures are not its figures."""
+    a = pipeline.ask(question)
+    assert not a.found and not a.citations and a.composer == "scope", a.answer
+    assert "焦作市2023年政府工作报告" in a.answer and "No report" in a.answer
+
+
+def test_a_place_inside_the_reports_area_or_a_line_to_elsewhere_is_still_answered(pipeline):
+    assert pipeline.ask("今年GDP要涨多少？").found
+    for question in ("开通至北京的始发高铁了吗？", "温县今年要建设什么？"):
+        assert pipeline.selector.unknown_places(question) == [], question
+
+
+def test_a_fresh_question_does_not_inherit_the_last_turns_place(five):
+    """«买车…» after a question about 焦作 asks afresh: the same answer as in a new chat."""
+    question = "报废旧车再买新能源车能补多少钱？"
+    fresh = five.ask(question)
+    after = five.ask(question, history=["焦作的地铁什么时候通车？"])
+    assert fresh.found and "1万元" in fresh.answer
+    assert (after.answer, [c.doc for c in after.citations]) == (fresh.answer, [c.doc for c in fresh.citations])
+
+
+def test_a_follow_up_that_leans_on_the_last_turn_keeps_its_place(five):
+    a = five.ask("那过去五年呢？", history=["焦作今年GDP要涨多少？"])
+    assert a.found and {c.doc for c in a.citations} == {"000_95e50edaf71b7d1c"}, a.answer
+    # two follow-ups in a row still lean on the turn that named the place
+    b = five.ask("那今年呢？", history=["江城市过去五年城镇新增就业多少？", "那失业率呢？"])
+    assert {five.store.document(c.doc).report.region for c in b.citations} == {"江城市"}, b.answer
+
+
+def test_the_report_picker_wins_over_the_conversations_place(five):
+    """Picked on one county after exchanges about 焦作 and 江城: its own answer, as in a fresh chat."""
+    county = next(d.id for d in five.store.documents if d.report.level == "县")
+    history = ["焦作今年GDP要涨多少？", "江城今年GDP目标？", "那过去五年呢？"]
+    fresh = five.ask("今年GDP要涨多少？", documents=[county])
+    picked = five.ask("今年GDP要涨多少？", history=history, documents=[county])
+    assert fresh.found and picked.answer == fresh.answer
+    follow = five.ask("那今年呢？", history=["焦作过去五年GDP增长了多少？"], documents=[county])
+    assert {c.doc for c in follow.citations} <= {county}, follow.answer

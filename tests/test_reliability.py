@@ -130,8 +130,8 @@ def test_search_query_is_cleaned_and_bounded(client):
 
 def test_unknown_api_path_and_method(client):
     assert_error(client.get("/api/no-such-thing"), 404, "not_found")
-    assert_error(client.delete("/api/ask"), 404)
-    assert_error(client.get("/api/ask"), 404)
+    assert_error(client.delete("/api/ask"), 405, "method_not_allowed")  # the route exists: 405, not 404
+    assert_error(client.get("/api/ask"), 405, "method_not_allowed")
 
 
 def test_unknown_document_or_section_is_404(client, pipeline):

@@ -42,7 +42,24 @@ def test_named_place_and_year_restrict_the_reports(selector, question, intent, e
 def test_no_place_named_leaves_every_report(selector):
     selection = selector.run("过去五年城镇新增就业多少？")
     assert selection.doc_ids is None and not selection.unknown
-    assert selector.run("北京的高铁开通了吗？").unknown == ()  # a place a report's text mentions
+    assert selector.run("到北京的高铁开通了吗？").unknown == ()  # where a line a report builds goes: its topic
+
+
+@pytest.mark.parametrize("question", ["北京的高铁开通了吗？", "北京今年GDP要涨多少", "北京的GDP增长目标是多少"])
+def test_a_place_a_report_only_mentions_is_not_a_report(selector, question):
+    """江城's report names 北京, but no report is 北京's: the question is not about 江城."""
+    assert selector.run(question).unknown == ("北京",)
+
+
+def test_a_place_inside_a_reports_area_is_that_report():
+    """A county a city's report writes with its ending lies in that city: its questions go to the
+    city's report; a city of the same level that the report names does not."""
+    docs = [_report("江城市", 2023, "jc23", "支持青石县、白沙县建设产业园，对接临海市，融入海州都市圈。")]
+    selector = ReportSelector(docs, WORDS)
+    for question in ("青石县今年建什么？", "白沙今年建什么？", "融入海州都市圈有哪些举措？"):
+        assert selector.run(question).unknown == (), question
+    for question in ("临海市今年GDP目标是多少？", "海州今年GDP目标是多少？"):
+        assert selector.run(question).unknown != (), question
 
 
 @pytest.mark.parametrize("question", ["临海市今年GDP目标是多少？", "杭州今年GDP增长目标", "青石县2023年的财政收入",
@@ -61,7 +78,7 @@ def test_unknown_places_are_remembered_per_selector_and_question(monkeypatch):
 
     without = ReportSelector([_report("江城市", 2023, "jc23")], WORDS)
     with_beijing = ReportSelector([_report("江城市", 2023, "jc23", "开通至北京的高铁。")], WORDS)
-    question = "北京的高铁开通了吗？"
+    question = "到北京的高铁开通了吗？"
     first = without.unknown_places(question)
     assert first == ["北京"] and without.unknown_places(question) == first
     first.append("changed")

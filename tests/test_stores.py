@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SEED_DIR
 from typer.testing import CliRunner
 
 from rag.cli import app as cli
@@ -21,7 +22,7 @@ from rag.stores.milvus import MilvusIndexer, connect, version_tag
 from rag.types import Report
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED_DIR, SYNTHETIC_DIR = ROOT / "corpus", ROOT / "tests" / "fixtures" / "synthetic"
+SYNTHETIC_DIR = ROOT / "tests" / "fixtures" / "synthetic"
 SAMPLE = [json.loads(line)["question"] for line in (ROOT / "eval" / "dev.jsonl").read_text("utf-8").splitlines()
           if line.strip()][::8]  # every 8th dev question: ~32, all types
 

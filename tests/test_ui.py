@@ -3,6 +3,8 @@ become buttons only for real citations, and the cited span is the highlighted on
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from rag.corpus import parse_document
@@ -54,7 +56,9 @@ def test_source_marks_exactly_the_cited_span(doc):
 
 def test_full_text_anchors_are_safe_ids_and_text_is_escaped(doc):
     html = document_html(doc, "zh")
-    assert "d<1>" not in html and 'data-target="rag-sec-d-1--1"' in html and 'id="rag-sec-d-1--1"' in html
+    anchors = re.findall(r'data-target="([^"]*)"', html)
+    assert "d<1>" not in html and anchors and all(re.fullmatch(r"rag-sec-[0-9A-Za-z-]+", a) for a in anchors)
+    assert all(f'id="{a}"' in html for a in anchors)
     assert "<script>" not in html and "办好民生实事" in html
 
 
@@ -70,3 +74,11 @@ def test_guard_replies_follow_the_interface_language():
         en = localize_refusal(answer, "en", guard)["answer"]
         assert any("\u4e00" <= c <= "\u9fff" for c in zh[:10]), zh  # the reply itself, before the examples
         assert en[:40].isascii(), en
+
+
+def test_anchors_of_path_ids_stay_distinct():
+    """Two places' ``2025`` reports have ids that differ only in Chinese characters."""
+    a = parse_document("一、总体要求\n正文。\n", doc_id="主要城市/成都市/2025")
+    b = parse_document("一、总体要求\n正文。\n", doc_id="主要城市/重庆市/2025")
+    ids = [re.findall(r'id="(rag-sec-[^"]*)"', document_html(d, "zh")) for d in (a, b)]
+    assert ids[0] and ids[1] and not set(ids[0]) & set(ids[1])

@@ -20,9 +20,11 @@ async def get_pipeline(request: Request) -> Pipeline:
 
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 
-#: Ids only ever name in-memory documents and sections; the strict forms also keep anything
-#: path-like ("..", "/", "\\", control characters) from reaching a handler or a log line.
-DocId = Annotated[str, Path(pattern=r"^[\w\-]+(\.[\w\-]+)*$", max_length=128, description="文档编号 / document id")]
+#: Ids only ever name in-memory documents and sections. A report id is its path inside the corpus
+#: (``主要城市/成都市/2025``, ``rag.corpus.doc_id_for``): folder names joined by "/"; the strict form
+#: still keeps "..", "\\", a leading "/" and control characters from reaching a handler or a log line.
+DocId = Annotated[str, Path(pattern=r"^[\w\-]+(\.[\w\-]+)*(/[\w\-]+(\.[\w\-]+)*)*$", max_length=160,
+                            description="文档编号，即语料中的相对路径（不含扩展名） / document id: its path in the corpus, without suffix")]
 SectionId = Annotated[str, Path(pattern=r"^\d+(\.\d+)*$", max_length=64, description="章节编号，如 2.1 / section id")]
 
 

@@ -6,6 +6,7 @@ a client that disconnects mid-request costs nothing but its own task.
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import os
 import stat
@@ -18,16 +19,18 @@ from fastapi import FastAPI, HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rag.api.errors import UPLOADS_DISABLED, error_response
+from rag.api.errors import OPENAI_PREFIX, UNAUTHORIZED, UPLOADS_DISABLED, error_response
 from rag.settings import Settings
 
-#: Only these paths are JSON API endpoints; the Gradio page and its assets live elsewhere.
+#: Only these paths are JSON API endpoints (the product's own, and OpenAI's dialect); the Gradio page
+#: and its assets live elsewhere.
 API_PREFIX = "/api/"
+API_PREFIXES = (API_PREFIX, OPENAI_PREFIX)
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
 def _is_api(scope: Scope) -> bool:
-    return scope["type"] == "http" and scope["path"].startswith(API_PREFIX)
+    return scope["type"] == "http" and scope["path"].startswith(API_PREFIXES)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -48,7 +51,7 @@ async def _limited(app: ASGIApp, max_bytes: int, scope: Scope, receive: Receive,
     """Runs ``app`` with the request body capped at ``max_bytes``: 413 before it reads more."""
     length = _header(scope, b"content-length")
     if length is not None and (not length.isdigit() or int(length) > max_bytes):
-        await error_response(413 if length.isdigit() else 400)(scope, receive, send)
+        await error_response(413 if length.isdigit() else 400, path=scope["path"])(scope, receive, send)
         return
     received = 0
     started = False
@@ -71,7 +74,7 @@ async def _limited(app: ASGIApp, max_bytes: int, scope: Scope, receive: Receive,
         await app(scope, limited_receive, tracking_send)
     except _BodyTooLarge:
         if not started:
-            await error_response(413)(scope, receive, send)
+            await error_response(413, path=scope["path"])(scope, receive, send)
 
 
 class BodyGuardMiddleware:
@@ -89,9 +92,27 @@ class BodyGuardMiddleware:
         announced_ok = length is None or (length.isdigit() and int(length) <= self.max_bytes)  # else 413/400 below
         media = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
         if announced_ok and media != "application/json" and not media.endswith("+json") and length != "0":
-            await error_response(415)(scope, receive, send)
+            await error_response(415, path=scope["path"])(scope, receive, send)
             return
         await _limited(self.app, self.max_bytes, scope, receive, send)
+
+
+class BearerTokenMiddleware:
+    """``/v1/`` requests must carry ``Authorization: Bearer <token>`` when a token is set: OpenAI's
+    clients send their ``api_key`` so. Compared in constant time; 401 in OpenAI's error shape."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(OPENAI_PREFIX):
+            given = (_header(scope, b"authorization") or "").encode("latin-1")
+            if not hmac.compare_digest(given, self.expected):
+                await error_response(401, "invalid_api_key", UNAUTHORIZED, path=scope["path"],
+                                     headers={"WWW-Authenticate": "Bearer"})(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class SecurityHeadersMiddleware:
@@ -110,7 +131,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = {**self.HEADERS, "content-security-policy": content_security_policy(scope["path"])}
+        extra = {**self.HEADERS, "content-security-policy": CONTENT_SECURITY_POLICY}
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -185,7 +206,7 @@ class RateLimitMiddleware:
             client = scope.get("client")
             wait = self.limiter.admit(self.limiter.key(client[0] if client else None))
             if wait:
-                await error_response(429, headers={"Retry-After": str(wait)})(scope, receive, send)
+                await error_response(429, headers={"Retry-After": str(wait)}, path=scope["path"])(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
@@ -249,18 +270,14 @@ class PageGuardMiddleware:
         return False
 
 
-def content_security_policy(path: str) -> str:
-    """Gradio needs inline scripts and styles and talks to its own origin over fetch/websocket;
-    the API docs pages additionally load Swagger UI / ReDoc from their CDN."""
-    docs = path in ("/docs", "/redoc")
-    cdn = " https://cdn.jsdelivr.net" if docs else ""
-    logo = " https://fastapi.tiangolo.com" if docs else ""
-    return (
-        f"default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'{cdn}; "
-        f"style-src 'self' 'unsafe-inline'{cdn}; img-src 'self' data: blob:{cdn}{logo}; "
-        "font-src 'self' data:; connect-src 'self' ws: wss:; media-src 'self' blob: data:; "
-        "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
-    )
+#: Gradio needs inline scripts and styles and talks to its own origin over fetch/websocket; the API
+#: docs pages load Swagger UI / ReDoc from this origin too (``rag.api.docs``): nothing from elsewhere.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "font-src 'self' data:; connect-src 'self' ws: wss:; media-src 'self' blob: data:; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+)
 
 
 def install(app: FastAPI, settings: Settings, limiter: RateLimiter | None) -> None:
@@ -270,10 +287,12 @@ def install(app: FastAPI, settings: Settings, limiter: RateLimiter | None) -> No
     app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(PageGuardMiddleware, max_bytes=settings.max_body_bytes,
                        served_dirs=lambda: getattr(app.state, "served_dirs", ()))
+    if settings.api_token:
+        app.add_middleware(BearerTokenMiddleware, token=settings.api_token)
     if limiter is not None:
         app.add_middleware(RateLimitMiddleware, limiter=limiter)
     # Always installed, even with no origins (CORS off: the page and the API share one origin):
     # Gradio otherwise adds its own CORS layer that echoes any origin, with credentials, on any
     # host that is not localhost, and it stands down only when the parent app has this one.
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                       allow_headers=["Content-Type"], max_age=600)
+                       allow_headers=["Content-Type", "Authorization"], max_age=600)

@@ -48,7 +48,7 @@ class AskRequest(BaseModel):
     top_k: int | None = Field(None, ge=1, le=20, description="检索条数 / units retrieved")
     history: list[Turn] = Field(default_factory=list, max_length=MAX_HISTORY,
                                 description="对话历史，最早的在前，最多 20 轮 / earlier turns, oldest first, at most 20")
-    documents: list[Annotated[str, StringConstraints(max_length=128)]] | None = Field(
+    documents: list[Annotated[str, StringConstraints(max_length=160)]] | None = Field(
         None, max_length=50, description="只从这些报告回答 / answer only from these report ids")
     region: Annotated[str, StringConstraints(max_length=40)] | None = Field(
         None, description="只从该地区的报告回答 / only reports of this place (江城 or 江城市)")
@@ -83,6 +83,10 @@ class Health(BaseModel):
     manifest: dict
     skipped: list[SkippedOut] = Field(default_factory=list,
                                       description="未能索引的文件及原因 / corpus files that could not be indexed, and why")
+    build: str | None = Field(None, description="正在使用的索引版本目录 / the index build folder being served")
+    published_build: str | None = Field(None, description="index/CURRENT 指向的版本 / the build index/CURRENT names")
+    stale: bool = Field(False, description="已发布更新的索引但尚未切换 / a newer build is published and not served yet")
+    reload_error: str | None = Field(None, description="新版本未能加载的原因 / why the published build could not be loaded")
 
 
 class PromiseOut(BaseModel):
@@ -149,10 +153,18 @@ class SectionRef(BaseModel):
     title: str
     level: int
     parent: str | None = None
+    part: str = Field("", description="所属部分：review 回顾 / plan 计划 / government 政府自身建设 / glossary 名词解释 / appendix 附件，空为未标明")
+
+
+#: How a report is shown to people: the catalogue's name, and where it was published.
+_NAME = Field("", description="报告名称（目录给出），如 成都市2025年政府工作报告 / the report's name from the catalogue")
+_URL = Field(None, description="报告的发布网址（front matter 的 source:） / where the report was published, when known")
 
 
 class DocumentOut(BaseModel):
-    id: str
+    id: str = Field(description="文档编号：语料中的相对路径（不含扩展名） / the report id: its path in the corpus, without suffix")
+    name: str = _NAME
+    source_url: str | None = _URL
     title: str
     source: str
     chars: int
@@ -167,6 +179,8 @@ class DocumentText(BaseModel):
     """A report's whole extracted text: every citation's ``start``/``end`` index into ``text``."""
 
     id: str
+    name: str = _NAME
+    source_url: str | None = _URL
     title: str
     source: str
     format: str

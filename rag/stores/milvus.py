@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rag.genre.text import PUNCT, tokenize
-from rag.index import (IndexBuilder, IndexUnavailable, Manifest, current_build, load_catalogue, read_manifest,
-                       report_hash)
+from rag.index import (IndexBuilder, IndexUnavailable, Manifest, current_build, embed_units, load_catalogue,
+                       read_manifest, report_hash)
 from rag.locking import build_lock
+from rag.progress import stage
 from rag.stores.base import Candidates, StoreUnavailable, catalogue_dir
 from rag.types import Document, SkippedFile, Unit
 
@@ -231,22 +232,21 @@ class MilvusIndexer:
         tags = {d.id: version_tag(d.id, report_hash(d)) for d in documents}
         changed = [d for d in documents if old_tags.get(d.id) != tags[d.id]]
         todo = [u for d in changed for u in by_doc.get(d.id, [])]
-        vectors = self.embedder.encode_passages([u.embed_text for u in todo], progress=progress) if todo \
-            else np.zeros((0, dim), dtype=np.float32)
-        vectors = np.asarray(vectors, dtype=np.float32)
+        vectors, embedded = embed_units(self.embedder, todo, dim=dim, progress=progress)
         at = 0
         rows: list[dict[str, Any]] = []
         for d in changed:
             mine = by_doc.get(d.id, [])
             rows += self._rows(d, mine, vectors[at:at + len(mine)], tags[d.id])
             at += len(mine)
-        for i in range(0, len(rows), _BATCH):  # upsert: a rerun after a crash rewrites the same keys
+        # upsert: a rerun after a crash rewrites the same keys
+        for i in stage("store", range(0, len(rows), _BATCH), enabled=progress and bool(rows), unit="batch"):
             client.upsert(self.collection, rows[i:i + _BATCH], timeout=self.settings.milvus_timeout_s)
         client.flush(self.collection)
         builder = IndexBuilder(catalogue_dir(self.settings), self.embedder)
         with builder.staging() as staging:
             build = builder.publish(staging, documents, units, corpus_hash=corpus_hash, chunker=chunker, dim=dim,
-                                    skipped=skipped, store="milvus", engine=self.engine)
+                                    skipped=skipped, store="milvus", engine=self.engine, embedded=embedded)
         # only now that readers follow the new manifest: drop every row of a tag no report uses
         client.delete(self.collection, filter=f"doc_ver not in {_quoted(sorted(tags.values()))}",
                       timeout=self.settings.milvus_timeout_s)

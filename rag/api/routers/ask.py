@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter
@@ -11,11 +10,10 @@ from fastapi.concurrency import iterate_in_threadpool, run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from rag.api.deps import PipelineDep, report_ids
-from rag.api.errors import DEFAULTS
 from rag.api.schemas import AnswerOut, AskRequest
+from rag.api.streaming import guarded_sse
 
 router = APIRouter(prefix="/api", tags=["ask"])
-log = logging.getLogger("rag.api")
 
 
 @router.post("/ask", response_model=AnswerOut, summary="提问 / Ask a question")
@@ -27,17 +25,18 @@ async def ask(req: AskRequest, pipeline: PipelineDep) -> AnswerOut:
     return AnswerOut.model_validate(answer, from_attributes=True)
 
 
-async def _sse(events: AsyncIterator[dict]) -> AsyncIterator[str]:
-    """Each pipeline event as one SSE message named by its ``type``; the pipeline decides what events exist.
-    A failure after the response started cannot become a 500: it ends the stream with an
-    ``error`` event in the error shape, and the details go to the log."""
-    try:
-        async for event in events:
-            yield f"event: {event.get('type', 'message')}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
-    except Exception:
-        log.exception("answer stream failed")
-        code, message = DEFAULTS[500]
-        yield f"event: error\ndata: {json.dumps({'type': 'error', 'error': {'code': code, 'message': message}})}\n\n"
+def _event(event: dict) -> str:
+    """Each pipeline event as one SSE message named by its ``type``; the pipeline decides what events exist."""
+    return f"event: {event.get('type', 'message')}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
+
+
+def _error_event(code: str, message: str) -> str:
+    return f"event: error\ndata: {json.dumps({'type': 'error', 'error': {'code': code, 'message': message}})}\n\n"
+
+
+def _sse(events: AsyncIterator[dict]) -> AsyncIterator[str]:
+    """A failure after the response started ends the stream with an ``error`` event in the error shape."""
+    return guarded_sse(events, _event, _error_event, "answer stream")
 
 
 @router.post(
