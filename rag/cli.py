@@ -558,6 +558,35 @@ def _dispatch_eval(settings: Settings, dataset: Optional[Path], real: Optional[l
         _real_eval(settings, real, reports_root, retriever if retriever != "all" else "hybrid", target)
 
 
+def _real_eval(settings: Settings, paths: list[Path], root: Optional[Path], retriever: str, out: Path) -> None:
+    """``rag eval --real``: the real sets on an index of their own reports, appended to the report
+    (``real.md`` and ``real.json`` beside the synthetic set's ``report.md``)."""
+    from rag.corpus import CorpusError
+    from rag.embedding import ModelLoadError
+    from rag.evaluation.datasets import DatasetError
+    from rag.evaluation.real import bind_reports, load_real_sets, real_settings, real_tables, run_real
+    from rag.index import IndexUnavailable
+    from rag.pipeline import Pipeline
+
+    try:
+        data = load_real_sets(paths, root)
+        pipeline = Pipeline.load(real_settings(settings, data.reports or {}), progress=sys.stderr.isatty())
+        result = run_real(pipeline, bind_reports(data, pipeline), retriever=retriever, progress=sys.stderr.isatty())
+    except (DatasetError, CorpusError, IndexUnavailable, ModelLoadError, OSError) as exc:
+        _fail(str(exc))
+    tables = real_tables(result)
+    typer.echo("\n" + tables)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "real.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), "utf-8")
+    (out / "real.md").write_text(f"# Real reports: {data.name}\n\n{len(data.items)} questions over "
+                                 f"{len(data.reports or {})} reports.\n\n{tables}\n", "utf-8")
+    report = out / "report.md"
+    if report.is_file():  # one report: the synthetic set's figures, then the real set's beside them
+        text = report.read_text("utf-8").split("\n## Real reports", 1)[0].rstrip()
+        report.write_text(f"{text}\n\n## Real reports: {data.name}\n\n{tables}\n", "utf-8")
+    typer.echo(f"报告已写入 / Report written: {out / 'real.md'}, {out / 'real.json'}")
+
+
 def _other_systems(specs: list[str], settings: Settings) -> list:
     """The ``--system`` specs parsed, with names that are unique and not a retriever's."""
     from rag.evaluation.baseline import LangchainStyleBaseline
@@ -675,25 +704,45 @@ def _leave_one_out(settings: Settings, paths: list[Path], retriever: str, out: O
 @app.command()
 def train(
     ctx: typer.Context,
-    dataset: Annotated[list[Path], typer.Option("--dataset", help="带标准答案的 JSONL 问题集，可重复 / JSONL question sets with gold answers, repeatable")],
+    dataset: Annotated[Optional[list[Path]], typer.Option("--dataset", help="带标准答案的 JSONL 问题集，可重复 / JSONL question sets with gold answers, repeatable")] = None,
     corpus: Annotated[Optional[Path], typer.Option("--corpus", help="这些问题所问的语料目录 / the corpus the questions ask about (own index, e.g. eval/corpus)")] = None,
+    real: Annotated[Optional[list[Path]], typer.Option("--real", help="真实报告问题集，可重复 / real-report question sets, repeatable")] = None,
+    reports_root: Annotated[Optional[Path], typer.Option("--reports-root", help="真实报告集合目录 / the real report collection")] = None,
+    generate: Annotated[int, typer.Option("--generate", min=0, help="每份真实报告自动生成的训练问题数 / questions generated per real report from its own figures")] = 40,
     c: Annotated[float, typer.Option("--c", min=0.0001, help="逻辑回归正则强度倒数 / inverse regularisation strength")] = 1.0,
     out: Annotated[Optional[Path], typer.Option("--out", help="权重文件 / weights file (default rag/data/scorer.json)")] = None,
 ) -> None:
-    """拟合回答窗口评分器 / Fit the answer-window scorer on question sets and write its weights."""
+    """拟合回答窗口评分器 / Fit the answer-window scorer on question sets and write its weights.
+
+    \b
+    Questions people wrote set the refusal threshold; questions generated from the real
+    reports' own figures (--generate) only shape the weights.
+    """
     from rag.corpus import CorpusError
     from rag.embedding import ModelLoadError
     from rag.evaluation.datasets import DatasetError
     from rag.evaluation.loro import LeaveOneReportOut
+    from rag.evaluation.real import load_real_sets, real_examples
     from rag.index import IndexUnavailable
     from rag.pipeline import Pipeline
-    from rag.scoring import WEIGHTS_PATH, ScorerError
+    from rag.scoring import WEIGHTS_PATH, ScorerError, fit
 
+    if not dataset and not real:
+        _fail("需要 --dataset 或 --real / Give --dataset or --real", 2)
     settings = _corpus_settings(ctx, settings_from(ctx, corpus_dir=corpus), corpus)
     try:
-        sets = _jsonl_sets(dataset)
-        pipeline = Pipeline.load(settings.model_copy(update={"answer_scorer": "hand"}), progress=sys.stderr.isatty())
-        weights = LeaveOneReportOut(pipeline, c=c).train(sets)
+        written, generated, names = [], [], []
+        if dataset:
+            sets = _jsonl_sets(dataset)
+            pipeline = Pipeline.load(settings.model_copy(update={"answer_scorer": "hand"}), progress=sys.stderr.isatty())
+            written += LeaveOneReportOut(pipeline, c=c).collect(sets)
+            names += [s.name for s in sets]
+        if real:
+            data = load_real_sets(real, reports_root)
+            more, generated = real_examples(settings, data, per_report=generate)
+            written += more
+            names.append(data.name)
+        weights = fit(written + generated, c=c, trained_on=names, calibrate=written)
     except (DatasetError, CorpusError, IndexUnavailable, ModelLoadError, ScorerError) as exc:
         _fail(str(exc))
     target = out or WEIGHTS_PATH

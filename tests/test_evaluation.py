@@ -362,3 +362,33 @@ def test_shared_real_dev_loads_with_every_evidence_in_its_report(real_dev, gov_r
     texts = {d: clean_text(p.read_text("utf-8")).replace("**", "") for d, p in data.reports.items()}
     missing = [i.id for i in data.items for e in i.evidence if e not in texts[i.docs[0]]]
     assert not missing
+
+
+def test_cli_eval_real_reports_every_figure_per_report(tmp_path):
+    """``rag eval --real`` on a made-up collection: shipped and both leave-one-report-out runs,
+    per report and per type, in real.md and real.json; a missing set is a clear error."""
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+
+    root, text = _made_up_collection(tmp_path)
+    rows = [{"id": "r1", "question": "甲市2024年地区生产总值增长多少？", "answers": ["6.1%"], "type": "number",
+             "doc": "市/甲市/2025.md", "evidence_offsets": [[text.index("全市"), text.index("，粮食")]]},
+            {"id": "r2", "question": "乙市今年城镇新增就业目标是多少？", "answers": ["5万人"], "type": "target",
+             "doc": "市/乙市/2025.md", "evidence": "城镇新增就业5万人"},
+            {"id": "r3", "question": "乙市今年新建多少所学校？", "answers": [], "type": "unanswerable",
+             "answerable": False, "doc": "市/乙市/2025.md"}]
+    qs = tmp_path / "real.jsonl"
+    qs.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+    runner = CliRunner()
+    res = runner.invoke(app, ["--index-dir", str(tmp_path / "index"), "eval", "--real", str(qs),
+                              "--reports-root", str(root), "--out", str(tmp_path / "rep")])
+    assert res.exit_code == 0, res.output
+    saved = json.loads((tmp_path / "rep" / "real.json").read_text("utf-8"))
+    assert saved["shipped"]["pooled"]["n"] == 3 and len(saved["shipped"]["by_report"]) == 2
+    assert {r["report"] for r in saved["loro_alone"]["reports"]} == set(saved["shipped"]["by_report"])
+    assert saved["shipped"]["pooled"]["quote_violations"] == 0
+    md = (tmp_path / "rep" / "real.md").read_text("utf-8")
+    assert "leave-one-report-out, alone, learned" in md and "english_accuracy" in md and "per question type" in md
+    res = runner.invoke(app, ["eval", "--real", str(tmp_path / "none"), "--reports-root", str(root)])
+    assert res.exit_code == 1 and "No real question set" in res.output and "Traceback" not in res.output

@@ -163,7 +163,7 @@ def run_real(pipeline: Pipeline, data: EvalDataset, *, retriever: str = "hybrid"
 def _summary(runner: Any, results: list) -> dict[str, Any]:
     from rag.evaluation.runner import summarize
 
-    return summarize(results, k=runner.k, bootstrap_samples=0)
+    return summarize(results, k=runner.k, bootstrap_samples=100)
 
 
 def _prediction(r: Any) -> dict[str, Any]:
@@ -201,3 +201,26 @@ def real_tables(result: dict[str, Any]) -> str:
               "|---" * (len(modes) + 1) + "|"]
     lines += ["| " + t + " | " + " | ".join(_cell((h.get("by_type") or {}).get(t)) for _, h in modes) + " |" for t in types]
     return "\n".join(lines)
+
+
+def load_real_sets(paths: Sequence[Path], root: Path | None = None) -> EvalDataset:
+    """Several real sets as one (their reports joined)."""
+    sets = [load_real(p, root or DEFAULT_ROOT) for p in paths]
+    return EvalDataset("+".join(s.name for s in sets), "real", [i for s in sets for i in s.items],
+                       reports={d: f for s in sets for d, f in (s.reports or {}).items()})
+
+
+def real_examples(settings: Settings, data: EvalDataset, *, per_report: int = 40) -> tuple[list, list]:
+    """Training examples of a real set on an index of its reports, and of the questions generated
+    from those reports (``rag train --real``): (written, generated)."""
+    from rag.evaluation.generate import generate
+    from rag.evaluation.loro import LeaveOneReportOut, item_reports
+    from rag.pipeline import Pipeline
+
+    pipeline = Pipeline.load(real_settings(settings.model_copy(update={"answer_scorer": "hand"}), data.reports or {}))
+    bind_reports(data, pipeline)
+    generated = generate(pipeline.store.documents, per_report=per_report) if per_report else EvalDataset("generated", "jsonl", [])
+    loro = LeaveOneReportOut(pipeline)
+    reports = item_reports([data, generated], pipeline)
+    written = loro.examples([i for i in data.items if i.id in reports], reports)
+    return written, loro.examples([i for i in generated.items if i.id in reports], reports, force_scope=True)
