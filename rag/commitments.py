@@ -438,11 +438,13 @@ class CommitmentExtractor:
         if b <= a:
             return []
         recs: list[Commitment] = []
-        for ca, cb in _split(doc.text, a, b, CLAUSE_ENDS):
+        clauses = _split(doc.text, a, b, CLAUSE_ENDS)
+        for ca, cb in clauses:
             recs.extend(self._figure_records(doc, section, period, ca, cb, main=True))
         _fill_metrics(recs, "")
         self._complete_metrics(doc.text, a, b, recs, "")
-        self._distribute(doc.text, a, b, recs)
+        for ca, cb in clauses:  # «…，城镇、农村居民人均可支配收入分别增长5%、7%左右，…»: per comma clause
+            self._distribute(doc.text, ca, cb, [r for r in recs if ca <= r.start and r.end <= cb])
         if recs:
             return recs
         clause = doc.text[a:b]
