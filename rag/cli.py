@@ -253,7 +253,8 @@ def add(
 def ask(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="问题 / the question")],
-    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=20, help="检索条数 / units retrieved")] = 5,
+    top_k: Annotated[int | None, typer.Option("--top-k", "-k", min=1, max=20,
+                                              help="检索条数，默认 RAG_TOP_K（8） / units retrieved (default RAG_TOP_K, 8)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / print the answer JSON")] = False,
     store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
     candidate_k: CandidateKOpt = None,
@@ -422,7 +423,7 @@ def commitments(
     """目标与承诺清单 / Every target and achievement of the reports, linked to its place in the text;
     a target whose place has the next year's report too is marked met, missed or not reported."""
     from rag.commitments import CommitmentExtractor, filter_commitments, render, to_csv_bytes
-    from rag.corpus import CorpusError, CorpusLoader
+    from rag.corpus import CorpusError, CorpusLoader, skipped_lines
     from rag.promises import STATUSES, track
     from rag.selection import ReportSelector, UnknownReport
 
@@ -449,7 +450,7 @@ def commitments(
     if out is None:
         typer.echo(render(items, fmt, lang, by_id), nl=False)
         return
-    out.write_bytes(to_csv_bytes(items, lang, by_id) if fmt == "csv" else render(items, fmt).encode("utf-8"))
+    out.write_bytes(to_csv_bytes(items, lang, by_id) if fmt == "csv" else render(items, fmt, lang, by_id).encode("utf-8"))
     typer.echo(f"已写入 {len(items)} 条 / Wrote {len(items)} rows -> {out}")
 
 
@@ -478,6 +479,11 @@ def _corpus_settings(ctx: typer.Context, settings: Settings, corpus: Optional[Pa
     return settings
 
 
+CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", help="目录检查：逐份报告核对地区、级别、年份与目录布局 / check the catalogue's place, level and plan year of every report in this folder against its layout")]
+LayoutOpt = Annotated[str, typer.Option("--layout", help="--catalogue 的目录布局（rag/data/catalogue_check.toml） / the folder layout giving the truth")]
+StripOpt = Annotated[Optional[bool], typer.Option("--strip-front-matter/--published", help="--catalogue：只查去掉前置元数据的文本，或只查原样文本（默认两者都查） / only the text without its front matter, or only as published (default: both)")]
+
+
 @app.command("eval")
 def evaluate(
     ctx: typer.Context,
@@ -497,6 +503,7 @@ def evaluate(
     leave_one_out: Annotated[bool, typer.Option("--leave-one-out", help="留一报告评测：在其余报告上拟合评分器，在留出的报告上测 / fit the answer scorer on all reports but one, report on the held-out one")] = False,
     extra: Annotated[Optional[list[Path]], typer.Option("--extra-dataset", help="留一评测的更多问题集，可重复 / more question sets for --leave-one-out, repeatable")] = None,
     gold_scope: Annotated[bool, typer.Option("--gold-scope/--pipeline-scope", help="留一评测：检索限于问题所问的报告，或由系统自行判断 / --leave-one-out: retrieve from the question's own report, or let the pipeline's scoping choose")] = True,
+    catalogue: CatalogueOpt = None, layout: LayoutOpt = "gov-reports", strip_front_matter: StripOpt = None,
     store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
     candidate_k: CandidateKOpt = None,
 ) -> None:
@@ -525,10 +532,9 @@ def evaluate(
         --system 'qwen=openai:http://127.0.0.1:11434/v1#qwen2.5:7b?context=none'
     """
     if promises is not None:
-        _eval_promises(promises, reports_root, out)
-        return
-    if dataset is None:
-        _fail("需要 --dataset 或 --promises / Give --dataset or --promises", 2)
+        return _eval_promises(promises, reports_root, out)
+    if catalogue is not None or dataset is None:  # no dataset: the catalogue check, or a usage error
+        return _eval_catalogue(catalogue, layout, strip_front_matter, out)
     use_store(ctx, store, milvus_uri, milvus_collection, candidate_k)
     from rag.pipeline import RETRIEVERS
 
@@ -538,11 +544,9 @@ def evaluate(
                              eval_system_timeout_s=system_timeout, eval_baseline=baseline)
     settings = _corpus_settings(ctx, settings, corpus)
     if leave_one_out:
-        _leave_one_out(settings, [dataset, *(extra or [])], retriever if retriever != "all" else "hybrid", out, gold_scope)
-        return
+        return _leave_one_out(settings, [dataset, *(extra or [])], retriever if retriever != "all" else "hybrid", out, gold_scope)
     if formats is not None:
-        _eval_formats(dataset, settings, formats, out)
-        return
+        return _eval_formats(dataset, settings, formats, out)
     others = _other_systems(system or [], settings)  # checked before the model loads: a typo fails in a second
     _run_eval(dataset, settings, list(RETRIEVERS) if retriever == "all" else [retriever], others, k, out)
 
@@ -565,6 +569,31 @@ def _eval_promises(gold: Path, root: Optional[Path], out: Optional[Path]) -> Non
         (out / "promises.json").write_text(json.dumps([s.to_dict() for s in scores], ensure_ascii=False, indent=2),
                                            encoding="utf-8")
         typer.echo(f"报告已写入 / Report written: {out / 'promises.json'}")
+
+
+def _eval_catalogue(folder: Optional[Path], layout: str, stripped: Optional[bool], out: Optional[Path]) -> None:
+    """``rag eval --catalogue DIR``: accuracy of place, level and plan year, and every miss."""
+    from rag.evaluation.catalogue_check import MODES, CatalogueCheck, CatalogueCheckError, FolderLayout, check_table
+
+    if folder is None:
+        _fail("请给出 --dataset（或 --catalogue DIR） / Give --dataset (or --catalogue DIR)", 2)
+    modes = MODES if stripped is None else ("stripped",) if stripped else ("published",)
+    try:
+        check = CatalogueCheck(FolderLayout.named(layout), modes=modes)
+    except CatalogueCheckError as exc:
+        _fail(str(exc), 2)
+    try:
+        result = check.run(folder, progress=sys.stderr.isatty())
+    except CatalogueCheckError as exc:
+        _fail(str(exc))
+    if not any(result.checked.values()):
+        _fail(f"{folder} 中没有符合布局 {layout} 的报告 / No report in {folder} fits layout {layout}\n"
+              + check_table(result))
+    typer.echo(check_table(result))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "catalogue-check.json").write_text(json.dumps(result.as_json(), ensure_ascii=False, indent=1), "utf-8")
+        typer.echo(f"报告已写入 / Report written: {out / 'catalogue-check.json'}")
 
 
 def _other_systems(specs: list[str], settings: Settings) -> list:
@@ -748,6 +777,8 @@ def bench(
     skip: Annotated[Optional[str], typer.Option("--skip", help="跳过阶段，逗号分隔 / phases to skip: startup,cold,build,inprocess,http,pdf")] = None,
     scale: Annotated[bool, typer.Option("--scale", help="另做合成规模测试 / also run the synthetic scale benchmark")] = False,
     scale_n: Annotated[int, typer.Option("--scale-n", min=1000, help="规模测试向量/单元数 / vectors and units at scale")] = 100_000,
+    sample: Annotated[int, typer.Option("--sample", min=0, help="建索引阶段只取语料中均匀分布的 N 份报告（0 = 全部） / the build phase indexes N reports of --corpus at even steps (0 = all)")] = 0,
+    passages: Annotated[int, typer.Option("--passages", min=10, help="torch 与 ONNX 批量编码对比的段落数 / passages of the torch vs ONNX batched encode")] = 400,
     store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
     candidate_k: CandidateKOpt = None,
 ) -> None:
@@ -770,8 +801,8 @@ def bench(
         _fail(f"未知阶段 {', '.join(sorted(unknown))}（可选 {','.join(phases)}） / Unknown phase(s); use {','.join(phases)}", 2)
     if not dataset.is_file():
         _fail(f"找不到问题集：{dataset} / Question file not found: {dataset}", 2)
-    config = BenchConfig(dataset=dataset, queries=queries, seconds=seconds, cold_runs=cold_runs,
-                         phases=tuple(p for p in phases if p not in (skip or "").split(",")))
+    config = BenchConfig(dataset=dataset, queries=queries, seconds=seconds, cold_runs=cold_runs, sample=sample,
+                         passages=passages, phases=tuple(p for p in phases if p not in (skip or "").split(",")))
 
     def log(msg: str) -> None:
         typer.echo(msg, err=True)

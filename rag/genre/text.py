@@ -30,6 +30,8 @@ _CN_VALUE = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"�
 _CN_MULTIPLIER = {"十": 10, "百": 100, "千": 1000}
 CN_NUMERAL_RUN = re.compile(f"[{CN_NUMERAL}]+")
 
+#: An HTML comment (photo captions, editor notes in web-page reports): never report text.
+HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 #: a four-digit year of this era, not part of a longer number; group 1 is the year
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 #: a year as a question or heading says it: "2023年", "2023"
