@@ -438,11 +438,13 @@ class CommitmentExtractor:
         if b <= a:
             return []
         recs: list[Commitment] = []
-        for ca, cb in _split(doc.text, a, b, CLAUSE_ENDS):
+        clauses = _split(doc.text, a, b, CLAUSE_ENDS)
+        for ca, cb in clauses:
             recs.extend(self._figure_records(doc, section, period, ca, cb, main=True))
         _fill_metrics(recs, "")
         self._complete_metrics(doc.text, a, b, recs, "")
-        self._distribute(doc.text, a, b, recs)
+        for ca, cb in clauses:  # «…，城镇、农村居民人均可支配收入分别增长5%、7%左右，…»: per comma clause
+            self._distribute(doc.text, ca, cb, [r for r in recs if ca <= r.start and r.end <= cb])
         if recs:
             return recs
         clause = doc.text[a:b]
@@ -705,13 +707,21 @@ def _cut(s: str, w: int) -> str:
     return out
 
 
-def _table(items: list[Commitment]) -> str:
-    head = ["类型", "指标", "数值", "对照", "兑现情况", "期限", "章节", "原文"]
-    rows = [
-        ["目标" if c.kind == "target" else "成绩", _cut(c.metric, 24), c.figure or "—",
-         c.paired_figure or "", promise_text(c), c.horizon, c.section_id, _cut(c.clause, 40)]
-        for c in items
-    ]
+#: the terminal table's and Markdown's columns: the page's, by their CSV names in each language
+_SHORT_FIELDS = ["kind", "metric", "figure", "paired", "promise", "horizon", "section_id", "clause"]
+
+
+def _short_row(c: Commitment, by_id: Mapping[str, Commitment], lang: str, width: bool) -> list[str]:
+    values = _CSV_VALUES.get(lang, _CSV_VALUES["zh"])
+    return [values[c.kind], _cut(c.metric, 24) if width else c.metric, c.figure or "—", paired_text(c, by_id),
+            promise_text(c, lang), c.horizon_label, c.section_id, _cut(c.clause, 40) if width else c.clause]
+
+
+def _table(items: list[Commitment], lang: str = "zh", by_id: Mapping[str, Commitment] | None = None) -> str:
+    names = CSV_HEADERS.get(lang, CSV_HEADERS["zh"])
+    head = [names[k] for k in _SHORT_FIELDS]
+    by_id = by_id if by_id is not None else {c.id: c for c in items}
+    rows = [_short_row(c, by_id, lang, True) for c in items]
     widths = [max(_width(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = ["  ".join(_pad(v, w) for v, w in zip(r, widths)).rstrip() for r in [head, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -751,15 +761,15 @@ def _csv(items: list[Commitment], lang: str = "zh", by_id: Mapping[str, Commitme
     return buf.getvalue()
 
 
-def _md(items: list[Commitment]) -> str:
+def _md(items: list[Commitment], lang: str = "zh", by_id: Mapping[str, Commitment] | None = None) -> str:
     def esc(s: str) -> str:
         return s.replace("|", "\\|").replace("\n", " ")
 
-    lines = ["| 类型 | 指标 | 数值 | 对照 | 兑现情况 | 期限 | 章节 | 原文 |", "|---|---|---|---|---|---|---|---|"]
+    names = CSV_HEADERS.get(lang, CSV_HEADERS["zh"])
+    by_id = by_id if by_id is not None else {c.id: c for c in items}
+    lines = ["| " + " | ".join(names[k] for k in _SHORT_FIELDS) + " |", "|" + "---|" * len(_SHORT_FIELDS)]
     for c in items:
-        lines.append("| " + " | ".join(esc(v) for v in [
-            "目标" if c.kind == "target" else "成绩", c.metric, c.figure or "—", c.paired_figure,
-            promise_text(c), c.horizon, f"{c.section_id} {c.section_path}", c.clause]) + " |")
+        lines.append("| " + " | ".join(esc(v) for v in _short_row(c, by_id, lang, False)) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -767,13 +777,13 @@ def render(items: list[Commitment], fmt: str, lang: str = "zh",
            by_id: Mapping[str, Commitment] | None = None) -> str:
     """``table`` (aligned terminal text), ``csv`` (headers in ``lang``), ``json`` or ``md``."""
     if fmt == "table":
-        return _table(items)
+        return _table(items, lang, by_id)
     if fmt == "csv":
         return _csv(items, lang, by_id)
     if fmt == "json":
         return json.dumps([c.to_dict() for c in items], ensure_ascii=False, indent=2) + "\n"
     if fmt == "md":
-        return _md(items)
+        return _md(items, lang, by_id)
     raise ValueError(f"未知格式 {fmt!r}（可选 table/csv/json/md） / Unknown format {fmt!r} (table, csv, json, md)")
 
 
