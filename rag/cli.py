@@ -253,7 +253,8 @@ def add(
 def ask(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="问题 / the question")],
-    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=20, help="检索条数 / units retrieved")] = 5,
+    top_k: Annotated[int | None, typer.Option("--top-k", "-k", min=1, max=20,
+                                              help="检索条数，默认 RAG_TOP_K（8） / units retrieved (default RAG_TOP_K, 8)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / print the answer JSON")] = False,
     store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
     candidate_k: CandidateKOpt = None,
@@ -445,10 +446,11 @@ def commitments(
     everything = CommitmentExtractor().run(docs)
     track(everything, docs)
     items = filter_commitments(everything, q=q, kind=kind, section=section, documents=ids, promise=promise)
+    by_id = {c.id: c for c in everything}
     if out is None:
-        typer.echo(render(items, fmt, lang), nl=False)
+        typer.echo(render(items, fmt, lang, by_id), nl=False)
         return
-    out.write_bytes(to_csv_bytes(items, lang) if fmt == "csv" else render(items, fmt).encode("utf-8"))
+    out.write_bytes(to_csv_bytes(items, lang, by_id) if fmt == "csv" else render(items, fmt, lang, by_id).encode("utf-8"))
     typer.echo(f"已写入 {len(items)} 条 / Wrote {len(items)} rows -> {out}")
 
 
@@ -486,6 +488,9 @@ StripOpt = Annotated[Optional[bool], typer.Option("--strip-front-matter/--publis
 def evaluate(
     ctx: typer.Context,
     dataset: Annotated[Optional[Path], typer.Option("--dataset", help="JSONL、BEIR 目录或 SQuAD/CMRC JSON / own JSONL, BEIR folder or SQuAD/CMRC JSON")] = None,
+    promises: Annotated[Optional[Path], typer.Option("--promises", help="承诺兑现标准答案（文件或目录），给出每对报告的得分 / promise gold (file or folder): scores each pair of reports")] = None,
+    real: Annotated[Optional[list[Path]], typer.Option("--real", help="真实报告问题集（JSONL 文件或目录，doc 为集合内路径），可重复 / real-report question sets (JSONL file or folder; doc = path in the collection), repeatable")] = None,
+    reports_root: Annotated[Optional[Path], typer.Option("--reports-root", help="--real 与 --promises 中报告路径的根目录 / the real report collection the paths of --real and --promises are under (default ../shared/corpora/gov-reports)")] = None,
     retriever: Annotated[str, typer.Option("--retriever", help="bm25 | dense | hybrid | all")] = "hybrid",
     model: Annotated[Optional[str], typer.Option("--model", help="模型名或路径 / model name or path")] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=100, help="检索评测深度 / retrieval depth for R@k, MRR, nDCG")] = 10,
@@ -527,22 +532,73 @@ def evaluate(
       rag eval --dataset eval/dev.jsonl --retriever all \\
         --system 'qwen=openai:http://127.0.0.1:11434/v1#qwen2.5:7b?context=none'
     """
-    if catalogue is not None or dataset is None:  # no dataset: the catalogue check, or a usage error
+    if promises is not None:
+        _eval_promises(promises, reports_root, out)
+        return
+    if catalogue is not None or (dataset is None and not real):  # no question set: the catalogue check, or a usage error
         return _eval_catalogue(catalogue, layout, strip_front_matter, out)
     use_store(ctx, store, milvus_uri, milvus_collection, candidate_k)
     from rag.pipeline import RETRIEVERS
 
+    if dataset is None and (not real or leave_one_out or formats is not None):
+        _fail("需要 --dataset（或只用 --real） / Give --dataset (or --real alone)", 2)
     if retriever not in (*RETRIEVERS, "all"):
         _fail(f"未知检索器 {retriever!r}（可选 bm25/dense/hybrid/all） / Unknown retriever {retriever!r}", 2)
     settings = settings_from(ctx, model=model, corpus_dir=corpus, eval_refusal_phrases=refusal_phrases,
                              eval_system_timeout_s=system_timeout, eval_baseline=baseline)
     settings = _corpus_settings(ctx, settings, corpus)
+    _dispatch_eval(settings, dataset, real, reports_root, retriever, others=system or [], k=k, out=out,
+                   leave_one_out=[dataset, *(extra or [])] if leave_one_out and dataset else None,
+                   formats=formats, gold_scope=gold_scope)
+
+
+def _dispatch_eval(settings: Settings, dataset: Optional[Path], real: Optional[list[Path]], reports_root: Optional[Path],
+                   retriever: str, *, others: list[str], k: int, out: Optional[Path], leave_one_out: Optional[list[Path]],
+                   formats: Optional[str], gold_scope: bool) -> None:
+    """The one kind of evaluation ``rag eval``'s options ask for."""
+    from rag.pipeline import RETRIEVERS
+
     if leave_one_out:
-        return _leave_one_out(settings, [dataset, *(extra or [])], retriever if retriever != "all" else "hybrid", out, gold_scope)
-    if formats is not None:
-        return _eval_formats(dataset, settings, formats, out)
-    others = _other_systems(system or [], settings)  # checked before the model loads: a typo fails in a second
-    _run_eval(dataset, settings, list(RETRIEVERS) if retriever == "all" else [retriever], others, k, out)
+        _leave_one_out(settings, leave_one_out, retriever if retriever != "all" else "hybrid", out, gold_scope)
+        return
+    if formats is not None and dataset is not None:
+        _eval_formats(dataset, settings, formats, out)
+        return
+    systems = _other_systems(others, settings)  # checked before the model loads: a typo fails in a second
+    target = out or Path("eval/reports") / (dataset.stem if dataset else "real")
+    if dataset is not None:
+        _run_eval(dataset, settings, list(RETRIEVERS) if retriever == "all" else [retriever], systems, k, target)
+    if real:
+        _real_eval(settings, real, reports_root, retriever if retriever != "all" else "hybrid", target)
+
+
+def _real_eval(settings: Settings, paths: list[Path], root: Optional[Path], retriever: str, out: Path) -> None:
+    """``rag eval --real``: the real sets on an index of their own reports, appended to the report
+    (``real.md`` and ``real.json`` beside the synthetic set's ``report.md``)."""
+    from rag.corpus import CorpusError
+    from rag.embedding import ModelLoadError
+    from rag.evaluation.datasets import DatasetError
+    from rag.evaluation.real import bind_reports, load_real_sets, real_settings, real_tables, run_real
+    from rag.index import IndexUnavailable
+    from rag.pipeline import Pipeline
+
+    try:
+        data = load_real_sets(paths, root)
+        pipeline = Pipeline.load(real_settings(settings, data.reports or {}), progress=sys.stderr.isatty())
+        result = run_real(pipeline, bind_reports(data, pipeline), retriever=retriever, progress=sys.stderr.isatty())
+    except (DatasetError, CorpusError, IndexUnavailable, ModelLoadError, OSError) as exc:
+        _fail(str(exc))
+    tables = real_tables(result)
+    typer.echo("\n" + tables)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "real.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), "utf-8")
+    (out / "real.md").write_text(f"# Real reports: {data.name}\n\n{len(data.items)} questions over "
+                                 f"{len(data.reports or {})} reports.\n\n{tables}\n", "utf-8")
+    report = out / "report.md"
+    if report.is_file():  # one report: the synthetic set's figures, then the real set's beside them
+        text = report.read_text("utf-8").split("\n## Real reports", 1)[0].rstrip()
+        report.write_text(f"{text}\n\n## Real reports: {data.name}\n\n{tables}\n", "utf-8")
+    typer.echo(f"报告已写入 / Report written: {out / 'real.md'}, {out / 'real.json'}")
 
 
 def _eval_catalogue(folder: Optional[Path], layout: str, stripped: Optional[bool], out: Optional[Path]) -> None:
@@ -550,7 +606,7 @@ def _eval_catalogue(folder: Optional[Path], layout: str, stripped: Optional[bool
     from rag.evaluation.catalogue_check import MODES, CatalogueCheck, CatalogueCheckError, FolderLayout, check_table
 
     if folder is None:
-        _fail("请给出 --dataset（或 --catalogue DIR） / Give --dataset (or --catalogue DIR)", 2)
+        _fail("请给出 --dataset、--catalogue DIR 或 --promises / Give --dataset, --catalogue DIR or --promises", 2)
     modes = MODES if stripped is None else ("stripped",) if stripped else ("published",)
     try:
         check = CatalogueCheck(FolderLayout.named(layout), modes=modes)
@@ -568,6 +624,26 @@ def _eval_catalogue(folder: Optional[Path], layout: str, stripped: Optional[bool
         out.mkdir(parents=True, exist_ok=True)
         (out / "catalogue-check.json").write_text(json.dumps(result.as_json(), ensure_ascii=False, indent=1), "utf-8")
         typer.echo(f"报告已写入 / Report written: {out / 'catalogue-check.json'}")
+
+
+def _eval_promises(gold: Path, root: Optional[Path], out: Optional[Path]) -> None:
+    """Scores the promise tracker on gold pairs of consecutive reports (``rag.evaluation.promises``)."""
+    from rag.evaluation.promises import GoldError, PromiseScorer, load_gold, summary_table
+
+    root = root or Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "gov-reports"
+    try:
+        scores = PromiseScorer(root).run(load_gold(gold))
+    except GoldError as exc:
+        _fail(str(exc))
+    typer.echo(summary_table(scores))
+    for s in scores:
+        for problem in s.problems:
+            typer.echo(f"  {s.doc}: {problem}")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "promises.json").write_text(json.dumps([s.to_dict() for s in scores], ensure_ascii=False, indent=2),
+                                           encoding="utf-8")
+        typer.echo(f"报告已写入 / Report written: {out / 'promises.json'}")
 
 
 def _other_systems(specs: list[str], settings: Settings) -> list:
@@ -590,7 +666,7 @@ def _other_systems(specs: list[str], settings: Settings) -> list:
 
 
 def _run_eval(dataset: Path, settings: Settings, retrievers: list[str], others: list, k: int,
-              out: Optional[Path]) -> None:
+              out: Path) -> None:
     """Loads the dataset and pipeline, runs retrievers, baseline and other systems, writes the report."""
     from rag.corpus import CorpusError
     from rag.embedding import ModelLoadError
@@ -616,7 +692,7 @@ def _run_eval(dataset: Path, settings: Settings, retrievers: list[str], others: 
     typer.echo(comparison_table(report))
     if breakdown := breakdown_tables(report):
         typer.echo("\n" + breakdown)
-    files = write_report(report, out or Path("eval/reports") / data.name)
+    files = write_report(report, out)
     typer.echo(f"报告已写入 / Report written: {', '.join(str(f) for f in files)}")
 
 
@@ -687,25 +763,45 @@ def _leave_one_out(settings: Settings, paths: list[Path], retriever: str, out: O
 @app.command()
 def train(
     ctx: typer.Context,
-    dataset: Annotated[list[Path], typer.Option("--dataset", help="带标准答案的 JSONL 问题集，可重复 / JSONL question sets with gold answers, repeatable")],
+    dataset: Annotated[Optional[list[Path]], typer.Option("--dataset", help="带标准答案的 JSONL 问题集，可重复 / JSONL question sets with gold answers, repeatable")] = None,
     corpus: Annotated[Optional[Path], typer.Option("--corpus", help="这些问题所问的语料目录 / the corpus the questions ask about (own index, e.g. eval/corpus)")] = None,
+    real: Annotated[Optional[list[Path]], typer.Option("--real", help="真实报告问题集，可重复 / real-report question sets, repeatable")] = None,
+    reports_root: Annotated[Optional[Path], typer.Option("--reports-root", help="真实报告集合目录 / the real report collection")] = None,
+    generate: Annotated[int, typer.Option("--generate", min=0, help="每份真实报告自动生成的训练问题数 / questions generated per real report from its own figures")] = 40,
     c: Annotated[float, typer.Option("--c", min=0.0001, help="逻辑回归正则强度倒数 / inverse regularisation strength")] = 1.0,
     out: Annotated[Optional[Path], typer.Option("--out", help="权重文件 / weights file (default rag/data/scorer.json)")] = None,
 ) -> None:
-    """拟合回答窗口评分器 / Fit the answer-window scorer on question sets and write its weights."""
+    """拟合回答窗口评分器 / Fit the answer-window scorer on question sets and write its weights.
+
+    \b
+    Questions people wrote set the refusal threshold; questions generated from the real
+    reports' own figures (--generate) only shape the weights.
+    """
     from rag.corpus import CorpusError
     from rag.embedding import ModelLoadError
     from rag.evaluation.datasets import DatasetError
     from rag.evaluation.loro import LeaveOneReportOut
+    from rag.evaluation.real import load_real_sets, real_examples
     from rag.index import IndexUnavailable
     from rag.pipeline import Pipeline
-    from rag.scoring import WEIGHTS_PATH, ScorerError
+    from rag.scoring import WEIGHTS_PATH, ScorerError, fit
 
+    if not dataset and not real:
+        _fail("需要 --dataset 或 --real / Give --dataset or --real", 2)
     settings = _corpus_settings(ctx, settings_from(ctx, corpus_dir=corpus), corpus)
     try:
-        sets = _jsonl_sets(dataset)
-        pipeline = Pipeline.load(settings.model_copy(update={"answer_scorer": "hand"}), progress=sys.stderr.isatty())
-        weights = LeaveOneReportOut(pipeline, c=c).train(sets)
+        written, generated, names = [], [], []
+        if dataset:
+            sets = _jsonl_sets(dataset)
+            pipeline = Pipeline.load(settings.model_copy(update={"answer_scorer": "hand"}), progress=sys.stderr.isatty())
+            written += LeaveOneReportOut(pipeline, c=c).collect(sets)
+            names += [s.name for s in sets]
+        if real:
+            data = load_real_sets(real, reports_root)
+            more, generated = real_examples(settings, data, per_report=generate)
+            written += more
+            names.append(data.name)
+        weights = fit(written + generated, c=c, trained_on=names, calibrate=written)
     except (DatasetError, CorpusError, IndexUnavailable, ModelLoadError, ScorerError) as exc:
         _fail(str(exc))
     target = out or WEIGHTS_PATH
@@ -751,6 +847,8 @@ def bench(
     skip: Annotated[Optional[str], typer.Option("--skip", help="跳过阶段，逗号分隔 / phases to skip: startup,cold,build,inprocess,http,pdf")] = None,
     scale: Annotated[bool, typer.Option("--scale", help="另做合成规模测试 / also run the synthetic scale benchmark")] = False,
     scale_n: Annotated[int, typer.Option("--scale-n", min=1000, help="规模测试向量/单元数 / vectors and units at scale")] = 100_000,
+    sample: Annotated[int, typer.Option("--sample", min=0, help="建索引阶段只取语料中均匀分布的 N 份报告（0 = 全部） / the build phase indexes N reports of --corpus at even steps (0 = all)")] = 0,
+    passages: Annotated[int, typer.Option("--passages", min=10, help="torch 与 ONNX 批量编码对比的段落数 / passages of the torch vs ONNX batched encode")] = 400,
     store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
     candidate_k: CandidateKOpt = None,
 ) -> None:
@@ -773,8 +871,8 @@ def bench(
         _fail(f"未知阶段 {', '.join(sorted(unknown))}（可选 {','.join(phases)}） / Unknown phase(s); use {','.join(phases)}", 2)
     if not dataset.is_file():
         _fail(f"找不到问题集：{dataset} / Question file not found: {dataset}", 2)
-    config = BenchConfig(dataset=dataset, queries=queries, seconds=seconds, cold_runs=cold_runs,
-                         phases=tuple(p for p in phases if p not in (skip or "").split(",")))
+    config = BenchConfig(dataset=dataset, queries=queries, seconds=seconds, cold_runs=cold_runs, sample=sample,
+                         passages=passages, phases=tuple(p for p in phases if p not in (skip or "").split(",")))
 
     def log(msg: str) -> None:
         typer.echo(msg, err=True)

@@ -147,9 +147,12 @@ def choose_threshold(best: Sequence[float], ok: Sequence[bool], answerable: Sequ
     return winners[len(winners) // 2], top / max(len(best), 1)
 
 
-def fit(examples: Sequence[Example], *, c: float = 1.0, trained_on: Sequence[str] = ()) -> ScorerWeights:
+def fit(examples: Sequence[Example], *, c: float = 1.0, trained_on: Sequence[str] = (),
+        calibrate: Sequence[Example] | None = None) -> ScorerWeights:
     """Logistic regression on every candidate window of every part, then the refusal threshold
-    on the parts' best windows. Standardisation is folded into the stored coefficients."""
+    on the parts' best windows: of ``calibrate`` when given (the questions people wrote, while
+    generated ones only shape the coefficients), else of ``examples``. Standardisation is folded
+    into the stored coefficients."""
     from sklearn.linear_model import LogisticRegression
 
     x = np.asarray([f.vector() for e in examples for f in e.facts], dtype=np.float64)
@@ -166,13 +169,14 @@ def fit(examples: Sequence[Example], *, c: float = 1.0, trained_on: Sequence[str
                             trained_on=list(trained_on))
     scorer = WindowScorer(weights)
     best, ok = [], []
-    for e in examples:
+    calibrate = examples if calibrate is None else calibrate
+    for e in calibrate:
         p = scorer.probabilities(e.facts)
         i = int(np.argmax(p)) if p.size else -1
         best.append(float(p[i]) if p.size else 0.0)
         ok.append(bool(p.size and e.labels[i]))
-    weights.threshold, accuracy = choose_threshold(best, ok, [e.answerable for e in examples])
+    weights.threshold, accuracy = choose_threshold(best, ok, [e.answerable for e in calibrate])
     weights.threshold = round(weights.threshold, 6)
     weights.fit = {"windows": int(len(y)), "positive_windows": int(y.sum()), "parts": len(examples),
-                   "answerable_parts": sum(e.answerable for e in examples), "part_accuracy": round(accuracy, 4), "c": c}
+                   "calibration_parts": len(calibrate), "answerable_parts": sum(e.answerable for e in calibrate), "part_accuracy": round(accuracy, 4), "c": c}
     return weights

@@ -11,6 +11,12 @@ from typing import TYPE_CHECKING
 
 from rag.scoring import Example, ScorerError, WindowScorer
 
+#: A window that answers but runs this many characters longer than the shortest window of its part
+#: that answers is labelled a miss: the scorer learns the short answer a reader wants, not the
+#: longest run of clauses that happens to hold the figure (on the real reports that halved the
+#: answers' length at the same accuracy, leave one report out).
+CONCISE_SLACK_CHARS = 40
+
 if TYPE_CHECKING:
     from rag.composers.extractive import ExtractiveComposer, Window
     from rag.evaluation.datasets import EvalItem
@@ -54,10 +60,19 @@ def collect_examples(pipeline: Pipeline, items: Sequence[EvalItem], *, retriever
         for n, part in enumerate(parts):
             hits = pipeline.retrievers[retriever].retrieve(part, pipeline.settings.top_k)
             cands = composer.candidates(part, hits)
-            out.append(Example(group=f"{item.id}#{n}", facts=[f for _, f in cands],
-                               labels=[label(answer_text(composer, w), item, len(parts)) for w, _ in cands],
+            labels = concise([label(answer_text(composer, w), item, len(parts)) for w, _ in cands],
+                             [len(w.text) for w, _ in cands])
+            out.append(Example(group=f"{item.id}#{n}", facts=[f for _, f in cands], labels=labels,
                                answerable=item.answerable))
     return out
+
+
+def concise(labels: list[int], lengths: list[int], slack: int = CONCISE_SLACK_CHARS) -> list[int]:
+    """Only the answering windows within ``slack`` characters of the shortest one stay positive."""
+    shortest = min((n for lab, n in zip(labels, lengths, strict=True) if lab), default=None)
+    if shortest is None:
+        return labels
+    return [int(bool(lab) and n <= shortest + slack) for lab, n in zip(labels, lengths, strict=True)]
 
 
 def hand_threshold(pipeline: Pipeline, items: Sequence[EvalItem], *, retriever: str = "hybrid") -> tuple[float, float]:

@@ -291,3 +291,104 @@ def test_cli_eval_on_squad_and_errors(tmp_path):
     assert "Traceback" not in res.output
     res = runner.invoke(app, ["eval", "--dataset", str(path), "--retriever", "tfidf"])
     assert res.exit_code == 2 and "Unknown retriever" in res.output
+
+
+# --- real-report sets (rag.evaluation.real) --------------------------------------------------
+def _made_up_collection(tmp_path: Path) -> tuple[Path, str]:
+    """A made-up two-report collection in the real layout; the evidence sits in bold."""
+    root = tmp_path / "reports"
+    (root / "市" / "甲市").mkdir(parents=True)
+    text = "---\ntitle: 政府工作报告\n---\n\n**一、2024年工作回顾**\n\n全市**地区生产总值**增长6.1%，粮食产量9.9亿斤。\n"
+    (root / "市" / "甲市" / "2025.md").write_text(text, "utf-8")
+    (root / "市" / "乙市").mkdir(parents=True)
+    (root / "市" / "乙市" / "2025.md").write_text("二、2025年工作安排\n\n城镇新增就业5万人。\n", "utf-8")
+    return root, text
+
+
+def test_real_set_recovers_evidence_from_offsets_without_bold(tmp_path):
+    from rag.evaluation.real import link_name, load_real
+
+    root, text = _made_up_collection(tmp_path)
+    start = text.index("全市")
+    rows = [{"id": "a1", "question": "甲市2024年地区生产总值增长多少？", "answers": ["6.1%"], "type": "number",
+             "answerable": True, "doc": "市/甲市/2025.md", "evidence_offsets": [[start, text.index("，粮食")]]},
+            {"id": "a2", "question": "乙市城镇新增就业目标？", "answers": ["5万人"], "evidence": "城镇新增就业5万人",
+             "type": "target", "answerable": True, "doc": "市/乙市/2025.md"}]
+    qs = tmp_path / "qs"
+    qs.mkdir()
+    (qs / "one.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+    data = load_real(qs, root)
+    assert [i.evidence for i in data.items] == [["全市地区生产总值增长6.1%"], ["城镇新增就业5万人"]]
+    assert sorted(data.reports) == ["市/乙市/2025.md", "市/甲市/2025.md"]
+    assert link_name("市/甲市/2025.md") != link_name("市/乙市/2025.md")
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"doc": "市/丙市/2025.md"}, "丙市"),
+    ({"doc": "市/甲市/2025.md", "evidence_offsets": [[5, 99999]]}, "evidence_offsets"),
+    ({}, "doc"),
+])
+def test_real_set_errors_name_the_line(tmp_path, row, message):
+    from rag.evaluation.real import load_real
+
+    root, _ = _made_up_collection(tmp_path)
+    f = tmp_path / "bad.jsonl"
+    f.write_text(json.dumps({"id": "b", "question": "问？", "answers": ["1"], **row}, ensure_ascii=False), "utf-8")
+    with pytest.raises(DatasetError, match=message) as err:
+        load_real(f, root)
+    assert "bad.jsonl:1" in str(err.value)
+
+
+def test_real_corpus_links_the_reports_and_never_copies(tmp_path, settings):
+    from rag.evaluation.real import load_real, real_settings
+
+    root, _ = _made_up_collection(tmp_path)
+    f = tmp_path / "q.jsonl"
+    f.write_text(json.dumps({"id": "c", "question": "问？", "answers": ["5万人"], "doc": "市/乙市/2025.md"},
+                            ensure_ascii=False), "utf-8")
+    data = load_real(f, root)
+    s = real_settings(settings.model_copy(update={"index_dir": tmp_path / "index"}), data.reports)
+    links = list(s.corpus_dir.iterdir())
+    assert [p.is_symlink() for p in links] == [True]
+    assert links[0].resolve() == (root / "市" / "乙市" / "2025.md").resolve()
+
+
+def test_shared_real_dev_loads_with_every_evidence_in_its_report(real_dev, gov_reports):
+    from rag.corpus import clean_text
+    from rag.evaluation.real import load_real
+
+    data = load_real(real_dev, gov_reports)
+    assert len(data.items) >= 300 and len(data.reports) >= 10
+    texts = {d: clean_text(p.read_text("utf-8")).replace("**", "") for d, p in data.reports.items()}
+    missing = [i.id for i in data.items for e in i.evidence if e not in texts[i.docs[0]]]
+    assert not missing
+
+
+def test_cli_eval_real_reports_every_figure_per_report(tmp_path):
+    """``rag eval --real`` on a made-up collection: shipped and both leave-one-report-out runs,
+    per report and per type, in real.md and real.json; a missing set is a clear error."""
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+
+    root, text = _made_up_collection(tmp_path)
+    rows = [{"id": "r1", "question": "甲市2024年地区生产总值增长多少？", "answers": ["6.1%"], "type": "number",
+             "doc": "市/甲市/2025.md", "evidence_offsets": [[text.index("全市"), text.index("，粮食")]]},
+            {"id": "r2", "question": "乙市今年城镇新增就业目标是多少？", "answers": ["5万人"], "type": "target",
+             "doc": "市/乙市/2025.md", "evidence": "城镇新增就业5万人"},
+            {"id": "r3", "question": "乙市今年新建多少所学校？", "answers": [], "type": "unanswerable",
+             "answerable": False, "doc": "市/乙市/2025.md"}]
+    qs = tmp_path / "real.jsonl"
+    qs.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+    runner = CliRunner()
+    res = runner.invoke(app, ["--index-dir", str(tmp_path / "index"), "eval", "--real", str(qs),
+                              "--reports-root", str(root), "--out", str(tmp_path / "rep")])
+    assert res.exit_code == 0, res.output
+    saved = json.loads((tmp_path / "rep" / "real.json").read_text("utf-8"))
+    assert saved["shipped"]["pooled"]["n"] == 3 and len(saved["shipped"]["by_report"]) == 2
+    assert {r["report"] for r in saved["loro_alone"]["reports"]} == set(saved["shipped"]["by_report"])
+    assert saved["shipped"]["pooled"]["quote_violations"] == 0
+    md = (tmp_path / "rep" / "real.md").read_text("utf-8")
+    assert "leave-one-report-out, alone, learned" in md and "english_accuracy" in md and "per question type" in md
+    res = runner.invoke(app, ["eval", "--real", str(tmp_path / "none"), "--reports-root", str(root)])
+    assert res.exit_code == 1 and "No real question set" in res.output and "Traceback" not in res.output

@@ -54,6 +54,7 @@ class EvalDataset:
     format: str  # "jsonl" | "beir" | "squad"
     items: list[EvalItem]
     corpus: dict[str, tuple[str, str]] | None = None
+    reports: dict[str, Path] | None = None  # real sets: report path under the collection → its file
 
     @property
     def retrieval_only(self) -> bool:

@@ -68,14 +68,16 @@ class HeldOut:
     results: dict[str, list[QuestionResult]] = field(default_factory=dict)
 
 
-def _headline(summary: dict[str, Any]) -> dict[str, Any]:
+def headline(summary: dict[str, Any]) -> dict[str, Any]:
     if "accuracy" not in summary:
         return {"n": summary.get("n", 0)}
     refusal = summary.get("refusal") or {}
-    return {"n": summary.get("n"), "accuracy": summary.get("accuracy"),
+    english = (summary.get("by_type") or {}).get("english") or {}
+    return {"n": summary.get("n"), "accuracy": summary.get("accuracy"), "english_accuracy": english.get("accuracy"),
             "answerable_accuracy": summary.get("answerable_accuracy"),
             "refusal_recall": refusal.get("recall"), "false_refusal_rate": refusal.get("false_refusal_rate"),
-            "median_answer_chars": summary.get("median_answer_chars"), "quote_violations": summary.get("quote_violations")}
+            "median_answer_chars": summary.get("median_answer_chars"), "quote_violations": summary.get("quote_violations"),
+            "by_type": {t: v.get("accuracy") for t, v in (summary.get("by_type") or {}).items()}}
 
 
 class LeaveOneReportOut:
@@ -88,9 +90,10 @@ class LeaveOneReportOut:
         self.runner = EvalRunner(pipeline, progress=False)
 
     @contextmanager
-    def _scoped(self, docs: Collection[str]) -> Iterator[None]:
-        """The pipeline's retriever restricted to ``docs`` while one question runs (with gold scope)."""
-        if not self.gold_scope:
+    def _scoped(self, docs: Collection[str], *, force: bool = False) -> Iterator[None]:
+        """The pipeline's retriever restricted to ``docs`` while one question runs (with gold scope,
+        or ``force``: generated questions name no place, so they are always asked of their report)."""
+        if not (self.gold_scope or force):
             yield
             return
         inner = self.pipeline.retrievers[self.retriever]
@@ -100,12 +103,12 @@ class LeaveOneReportOut:
         finally:
             self.pipeline.retrievers[self.retriever] = inner
 
-    def examples(self, items: Sequence[EvalItem], reports: dict[str, list[str]]):
+    def examples(self, items: Sequence[EvalItem], reports: dict[str, list[str]], *, force_scope: bool = False):
         from rag.window_facts import collect_examples
 
         out = []
         for item in items:
-            with self._scoped(reports[item.id]):
+            with self._scoped(reports[item.id], force=force_scope):
                 for e in collect_examples(self.pipeline, [item], retriever=self.retriever):
                     e.report = ",".join(reports[item.id])
                     out.append(e)
@@ -118,23 +121,30 @@ class LeaveOneReportOut:
                 results.append(self.runner.evaluate(item, self.retriever))
         return results
 
+    def collect(self, datasets: Sequence[EvalDataset]) -> list:
+        """The training examples of every question of ``datasets`` on this pipeline's reports."""
+        reports = item_reports(datasets, self.pipeline)
+        return self.examples([i for d in datasets for i in d.items if i.id in reports], reports)
+
     def train(self, datasets: Sequence[EvalDataset]):
         """The scorer fitted on every question of ``datasets`` (what ``rag train`` writes)."""
         from rag.scoring import fit
 
-        reports = item_reports(datasets, self.pipeline)
-        items = [i for d in datasets for i in d.items if i.id in reports]
-        return fit(self.examples(items, reports), c=self.c, trained_on=[d.name for d in datasets])
+        return fit(self.collect(datasets), c=self.c, trained_on=[d.name for d in datasets])
 
-    def run(self, datasets: Sequence[EvalDataset]) -> dict[str, Any]:
+    def run(self, datasets: Sequence[EvalDataset], train_only: Sequence[EvalDataset] = ()) -> dict[str, Any]:
+        """``train_only`` (generated questions) joins every fold's training but the fold of its
+        own report, and is never measured."""
         from tqdm import tqdm
 
         from rag.scoring import ScorerError, WindowScorer, fit
 
         composer = self.pipeline.composer
-        reports = item_reports(datasets, self.pipeline)
+        reports = item_reports([*datasets, *train_only], self.pipeline)
         items = [i for d in datasets for i in d.items if i.id in reports]
+        extra = [i for d in train_only for i in d.items if i.id in reports]
         examples = self.examples(items, reports)
+        generated = self.examples(extra, reports, force_scope=True)
         by_report: dict[str, list[EvalItem]] = defaultdict(list)
         for item in items:
             for doc in reports[item.id]:
@@ -143,6 +153,7 @@ class LeaveOneReportOut:
         pooled: dict[str, list[QuestionResult]] = {"hand": [], "learned": []}
         for report in tqdm(sorted(by_report), desc="reports", disable=None if self.progress else True, leave=False):
             train = [e for e in examples if report not in e.report.split(",")]
+            more = [e for e in generated if report not in e.report.split(",")]
             test = by_report[report]
             composer.set_scorer(None)
             hand = self._answer(test, reports)
@@ -150,16 +161,16 @@ class LeaveOneReportOut:
             trained_on = sorted({d for e in train for d in e.report.split(",")})
             learned: list[QuestionResult] = []
             try:
-                composer.set_scorer(WindowScorer(fit(train, c=self.c, trained_on=trained_on)))
+                composer.set_scorer(WindowScorer(fit(train + more, c=self.c, trained_on=trained_on, calibrate=train)))
                 learned = self._answer(test, reports)
             except ScorerError:  # nothing to learn from: the only report, or no answering window
                 trained_on = []
             finally:
                 composer.set_scorer(None)
             pooled["learned"] += learned
-            held.append(HeldOut(report, len(test), trained_on, _headline(summarize(hand)),
-                                _headline(summarize(learned)), {"hand": hand, "learned": learned}))
-        return {"reports": held, "pooled": {k: _headline(summarize(v)) for k, v in pooled.items()},
+            held.append(HeldOut(report, len(test), trained_on, headline(summarize(hand)),
+                                headline(summarize(learned)), {"hand": hand, "learned": learned}))
+        return {"reports": held, "pooled": {k: headline(summarize(v)) for k, v in pooled.items()},
                 "questions": len(items), "left_out": sum(len(d.items) for d in datasets) - len(items)}
 
 
