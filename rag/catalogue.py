@@ -173,6 +173,12 @@ class ReportCatalogue:
         stem = region[: -len(suffix)] if suffix else region
         return stem if len(stem) >= 2 else region
 
+    def names_of(self, region: str) -> tuple[str, ...]:
+        """The names a question may use for ``region``: its stem (江城 of 江城市) and, for a
+        division the gazetteer knows, its short forms (克州, 克孜勒苏; 广西 of 广西壮族自治区)."""
+        d = self.gazetteer.get(region)
+        return tuple(dict.fromkeys([self.stem(region), *((*d.aliases, *d.stems()) if d else ())]))
+
     def level_of(self, region: str) -> str:
         suffix = self.suffix_of(region)
         return self.rules.levels.get(suffix, "") if suffix else ""

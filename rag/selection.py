@@ -82,7 +82,8 @@ class ReportSelector:
         for r in self.reports.values():
             if r.region:
                 names.setdefault(r.region, r.region)
-                names.setdefault(self.catalogue.stem(r.region), r.region)
+                for name in self.catalogue.names_of(r.region):  # 江城 of 江城市; 克州, 广西 (gazetteer)
+                    names.setdefault(name, r.region)
         self._names = sorted(names.items(), key=lambda kv: -len(kv[0]))  # (name as written, region)
         self._pinyin = {_pinyin(self.catalogue.stem(r)): r for r in set(names.values())}  # jiangcheng → 江城市
         #: what named_regions looks for, compiled once: names longest first («江城市» is not also «江城»), then pinyin

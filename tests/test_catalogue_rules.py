@@ -123,3 +123,15 @@ def test_the_gazetteer_holds_every_prefecture_level_division():
     assert sum(d.level == "省" for d in g.divisions) == 34
     assert g.lookup("广西").name == "广西壮族自治区" and g.lookup("吉林") is None  # a province and a city
     assert g.get("克州").province == "新疆维吾尔自治区"
+
+
+def test_questions_name_a_division_by_its_short_forms():
+    from rag.selection import ReportSelector
+
+    docs = [parse_document("——2024年1月8日在克孜勒苏柯尔克孜自治州第十五届人民代表大会第四次会议上\n" + SPEECH.format(who="州"),
+                           doc_id="kz"),
+            parse_document("——2024年1月20日在广西壮族自治区第十四届人民代表大会第二次会议上\n" + SPEECH.format(who="自治区"),
+                           doc_id="gx")]
+    selector = ReportSelector(docs)
+    assert selector.named_regions("克州今年的目标是什么？") == ["克孜勒苏柯尔克孜自治州"]
+    assert selector.named_regions("广西今年GDP增长多少？") == ["广西壮族自治区"]
