@@ -110,6 +110,7 @@ def index(
     force: Annotated[bool, typer.Option("--force", help="即使未过期也重建 / rebuild even if current")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="有文件无法读取时失败（退出码 1），保留原索引 / fail (exit 1) if any file cannot be read, keeping the previous index")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只列出将索引的报告及其目录条目，不嵌入 / list the reports that would be indexed, with their catalogue entries, embedding nothing")] = False,
+    shard: Annotated[Optional[str], typer.Option("--shard", help="只建第 i 片（共 n 片，Milvus）；全部建完才发布 / build slice i of n into one Milvus collection; published when every slice is in")] = None,
     store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
 ) -> None:
     """构建或更新索引 / Build the index (only when the corpus or model changed, unless --force).
@@ -126,6 +127,9 @@ def index(
     settings = settings_from(ctx)
     if dry_run:
         _dry_run(settings)
+        return
+    if shard is not None:
+        _index_shard(settings, shard, strict=strict, force=force)
         return
     try:
         embedder = Embedder.from_settings(settings)
@@ -162,6 +166,33 @@ def _dry_run(settings: Settings) -> None:
         typer.echo(f"未索引的文件 / Files not indexed ({len(got.skipped)}):\n{skipped_lines(got.skipped)}")
     typer.echo(f"将索引 {len(got.documents)} 份报告，未嵌入任何内容 / Would index {len(got.documents)} reports "
                f"({len(got.skipped)} files not indexed); nothing was embedded")
+
+
+def _index_shard(settings: Settings, text: str, *, strict: bool, force: bool) -> None:
+    """``rag index --shard i/n``: one slice into the Milvus collection; says what is still missing."""
+    from rag.corpus import CorpusError
+    from rag.embedding import Embedder, ModelLoadError
+    from rag.index import IndexUnavailable
+    from rag.locking import IndexBusy
+    from rag.pipeline import build_shard
+    from rag.stores.shards import Shard, ShardError
+
+    if settings.store != "milvus":
+        _fail("分片构建需要 Milvus：请加 --store milvus。 / Sharded builds go into Milvus: add --store milvus.", 2)
+    try:
+        shard = Shard.parse(text)
+        store, changes = build_shard(settings, Embedder.from_settings(settings), shard, progress=True,
+                                     strict=strict, full=force)
+    except ShardError as exc:
+        _fail(str(exc), 2)
+    except (CorpusError, IndexBusy, IndexUnavailable, ModelLoadError) as exc:
+        _fail(str(exc))
+    typer.echo(f"分片 {shard} 已写入 / Shard {shard} written: {changes['written']} reports, "
+               f"{changes['units_written']} units ({changes['shards_done']} of {changes['shards']} shards in)")
+    if store is None:
+        typer.echo("已发布的索引未变，等待其余分片 / The published index is unchanged until every shard is in.")
+    else:
+        _built(store)
 
 
 def _report_files(paths: list[Path]) -> list[tuple[Path, Path, Path]]:
