@@ -564,23 +564,28 @@ def evaluate(
         --system 'qwen=openai:http://127.0.0.1:11434/v1#qwen2.5:7b?context=none'
     """
     if promises is not None:
-        _eval_promises(promises, reports_root, out)
-        return
+        return _eval_promises(promises, reports_root, out)
     if catalogue is not None or (dataset is None and not real):  # no question set: the catalogue check, or a usage error
         return _eval_catalogue(catalogue, layout, strip_front_matter, out)
     use_store(ctx, store, milvus_uri, milvus_collection, candidate_k)
-    from rag.pipeline import RETRIEVERS
-
-    if dataset is None and (not real or leave_one_out or formats is not None):
-        _fail("需要 --dataset（或只用 --real） / Give --dataset (or --real alone)", 2)
-    if retriever not in (*RETRIEVERS, "all"):
-        _fail(f"未知检索器 {retriever!r}（可选 bm25/dense/hybrid/all） / Unknown retriever {retriever!r}", 2)
+    _check_eval_options(dataset, real, leave_one_out, formats, retriever)
     settings = settings_from(ctx, model=model, corpus_dir=corpus, eval_refusal_phrases=refusal_phrases,
                              eval_system_timeout_s=system_timeout, eval_baseline=baseline)
     settings = _corpus_settings(ctx, settings, corpus)
     _dispatch_eval(settings, dataset, real, reports_root, retriever, others=system or [], k=k, out=out,
                    leave_one_out=[dataset, *(extra or [])] if leave_one_out and dataset else None,
                    formats=formats, gold_scope=gold_scope)
+
+
+def _check_eval_options(dataset: Optional[Path], real: Optional[list[Path]], leave_one_out: bool,
+                        formats: Optional[str], retriever: str) -> None:
+    """Usage errors, before anything loads."""
+    from rag.pipeline import RETRIEVERS
+
+    if dataset is None and (not real or leave_one_out or formats is not None):
+        _fail("需要 --dataset（或只用 --real） / Give --dataset (or --real alone)", 2)
+    if retriever not in (*RETRIEVERS, "all"):
+        _fail(f"未知检索器 {retriever!r}（可选 bm25/dense/hybrid/all） / Unknown retriever {retriever!r}", 2)
 
 
 def _dispatch_eval(settings: Settings, dataset: Optional[Path], real: Optional[list[Path]], reports_root: Optional[Path],
