@@ -73,9 +73,6 @@ class RagTools:
             raise ToolError("问题不能为空。 / The question is empty.")
         answer = self.pipeline.ask(question[:1000], documents=self.scope(report, place, year))
         payload = answer.to_dict()
-        titles = {d.id: d.title for d in self.pipeline.store.documents}
-        for c in payload["citations"]:
-            c["report"] = titles.get(c["doc"], c["doc"])
         return {k: payload[k] for k in ("answer", "found", "citations", "related_sections")}
 
     def search(self, query: str, k: int = 10, report: str | None = None, place: str | None = None,

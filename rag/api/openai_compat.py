@@ -150,20 +150,22 @@ def model_list(all_scopes: Iterable[Scope], created: int) -> dict:
                       "description": s.description} for s in all_scopes]}
 
 
-def sources(citations: Sequence[Citation], titles: dict[str, str]) -> str:
-    """The sources list under an answer: number, report, section and the verbatim quote."""
+def sources(citations: Sequence[Citation]) -> str:
+    """The sources list under an answer: number, report, section, the verbatim quote, and where the
+    report was published when its front matter says."""
     if not citations:
         return ""
     lines = ["", "", "来源 / Sources:"]
     for c in citations:
         page = f"，第{c.page}页" if c.page else ""
-        lines.append(f"[{c.n}] {titles.get(c.doc, c.doc)} · {c.section_path}{page}：「{c.quote}」")
+        url = f" <{c.source_url}>" if c.source_url else ""
+        lines.append(f"[{c.n}] {c.report or c.doc} · {c.section_path}{page}：「{c.quote}」{url}")
     return "\n".join(lines)
 
 
-def message_text(answer: Answer, titles: dict[str, str]) -> str:
+def message_text(answer: Answer) -> str:
     """The assistant message: the answer sentence (a refusal is one too), then its sources."""
-    return answer.answer + sources(answer.citations, titles)
+    return answer.answer + sources(answer.citations)
 
 
 def rag_fields(answer: Answer) -> dict:

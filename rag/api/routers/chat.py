@@ -36,10 +36,6 @@ def _scope(pipeline: Pipeline, model: str) -> oa.Scope:
                    f" / The model {model!r} does not exist; GET /v1/models lists the available ones.")
 
 
-def _titles(pipeline: Pipeline) -> dict[str, str]:
-    return {d.id: d.title or d.id for d in pipeline.store.documents}
-
-
 @router.get("/models", summary="可选的报告范围（模型） / Scopes to answer from, as models",
             responses=oa.ERROR_RESPONSES)
 async def models(pipeline: PipelineDep) -> JSONResponse:
@@ -85,17 +81,16 @@ def _parsed(req: oa.ChatRequest) -> tuple[str, list[str]]:
 async def chat_completions(req: oa.ChatRequest, pipeline: PipelineDep) -> JSONResponse | StreamingResponse:
     question, history = _parsed(req)
     scope = _scope(pipeline, req.model)
-    titles = _titles(pipeline)
     if req.stream:
-        events = _stream(pipeline, req.model, question, history, scope.documents, titles)
+        events = _stream(pipeline, req.model, question, history, scope.documents)
         return StreamingResponse(_sse(iterate_in_threadpool(events)), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     answer: Answer = await run_in_threadpool(pipeline.ask, question, history=history, documents=scope.documents)
-    return JSONResponse(oa.completion(req.model, oa.message_text(answer, titles), oa.rag_fields(answer)))
+    return JSONResponse(oa.completion(req.model, oa.message_text(answer), oa.rag_fields(answer)))
 
 
 def _stream(pipeline: Pipeline, model: str, question: str, history: list[str],
-            documents: tuple[str, ...] | None, titles: dict[str, str]) -> Iterator[dict]:
+            documents: tuple[str, ...] | None) -> Iterator[dict]:
     """Chunks as the pipeline streams; a ``reset`` (a verified LLM answer rejected) cannot be undone in
     this protocol, so pieces are held back until the final answer is known when one could come."""
     cid, created = oa.completion_id(), int(time.time())
@@ -115,7 +110,7 @@ def _stream(pipeline: Pipeline, model: str, question: str, history: list[str],
     answer = _answer(final)
     for piece in held:
         yield oa.chunk(cid, model, created, {"content": piece})
-    tail = oa.sources(answer.citations, titles)
+    tail = oa.sources(answer.citations)
     if tail:
         yield oa.chunk(cid, model, created, {"content": tail})
     yield oa.chunk(cid, model, created, {}, "stop", oa.rag_fields(answer))
