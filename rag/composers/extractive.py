@@ -87,6 +87,7 @@ class SupportWeights:
     other_metric: float = 0.5  # the window's figure measures another metric
     missing_form: float = 0.3  # "多少公里" answered without any distance
     other_year: float = 0.4  # a question about one named year answered without that year
+    no_figure: float = 0.3  # learned scorer: a figure asked and the window offers none beyond the question's words
     # soft matching by meaning: the question words the window misses count partly covered when the
     # embedding model finds the window's unit very close to the question (dense cosine from floor to
     # floor+span earns up to ``meaning_share`` of the missing coverage). Chosen by grid on the tuning
@@ -513,7 +514,8 @@ class ExtractiveComposer:
         terms = self._terms(part, places=False)
         if not cands:
             return None, 0.0
-        probs = self.scorer.probabilities([f for _, f in cands]) * [self._qualified(part, w, terms) for w, _ in cands]
+        probs = self.scorer.probabilities([f for _, f in cands]) * [
+            self._qualified(part, w, terms) * (self.s.no_figure if f.figure_wanted_missing else 1.0) for w, f in cands]
         i = int(probs.argmax())
         return cands[i][0], float(probs[i])
 
@@ -554,10 +556,14 @@ class ExtractiveComposer:
 
     def _misses_year(self, text: str, u: Unit, part: QueryPart) -> bool:
         """Whether ``text`` (of unit ``u``, with its heading path) leaves out the year the part asks
-        about, when that year is not its report's own plan year."""
+        about, when that year is not its report's own plan year. The year before the plan year is
+        the one the review part speaks of, named or not («2024年…多少» of a 2025 report)."""
         planned = self.plan_years.get(u.doc_id)
         year = part.year or (planned - 1 if part.last_year and planned else None)
-        return bool(year and year != planned and str(year) not in text)
+        if not year or year == planned or str(year) in text:
+            return False
+        return not (planned and year == planned - 1
+                    and self.lexicon.section_scope(u.section_path, planned) != "plan")
 
     def _soft_coverage(self, coverage: float, hit: ScoredUnit) -> float:
         """Coverage with the missed words partly credited when the unit means what was asked:
