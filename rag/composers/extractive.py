@@ -87,7 +87,6 @@ class SupportWeights:
     other_metric: float = 0.5  # the window's figure measures another metric
     missing_form: float = 0.3  # "多少公里" answered without any distance
     other_year: float = 0.4  # a question about one named year answered without that year
-    no_figure: float = 0.3  # learned scorer: a figure asked and the window offers none beyond the question's words
     # soft matching by meaning: the question words the window misses count partly covered when the
     # embedding model finds the window's unit very close to the question (dense cosine from floor to
     # floor+span earns up to ``meaning_share`` of the missing coverage). Chosen by grid on the tuning
@@ -514,8 +513,7 @@ class ExtractiveComposer:
         terms = self._terms(part, places=False)
         if not cands:
             return None, 0.0
-        probs = self.scorer.probabilities([f for _, f in cands]) * [
-            self._qualified(part, w, terms) * (self.s.no_figure if f.figure_wanted_missing else 1.0) for w, f in cands]
+        probs = self.scorer.probabilities([f for _, f in cands]) * [self._qualified(part, w, terms) for w, _ in cands]
         i = int(probs.argmax())
         return cands[i][0], float(probs[i])
 
@@ -562,8 +560,11 @@ class ExtractiveComposer:
         year = part.year or (planned - 1 if part.last_year and planned else None)
         if not year or year == planned or str(year) in text:
             return False
-        return not (planned and year == planned - 1
-                    and self.lexicon.section_scope(u.section_path, planned) != "plan")
+        if not planned or year != planned - 1:
+            return True
+        period = self.lexicon.section_period(u.section_path, planned)  # a five-year review is no one year's
+        return period.scope == "plan" or (period.scope == "review" and not period.horizon.isdigit()
+                                          and period.horizon != self.lexicon.review_default)
 
     def _soft_coverage(self, coverage: float, hit: ScoredUnit) -> float:
         """Coverage with the missed words partly credited when the unit means what was asked:
