@@ -5,9 +5,15 @@ who they are in a handful of genre conventions, read here in order of how explic
 front matter (``region:``, ``level:``, ``year:``, ``title:``) overrides everything; then the
 title line (「江城市2023年政府工作报告」), the delivery line (「——2023年1月10日在江城市第十六届
 人民代表大会第二次会议上」), the delegation sentence (「我代表江城市人民政府」), and, for a report
-that states none of these (the seed is such a text), the place name it repeats most. The plan
-year comes from the plan part's headings (「二、2023年工作总体要求」). All vocabulary and patterns
-live in ``rag/data/catalogue.toml``.
+that states none of these (the seed is such a text), the place name it repeats most. Short
+self-names («克州», «我代表自治区人民政府») resolve through the gazetteer of China's divisions
+(``rag/data/gazetteer.tsv``) to the full place and its level; a place it does not know is read as
+the text writes it. A front-matter title that names no place («政府工作报告») is only a hint.
+
+The plan year is the delivery date's year (the next one for a December session), else the year
+after the reviewed year (「一、2023年工作回顾」), else the plan part's headings and sentences
+(「二、2024年工作安排」, «做好2024年政府工作», «今年是…»), never a long-range goal year (2035).
+All vocabulary and patterns live in ``rag/data/catalogue.toml``.
 """
 
 from __future__ import annotations
@@ -99,12 +105,15 @@ class _Rules:
     long_range_words: tuple[str, ...]
     heading_max_chars: int
     next_year_months: frozenset[int]
+    plan_phrases: tuple[re.Pattern[str], ...]
     this_year: str
     anniversaries: dict[str, int]
     anniversary: re.Pattern[str]
     periods: dict[str, int]
     period_positions: dict[str, int]
     ending_kinds: dict[str, tuple[str, ...]]
+    known_place_weight: float
+    term: re.Pattern[str]
     title_template: str
     english_places: tuple[re.Pattern[str], ...]
     english_not_places: frozenset[str]
@@ -130,9 +139,12 @@ class _Rules:
             plan_words=tuple(year["plan_heading_words"]), review_words=tuple(year["review_heading_words"]),
             long_range_words=tuple(year["long_range_words"]), heading_max_chars=int(year["heading_max_chars"]),
             next_year_months=frozenset(year["next_year_months"]), this_year=year["this_year"],
+            plan_phrases=tuple(re.compile(p) for p in year["plan_phrases"]),
             anniversaries=dict(year["anniversaries"]), anniversary=re.compile(year["anniversary"]),
             periods=dict(year["periods"]), period_positions=dict(year["period_positions"]),
             ending_kinds={k: tuple(v) for k, v in place["ending_kinds"].items()},
+            known_place_weight=float(place["known_place_weight"]),
+            term=re.compile(place["term"]),
             title_template=d["title"]["template"],
             english_places=tuple(re.compile(p) for p in d["english"]["place_patterns"]),
             english_not_places=frozenset(d["english"]["not_places"]),
@@ -161,6 +173,12 @@ class ReportCatalogue:
         stem = region[: -len(suffix)] if suffix else region
         return stem if len(stem) >= 2 else region
 
+    def names_of(self, region: str) -> tuple[str, ...]:
+        """The names a question may use for ``region``: its stem (江城 of 江城市) and, for a
+        division the gazetteer knows, its short forms (克州, 克孜勒苏; 广西 of 广西壮族自治区)."""
+        d = self.gazetteer.get(region)
+        return tuple(dict.fromkeys([self.stem(region), *((*d.aliases, *d.stems()) if d else ())]))
+
     def level_of(self, region: str) -> str:
         suffix = self.suffix_of(region)
         return self.rules.levels.get(suffix, "") if suffix else ""
@@ -187,9 +205,9 @@ class ReportCatalogue:
         Candidates are the characters before a place ending («焦作» of 焦作市) that jieba also
         reads as a word of their own somewhere in the text and that are not common words of its
         dictionary; compound words (市级, 县域) and collective words (全市, 本县) are not names.
-        With the report's own ending known (``suffix``, from «我代表省人民政府»), only names of
-        that level count, and jieba's place words the text repeats count too (南岭 → 南岭省);
-        a word the gazetteer knows (鹤壁, a city) is never a province's name.
+        With the report's own ending known (``suffix``, from «我代表省人民政府»), only names with
+        that ending count (a 州 report's 兴义市 does not), and jieba's place words the text repeats
+        count too (南岭 → 南岭省); a word the gazetteer knows (鹤壁, a city) is never one of them.
         """
         r = self.rules
         endings = {suffix, *r.ending_kinds.get(suffix, ())} if suffix else set()
@@ -221,16 +239,24 @@ class ReportCatalogue:
         """The place a text names most: the divisions of the gazetteer by how often the text writes
         any of their names (with the report's own ending, when known, only divisions of that kind:
         «我代表省人民政府» and «支持焦作、新乡» make a province, not 焦作), against names the
-        text itself writes with a place ending; the gazetteer wins a tie."""
+        text itself writes, which must be named ``known_place_weight`` times as often to win. A
+        name inside a division's name counts for that division (龙江 for 黑龙江)."""
         endings = {suffix, *self.rules.ending_kinds.get(suffix or "", ())} if suffix else None
-        known = [(sum(text.count(w) for w in d.surfaces()), d.name) for d in self.gazetteer.divisions
-                 if endings is None or d.ending in endings]
-        best_known = max(known, default=(0, ""))
-        counts = Counter(_jieba().lcut(text))
-        own = max(self._text_places(text, suffix, counts), default=(0, 0, ""))
-        if own[0] > best_known[0]:
-            return own[2]
-        return best_known[1] if best_known[0] else ""
+        named = self.gazetteer.mentions(text)
+        known = {d.name: named[d.name] for d in self.gazetteer.divisions if endings is None or d.ending in endings}
+        stems = {name: self.gazetteer.get(name).stems() for name, n in known.items() if n}
+        own: list[tuple[int, int, str]] = []
+        for cand in self._text_places(text, suffix, Counter(_jieba().lcut(text))):
+            inside = next((name for name, ss in stems.items() if any(self.stem(cand[2]) in s for s in ss)), None)
+            if inside:
+                known[inside] += cand[0]
+            else:
+                own.append(cand)
+        best = max(known.items(), key=lambda kv: kv[1], default=("", 0))
+        top = max(own, default=(0, 0, ""))
+        if top[0] > self.rules.known_place_weight * best[1]:
+            return top[2]
+        return best[0] if best[1] else ""
 
     # ---- what a report says about itself
 
@@ -258,7 +284,7 @@ class ReportCatalogue:
         the report names none («自治区», «州»). A name the gazetteer does not know counts only
         ``anchored`` (after 在 or a date): «较好完成了市十五届人大…确定的目标» names no place."""
         r = self.rules
-        raw = raw.strip(_EDGE)
+        raw = r.term.sub("", raw.strip(_EDGE))
         if raw in r.suffixes or raw in r.ending_kinds:
             return "", raw
         known = self.gazetteer.get(raw) or self.gazetteer.ending_in(raw)
@@ -351,6 +377,11 @@ class ReportCatalogue:
             return None
         return year + 1 if month in self.rules.next_year_months else year
 
+    def phrase_year(self, text: str) -> int | None:
+        """The year the plan part's own sentences name most («做好2024年政府工作»)."""
+        years = Counter(int(m.group("year")) for p in self.rules.plan_phrases for m in p.finditer(text))
+        return years.most_common(1)[0][0] if years else None
+
     def this_year(self, text: str) -> int | None:
         """«今年是新中国成立75周年» (1949 + 75), «今年是“十四五”规划收官之年» (2025): the plan
         year from what the speech says the year is."""
@@ -384,7 +415,8 @@ class ReportCatalogue:
         level = meta.get("level") or (r.national_level if said.national and region == r.national_region
                                       else division.level if division else self.level_of(region))
         year = self._meta_year(meta, doc) if "year" in meta else (
-            self.delivered_plan_year(said.delivered) or self.plan_year(doc) or self.this_year(doc.text)
+            self.delivered_plan_year(said.delivered) or self.plan_year(doc) or self.phrase_year(doc.text)
+            or self.this_year(doc.text)
             or next((int(y) for y in YEAR.findall(title)), None)
         )
         return Report(region=region, level=level, year=year, title=self._display_title(title, region, year),

@@ -110,6 +110,7 @@ def index(
     force: Annotated[bool, typer.Option("--force", help="即使未过期也重建 / rebuild even if current")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="有文件无法读取时失败（退出码 1），保留原索引 / fail (exit 1) if any file cannot be read, keeping the previous index")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只列出将索引的报告及其目录条目，不嵌入 / list the reports that would be indexed, with their catalogue entries, embedding nothing")] = False,
+    shard: Annotated[Optional[str], typer.Option("--shard", help="只建第 i 片（共 n 片，Milvus）；全部建完才发布 / build slice i of n into one Milvus collection; published when every slice is in")] = None,
     store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
 ) -> None:
     """构建或更新索引 / Build the index (only when the corpus or model changed, unless --force).
@@ -126,6 +127,9 @@ def index(
     settings = settings_from(ctx)
     if dry_run:
         _dry_run(settings)
+        return
+    if shard is not None:
+        _index_shard(settings, shard, strict=strict, force=force)
         return
     try:
         embedder = Embedder.from_settings(settings)
@@ -162,6 +166,33 @@ def _dry_run(settings: Settings) -> None:
         typer.echo(f"未索引的文件 / Files not indexed ({len(got.skipped)}):\n{skipped_lines(got.skipped)}")
     typer.echo(f"将索引 {len(got.documents)} 份报告，未嵌入任何内容 / Would index {len(got.documents)} reports "
                f"({len(got.skipped)} files not indexed); nothing was embedded")
+
+
+def _index_shard(settings: Settings, text: str, *, strict: bool, force: bool) -> None:
+    """``rag index --shard i/n``: one slice into the Milvus collection; says what is still missing."""
+    from rag.corpus import CorpusError
+    from rag.embedding import Embedder, ModelLoadError
+    from rag.index import IndexUnavailable
+    from rag.locking import IndexBusy
+    from rag.pipeline import build_shard
+    from rag.stores.shards import Shard, ShardError
+
+    if settings.store != "milvus":
+        _fail("分片构建需要 Milvus：请加 --store milvus。 / Sharded builds go into Milvus: add --store milvus.", 2)
+    try:
+        shard = Shard.parse(text)
+        store, changes = build_shard(settings, Embedder.from_settings(settings), shard, progress=True,
+                                     strict=strict, full=force)
+    except ShardError as exc:
+        _fail(str(exc), 2)
+    except (CorpusError, IndexBusy, IndexUnavailable, ModelLoadError) as exc:
+        _fail(str(exc))
+    typer.echo(f"分片 {shard} 已写入 / Shard {shard} written: {changes['written']} reports, "
+               f"{changes['units_written']} units ({changes['shards_done']} of {changes['shards']} shards in)")
+    if store is None:
+        typer.echo("已发布的索引未变，等待其余分片 / The published index is unchanged until every shard is in.")
+    else:
+        _built(store)
 
 
 def _report_files(paths: list[Path]) -> list[tuple[Path, Path, Path]]:
@@ -253,7 +284,8 @@ def add(
 def ask(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="问题 / the question")],
-    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=20, help="检索条数 / units retrieved")] = 5,
+    top_k: Annotated[int | None, typer.Option("--top-k", "-k", min=1, max=20,
+                                              help="检索条数，默认 RAG_TOP_K（8） / units retrieved (default RAG_TOP_K, 8)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / print the answer JSON")] = False,
     store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
     candidate_k: CandidateKOpt = None,
@@ -445,10 +477,11 @@ def commitments(
     everything = CommitmentExtractor().run(docs)
     track(everything, docs)
     items = filter_commitments(everything, q=q, kind=kind, section=section, documents=ids, promise=promise)
+    by_id = {c.id: c for c in everything}
     if out is None:
-        typer.echo(render(items, fmt, lang), nl=False)
+        typer.echo(render(items, fmt, lang, by_id), nl=False)
         return
-    out.write_bytes(to_csv_bytes(items, lang) if fmt == "csv" else render(items, fmt).encode("utf-8"))
+    out.write_bytes(to_csv_bytes(items, lang, by_id) if fmt == "csv" else render(items, fmt, lang, by_id).encode("utf-8"))
     typer.echo(f"已写入 {len(items)} 条 / Wrote {len(items)} rows -> {out}")
 
 
@@ -477,12 +510,18 @@ def _corpus_settings(ctx: typer.Context, settings: Settings, corpus: Optional[Pa
     return settings
 
 
+CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", help="目录检查：逐份报告核对地区、级别、年份与目录布局 / check the catalogue's place, level and plan year of every report in this folder against its layout")]
+LayoutOpt = Annotated[str, typer.Option("--layout", help="--catalogue 的目录布局（rag/data/catalogue_check.toml） / the folder layout giving the truth")]
+StripOpt = Annotated[Optional[bool], typer.Option("--strip-front-matter/--published", help="--catalogue：只查去掉前置元数据的文本，或只查原样文本（默认两者都查） / only the text without its front matter, or only as published (default: both)")]
+
+
 @app.command("eval")
 def evaluate(
     ctx: typer.Context,
     dataset: Annotated[Optional[Path], typer.Option("--dataset", help="JSONL、BEIR 目录或 SQuAD/CMRC JSON / own JSONL, BEIR folder or SQuAD/CMRC JSON")] = None,
+    promises: Annotated[Optional[Path], typer.Option("--promises", help="承诺兑现标准答案（文件或目录），给出每对报告的得分 / promise gold (file or folder): scores each pair of reports")] = None,
     real: Annotated[Optional[list[Path]], typer.Option("--real", help="真实报告问题集（JSONL 文件或目录，doc 为集合内路径），可重复 / real-report question sets (JSONL file or folder; doc = path in the collection), repeatable")] = None,
-    reports_root: Annotated[Optional[Path], typer.Option("--reports-root", help="真实报告集合目录 / the real report collection (default ../shared/corpora/gov-reports)")] = None,
+    reports_root: Annotated[Optional[Path], typer.Option("--reports-root", help="--real 与 --promises 中报告路径的根目录 / the real report collection the paths of --real and --promises are under (default ../shared/corpora/gov-reports)")] = None,
     loro: Annotated[bool, typer.Option("--loro/--no-loro", help="--real：留一报告评测（留出集用 --no-loro） / --real: leave one report out too (--no-loro for a held-out set)")] = True,
     retriever: Annotated[str, typer.Option("--retriever", help="bm25 | dense | hybrid | all")] = "hybrid",
     model: Annotated[Optional[str], typer.Option("--model", help="模型名或路径 / model name or path")] = None,
@@ -497,6 +536,7 @@ def evaluate(
     leave_one_out: Annotated[bool, typer.Option("--leave-one-out", help="留一报告评测：在其余报告上拟合评分器，在留出的报告上测 / fit the answer scorer on all reports but one, report on the held-out one")] = False,
     extra: Annotated[Optional[list[Path]], typer.Option("--extra-dataset", help="留一评测的更多问题集，可重复 / more question sets for --leave-one-out, repeatable")] = None,
     gold_scope: Annotated[bool, typer.Option("--gold-scope/--pipeline-scope", help="留一评测：检索限于问题所问的报告，或由系统自行判断 / --leave-one-out: retrieve from the question's own report, or let the pipeline's scoping choose")] = True,
+    catalogue: CatalogueOpt = None, layout: LayoutOpt = "gov-reports", strip_front_matter: StripOpt = None,
     store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
     candidate_k: CandidateKOpt = None,
 ) -> None:
@@ -524,19 +564,29 @@ def evaluate(
       rag eval --dataset eval/dev.jsonl --retriever all \\
         --system 'qwen=openai:http://127.0.0.1:11434/v1#qwen2.5:7b?context=none'
     """
+    if promises is not None:
+        return _eval_promises(promises, reports_root, out)
+    if catalogue is not None or (dataset is None and not real):  # no question set: the catalogue check, or a usage error
+        return _eval_catalogue(catalogue, layout, strip_front_matter, out)
     use_store(ctx, store, milvus_uri, milvus_collection, candidate_k)
-    from rag.pipeline import RETRIEVERS
-
-    if dataset is None and (not real or leave_one_out or formats is not None):
-        _fail("需要 --dataset（或只用 --real） / Give --dataset (or --real alone)", 2)
-    if retriever not in (*RETRIEVERS, "all"):
-        _fail(f"未知检索器 {retriever!r}（可选 bm25/dense/hybrid/all） / Unknown retriever {retriever!r}", 2)
+    _check_eval_options(dataset, real, leave_one_out, formats, retriever)
     settings = settings_from(ctx, model=model, corpus_dir=corpus, eval_refusal_phrases=refusal_phrases,
                              eval_system_timeout_s=system_timeout, eval_baseline=baseline)
     settings = _corpus_settings(ctx, settings, corpus)
     _dispatch_eval(settings, dataset, (real or [], loro), reports_root, retriever, others=system or [], k=k, out=out,
                    leave_one_out=[dataset, *(extra or [])] if leave_one_out and dataset else None,
                    formats=formats, gold_scope=gold_scope)
+
+
+def _check_eval_options(dataset: Optional[Path], real: Optional[list[Path]], leave_one_out: bool,
+                        formats: Optional[str], retriever: str) -> None:
+    """Usage errors, before anything loads."""
+    from rag.pipeline import RETRIEVERS
+
+    if dataset is None and (not real or leave_one_out or formats is not None):
+        _fail("需要 --dataset（或只用 --real） / Give --dataset (or --real alone)", 2)
+    if retriever not in (*RETRIEVERS, "all"):
+        _fail(f"未知检索器 {retriever!r}（可选 bm25/dense/hybrid/all） / Unknown retriever {retriever!r}", 2)
 
 
 def _dispatch_eval(settings: Settings, dataset: Optional[Path], real: tuple[list[Path], bool], reports_root: Optional[Path],
@@ -587,6 +637,51 @@ def _real_eval(settings: Settings, real: tuple[list[Path], bool], root: Optional
         text = report.read_text("utf-8").split("\n## Real reports", 1)[0].rstrip()
         report.write_text(f"{text}\n\n## Real reports: {data.name}\n\n{tables}\n", "utf-8")
     typer.echo(f"报告已写入 / Report written: {out / 'real.md'}, {out / 'real.json'}")
+
+
+def _eval_catalogue(folder: Optional[Path], layout: str, stripped: Optional[bool], out: Optional[Path]) -> None:
+    """``rag eval --catalogue DIR``: accuracy of place, level and plan year, and every miss."""
+    from rag.evaluation.catalogue_check import MODES, CatalogueCheck, CatalogueCheckError, FolderLayout, check_table
+
+    if folder is None:
+        _fail("请给出 --dataset、--catalogue DIR 或 --promises / Give --dataset, --catalogue DIR or --promises", 2)
+    modes = MODES if stripped is None else ("stripped",) if stripped else ("published",)
+    try:
+        check = CatalogueCheck(FolderLayout.named(layout), modes=modes)
+    except CatalogueCheckError as exc:
+        _fail(str(exc), 2)
+    try:
+        result = check.run(folder, progress=sys.stderr.isatty())
+    except CatalogueCheckError as exc:
+        _fail(str(exc))
+    if not any(result.checked.values()):
+        _fail(f"{folder} 中没有符合布局 {layout} 的报告 / No report in {folder} fits layout {layout}\n"
+              + check_table(result))
+    typer.echo(check_table(result))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "catalogue-check.json").write_text(json.dumps(result.as_json(), ensure_ascii=False, indent=1), "utf-8")
+        typer.echo(f"报告已写入 / Report written: {out / 'catalogue-check.json'}")
+
+
+def _eval_promises(gold: Path, root: Optional[Path], out: Optional[Path]) -> None:
+    """Scores the promise tracker on gold pairs of consecutive reports (``rag.evaluation.promises``)."""
+    from rag.evaluation.promises import GoldError, PromiseScorer, load_gold, summary_table
+
+    root = root or Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "gov-reports"
+    try:
+        scores = PromiseScorer(root).run(load_gold(gold))
+    except GoldError as exc:
+        _fail(str(exc))
+    typer.echo(summary_table(scores))
+    for s in scores:
+        for problem in s.problems:
+            typer.echo(f"  {s.doc}: {problem}")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "promises.json").write_text(json.dumps([s.to_dict() for s in scores], ensure_ascii=False, indent=2),
+                                           encoding="utf-8")
+        typer.echo(f"报告已写入 / Report written: {out / 'promises.json'}")
 
 
 def _other_systems(specs: list[str], settings: Settings) -> list:
@@ -790,6 +885,8 @@ def bench(
     skip: Annotated[Optional[str], typer.Option("--skip", help="跳过阶段，逗号分隔 / phases to skip: startup,cold,build,inprocess,http,pdf")] = None,
     scale: Annotated[bool, typer.Option("--scale", help="另做合成规模测试 / also run the synthetic scale benchmark")] = False,
     scale_n: Annotated[int, typer.Option("--scale-n", min=1000, help="规模测试向量/单元数 / vectors and units at scale")] = 100_000,
+    sample: Annotated[int, typer.Option("--sample", min=0, help="建索引阶段只取语料中均匀分布的 N 份报告（0 = 全部） / the build phase indexes N reports of --corpus at even steps (0 = all)")] = 0,
+    passages: Annotated[int, typer.Option("--passages", min=10, help="torch 与 ONNX 批量编码对比的段落数 / passages of the torch vs ONNX batched encode")] = 400,
     store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
     candidate_k: CandidateKOpt = None,
 ) -> None:
@@ -812,8 +909,8 @@ def bench(
         _fail(f"未知阶段 {', '.join(sorted(unknown))}（可选 {','.join(phases)}） / Unknown phase(s); use {','.join(phases)}", 2)
     if not dataset.is_file():
         _fail(f"找不到问题集：{dataset} / Question file not found: {dataset}", 2)
-    config = BenchConfig(dataset=dataset, queries=queries, seconds=seconds, cold_runs=cold_runs,
-                         phases=tuple(p for p in phases if p not in (skip or "").split(",")))
+    config = BenchConfig(dataset=dataset, queries=queries, seconds=seconds, cold_runs=cold_runs, sample=sample,
+                         passages=passages, phases=tuple(p for p in phases if p not in (skip or "").split(",")))
 
     def log(msg: str) -> None:
         typer.echo(msg, err=True)

@@ -18,7 +18,7 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Any
@@ -57,6 +57,7 @@ class Commitment:
     promise: str | None = None  # a target's fate in the same place's next report: met | missed | not_reported
     outcome_with: str | None = None  # that report's achievement record
     outcome_figure: str | None = None
+    promise_rule: str | None = None  # the status with its rule: «目标5.5%左右，实际5.6%：完成»
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,6 +68,8 @@ class Commitment:
         if self.value is None:
             return self.qualifier or ""
         q = self.qualifier or ""
+        if q in _approx_marks():  # «170余个», as written: the mark stands between number and unit
+            return f"{self.value}{q}{self.unit or ''}"
         pre = q if q in _shown_before() else ""
         post = "" if pre else q
         return f"{pre}{self.value}{self.unit or ''}{post}"
@@ -74,6 +77,19 @@ class Commitment:
     @property
     def paired_figure(self) -> str:
         return f"{self.paired_value}{self.paired_unit or ''}" if self.paired_value else ""
+
+    @property
+    def horizon_label(self) -> str:
+        """``2023年`` for a year, the period as written otherwise (过去五年)."""
+        return f"{self.horizon}年" if self.horizon.isdigit() else self.horizon
+
+
+def paired_text(c: Commitment, by_id: Mapping[str, Commitment]) -> str:
+    """The paired record as shown beside this one: ``过去五年：33.16万人``, ``2023年目标：6万人以上``."""
+    p = by_id.get(c.paired_with or "")
+    if p is None or not p.figure:
+        return ""
+    return f"{p.horizon_label}{'目标' if p.kind == 'target' else ''}：{p.figure}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +122,7 @@ class _Rules:
         approx = "".join(fig["approx_marks"])
         posts = "|".join(map(re.escape, self.post_qualifiers))
         self.tail = re.compile(
-            rf"(?P<approx>[{approx}])?(?P<unit>[{mags}]?(?:{units})|{bare})(?P<post>{posts})?"
+            rf"(?P<approx>[{approx}])?(?P<unit>[{mags}]{{0,2}}(?:{units})|{bare})(?P<post>{posts})?"
         )
         self.promise: list[str] = cl["promise_words"]
         self.lead_words = sorted(cl["promise_words"] + cl["scope_words"] + cl["adverbs"], key=len, reverse=True)
@@ -121,6 +137,10 @@ class _Rules:
         self.references: list[str] = cl["reference_words"]
         self.units_list: list[str] = fig["units"]
         self.bare_chars: int = cl["bare_metric_chars"]
+        self.predicate_verbs: list[str] = cl["predicate_verbs"]
+        self.respectively: str = cl["respectively"]
+        self.max_parts: int = main["max_parts"]
+        self.first_markers: tuple[str, ...] = tuple(main["first_markers"])
 
     def unit_base(self, unit: str | None) -> str:
         """The unit without its magnitude, every percentage as "%": what makes two figures comparable."""
@@ -160,6 +180,11 @@ def similarity(a: str, b: str) -> float:
 
 
 @cache
+def _approx_marks() -> frozenset[str]:
+    return frozenset(Lexicon.default().table("figures")["approx_marks"])
+
+
+@cache
 def _shown_before() -> frozenset[str]:
     """Qualifiers displayed before the figure (超300亿元), not after it (6万人以上)."""
     fig = Lexicon.default().table("figures")
@@ -196,15 +221,20 @@ class CommitmentExtractor:
             out.append(_Figure(start, m.start(), t.end(), m.group(), t.group("unit"), qualifier))
         return out
 
-    def _primary(self, text: str, figs: list[_Figure]) -> list[_Figure]:
+    def _primary(self, text: str, figs: list[_Figure], b: int | None = None) -> list[_Figure]:
         """Drops figures that modify the one before: right after it (``22个50亿元以上项目``,
         ``2家超50亿元企业``) or, in another unit and with no 、 or conjunction between, a threshold
         of what it counts (``3家工业企业营收超100亿元``: one clause, three companies). Figures in
-        the same unit stay apart (``123所幼儿园289所中小学``)."""
+        the same unit stay apart (``123所幼儿园289所中小学``), and so does a figure that ends its
+        clause right after another (``改造老旧小区1343个52.54万户``: the same work in two measures)."""
         out: list[_Figure] = []
         for f in figs:
             if out and f.start >= out[-1].end:
                 between = text[out[-1].end : f.start]
+                closing = b is not None and not text[f.end : b].strip(TRIM)
+                if closing and not between.strip():
+                    out.append(f)
+                    continue
                 if not between.strip() or (
                     self.rules.unit_base(f.unit) != self.rules.unit_base(out[-1].unit)
                     and not any(c in between for c in "、，,；;")
@@ -300,11 +330,13 @@ class CommitmentExtractor:
         verb (``交付6040套`` after ``新开工…安置房880套``) takes that record's object, and a bare
         noun before a conjunction (``4个县和13家企业成为…``) reads with the whole clause."""
         before = prev
-        for rec in recs:
+        for rec, nxt in zip(recs, [*recs[1:], None]):
             if self._nounless(rec.metric) and before:
                 rec.metric = self._noun(before) + rec.metric
             elif len(rec.metric) <= self.rules.bare_chars and before and text[rec.start : rec.end].startswith(rec.metric):
                 rec.metric += self._strip_lead(self._noun(before), self.rules.qualitative_verbs)
+            elif len(rec.metric) <= self.rules.bare_chars and nxt is not None and self._shared_predicate(nxt.metric):
+                rec.metric += self._shared_predicate(nxt.metric)  # 4个县和13家企业成为… → 县成为…
             elif len(rec.metric) <= self.rules.bare_chars:
                 clause = text[a:b]
                 figure = text[rec.start : rec.end].replace(rec.metric, "", 1)
@@ -312,6 +344,27 @@ class CommitmentExtractor:
                 if len(whole) > len(rec.metric):
                     rec.metric = whole
             before = rec.metric
+
+    def _distribute(self, text: str, a: int, b: int, recs: list[Commitment]) -> None:
+        """«城镇、农村居民人均可支配收入分别增长5%、7%左右»: the n-th subject gets the n-th figure,
+        a short modifier (城镇) the noun the last subject names (…居民人均可支配收入)."""
+        marker = self.rules.respectively
+        if len(recs) < 2 or marker not in text[a:b] or len({r.metric for r in recs}) != 1:
+            return
+        head, _, rest = recs[0].metric.partition(marker)
+        subjects = [x for x in head.split("、") if x]
+        if len(subjects) != len(recs):
+            return
+        last = subjects[-1]
+        for rec, subject in zip(recs, subjects):
+            if len(subject) <= self.rules.bare_chars and len(last) > 2 * len(subject):
+                subject += last[len(subject):]
+            rec.metric = subject + rest
+
+    def _shared_predicate(self, metric: str) -> str:
+        """The predicate two joined subjects share (``企业成为省…试点`` → ``成为省…试点``), or ""."""
+        at = [metric.find(v) for v in self.rules.predicate_verbs if v in metric[1:]]
+        return metric[min(at):] if at else ""
 
     def _qualitative_metric(self, clause: str, qualifier: str | None) -> str:
         s = self._strip_lead(clause)
@@ -338,7 +391,7 @@ class CommitmentExtractor:
     def _figure_records(self, doc, section, period, a, b, *, main=False) -> list[Commitment]:
         """Figure records of one comma clause; empty if it holds no figure."""
         text = doc.text
-        primary = self._primary(text, self._figures(text, a, b))
+        primary = self._primary(text, self._figures(text, a, b), b)
         out: list[Commitment] = []
         for (x, y), f in zip(self._spans(text, a, b, primary), primary):
             metric = self._metric(text, x, y, f)  # "" when the clause is only a figure: filled by caller
@@ -360,6 +413,7 @@ class CommitmentExtractor:
                 recs = self._figure_records(doc, section, period, ca, cb)
                 _fill_metrics(recs, prev_metric)
                 self._complete_metrics(text, ca, cb, recs, prev_metric)
+                self._distribute(text, ca, cb, recs)
                 if recs:
                     prev_metric = recs[-1].metric
                 out.extend(recs)
@@ -384,10 +438,13 @@ class CommitmentExtractor:
         if b <= a:
             return []
         recs: list[Commitment] = []
-        for ca, cb in _split(doc.text, a, b, CLAUSE_ENDS):
+        clauses = _split(doc.text, a, b, CLAUSE_ENDS)
+        for ca, cb in clauses:
             recs.extend(self._figure_records(doc, section, period, ca, cb, main=True))
         _fill_metrics(recs, "")
         self._complete_metrics(doc.text, a, b, recs, "")
+        for ca, cb in clauses:  # «…，城镇、农村居民人均可支配收入分别增长5%、7%左右，…»: per comma clause
+            self._distribute(doc.text, ca, cb, [r for r in recs if ca <= r.start and r.end <= cb])
         if recs:
             return recs
         clause = doc.text[a:b]
@@ -433,9 +490,10 @@ class CommitmentExtractor:
         segments: dict[str, list[tuple[int, int]]] = {}
         for sid, a, b in own_segments(doc):
             segments.setdefault(sid, []).append((a, b))
+        periods = self._periods(doc, plan_year)
         out: list[Commitment] = []
         for section in doc.sections:
-            period = self.lexicon.section_period(section.path, plan_year)
+            period = periods[section.id]
             if period.scope is None:
                 continue
             if section.heading_end > section.start:  # a heading may carry a figure ("（二）新增就业5万人")
@@ -451,6 +509,49 @@ class CommitmentExtractor:
             counters[c.section_id] = counters.get(c.section_id, 0) + 1
             c.id = f"{doc.id}:{c.section_id}:{counters[c.section_id]}"
         return out
+
+    def _periods(self, doc: Document, plan_year: int | None) -> dict[str, Period]:
+        """Each section's part. A report whose part headings use no plan wording
+        («三、奋勇争先，扎实做好开局之年各项工作») still plans after it reviews: its unmarked parts
+        after the first review part (after the first part when no part says review or plan) are
+        the plan, subsections that say otherwise aside. Only parts: a report whose top level is a long list
+        of （一）… sections is left as its headings say."""
+        periods = {s.id: self.lexicon.section_period(s.path, plan_year) for s in doc.sections}
+        tops = [s for s in doc.sections if s.level == min((x.level for x in doc.sections), default=1)
+                and s.heading_end > s.start]
+        if len(tops) > self.rules.max_parts:  # no parts, only sections: their numbering restarts per part
+            return self._runs(doc, tops, periods, plan_year)
+        first_review = next((i for i, s in enumerate(tops) if periods[s.id].scope == "review"), None)
+        if first_review is None and any(periods[s.id].scope == "plan" for s in tops):
+            return periods
+        plan = [s for s in tops[(first_review or 0) + 1 :] if periods[s.id].scope is None]
+        horizon = str(plan_year) if plan_year else self.lexicon.plan_default
+        for s in doc.sections:
+            if periods[s.id].scope is None and any(p.start <= s.start < p.end for p in plan):
+                periods[s.id] = Period("plan", horizon, periods[s.id].label)
+        return periods
+
+    def _runs(self, doc: Document, tops: list[Section], periods: dict[str, Period],
+              plan_year: int | None) -> dict[str, Period]:
+        """A report whose part headings were not found, only its sections («（一）…（九）», then
+        «（一）…» again): each restart of the numbering begins a part; the first run reviews the past
+        year, the later ones plan. Sections whose headings say otherwise keep their reading."""
+        runs: list[list[Section]] = []
+        for s in tops:
+            if not runs or s.title.startswith(self.rules.first_markers):
+                runs.append([])
+            runs[-1].append(s)
+        runs = [r for r in runs if r and r[0].title.startswith(self.rules.first_markers)]
+        if len(runs) < 2:
+            return periods
+        for n, run in enumerate(runs):
+            scope, horizon = ("review", str(plan_year - 1)) if n == 0 and plan_year else ("plan", str(plan_year or ""))
+            if n == 0 and not plan_year:
+                continue
+            for s in doc.sections:
+                if periods[s.id].scope is None and any(p.start <= s.start < p.end for p in run):
+                    periods[s.id] = Period(scope, horizon or self.lexicon.plan_default, periods[s.id].label)
+        return periods
 
     # ---- pairing
 
@@ -537,38 +638,48 @@ def filter_commitments(items: list[Commitment], *, q: str | None = None, kind: s
     return out
 
 
-CSV_COLUMNS = ["id", "kind", "metric", "value", "unit", "qualifier", "horizon", "paired_value",
-               "paired_unit", "paired_with", "main_target", "promise", "outcome_figure", "outcome_with",
-               "doc", "section_id", "section_path", "start", "end", "clause"]
+#: The CSV: first the table's own columns, same names, same order, same text (数值 is the figure as
+#: shown, «6万人以上»), then what a spreadsheet needs besides, under names of their own (数字 is the
+#: bare number, 单位 its unit). JSON and the API keep the record's field names.
+TABLE_FIELDS = ["kind", "metric", "figure", "paired", "promise", "horizon", "clause", "section_path"]
+EXTRA_FIELDS = ["promise_rule", "outcome_figure", "doc", "id", "section_id", "start", "end", "value", "unit",
+                "qualifier", "main_target", "paired_with", "outcome_with"]
+CSV_COLUMNS = TABLE_FIELDS + EXTRA_FIELDS
 #: how the table, the page and chat name a target's fate (CSV and JSON keep the codes)
 PROMISE_LABELS = {"met": "已完成", "missed": "未完成", "not_reported": "未报告"}
 
 
-def promise_text(c: Commitment) -> str:
-    """``未完成（实际5.8%）``; "" for records the next year's report cannot judge."""
+PROMISE_LABELS_EN = {"met": "Met", "missed": "Missed", "not_reported": "Not reported"}
+
+
+def promise_text(c: Commitment, lang: str = "zh") -> str:
+    """``未完成（实际5.8%）`` (``Missed (outcome 5.8%)``); "" for records no next report judges."""
     if not c.promise:
         return ""
+    if lang == "en":
+        label = PROMISE_LABELS_EN.get(c.promise, c.promise)
+        return f"{label} (outcome {c.outcome_figure})" if c.outcome_figure else label
     label = PROMISE_LABELS.get(c.promise, c.promise)
     return f"{label}（实际{c.outcome_figure}）" if c.outcome_figure else label
 
 
-#: CSV headers a spreadsheet user reads: the table's Chinese names (or English with ``lang="en"``);
-#: JSON and the API keep the field names of ``CSV_COLUMNS``.
+#: CSV headers: the table's names (``ui/render.py`` col_*, checked by a test), then the rest.
 CSV_HEADERS: dict[str, dict[str, str]] = {
-    "zh": {"id": "编号", "kind": "类型", "metric": "指标", "value": "数值", "unit": "单位", "qualifier": "限定",
-           "horizon": "期限", "paired_value": "对照数值", "paired_unit": "对照单位", "paired_with": "对照编号",
-           "main_target": "主要目标", "doc": "报告", "section_id": "章节编号", "section_path": "章节",
-           "start": "起点", "end": "终点", "clause": "原文", "promise": "兑现情况", "outcome_figure": "实际",
-           "outcome_with": "实际编号"},
-    "en": {"id": "ID", "kind": "Kind", "metric": "Metric", "value": "Value", "unit": "Unit", "qualifier": "Qualifier",
-           "horizon": "Horizon", "paired_value": "Compared value", "paired_unit": "Compared unit",
-           "paired_with": "Compared ID", "main_target": "Main target", "doc": "Report", "section_id": "Section no.",
-           "section_path": "Section", "start": "Start", "end": "End", "clause": "Clause", "promise": "Kept?",
-           "outcome_figure": "Outcome", "outcome_with": "Outcome ID"},
+    "zh": {"kind": "类型", "metric": "指标", "figure": "数值", "paired": "对照（五年 / 今年）", "promise": "兑现情况",
+           "horizon": "期限", "clause": "原文", "section_path": "章节", "promise_rule": "兑现依据",
+           "outcome_figure": "实际", "doc": "报告", "id": "编号", "section_id": "章节编号", "start": "起点",
+           "end": "终点", "value": "数字", "unit": "单位", "qualifier": "限定", "main_target": "主要目标",
+           "paired_with": "对照编号", "outcome_with": "实际编号"},
+    "en": {"kind": "Kind", "metric": "Metric", "figure": "Figure", "paired": "Compare (5 years / this year)",
+           "promise": "Kept?", "horizon": "Horizon", "clause": "Clause", "section_path": "Section",
+           "promise_rule": "Rule", "outcome_figure": "Outcome", "doc": "Report", "id": "ID",
+           "section_id": "Section no.", "start": "Start", "end": "End", "value": "Number", "unit": "Unit",
+           "qualifier": "Qualifier", "main_target": "Main target", "paired_with": "Compared ID",
+           "outcome_with": "Outcome ID"},
 }
 #: how the CSV writes the coded values in each language
 _CSV_VALUES: dict[str, dict[object, str]] = {
-    "zh": {"target": "目标", "achievement": "成绩", True: "是", False: "否", **PROMISE_LABELS},
+    "zh": {"target": "目标", "achievement": "成绩", True: "是", False: "否"},
     "en": {"target": "target", "achievement": "achievement", True: "yes", False: "no"},
 }
 
@@ -596,13 +707,21 @@ def _cut(s: str, w: int) -> str:
     return out
 
 
-def _table(items: list[Commitment]) -> str:
-    head = ["类型", "指标", "数值", "对照", "兑现情况", "期限", "章节", "原文"]
-    rows = [
-        ["目标" if c.kind == "target" else "成绩", _cut(c.metric, 24), c.figure or "—",
-         c.paired_figure or "", promise_text(c), c.horizon, c.section_id, _cut(c.clause, 40)]
-        for c in items
-    ]
+#: the terminal table's and Markdown's columns: the page's, by their CSV names in each language
+_SHORT_FIELDS = ["kind", "metric", "figure", "paired", "promise", "horizon", "section_id", "clause"]
+
+
+def _short_row(c: Commitment, by_id: Mapping[str, Commitment], lang: str, width: bool) -> list[str]:
+    values = _CSV_VALUES.get(lang, _CSV_VALUES["zh"])
+    return [values[c.kind], _cut(c.metric, 24) if width else c.metric, c.figure or "—", paired_text(c, by_id),
+            promise_text(c, lang), c.horizon_label, c.section_id, _cut(c.clause, 40) if width else c.clause]
+
+
+def _table(items: list[Commitment], lang: str = "zh", by_id: Mapping[str, Commitment] | None = None) -> str:
+    names = CSV_HEADERS.get(lang, CSV_HEADERS["zh"])
+    head = [names[k] for k in _SHORT_FIELDS]
+    by_id = by_id if by_id is not None else {c.id: c for c in items}
+    rows = [_short_row(c, by_id, lang, True) for c in items]
     widths = [max(_width(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = ["  ".join(_pad(v, w) for v, w in zip(r, widths)).rstrip() for r in [head, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -622,43 +741,53 @@ def csv_cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text) else text
 
 
-def _csv(items: list[Commitment], lang: str = "zh") -> str:
+def csv_row(c: Commitment, by_id: Mapping[str, Commitment], lang: str = "zh") -> list[object]:
+    """One CSV row in ``CSV_COLUMNS`` order: the table's cells as the page shows them, then the rest."""
+    values = _CSV_VALUES.get(lang, _CSV_VALUES["zh"])
+    shown = {"figure": c.figure or "—", "paired": paired_text(c, by_id), "promise": promise_text(c, lang),
+             "horizon": c.horizon_label}
+    d = c.to_dict()
+    return [shown[k] if k in shown else values.get(d[k], d[k]) if k in ("kind", "main_target") else d[k]
+            for k in CSV_COLUMNS]
+
+
+def _csv(items: list[Commitment], lang: str = "zh", by_id: Mapping[str, Commitment] | None = None) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(csv_headers(lang))
-    values = _CSV_VALUES.get(lang, _CSV_VALUES["zh"])
+    by_id = by_id if by_id is not None else {c.id: c for c in items}
     for c in items:
-        d = c.to_dict()
-        w.writerow([csv_cell(values.get(d[k], d[k]) if k in ("kind", "main_target", "promise") else d[k])
-                    for k in CSV_COLUMNS])
+        w.writerow([csv_cell(v) for v in csv_row(c, by_id, lang)])
     return buf.getvalue()
 
 
-def _md(items: list[Commitment]) -> str:
+def _md(items: list[Commitment], lang: str = "zh", by_id: Mapping[str, Commitment] | None = None) -> str:
     def esc(s: str) -> str:
         return s.replace("|", "\\|").replace("\n", " ")
 
-    lines = ["| 类型 | 指标 | 数值 | 对照 | 兑现情况 | 期限 | 章节 | 原文 |", "|---|---|---|---|---|---|---|---|"]
+    names = CSV_HEADERS.get(lang, CSV_HEADERS["zh"])
+    by_id = by_id if by_id is not None else {c.id: c for c in items}
+    lines = ["| " + " | ".join(names[k] for k in _SHORT_FIELDS) + " |", "|" + "---|" * len(_SHORT_FIELDS)]
     for c in items:
-        lines.append("| " + " | ".join(esc(v) for v in [
-            "目标" if c.kind == "target" else "成绩", c.metric, c.figure or "—", c.paired_figure,
-            promise_text(c), c.horizon, f"{c.section_id} {c.section_path}", c.clause]) + " |")
+        lines.append("| " + " | ".join(esc(v) for v in _short_row(c, by_id, lang, False)) + " |")
     return "\n".join(lines) + "\n"
 
 
-def render(items: list[Commitment], fmt: str, lang: str = "zh") -> str:
+def render(items: list[Commitment], fmt: str, lang: str = "zh",
+           by_id: Mapping[str, Commitment] | None = None) -> str:
     """``table`` (aligned terminal text), ``csv`` (headers in ``lang``), ``json`` or ``md``."""
     if fmt == "table":
-        return _table(items)
+        return _table(items, lang, by_id)
     if fmt == "csv":
-        return _csv(items, lang)
+        return _csv(items, lang, by_id)
     if fmt == "json":
         return json.dumps([c.to_dict() for c in items], ensure_ascii=False, indent=2) + "\n"
     if fmt == "md":
-        return _md(items)
+        return _md(items, lang, by_id)
     raise ValueError(f"未知格式 {fmt!r}（可选 table/csv/json/md） / Unknown format {fmt!r} (table, csv, json, md)")
 
 
-def to_csv_bytes(items: list[Commitment], lang: str = "zh") -> bytes:
-    """CSV with a UTF-8 BOM so spreadsheet programs read the Chinese text correctly."""
-    return b"\xef\xbb\xbf" + _csv(items, lang).encode("utf-8")
+def to_csv_bytes(items: list[Commitment], lang: str = "zh", by_id: Mapping[str, Commitment] | None = None) -> bytes:
+    """CSV with a UTF-8 BOM so spreadsheet programs read the Chinese text correctly; ``by_id``
+    (every record) names the paired records that the filter left out."""
+    return b"\xef\xbb\xbf" + _csv(items, lang, by_id).encode("utf-8")

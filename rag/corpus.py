@@ -40,6 +40,8 @@ HEADING_STYLES: tuple[tuple[str, re.Pattern[str]], ...] = (
 UNNUMBERED_PART = "part_line"
 #: how the genre ranks its numberings, outermost first: 第一部分 › 一、 › （一） › 1. › （1）
 _RANK = {style: i for i, (style, _) in enumerate(HEADING_STYLES) if style != "md"}
+#: numberings that head a report's parts (第一部分, 一、), as opposed to the sections inside them
+_PART_STYLES = frozenset({"part", "cn"})
 #: styles an unnumbered part heading sits inside (``第一部分``, ``#`` titles), not beside
 _PART_CONTAINERS = frozenset({"part"})
 _ORDINAL = re.compile(rf"[{CN_NUMERAL}\d]+")
@@ -158,7 +160,7 @@ def _find_headings(text: str, marked: Mapping[int, str] | None = None) -> list[_
                 and not (headings and headings[-1].start == before[0]):
             start, title = before[0], before[1].strip() + title
         elif end == pos + len(content.rstrip()) and after and marked.get(after[0], "bold") == "bold" \
-                and parts.split_after(content.strip(), after[1]) \
+                and parts.split_after(content.strip(), after[1], part=style in _PART_STYLES) \
                 and not any(p.match(after[1].strip()) for _, p in HEADING_STYLES):
             end, title = after[0] + len(after[1].rstrip()), title + after[1].strip()
         if headings and start < headings[-1].heading_end:  # the line ended the previous heading

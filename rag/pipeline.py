@@ -16,7 +16,7 @@ from rag.composers.generative import GenerativeComposer
 from rag.conversation import ConversationGuard
 from rag.chunking import VERSION as CHUNKER_VERSION
 from rag.chunking import SentenceChunker
-from rag.corpus import CorpusLoader, report_name, skipped_lines, source_url
+from rag.corpus import CorpusLoader, CorpusRead, report_name, skipped_lines, source_url
 from rag.crossreport import ReportRouter
 from rag.embedding import Embedder
 from rag.index import IndexBuilder, IndexUnavailable
@@ -28,8 +28,9 @@ from rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, Priors
 from rag.selection import ReportSelector, YearWords
 from rag.settings import Settings, get_settings
 from rag.stores import Store, StoreUnavailable
+from rag.stores.shards import Shard
 from rag.stores.faiss import FaissStore
-from rag.types import Answer, ScoredUnit
+from rag.types import Answer, Document, ScoredUnit, Unit
 from rag.window_facts import scorer_from
 
 RETRIEVERS = ("bm25", "dense", "hybrid")
@@ -51,11 +52,7 @@ def build_index(settings: Settings, embedder: Embedder, *, progress: bool = True
     Files that cannot be read are named in the manifest (``skipped``) and the rest is indexed;
     ``strict`` refuses to build instead. On Milvus only new or changed reports are embedded and
     written (``rag.stores.milvus``) unless ``full``."""
-    loader = CorpusLoader(settings.corpus_dir)
-    corpus_hash = loader.fingerprint()
-    got = loader.read(progress=progress)
-    documents = loader.require(got, strict=strict)
-    units = _chunker(settings).run(stage("chunk", documents, enabled=progress, total=len(documents)))
+    corpus_hash, got, documents, units = _read_corpus(settings, progress=progress, strict=strict)
     if settings.store == "milvus":
         from rag.stores.milvus import MilvusIndexer
 
@@ -70,6 +67,33 @@ def build_index(settings: Settings, embedder: Embedder, *, progress: bool = True
         skipped=got.skipped,
     )
     return load_store(settings)
+
+
+def _read_corpus(settings: Settings, *, progress: bool, strict: bool) -> tuple[str, CorpusRead, list[Document], list[Unit]]:
+    """The corpus's fingerprint, what reading it gave, its reports and their units (read, chunk stages)."""
+    loader = CorpusLoader(settings.corpus_dir)
+    corpus_hash = loader.fingerprint()
+    got = loader.read(progress=progress)
+    documents = loader.require(got, strict=strict)
+    units = _chunker(settings).run(stage("chunk", documents, enabled=progress, total=len(documents)))
+    return corpus_hash, got, documents, units
+
+
+def build_shard(settings: Settings, embedder: Embedder, shard: Shard, *, progress: bool = True,
+                strict: bool = False, full: bool = False) -> tuple[Store | None, dict[str, int]]:
+    """One slice of a sharded Milvus build (``rag index --shard i/n``): its reports embedded and
+    written; the store once the last slice published the build, else None (readers keep the old)."""
+    from rag.stores.milvus import MilvusIndexer
+
+    corpus_hash, got, documents, units = _read_corpus(settings, progress=progress, strict=strict)
+    build, changes = MilvusIndexer(settings, embedder).update(
+        documents, units, corpus_hash=corpus_hash, chunker=_chunker_config(settings), progress=progress,
+        full=full, skipped=got.skipped, shard=shard)
+    if build is None:
+        return None, changes
+    store = load_store(settings)
+    store.changes = changes  # type: ignore[attr-defined]
+    return store, changes
 
 
 def load_store(settings: Settings) -> Store:

@@ -82,7 +82,8 @@ class ReportSelector:
         for r in self.reports.values():
             if r.region:
                 names.setdefault(r.region, r.region)
-                names.setdefault(self.catalogue.stem(r.region), r.region)
+                for name in self.catalogue.names_of(r.region):  # 江城 of 江城市; 克州, 广西 (gazetteer)
+                    names.setdefault(name, r.region)
         self._names = sorted(names.items(), key=lambda kv: -len(kv[0]))  # (name as written, region)
         self._pinyin = {_pinyin(self.catalogue.stem(r)): r for r in set(names.values())}  # jiangcheng → 江城市
         #: what named_regions looks for, compiled once: names longest first («江城市» is not also «江城»), then pinyin
@@ -101,6 +102,8 @@ class ReportSelector:
         scope = self.catalogue.lexicon.table("scope")  # 今年, 去年 …, whatever ``words`` the caller gave
         times = frozenset(scope["plan_time"]) | frozenset(scope["last_year"])
         self._leads = frozenset(table["leads"]) | times
+        self._deadline_words = tuple(table["deadline_before"])
+        self._position = {d.id: n for n, d in enumerate(self.documents)}
         self._scope_marks = frozenset(table["scope_marks"]) | times
 
     # ---- catalogue views
@@ -142,9 +145,24 @@ class ReportSelector:
         """How an answer names a report: «江城市2023年政府工作报告»."""
         return report_label(self.reports.get(doc_id), doc_id)
 
-    def available(self) -> str:
-        """Every report, for a refusal that says what can be asked about."""
-        return "、".join(f"《{self.label(i)}》" for i in self.reports)
+    def available(self, limit: int = 12) -> str:
+        """The reports, for a refusal that says what can be asked about: the first ``limit`` and
+        how many more (a national collection has over a thousand)."""
+        shown = "、".join(f"《{self.label(i)}》" for i in list(self.reports)[:limit])
+        more = len(self.reports) - limit
+        return f"{shown}等{len(self.reports)}份报告" if more > 0 else shown
+
+    def _ids(self, limit: int = 12) -> str:
+        """Report ids for an English message, cut like ``available``."""
+        ids = list(self.reports)
+        return ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+    def offered(self, regions: Iterable[str] = (), limit: int = 20) -> list[dict]:
+        """The reports a scope refusal offers instead, as data for the page: those of ``regions``
+        (every year the corpus has of that place), else the first ``limit`` of the corpus."""
+        ids = [i for r in regions for i in self.of_region(r)][::-1] or list(self.reports)[:limit]
+        return [{"doc": i, "label": self.label(i), "region": self.reports[i].region, "year": self.reports[i].year}
+                for i in ids]
 
     # ---- API filters
 
@@ -160,7 +178,7 @@ class ReportSelector:
             if unknown:
                 raise UnknownReport(
                     f"未找到报告 {', '.join(unknown)}；可用的报告：{self.available()}"
-                    f" / Unknown document(s) {', '.join(unknown)}; available: {', '.join(self.reports)}")
+                    f" / Unknown document(s) {', '.join(unknown)}; available: {self._ids()}")
             ids = [i for i in ids if i in documents]
         if region:
             of = set(self.of_region(region.strip()))
@@ -172,7 +190,7 @@ class ReportSelector:
             ids = [i for i in ids if self.reports[i].year == year]
         if not ids:
             raise UnknownReport(f"没有符合条件的报告；可用的报告：{self.available()}"
-                                f" / No report matches these filters; available: {', '.join(self.reports)}")
+                                f" / No report matches these filters; available: {self._ids()}")
         return tuple(ids)
 
     # ---- questions
@@ -319,7 +337,7 @@ class ReportSelector:
         if by_year:
             pool = by_year
         elif regions and len(years) == 1 and pool:
-            gap = self._gap(pool, years[0], intent)
+            gap = self._gap(pool, years[0], intent, timed)
             if gap:
                 return Selection((), tuple(regions), (), (), gap=gap, notes=notes)
         if restrict is None and not regions and len(pool) == len(self.reports):
@@ -327,17 +345,30 @@ class ReportSelector:
         years = tuple(sorted({self.reports[i].year for i in pool if self.reports[i].year}))
         return Selection(tuple(pool), tuple(regions), (), years, notes=notes)
 
-    def _gap(self, pool: list[str], year: int, intent: str | None) -> str:
-        """A place's reports that cannot answer for ``year``: a past year's targets without that
-        year's report, or a year's outcome before the next year's report exists."""
-        newest = max(self.reports[i].year or 0 for i in pool)
+    def _gap(self, pool: list[str], year: int, intent: str | None, question: str) -> str:
+        """Why none of a place's reports answers for ``year`` (bilingual), naming the years it has:
+        a year's targets need that year's report, its outcome the next year's («2023年GDP增长多少»
+        is the 2024 report's review). Empty for a long-range goal the newest report sets («到2026年»)."""
         region = self.reports[pool[0]].region
-        if intent == "plan" and year < newest:
-            return f"语料中没有{region}{year}年的政府工作报告，无法给出该年的目标。"
-        if intent == "outcome" and year >= newest:
-            return (f"{region}{year}年的实际完成情况要在{year + 1}年的政府工作报告中才会公布，"
-                    f"语料中还没有这份报告。")
-        return ""
+        have = sorted({y for i in pool if (y := self.reports[i].year)})
+        if year > max(have, default=0) and self._deadline(question, year) \
+                and any(f"{year}年" in self._texts[self._position[i]] for i in pool):
+            return ""
+        if intent == "plan":
+            zh, en = f"语料中没有{region}{year}年的政府工作报告，无法给出该年的目标", \
+                f"The corpus has no {year} work report of {region}, so it cannot give that year's targets"
+        elif intent in ("review", "outcome"):
+            zh = f"{region}{year}年的实际完成情况要在{year + 1}年的政府工作报告中才会公布，语料中没有这份报告"
+            en = f"{region}'s {year} results are given in its {year + 1} work report, which the corpus does not have"
+        else:
+            zh = f"语料中没有{region}{year}年或{year + 1}年的政府工作报告，无法回答{year}年的情况"
+            en = f"The corpus has neither the {year} nor the {year + 1} work report of {region}"
+        return f"{zh}。语料中{region}的报告年份：{'、'.join(map(str, have))}。 / {en}; it has {region}'s reports of {', '.join(map(str, have))}."
+
+    def _deadline(self, question: str, year: int) -> bool:
+        """«到2026年»: the year is a deadline a report sets, not the report's own year."""
+        at = question.find(f"{year}年")
+        return at > 0 and question[:at].rstrip().endswith(self._deadline_words)
 
     def _relative(self, text: str) -> bool:
         return any(w in text for w in (*self.words.this_year, *self.words.last_year))

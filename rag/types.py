@@ -144,6 +144,9 @@ class Answer:
     fallback_reason: str | None = None
     related_sections: list[str] = field(default_factory=list)  # titles, as the refusal names them
     related_refs: list[SectionRef] = field(default_factory=list)  # the same sections, to open
+    #: a refusal for the place or year asked (composer "scope"): the reports there are instead, as
+    #: data for the page ({"doc", "label", "region", "year"}; a place's every year, else the first 20)
+    scope_reports: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """What ``dataclasses.asdict`` gives, built directly: its recursive deep copy cost more
@@ -152,4 +155,5 @@ class Answer:
         out["citations"] = [{f.name: getattr(c, f.name) for f in fields(c)} for c in self.citations]
         out["timings_ms"], out["related_sections"] = dict(self.timings_ms), list(self.related_sections)
         out["related_refs"] = [{f.name: getattr(r, f.name) for f in fields(r)} for r in self.related_refs]
+        out["scope_reports"] = [dict(r) for r in self.scope_reports]
         return out

@@ -126,7 +126,7 @@ def test_cached_query_vector_equals_a_fresh_encode(pipeline):
 
 
 def test_tiny_in_process_bench_report(settings, pipeline, tmp_path):
-    config = BenchConfig(dataset=DATASET, queries=2, cached_queries=1, startup_runs=1, answer_check=3,
+    config = BenchConfig(dataset=DATASET, queries=2, cached_queries=1, startup_runs=1, answer_check=3, passages=20,
                          phases=("startup", "build", "encoders", "inprocess"))
     report = Benchmark(settings, config, pipeline=pipeline).run()
 
@@ -144,9 +144,15 @@ def test_tiny_in_process_bench_report(settings, pipeline, tmp_path):
     assert enc["answers"] == {"against": "torch", "compared": 3, "differences": 0, "differing": []}
     assert report["acceptance"]["answer_differences"]["met"] is True
 
-    build = report["build"]
-    assert build["units"] == len(pipeline.store.units) and build["chars"] > 0
-    assert _positive(build["ratio"]) and _positive(build["system_s_per_1k_chars"])
+    build = report["build"]  # the build beside the bare batched encode of the texts it embedded
+    assert build["units"] == len(pipeline.store.units) and build["chars"] > 0 and build["reports"] == 1
+    assert build["embedded"] == len({u.embed_text for u in pipeline.store.units})
+    assert _positive(build["build_vs_bare"]) and _positive(build["build_units_per_s"])
+    rates = build["encode_units_per_s"]  # the same passages through 2-thread torch and each ONNX batch size
+    assert set(rates) == {"torch_2_threads", "onnx_batch_16", "onnx_batch_32", "onnx_batch_64"}
+    assert all(r["n"] == 3 and _positive(r["p50"]) for r in rates.values()) and _positive(build["onnx_vs_torch_2"])
+    assert report["acceptance"]["build_vs_bare_encode"]["value"] == build["build_vs_bare"]
+    assert build["recall_at_10"] >= 0.99 and build["recall_at_10_one_report"] >= 0.99  # compact store vs exact
 
     start = report["startup"]
     assert _positive(start["help_ratio"]) and start["info_imports_torch"] is False
@@ -244,3 +250,19 @@ def test_multi_worker_connections_get_tcp_nodelay():
                 finally:
                     loop.close()
                 assert conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+
+
+def test_build_sample_is_deterministic_and_keeps_the_layout(tmp_path):
+    from rag.buildbench import sample_corpus
+
+    src = tmp_path / "src"
+    for level in ("a", "b"):
+        for year in range(2019, 2024):
+            (src / level / "place").mkdir(parents=True, exist_ok=True)
+            (src / level / "place" / f"{year}.md").write_text(f"{level}{year}", "utf-8")
+    one = sample_corpus(src, 4, tmp_path / "one")
+    two = sample_corpus(src, 4, tmp_path / "two")
+    assert one == two and len(set(one)) == 4 and {p.parent.parent.name for p in one} == {"a", "b"}
+    assert sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*.md")) == \
+        sorted(p.relative_to(src) for p in one)
+    assert len(sample_corpus(src, 0, tmp_path / "all")) == 10

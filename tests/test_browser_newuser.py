@@ -82,3 +82,35 @@ def test_desktop_keeps_the_newest_answer_and_the_question_box_in_view(open_page)
                            arg="#rag-chat .rag-turn:last-child .rag-a", timeout=10_000)
     box = page.locator("#rag-question textarea").bounding_box()
     assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= 800, box
+
+
+@pytest.mark.parametrize("width, height", [(390, 844), (1280, 800)])
+def test_a_long_paste_keeps_the_box_small_and_its_cut_notice_on_screen(open_page, width, height):  # noqa: F811
+    page = open_page(width, height)
+    box = page.locator("#rag-question textarea")
+    box.fill("长" * 1000)  # what the box keeps of a 2,000-character paste
+    page.evaluate("""() => { const box = document.querySelector('#rag-question textarea');
+        const data = new DataTransfer(); data.setData('text/plain', '长'.repeat(2000));
+        box.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true})); }""")
+    notice = page.locator("#rag-counter .rag-cut")
+    notice.wait_for(state="visible")
+    notice.scroll_into_view_if_needed()
+    shown = box.bounding_box()
+    assert shown is not None and shown["height"] <= 160, shown  # four lines, then it scrolls
+    for element in (notice, page.locator("#rag-send")):
+        r = element.bounding_box()
+        assert r is not None and r["y"] >= 0 and r["y"] + r["height"] <= height, r
+    assert box.bounding_box()["y"] >= 0  # the box too: notice, box and button on one screen
+
+
+def test_english_switch_renames_the_tab_and_the_api_link(open_page):  # noqa: F811
+    page = open_page(1280, 900)
+    assert page.title() == "政府工作报告问答"
+    assert page.locator("text=Use via API").count() == 0  # Gradio's English-only footer link is gone
+    link = page.locator("#rag-api-link a")
+    assert link.inner_text() == "API 文档" and link.get_attribute("href") == "docs"
+    page.get_by_text("English", exact=True).click()
+    page.wait_for_function("document.title === 'Government Work Report Q&A'")
+    page.wait_for_function("document.querySelector('#rag-api-link a').innerText.trim() === 'API documentation'")
+    page.get_by_text("中文", exact=True).click()
+    page.wait_for_function("document.title === '政府工作报告问答'")

@@ -49,3 +49,14 @@ def test_headings_are_units_of_their_section(seed_docs):
     units = SentenceChunker().run(seed_docs)
     heading = next(u for u in units if u.section_id == "3" and u.text.startswith("三、"))
     assert heading.text == "三、加强政府自身建设"
+
+
+def test_units_of_a_markdown_report_quote_the_cleaned_text():
+    from rag.corpus import parse_document
+
+    doc = parse_document("**一、2024年工作回顾**\n\n**主要指标保持前列。**地区生产总值增长6%。\n\n<!-- 图片说明 -->\n"
+                         "**二、2025年工作安排**\n\n今年增长5%左右。\n", doc_id="d")
+    units = SentenceChunker().run([doc])
+    texts = [u.text for u in units]
+    assert "主要指标保持前列。" in texts and all("*" not in t and "<!--" not in t for t in texts)
+    assert all(doc.text[u.start:u.end] == u.text for u in units)

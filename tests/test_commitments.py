@@ -158,6 +158,7 @@ def test_pairing_jobs_target_with_five_year_record(seed):
 REVIEW_AND_PLAN = """一、过去五年工作回顾
 全市地区生产总值达1500亿元。2家工业企业营收超80亿元、6家超30亿元、120家超亿元。
 3个县和9家企业成为省级试点、居全省前列。新建改扩建40所学校25所幼儿园。
+建立经贸往来的国家和地区170余个，新材料产业规模达200亿级。
 二、2024年主要目标
 地区生产总值增长6%左右，城镇新增就业4万人以上。
 三、重点工作
@@ -190,10 +191,20 @@ def test_merged_clauses_keep_a_count_with_its_threshold(clauses):
 def test_every_metric_names_a_thing(clauses):
     _, items = clauses
     figures = {c.figure: c.metric for c in items if c.value}
-    assert figures["3个"] == "县和9家企业成为省级试点"  # not 「县」 alone
+    assert figures["3个"] == "县成为省级试点"  # not 「县」 alone, nor the other subject's «和9家企业»
+    assert figures["9家"] == "企业成为省级试点"
     assert figures["3000套"] == "交付保障性住房"  # not 「交付」 alone
     assert figures["40所"] == "新建改扩建学校" and figures["25所"] == "幼儿园"  # same unit: two records
     assert all(len(c.metric) > 2 for c in items)
+
+
+def test_figures_read_as_written(clauses):
+    """An approximation mark stays between number and unit («170余个», not «170个余»), and a scale
+    class keeps its 级 («200亿级») instead of lending it to the metric."""
+    _, items = clauses
+    by_figure = {c.figure: c.metric for c in items if c.value}
+    assert "170余个" in by_figure and "170个余" not in by_figure
+    assert by_figure["200亿级"] == "新材料产业规模"
 
 
 def test_pairing_is_like_with_like(clauses, seed):
@@ -264,9 +275,10 @@ def test_render_round_trips(seed):
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert len(rows) == len(items)
-    assert {"对照数值", "数值", "单位", "原文", "章节编号"} <= set(rows[0])  # the table's Chinese headers
+    assert {"对照（五年 / 今年）", "数值", "数字", "单位", "原文", "章节编号"} <= set(rows[0])  # the table's Chinese headers
     row = next(r for r in rows if r["指标"] == "城镇新增就业" and r["类型"] == "目标")
-    assert row["对照数值"] == "33.16"
+    assert row["对照（五年 / 今年）"] == "过去五年：33.16万人"  # as the table shows it
+    assert (row["数值"], row["数字"], row["单位"]) == ("6万人以上", "6", "万人")  # 数值 is the figure as shown
     assert [r["原文"] for r in rows] == [c.clause for c in items]
     english = list(csv.DictReader(io.StringIO(to_csv_bytes(items, "en").decode("utf-8-sig"))))
     assert [r["Clause"] for r in english] == [c.clause for c in items] and english[0]["Kind"] in ("target", "achievement")

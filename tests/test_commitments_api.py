@@ -219,3 +219,21 @@ def test_tab_row_opens_its_section_with_the_clause_marked(pipeline):
     used = {f"{c.doc}:{c.section_id}" for c in pipeline.commitments.items}
     assert used <= values  # every section holding a record, and only those and their ancestors
     assert all(any(u == v or u.startswith(v + ".") for u in used) for v in values - {""})
+
+
+def test_csv_begins_with_the_tables_columns_cell_for_cell(pipeline):
+    """Issue 25 #17: the CSV's first columns are the table's, same names and the same text in every
+    cell (数值 is the figure as shown in both); what follows has names of its own."""
+    import csv as csv_module
+    import io
+
+    from rag.commitments import to_csv_bytes
+    from ui.commitments_tab import COLUMNS, filtered, table_rows
+
+    items = filtered(pipeline, "", "全部", "")
+    by_id = {c.id: c for c in pipeline.commitments.items}
+    reader = csv_module.reader(io.StringIO(to_csv_bytes(items, "zh", by_id).decode("utf-8-sig")))
+    header, *body = list(reader)
+    assert header[: len(COLUMNS)] == COLUMNS and len(set(header)) == len(header)
+    for cells, row in zip(body, table_rows(pipeline, items)):
+        assert [c.lstrip("'") for c in cells[: len(COLUMNS)]] == [v.lstrip("'") for v in row]

@@ -66,10 +66,10 @@ def test_adding_one_report_embeds_only_that_report(tmp_path, settings, pipeline,
     assert embedder.passages == len(new_texts) == second.manifest.embedded > 0.9 * len(own)
     assert second.manifest.n_units == first.manifest.n_units + len(own)
     if store == "faiss":  # reused rows are the vectors the first build stored for the same units
-        old = {u.embed_text: first.vectors.reconstruct(i) for i, u in enumerate(first.units)}
+        old = {u.embed_text: first.exact[i] for i, u in enumerate(first.units)}
         for i, u in enumerate(second.units):
             if u.doc_id != added[0]:
-                assert np.array_equal(second.vectors.reconstruct(i), old[u.embed_text])
+                assert np.array_equal(second.exact[i], old[u.embed_text])
 
 
 def test_a_new_model_or_encoder_reuses_nothing(tmp_path, settings, pipeline, monkeypatch):

@@ -82,12 +82,17 @@ def test_html_keeps_the_report_and_drops_the_site(tmp_path):
     assert "第一部分 2023年工作回顾" in titles and "（一）扩大内需" in titles
 
 
+def _one(folder: Path, name: str, text: str):
+    """The report a corpus folder holding only ``name`` (with ``text``) yields."""
+    (folder / name).write_text(text, "utf-8")
+    return CorpusLoader(folder).load()[0]
+
+
 def test_html_strong_paragraph_is_a_heading(tmp_path):
-    (tmp_path / "p.html").write_text(
-        "<html><body><div class='nav'>首页</div><div id='zoom'><p><strong>稳就业</strong></p>"
-        "<p>今年城镇新增就业5万人以上，城镇调查失业率控制在5.5%左右。</p><p><b>优生态</b></p>"
-        "<p>空气质量优良天数比例达到80%以上，完成造林绿化任务。</p></div></body></html>", "utf-8")
-    doc = CorpusLoader(tmp_path).load()[0]
+    doc = _one(tmp_path, "p.html",
+               "<html><body><div class='nav'>首页</div><div id='zoom'><p><strong>稳就业</strong></p>"
+               "<p>今年城镇新增就业5万人以上，城镇调查失业率控制在5.5%左右。</p><p><b>优生态</b></p>"
+               "<p>空气质量优良天数比例达到80%以上，完成造林绿化任务。</p></div></body></html>")
     assert [s.title for s in doc.sections] == ["稳就业", "优生态"]
     assert "首页" not in doc.text
 
@@ -269,3 +274,50 @@ def test_scanned_pdf_is_read_by_ocr_when_tesseract_is_installed(tmp_path):
               tmp_path / "scan.pdf")
     got = extract(tmp_path / "scan.pdf")
     assert "城镇新增就业5万人以上" in got.text and got.pages == (0,)
+
+
+# --- Markdown and scanned lines --------------------------------------------------------------
+
+def test_markdown_report_loads_without_markup_and_with_declared_headings(tmp_path):
+    doc = _one(tmp_path, "r.md",
+               "---\ntitle: 白云市2025年政府工作报告\n---\n**政府工作报告**\n\n各位代表：\n\n**一、2024年工作回顾**\n\n"
+               "地区生产总值**增长5%**。\n\n**（一）工业**\n\n| 指标 | 目标 |\n|---|---|\n| 工业增加值增长 | 6% |\n\n"
+               "**二、2025年工作安排**\n\n今年增长5%左右。\n")
+    assert doc.format == "md" and "*" not in doc.text and "|" not in doc.text
+    assert "地区生产总值增长5%。" in doc.text and "工业增加值增长 6%" in doc.text  # a table row, its cells apart by a space
+    assert [(s.title, s.parent) for s in doc.sections if s.id != "0"] == [
+        ("一、2024年工作回顾", None), ("（一）工业", "1"), ("二、2025年工作安排", None)]
+
+
+def test_ocr_lines_run_on_only_when_they_reach_the_margin():
+    from rag.loaders.ocr import OcrLine, rejoin
+
+    page = [OcrLine("政府工作报告", 600, 1000, 50), OcrLine("——2024年1月10日在白云市人民代表大会上", 300, 1300, 40),
+            OcrLine("各位代表：", 180, 360, 40),
+            OcrLine("现在，我代表市人民政府，向大会报告工作，请予审议，并请", 260, 1465, 40),
+            OcrLine("市政协委员提出意见。", 180, 600, 40),
+            OcrLine("过去一年，全市地区生产总值增长6.1%，城镇新增", 260, 1460, 40), OcrLine("就业5万人。", 180, 400, 40)]
+    text, pages = rejoin([page, [OcrLine("一、总体要求", 180, 420, 40)]])
+    assert text.splitlines() == ["政府工作报告", "——2024年1月10日在白云市人民代表大会上", "各位代表：",
+                                 "现在，我代表市人民政府，向大会报告工作，请予审议，并请市政协委员提出意见。",
+                                 "过去一年，全市地区生产总值增长6.1%，城镇新增就业5万人。", "一、总体要求"]
+    assert text[pages[1]:].startswith("一、总体要求") and pages[0] == 0
+
+
+@needs_chromium
+def test_a_pdf_title_block_keeps_its_lines_in_the_full_text_view(tmp_path):
+    """Issue 25, item 20: the title, the date line and 「各位代表：」 are lines of their own."""
+    from ui.render import document_html
+
+    centred = '<p style="text-align:center">{}</p>'
+    print_pdf('<html><head><meta charset="utf-8"><style>body{font-family:"Noto Sans CJK SC";font-size:15pt}</style>'
+              '</head><body><h1 style="text-align:center">政府工作报告</h1>'
+              + centred.format("——2024年1月10日在白云市第十六届人民代表大会第二次会议上")
+              + centred.format("白云市人民政府市长 张三") + "<p>各位代表：</p>"
+              '<p style="text-indent:2em">现在，我代表市人民政府，向大会报告工作，请予审议，并请市政协委员提出意见。</p>'
+              '<p style="text-indent:2em">一、2023年工作回顾</p></body></html>', tmp_path / "t.pdf")
+    doc = CorpusLoader(tmp_path).load()[0]
+    lines = [line.strip() for line in doc.text.splitlines() if line.strip()]
+    assert lines[:4] == ["政府工作报告", "——2024年1月10日在白云市第十六届人民代表大会第二次会议上",
+                         "白云市人民政府市长 张三", "各位代表："]
+    assert "政府工作报告\n——2024年1月10日" in document_html(doc, "zh")  # shown with white-space: pre-wrap

@@ -127,7 +127,7 @@ def test_commitments_api_promise_field_filter_and_csv(api):
     csv = api.get("/api/commitments", params={"format": "csv", "documents": LC22}).content.decode("utf-8-sig")
     assert "兑现情况" in csv.splitlines()[0] and "未完成" in csv  # the table's Chinese headers and labels
     csv = api.get("/api/commitments", params={"format": "csv", "documents": LC22, "lang": "en"}).content.decode("utf-8-sig")
-    assert "Kept?" in csv.splitlines()[0] and "missed" in csv
+    assert "Kept?" in csv.splitlines()[0] and "Missed" in csv
 
 
 def test_cli_commitments_by_promise(tmp_path):
@@ -204,3 +204,26 @@ def test_the_report_picker_wins_over_the_conversations_place(five):
     assert fresh.found and picked.answer == fresh.answer
     follow = five.ask("那今年呢？", history=["焦作过去五年GDP增长了多少？"], documents=[county])
     assert {c.doc for c in follow.citations} <= {county}, follow.answer
+
+
+def test_a_year_no_report_covers_is_refused_with_the_years_there_are(tmp_path):
+    """Only 白河县's 2019 report: its 2023 targets are refused, naming 2019, in both languages and
+    as data; «2018年…增长多少» is the 2019 report's review and is answered."""
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "baihe.txt").write_text(
+        "白河县2019年政府工作报告\n一、2018年工作回顾\n全县地区生产总值增长6.8%。\n"
+        "二、2019年工作安排\n全县地区生产总值增长7%左右。到2025年建成5G基站1000个。\n", "utf-8")
+    p = Pipeline.load(Settings(corpus_dir=corpus, index_dir=tmp_path / "index"))
+    for question in ("白河县2023年的GDP目标是多少？", "白河县2023年GDP增长多少？", "白河县2023年GDP实际增长了多少？"):
+        a = p.ask(question)
+        assert not a.found and a.composer == "scope", (question, a.answer)
+        zh, en = a.answer.split(" / ")
+        assert "2023" in zh and "2019" in zh and "2019" in en
+        assert [(r["region"], r["year"]) for r in a.scope_reports] == [("白河县", 2019)]
+    a = p.ask("白河县2018年GDP增长多少？")
+    assert a.found and "6.8%" in a.answer, a.answer
+    assert p.ask("白河县到2025年建成多少5G基站？").found  # a deadline the report sets, not a report's year

@@ -207,3 +207,43 @@ class _Down:
         def fail(*args, **kwargs):
             raise ConnectionError("server unavailable")
         return fail
+
+
+def test_two_shards_into_one_collection_answer_like_one_build(tmp_path, settings, pipeline, stores):
+    """``rag index --shard i/n``: slices are a deterministic partition; nothing is published until
+    every slice is in; then the collection answers exactly as a one-pass build."""
+    from rag.index import IndexUnavailable, read_manifest
+    from rag.pipeline import build_shard
+    from rag.stores import catalogue_dir
+    from rag.stores.shards import Shard, ShardError
+
+    root = _site(tmp_path)
+    conf = _conf(settings, root, "milvus")
+    ids = [d.id for d in CorpusLoader(conf.corpus_dir).load()]
+    halves = [{d for d in ids if Shard(i, 2).holds(d)} for i in (1, 2)]
+    assert halves[0].isdisjoint(halves[1]) and halves[0] | halves[1] == set(ids)
+    assert [Shard.parse("2/2").holds(d) for d in ids] == [Shard(2, 2).holds(d) for d in ids]
+    for bad in ("0/2", "3/2", "a/b", "2"):
+        with pytest.raises(ShardError):
+            Shard.parse(bad)
+
+    store, changes = build_shard(conf, pipeline.embedder, Shard(1, 2), progress=False)
+    assert store is None and changes["written"] == len(halves[0]) and changes["shards_done"] == 1
+    with pytest.raises(IndexUnavailable):
+        read_manifest(catalogue_dir(conf))  # no version flips with one slice in
+    store, changes = build_shard(conf, pipeline.embedder, Shard(2, 2), progress=False)
+    assert store is not None and changes["written"] == len(halves[1]) and changes["rebuilt"] == 0
+    sharded, whole = Pipeline.load(conf), stores["milvus"]
+    assert [u.text for u in sharded.store.units] == [u.text for u in whole.store.units]
+    for q in SAMPLE:
+        a, b = sharded.ask(q), whole.ask(q)
+        assert (a.answer, [(c.doc, c.start) for c in a.citations]) == (b.answer, [(c.doc, c.start) for c in b.citations]), q
+
+
+def test_shard_needs_milvus_and_a_valid_slice(tmp_path, settings):
+    base = ["--corpus", str(SEED_DIR), "--index-dir", str(tmp_path / "index"), "index"]
+    got = CliRunner().invoke(cli, [*base, "--shard", "1/2"])
+    assert got.exit_code == 2 and "--store milvus" in got.output and "Traceback" not in got.output
+    got = CliRunner().invoke(cli, [*base, "--shard", "3/2", "--store", "milvus",
+                                   "--milvus-uri", str(tmp_path / "m.db")])
+    assert got.exit_code == 2 and "i/n" in got.output and "Traceback" not in got.output

@@ -76,6 +76,44 @@ def test_guard_replies_follow_the_interface_language():
         assert en[:40].isascii(), en
 
 
+def test_report_picker_groups_a_large_collection_by_level_and_year():
+    """Hundreds of reports: grouped by level (province first), then year (newest first); each
+    label starts with its level and year and names the place, which the picker filters by."""
+    from types import SimpleNamespace
+
+    from rag.selection import ReportSelector
+    from ui.app import grouped_reports, report_choices
+
+    docs = [parse_document(f"{place}{year}年政府工作报告\n一、工作回顾\n增长。\n", doc_id=f"{place}/{year}")
+            for place in ("江城市", "南岭省", "青禾县", "白河市") for year in range(2019, 2027)] * 1
+    docs += [parse_document(f"{a}{b}市{y}年政府工作报告\n一、工作回顾\n增长。\n", doc_id=f"{a}{b}/{y}")
+             for a in "青白赤金银铜玉石松竹" for b in "山河湖海林田泉岭" for y in (2023, 2024, 2025, 2026)]
+    pipeline = SimpleNamespace(selector=ReportSelector(docs))
+    rows = grouped_reports(pipeline)
+    assert len(rows) == len(docs) and {i for _, i in rows} == {d.id for d in docs}
+    levels = [pipeline.selector.reports[i].level for _, i in rows]
+    assert levels == sorted(levels, key=["省", "市", "县"].index)  # grouped by level, province first
+    city_years = [pipeline.selector.reports[i].year for _, i in rows if pipeline.selector.reports[i].level == "市"]
+    assert city_years == sorted(city_years, reverse=True)  # then by year, newest first
+    label = dict((i, label) for label, i in rows)["江城市/2021"]
+    assert label.startswith("市 · 2021 · ") and "江城市" in label
+    assert [i for label, i in rows if "江城" in label] == [f"江城市/{y}" for y in range(2026, 2018, -1)]
+    assert report_choices(pipeline, "en")[0] == ("All reports", "")
+
+
+def test_a_refusal_of_a_long_paste_repeats_its_opening_not_its_keywords_run_together(pipeline):
+    from ui.app import localize_refusal
+
+    pasted = "请问政府工作报告里关于促消费的内容，" + "还有加快建设现代化产业体系的安排和政府工作的其他方面，" * 20
+    a = pipeline.ask(pasted[:1000])
+    if a.found:
+        pytest.skip("the pasted text was answered")
+    named = a.answer.split("“")[1].split("”")[0]
+    assert len(named) <= 25 and named.endswith("…") and pasted.startswith(named[:-1]), a.answer
+    again = localize_refusal(a.to_dict(), "en")["answer"]
+    assert again.startswith("The report does not say") and named in again  # the page still says it in English
+
+
 def test_anchors_of_path_ids_stay_distinct():
     """Two places' ``2025`` reports have ids that differ only in Chinese characters."""
     a = parse_document("一、总体要求\n正文。\n", doc_id="主要城市/成都市/2025")

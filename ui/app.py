@@ -5,6 +5,7 @@ citation numbers inside an answer are real buttons that open the cited section."
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -36,6 +37,9 @@ LANGS = {"中文": "zh", "English": "en"}
 #: Uploads are refused before Gradio sees them (``PageGuardMiddleware``); this is its own cap behind that.
 MAX_UPLOAD_BYTES = 1024
 SHOWN_CHARS = 200  # a refused question is repeated in the chat up to this length
+#: the question box grows to this many lines, then scrolls: a 2,000-character paste must not push
+#: the box's own «cut at 1,000» notice (and the send button) off the screen
+QUESTION_LINES = 4
 ALL_REPORTS = ""  # the report picker's value for every report
 
 #: Gradio's orange moved two steps darker, so white on the accent and the accent on white (send
@@ -93,8 +97,13 @@ footer a, footer button, .show-api { color: #4b5563 !important; }
 .rag-section-text { white-space: pre-wrap; line-height: 1.8; overflow-wrap: anywhere; }
 mark.rag-mark { background: #ffe066; color: #111827; padding: .1em 0; border-radius: 2px; }
 .rag-back { display: none; margin-top: .6rem; }
+#rag-question textarea { max-height: 7.5em; overflow-y: auto !important; }
+.rag-api-link { text-align: center; margin: .6rem 0 0; }
+.rag-api-link a { color: #1d4ed8; }
+.dark .rag-api-link a { color: #93c5fd; }
 .rag-counter-row { display: flex; gap: .8rem; flex-wrap: wrap; font-size: .85em; color: #4b5563; }
-.dark .rag-counter-row { color: #d1d5db; }
+.dark #rag-question textarea { max-height: 7.5em; overflow-y: auto !important; }
+.rag-counter-row { color: #d1d5db; }
 .rag-cut { color: #b91c1c; font-weight: 600; }
 .dark .rag-cut { color: #fca5a5; }
 .rag-doc { display: flex; gap: 1rem; align-items: flex-start; }
@@ -244,6 +253,20 @@ hook(100);
 """
 
 
+#: The page's own link to the HTTP API's documentation, in the page's language (Gradio's «Use via
+#: API» footer is English only, and documents Gradio's queue, not this API).
+API_LINK = {"zh": ("API 文档", "接口说明（Swagger UI，离线可用）"),
+            "en": ("API documentation", "the HTTP API (Swagger UI, works offline)")}
+#: The browser tab's title follows the language switch (it runs before the server's handler).
+TITLE_JS = ("(...args) => { document.title = args[0] === 'English' ? %s : %s; return args; }"
+            % (json.dumps(t("en", "title")), json.dumps(t("zh", "title"))))
+
+
+def api_link_html(lang: str) -> str:
+    text, about = API_LINK.get(lang, API_LINK["zh"])
+    return f'<p class="rag-api-link rag-muted"><a href="docs" title="{about}">{text}</a> · {about}</p>'
+
+
 def _open_citation(pipeline: Pipeline, turns: list[dict], opened: tuple, lang: str) -> str:
     """The section behind citation ``n`` (or related section ``i``) of answer ``turn``, labelled
     with the answer it belongs to; the indices come from the browser, so check them."""
@@ -281,6 +304,10 @@ def localize_refusal(answer: dict, lang: str, guard: ConversationGuard | None = 
     and junk are asked of the guard again in ``lang``."""
     if answer.get("found", True) or answer.get("citations"):
         return answer
+    both = answer.get("bilingual", answer.get("answer", ""))
+    if answer.get("composer") == "scope" and " / " in both:  # «zh / en»: the page's half, the whole kept
+        zh, en = both.split(" / ", 1)
+        return {**answer, "answer": en if lang == "en" else zh, "bilingual": both}
     if answer.get("composer") == "conversation" and guard is not None:
         again = guard.run(answer.get("question", ""), english=lang == "en")
         return {**answer, "answer": again.answer} if again else answer
@@ -309,10 +336,31 @@ def related_refs(pipeline: Pipeline, answer: dict) -> list[dict]:
     return refs
 
 
+#: the picker lists reports by level, from the top (a level the catalogue does not know comes last)
+LEVEL_ORDER = ("国务院", "省", "市", "县")
+
+
+def grouped_reports(pipeline: Pipeline) -> list[tuple[str, str]]:
+    """Every report as (label, id), grouped by level and then by year, newest first, places in
+    order within a year. The label starts with the level and year («市 · 2025 · 成都市2025年政府
+    工作报告»), so the sorted list reads in groups, and typing a place in the picker (it filters
+    as you type) finds that place's reports among a national collection's 1,467."""
+    def key(doc_id: str) -> tuple:
+        r = pipeline.selector.reports[doc_id]
+        level = LEVEL_ORDER.index(r.level) if r.level in LEVEL_ORDER else len(LEVEL_ORDER)
+        return level, -(r.year or 0), r.region or "", doc_id
+
+    def label(doc_id: str) -> str:
+        r = pipeline.selector.reports[doc_id]
+        head = " · ".join(x for x in (r.level, str(r.year) if r.year else "") if x)
+        return f"{head} · {pipeline.selector.label(doc_id)}" if head else pipeline.selector.label(doc_id)
+
+    return [(label(i), i) for i in sorted(pipeline.selector.reports, key=key)]
+
+
 def report_choices(pipeline: Pipeline, lang: str) -> list[tuple[str, str]]:
-    """全部报告, then each report by place and year (its catalogue label)."""
-    return [(t(lang, "all_reports"), ALL_REPORTS),
-            *((pipeline.selector.label(d.id), d.id) for d in pipeline.store.documents)]
+    """全部报告, then each report, grouped by level and year (``grouped_reports``)."""
+    return [(t(lang, "all_reports"), ALL_REPORTS), *grouped_reports(pipeline)]
 
 
 def picked(pipeline: Pipeline, report: object) -> tuple[str, ...] | None:
@@ -417,7 +465,7 @@ class _Handlers:
     def on_load(self, lang: str) -> tuple[Any, ...]:
         pipeline = self.pipeline()
         docs = pipeline.store.documents
-        choices = [(pipeline.selector.label(d.id), d.id) for d in docs]
+        choices = grouped_reports(pipeline)
         first = docs[0].id if docs else None
         return (gr.update(choices=choices, value=first, visible=len(docs) > 1), self.show_document(first, lang),
                 gr.update(choices=report_choices(pipeline, lang), value=ALL_REPORTS, visible=len(docs) > 1),
@@ -446,7 +494,7 @@ class _Handlers:
                 skip_links_html(lang), counter_html(lang, MAX_QUESTION_CHARS),
                 gr.update(label=t(lang, "language")),
                 gr.update(choices=report_choices(pipeline, lang), value=report if picked(pipeline, report) else ALL_REPORTS),
-                *(gr.update(value=q) for q in examples[: self.n_controls - 2]))
+                api_link_html(lang), *(gr.update(value=q) for q in examples[: self.n_controls - 2]))
 
     @staticmethod
     def clear(lang: str) -> tuple[list, str, str, None]:
@@ -467,7 +515,8 @@ def _chat_tab(settings: Settings) -> SimpleNamespace:
                 with gr.Row(equal_height=True):
                     c.question = gr.Textbox(label=t("zh", "question_label"), show_label=False,
                                             placeholder=t("zh", "placeholder"), max_length=MAX_QUESTION_CHARS,
-                                            scale=5, container=False, elem_id="rag-question", autofocus=True)
+                                            scale=5, container=False, elem_id="rag-question", autofocus=True,
+                                            lines=1, max_lines=QUESTION_LINES)  # a long paste scrolls inside
                     c.send = gr.Button(t("zh", "send"), variant="primary", scale=1, min_width=80, elem_id="rag-send")
                 c.counter = gr.HTML(counter_html("zh", MAX_QUESTION_CHARS), elem_id="rag-counter", js_on_load=COUNTER_JS)
             c.clear = gr.Button(t("zh", "clear"), size="sm", variant="secondary", elem_id="rag-clear")
@@ -492,7 +541,7 @@ def _wire(h: _Handlers, c: SimpleNamespace, settings: Settings, demo: gr.Blocks)
     c.lang_pick.change(h.switch_language, inputs=[c.lang_pick, c.turns, c.opened, c.doc_pick, c.report_pick],
                        outputs=[c.lang, c.header, c.turns, c.chat, c.source, c.question, c.send, c.clear,
                                 c.examples_label, c.chat_tab, c.full_tab, c.doc_pick, c.document, c.skip, c.counter,
-                                c.lang_pick, c.report_pick, *c.example_buttons]
+                                c.lang_pick, c.report_pick, c.api_link, *c.example_buttons], js=TITLE_JS
                        ).then(c.promises.relabel, inputs=[*c.promises.relabel_inputs, c.lang],
                               outputs=c.promises.relabel_outputs)
     demo.load(h.on_load, inputs=[c.lang], outputs=[c.doc_pick, c.document, c.report_pick, c.header])
@@ -511,17 +560,18 @@ def build_ui(pipeline_getter: PipelineGetter, settings: Settings | None = None, 
             header = gr.HTML(header_html("zh"), scale=4)
             report_pick = gr.Dropdown([(t("zh", "all_reports"), ALL_REPORTS)], value=ALL_REPORTS, label=t("zh", "report"),
                                       show_label=False, container=False, scale=1, min_width=220, visible=False,
-                                      elem_id="rag-report-pick")
+                                      elem_id="rag-report-pick", filterable=True)
             lang_pick = gr.Radio(list(LANGS), value="中文", label=t("zh", "language"), show_label=False,
                                  container=False, scale=0, min_width=210, elem_id="rag-lang")
         with gr.Tabs():
             c = _chat_tab(settings)
             with gr.Tab(t("zh", "tab_full"), id="full", elem_id="rag-full-tab") as c.full_tab:
-                c.doc_pick = gr.Dropdown(label=t("zh", "report"), choices=[], visible=False, elem_id="rag-doc-pick")
+                c.doc_pick = gr.Dropdown(label=t("zh", "report"), choices=[], visible=False, elem_id="rag-doc-pick", filterable=True)
                 c.document = gr.HTML("", elem_id="rag-document", js_on_load=DOC_JS)
             c.promises = build_commitments_tab(pipeline_getter, download_dir=download_dir or private_dir() / "csv",
                                                lang_state=states["lang"])
-        vars(c).update(states, header=header, lang_pick=lang_pick, skip=skip, report_pick=report_pick)
+        api_link = gr.HTML(api_link_html("zh"), elem_id="rag-api-link", padding=False)
+        vars(c).update(states, header=header, lang_pick=lang_pick, skip=skip, report_pick=report_pick, api_link=api_link)
         _wire(_Handlers(pipeline_getter, settings, limiter), c, settings, demo)
     demo.queue(max_size=settings.ui_queue_size)  # past it, Gradio answers "queue full" at once
     return demo
@@ -544,5 +594,5 @@ def mount_ui(app: FastAPI, pipeline_getter: PipelineGetter, settings: Settings |
     app.state.served_dirs = (gradio_dir,)
     app.state.private_dir = runtime
     demo = build_ui(pipeline_getter, settings, limiter=limiter, download_dir=runtime / "csv")
-    return gr.mount_gradio_app(app, demo, path="/", css=CSS, theme=theme, ssr_mode=False, footer_links=["api"],
+    return gr.mount_gradio_app(app, demo, path="/", css=CSS, theme=theme, ssr_mode=False, footer_links=[],
                                show_error=False, max_file_size=MAX_UPLOAD_BYTES)

@@ -12,6 +12,7 @@ focuses its source. ``build_commitments_tab`` runs inside the page's ``gr.Blocks
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Callable
 from html import escape
@@ -22,6 +23,7 @@ from typing import Any
 import gradio as gr
 
 from rag.commitments import PROMISE_LABELS, Commitment, filter_commitments, promise_text, to_csv_bytes
+from rag.ledger import LedgerBuilder, chart_points, chart_summary, render_chart
 from rag.pipeline import Pipeline
 from ui.files import write_private
 from ui.render import source_html, t
@@ -126,7 +128,7 @@ def table_rows(pipeline: Pipeline, items: list[Commitment], lang: str = "zh") ->
     """One row per record, in ``COLUMNS`` order; no internal id is shown."""
     return [
         [t(lang, "kind_target") if c.kind == "target" else t(lang, "kind_achievement"), c.metric, c.figure or "—",
-         pipeline.commitments.paired_text(c), promise_text(c), f"{c.horizon}年" if c.horizon.isdigit() else c.horizon,
+         pipeline.commitments.paired_text(c), promise_text(c, lang), c.horizon_label,
          c.clause, c.section_path]
         for c in items
     ]
@@ -152,15 +154,59 @@ def table_html(rows: list[list[str]], lang: str) -> str:
                   for k, h, v in zip(keep, heads, row)) + "</tr>"
         for r, row in enumerate(rows))
     caption = escape(t(lang, "table_caption").format(n=len(rows)))
+    if not rows:  # issue 25 #18: an empty search says so, and how to widen it
+        body = f'<tr><td colspan="{len(keep)}" class="rag-empty" role="status">{escape(t(lang, "no_match"))}</td></tr>'
     return (f'<div class="rag-ctable-wrap" tabindex="0" role="region" aria-label="{caption}">'
             f'<table class="rag-ctable"><caption>{caption}</caption><thead><tr>{head}</tr></thead>'
             f'<tbody>{body}</tbody></table></div>')
 
 
-def csv_file(items: list[Commitment], directory: Path, lang: str = "zh") -> str:
+def ledger_html(pipeline: Pipeline, place: str, lang: str = "zh") -> str:
+    """One place's targets, one row per metric, a column per year: figure, then status with its rule."""
+    if not place:
+        return ""
+    built = LedgerBuilder().build(pipeline.commitments.items, pipeline.selector.reports, place)
+    if not built.rows:
+        return _notice(t(lang, "ledger_empty"))
+    caption = escape(t(lang, "ledger_caption").format(place=place, n=len(built.rows)))
+    head = f'<th scope="col">{escape(t(lang, "ledger_metric"))}</th>' + "".join(
+        f'<th scope="col">{y}</th>' for y in built.years)
+
+    def cell(row, y: int) -> str:
+        c = row.cells.get(y)
+        if c is None:
+            return "<td></td>"
+        status = promise_text(next(x for x in pipeline.commitments.items if x.id == c.target), lang)
+        rule = f'<div class="rag-muted">{escape(c.rule)}</div>' if c.rule else ""
+        return (f'<td data-status="{escape(c.status or "")}"><div class="rag-cell">{escape(c.figure)}'
+                f'{"：" + escape(status) if status else ""}</div>{rule}</td>')
+
+    body = "".join(f'<tr><th scope="row">{escape(r.metric)}</th>{"".join(cell(r, y) for y in built.years)}</tr>'
+                   for r in built.rows)
+    return (f'<div class="rag-ctable-wrap" tabindex="0" role="region" aria-label="{caption}">'
+            f'<table class="rag-ctable rag-ledger"><caption>{caption}</caption><thead><tr>{head}</tr></thead>'
+            f'<tbody>{body}</tbody></table></div>')
+
+
+def chart_html(pipeline: Pipeline, place: str, metric: str = "地区生产总值") -> str:
+    """The metric's target against outcome for the place's years (every place when it has only one
+    judged year), as an image whose alternative text states every figure and status."""
+    points = chart_points(pipeline.commitments.items, pipeline.selector.reports, metric, place or None)
+    if len(points) < 2 and place:
+        points = chart_points(pipeline.commitments.items, pipeline.selector.reports, metric)
+    if not points:
+        return ""
+    data = base64.b64encode(render_chart(points, metric, "svg")).decode()
+    summary = escape(chart_summary(points, metric))
+    return (f'<figure class="rag-chart"><img src="data:image/svg+xml;base64,{data}" alt="{escape(metric)}">'
+            f'<figcaption class="rag-muted">{summary}</figcaption></figure>')
+
+
+def csv_file(items: list[Commitment], directory: Path, lang: str = "zh",
+             by_id: dict[str, Commitment] | None = None) -> str:
     """The rows as a CSV with a BOM in the page's private ``directory``; named by content, so
     repeated filters reuse one file (``ui.files.write_private``: atomic, never through a symlink)."""
-    data = to_csv_bytes(items, lang)
+    data = to_csv_bytes(items, lang, by_id)
     name = "承诺清单.csv" if lang == "zh" else "commitments.csv"
     return str(write_private(directory, hashlib.sha1(data).hexdigest()[:16], name, data))
 
@@ -196,7 +242,8 @@ class _TabHandlers:
     def refresh(self, q: str, kind: str, section: str, report: str, promise: str, lang: str) -> tuple[Any, ...]:
         p = _pipeline(self.get_pipeline)
         items = filtered(p, q, kind, section, report, promise)
-        download = gr.DownloadButton(value=csv_file(items, self.download_dir, lang),
+        by_id = {c.id: c for c in p.commitments.items}
+        download = gr.DownloadButton(value=csv_file(items, self.download_dir, lang, by_id),
                                      label=t(lang, "download").format(n=len(items)))
         return table_html(table_rows(p, items, lang), lang), [c.id for c in items], download
 
@@ -206,6 +253,25 @@ class _TabHandlers:
                 gr.Dropdown(choices=report_choices(p, lang), value=ALL_REPORTS, visible=len(p.store.documents) > 1),
                 gr.Radio(visible=any(c.promise for c in p.commitments.items)),
                 *self.refresh("", "全部", ALL_SECTIONS, ALL_REPORTS, "全部", lang))
+
+    def places(self) -> list[str]:
+        p = _pipeline(self.get_pipeline)
+        return LedgerBuilder().places(p.selector.reports)
+
+    def show_ledger(self, place: str, lang: str) -> tuple[str, str]:
+        p = _pipeline(self.get_pipeline)
+        place = place if place in self.places() else ""
+        return ledger_html(p, place, lang), chart_html(p, place)
+
+    def load_ledger(self, lang: str) -> tuple[Any, ...]:
+        """The place picker, on the place with most years, its ledger and chart; hidden without
+        a place that has two years (nothing to judge)."""
+        p = _pipeline(self.get_pipeline)
+        places = self.places()
+        several = any(c.promise for c in p.commitments.items)
+        first = places[0] if places and several else ""
+        return (gr.Dropdown(choices=places, value=first or None, visible=several, label=t(lang, "ledger_place")),
+                *self.show_ledger(first, lang))
 
     def open_row(self, shown: list[str], lang: str, evt: gr.EventData) -> str:
         data = getattr(evt, "_data", None) or {}
@@ -257,6 +323,11 @@ def build_commitments_tab(get_pipeline: Callable[[], Pipeline | None], lang: str
         gr.on([f.change for f in filters], h.refresh, inputs=[*filters, lang_state],
               outputs=[c.table, c.shown, c.download], show_progress="hidden")
         c.table.click(h.open_row, inputs=[c.shown, lang_state], outputs=c.viewer, show_progress="hidden")
+        c.place = gr.Dropdown([], label=t(lang, "ledger_place"), visible=False, elem_id="rag-ledger-place")
+        c.ledger = gr.HTML("", elem_id="rag-ledger")
+        c.chart = gr.HTML("", elem_id="rag-ledger-chart")
+        gr.on(None, h.load_ledger, inputs=[lang_state], outputs=[c.place, c.ledger, c.chart])
+        c.place.change(h.show_ledger, inputs=[c.place, lang_state], outputs=[c.ledger, c.chart], show_progress="hidden")
     c.relabel = h.relabel
     c.relabel_inputs = filters
     c.relabel_outputs = [c.tab, c.search, c.kind, c.section, c.report, c.promise, c.viewer, c.table, c.shown, c.download]

@@ -73,6 +73,10 @@ TEXT: dict[str, dict[str, str]] = {
         "col_horizon": "期限", "col_clause": "原文", "col_section": "章节", "col_promise": "兑现情况",
         "promise_met": "已完成", "promise_missed": "未完成", "promise_not_reported": "未报告",
         "open_row": "查看原文",
+        "no_match": "没有符合条件的记录：换个关键词，或把类型、章节、报告、兑现情况改回「全部」。",
+        "ledger_place": "地区各年台账", "ledger_caption": "{place}各年目标与兑现情况（{n} 项指标）",
+        "ledger_empty": "这个地区没有带数字的目标。", "ledger_metric": "指标",
+        "chart_metric": "图示指标",
     },
     "en": {
         "title": "Government Work Report Q&A",
@@ -132,6 +136,10 @@ TEXT: dict[str, dict[str, str]] = {
         "col_horizon": "Horizon", "col_clause": "Clause", "col_section": "Section", "col_promise": "Kept?",
         "promise_met": "Met", "promise_missed": "Missed", "promise_not_reported": "Not reported",
         "open_row": "Open source",
+        "no_match": "No record matches: try another word, or set kind, section, report and status back to «All».",
+        "ledger_place": "Ledger of a place", "ledger_caption": "{place}: targets by year and whether they were kept ({n} metrics)",
+        "ledger_empty": "This place has no quantified target.", "ledger_metric": "Metric",
+        "chart_metric": "Metric charted",
     },
 }
 

@@ -59,6 +59,13 @@ class AskRequest(BaseModel):
         return [t.content for t in self.history if t.role == "user"]
 
 
+class ScopeReport(BaseModel):
+    doc: str = Field(description="报告编号 / report id")
+    label: str = Field(description="报告名称 / the report's name")
+    region: str = Field(description="地区 / place")
+    year: int | None = Field(None, description="计划年度 / plan year")
+
+
 class AnswerOut(BaseModel):
     question: str
     answer: str
@@ -69,6 +76,8 @@ class AnswerOut(BaseModel):
     fallback_reason: str | None = None
     related_sections: list[str] = Field(default_factory=list)
     related_refs: list[SectionRef] = Field(default_factory=list)
+    scope_reports: list[ScopeReport] = Field(
+        default_factory=list, description="地区或年份无报告时可改问的报告 / for a place or year no report covers: the reports there are")
 
 
 class SkippedOut(BaseModel):
@@ -97,6 +106,7 @@ class PromiseOut(BaseModel):
     outcome: str | None = Field(None, description="次年报告中的成绩编号 / the outcome record's id")
     outcome_doc: str | None = None
     outcome_figure: str = ""
+    rule: str = Field("", description="判定依据，如「目标5.5%左右，实际5.6%：完成」 / the status with its rule")
 
 
 class CommitmentRecord(BaseModel):
@@ -171,7 +181,7 @@ class DocumentOut(BaseModel):
     format: str = Field("txt", description="原始格式 / published format: txt, md, docx, pdf, html")
     original_name: str = Field("", description="原始文件名 / the file name as added")
     pages: int | None = Field(None, description="PDF 页数 / PDF page count (None for other formats)")
-    report: Report = Field(description="报告目录信息：地区、级别、年份、标题、报告日期 / the catalogue entry: place, level, plan year, title, delivery date")
+    report: Report = Field(description="报告目录信息：地区、级别、年份、标题、报告日期、来源网址 / the catalogue entry: place, level, plan year, title, delivery date, source URL (front matter `source:`)")
     sections: list[SectionRef] = Field(description="章节目录，按原文顺序 / the heading tree in reading order")
 
 

@@ -82,6 +82,10 @@ def display_topic(topic: str) -> str:
     return re.sub(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])", "", topic)
 
 
+#: the longest topic a refusal repeats; a longer question is named by its first characters
+MAX_TOPIC_CHARS = 24
+
+
 def refusal_sentence(parts: Sequence[QueryPart], related: list[str], *, english: bool, closest: bool = True,
                      shared: QueryPart | None = None) -> str:
     """The one wording of "the report does not say": one sentence naming everything asked that the
@@ -92,7 +96,10 @@ def refusal_sentence(parts: Sequence[QueryPart], related: list[str], *, english:
 
     def named(p: QueryPart) -> str:
         words = p.topic.split() if p is shared else [w for w in p.topic.split() if w not in own]
-        return display_topic(" ".join(words or p.topic.split())) or p.text
+        shown = display_topic(" ".join(words or p.topic.split())) or p.text
+        if len(shown) > MAX_TOPIC_CHARS:  # a long paste: its opening as written, not its keywords run together
+            shown = p.text.strip()[:MAX_TOPIC_CHARS].rstrip() + "…"
+        return shown
 
     topics = list(dict.fromkeys(named(p) for p in parts))
     if english:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from rag.commitments import Commitment, filter_commitments
+from rag.commitments import Commitment, filter_commitments, paired_text
 from rag.composers.base import Citations, Hits
 from rag.genre.lexicon import Lexicon
 from rag.genre.text import tokenize
@@ -84,12 +84,7 @@ class CommitmentComposer:
 
     def paired_text(self, c: Commitment) -> str:
         """The paired record as shown beside this one: ``过去五年：33.16万人``, ``2023年目标：6万人以上``."""
-        p = self._by_id.get(c.paired_with or "")
-        if p is None or not p.figure:
-            return ""
-        label = f"{p.horizon}年" if p.horizon.isdigit() else p.horizon
-        label += "目标" if p.kind == "target" else ""
-        return f"{label}：{p.figure}"
+        return paired_text(c, self._by_id)
 
     def run(self, question: str, parts: list[QueryPart], hits: Hits = (), *,
             documents: Sequence[Collection[str] | None] = ()) -> Answer | None:

@@ -84,6 +84,25 @@ class Gazetteer:
         """The division a full name or written alias stands for (河南省, 克州, 黔西南州)."""
         return self._full.get(name)
 
+    def mentions(self, text: str) -> dict[str, int]:
+        """How often ``text`` names each division (full name → count), a longer name first so 鞍山
+        inside 马鞍山 counts for 马鞍山 only; a stem two divisions share (吉林) counts for both."""
+        by_surface: dict[str, int] = {}
+        for w in sorted({w for d in self.divisions for w in d.surfaces()}, key=len, reverse=True):
+            n = text.count(w)
+            if n:
+                by_surface[w] = n
+                text = text.replace(w, "\0")
+        return {d.name: sum(by_surface.get(w, 0) for w in d.surfaces()) for d in self.divisions}
+
+    def lookup(self, name: str) -> Division | None:
+        """``get``, or the one division whose stem ``name`` is (广西 → 广西壮族自治区); None when
+        no division or several have it (吉林: a province and a city)."""
+        if name in self._full:
+            return self._full[name]
+        hits = [d for d in self.divisions if name in d.stems()]
+        return hits[0] if len(hits) == 1 else None
+
     def ending_in(self, text: str) -> Division | None:
         """The division whose full name or alias ``text`` ends with, longest first: a delivery line
         run together with what precedes it («政府工作报告厦门市») still names 厦门市."""

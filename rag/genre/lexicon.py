@@ -129,7 +129,7 @@ class Lexicon:
     # --- sections -------------------------------------------------------------------------
     def heading_scope(self, title: str, plan_year: int | None = None) -> Scope | None:
         """What one heading says: review when it uses review wording (review wins over plan
-        wording in the same heading), plan for plan wording or a year >= the plan year; nothing
+        wording in the same heading), plan for plan wording or a year >= the plan year, review for earlier years only; nothing
         for the report's own title."""
         if self.names_report(title):
             return None
@@ -137,8 +137,11 @@ class Lexicon:
             return "review"
         if any(w in title for w in self._plan):
             return "plan"
-        if plan_year is not None and any(int(y) >= plan_year for y in YEAR.findall(title)):
+        years = [int(y) for y in YEAR.findall(title)]
+        if plan_year is not None and any(y >= plan_year for y in years):
             return "plan"
+        if plan_year is not None and years:  # «一、2020年政府工作» in the 2021 report: the year under review
+            return "review"
         return None
 
     def names_report(self, title: str) -> bool:

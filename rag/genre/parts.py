@@ -49,13 +49,15 @@ class PartReader:
         first half is ``line`` («“十三五”发展成就»): it opens with a joining word."""
         return part_line.strip().startswith(self.joins) and self._fragment(line)
 
-    def split_after(self, title: str, line: str) -> bool:
+    def split_after(self, title: str, line: str, *, part: bool = True) -> bool:
         """Whether ``line`` («工作回顾») is the rest of a heading line a page break split after
-        ``title`` («一、2020年和“十三五”», as written): the title ends with a joining word, or only the
-        two together name a kind of part; a title that ends with punctuation is complete."""
+        ``title`` («一、2020年和“十三五”», as written): the title ends with a joining word, or, for a
+        ``part`` heading, only the two together name a kind of part; a title that ends with
+        punctuation is complete."""
         if not self._fragment(line) or title.rstrip()[-1:] in self.no_line_chars + "：:":
             return False
-        return title.rstrip().endswith(self.joins) or (not self.kind_of(title) and bool(self.kind_of(title + line)))
+        return title.rstrip().endswith(self.joins) or (
+            part and not self.kind_of(title) and bool(self.kind_of(title + line)))
 
     def _fragment(self, line: str) -> bool:
         line = line.strip()

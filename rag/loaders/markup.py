@@ -5,8 +5,8 @@ headings, HTML comments holding photo captions, tables, block quotes, list bulle
 and HTML entities. A reader never sees those characters, so neither may a quote: this module
 removes them and says which lines the markup declared as headings (``md2`` for ``##``, ``bold``
 for a line that is one bold span), so the heading parser can use what the markers meant. Every
-character of the report itself is kept, in order; nothing is added except the separators a table
-row needs (the same 「指标：目标」 rows the Word loader writes).
+character of the report itself is kept, in order; nothing is added except the space between the
+cells of a table row.
 """
 
 from __future__ import annotations
@@ -43,11 +43,9 @@ class Cleaned:
 
 
 def table_row(cells: list[str]) -> str:
-    """One table row as one line, 「指标：目标」 (the first cell names the row), for every format."""
-    cells = [c for c in cells if c]
-    if not cells:
-        return ""
-    return cells[0] + ("：" + "；".join(cells[1:]) if len(cells) > 1 else "")
+    """One table row as one line, its cells apart by a space: «城镇新增就业 3200人以上» stays one
+    clause, so a figure keeps the metric its row names."""
+    return " ".join(c for c in cells if c)
 
 
 def _table_cells(line: str) -> list[str]:

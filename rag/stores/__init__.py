@@ -23,5 +23,7 @@ def describe_settings(settings: Settings) -> dict:
 
         return {"store": "milvus", **engine_config(settings),
                 "mode": "lite" if is_lite(settings.milvus_target) else "server", "candidate_k": settings.candidate_k}
-    return {"store": "faiss", "index_dir": str(settings.index_dir), "index_type": "IndexFlatIP",
+    from rag.stores.faiss import INDEX_TYPE
+
+    return {"store": "faiss", "index_dir": str(settings.index_dir), "index_type": INDEX_TYPE,
             "candidate_k": settings.candidate_k}

@@ -84,18 +84,17 @@ def _manifest(docs: list[Document], units: list[Unit], dim: int, **more: Any) ->
 
 def _faiss_store(docs: list[Document], units: list[Unit], xb: np.ndarray) -> tuple[Store, float]:
     import bm25s
-    import faiss
 
-    from rag.index import _bm25_tokens
+    from rag.index import _bm25_tokens, search_index
     from rag.stores.faiss import FaissStore
 
     t0 = time.perf_counter()
-    index = faiss.IndexFlatIP(xb.shape[1])
+    index = search_index(xb.shape[1])
     index.add(xb)
     bm25 = bm25s.BM25()
     bm25.index([_bm25_tokens(u) for u in units], show_progress=False)
     built = time.perf_counter() - t0
-    return FaissStore(Path("synthetic"), _manifest(docs, units, xb.shape[1]), docs, units, index, bm25), built
+    return FaissStore(Path("synthetic"), _manifest(docs, units, xb.shape[1]), docs, units, index, bm25, xb), built
 
 
 def _milvus_store(settings: Settings, docs: list[Document], units: list[Unit], xb: np.ndarray,

@@ -32,6 +32,7 @@ from rag.index import (IndexBuilder, IndexUnavailable, Manifest, current_build, 
 from rag.locking import build_lock
 from rag.progress import stage
 from rag.stores.base import Candidates, StoreUnavailable, catalogue_dir
+from rag.stores.shards import Shard, ShardState
 from rag.types import Document, SkippedFile, Unit
 
 if TYPE_CHECKING:
@@ -200,16 +201,18 @@ class MilvusIndexer:
         } for i, u in enumerate(units)]
 
     def update(self, documents: list[Document], units: list[Unit], *, corpus_hash: str, chunker: dict,
-               progress: bool = True, full: bool = False,
-               skipped: Sequence[SkippedFile] = ()) -> tuple[Path, dict[str, int]]:
+               progress: bool = True, full: bool = False, skipped: Sequence[SkippedFile] = (),
+               shard: Shard | None = None) -> tuple[Path | None, dict[str, int]]:
         """Returns the published build and what changed: reports written, kept and removed.
         ``full`` rewrites the collection from scratch. One update at a time per catalogue folder
-        (``rag.locking.build_lock``), from writing rows to deleting the superseded ones."""
+        (``rag.locking.build_lock``), from writing rows to deleting the superseded ones. With
+        ``shard``, only that slice's reports are written, and the build is published (else None)
+        once every slice of this corpus is in."""
         client = connect(self.settings)
         try:
             with build_lock(catalogue_dir(self.settings)):
                 return self._update(client, documents, units, corpus_hash=corpus_hash, chunker=chunker,
-                                    progress=progress, full=full, skipped=skipped)
+                                    progress=progress, full=full, skipped=skipped, shard=shard)
         except (IndexUnavailable, KeyboardInterrupt):
             raise
         except Exception as exc:
@@ -220,17 +223,46 @@ class MilvusIndexer:
                                    f" / Writing to Milvus at {where} failed ({exc}); the published index is unchanged.") from exc
 
     def _update(self, client: MilvusClient, documents: list[Document], units: list[Unit], *, corpus_hash: str,
-                chunker: dict, progress: bool, full: bool, skipped: Sequence[SkippedFile]) -> tuple[Path, dict[str, int]]:
+                chunker: dict, progress: bool, full: bool, skipped: Sequence[SkippedFile],
+                shard: Shard | None) -> tuple[Path | None, dict[str, int]]:
         dim = self.embedder.dim
+        state = ShardState(catalogue_dir(self.settings))
+        run = state.run_key(corpus=corpus_hash, model=self.embedder.model_id, chunker=chunker, engine=self.engine,
+                            count=shard.count if shard else 0)
+        done, fresh = state.read(run) if shard is not None else (set(), False)
         old = None if full else self._previous(client, chunker=chunker, dim=dim)
-        if old is None:
+        created = not done and (full or old is None)  # a later slice keeps what the run's first one made
+        if created:
             self._create(client, dim)
         old_tags = {d: version_tag(d, h) for d, h in (old.report_hashes if old else {}).items()}
+        tags = {d.id: version_tag(d.id, report_hash(d)) for d in documents}
+        changed = [d for d in documents if (created or fresh or old_tags.get(d.id) != tags[d.id])
+                   and (shard is None or shard.holds(d.id))]
+        written, embedded = self._write(client, changed, units, tags, dim=dim, progress=progress)
+        changes = {"written": len(changed), "kept": len(documents) - len(changed), "removed": 0,
+                   "units_written": written, "rebuilt": int(created)}
+        if shard is not None:
+            done = state.mark(run, shard, fresh=created)
+            changes |= {"shards_done": len(done), "shards": shard.count}
+            if len(done) < shard.count:
+                return None, changes  # the published version stays until every slice is in
+        builder = IndexBuilder(catalogue_dir(self.settings), self.embedder)
+        with builder.staging() as staging:
+            build = builder.publish(staging, documents, units, corpus_hash=corpus_hash, chunker=chunker, dim=dim,
+                                    skipped=skipped, store="milvus", engine=self.engine, embedded=embedded)
+        state.clear()
+        # only now that readers follow the new manifest: drop every row of a tag no report uses
+        client.delete(self.collection, filter=f"doc_ver not in {_quoted(sorted(tags.values()))}",
+                      timeout=self.settings.milvus_timeout_s)
+        changes["removed"] = len(set(old_tags) - set(tags))
+        return build, changes
+
+    def _write(self, client: MilvusClient, changed: list[Document], units: list[Unit], tags: dict[str, str], *,
+               dim: int, progress: bool) -> tuple[int, int]:
+        """Embeds and upserts the units of ``changed``; returns (rows written, texts embedded)."""
         by_doc: dict[str, list[Unit]] = {}
         for u in units:
             by_doc.setdefault(u.doc_id, []).append(u)
-        tags = {d.id: version_tag(d.id, report_hash(d)) for d in documents}
-        changed = [d for d in documents if old_tags.get(d.id) != tags[d.id]]
         todo = [u for d in changed for u in by_doc.get(d.id, [])]
         vectors, embedded = embed_units(self.embedder, todo, dim=dim, progress=progress)
         at = 0
@@ -243,16 +275,7 @@ class MilvusIndexer:
         for i in stage("store", range(0, len(rows), _BATCH), enabled=progress and bool(rows), unit="batch"):
             client.upsert(self.collection, rows[i:i + _BATCH], timeout=self.settings.milvus_timeout_s)
         client.flush(self.collection)
-        builder = IndexBuilder(catalogue_dir(self.settings), self.embedder)
-        with builder.staging() as staging:
-            build = builder.publish(staging, documents, units, corpus_hash=corpus_hash, chunker=chunker, dim=dim,
-                                    skipped=skipped, store="milvus", engine=self.engine, embedded=embedded)
-        # only now that readers follow the new manifest: drop every row of a tag no report uses
-        client.delete(self.collection, filter=f"doc_ver not in {_quoted(sorted(tags.values()))}",
-                      timeout=self.settings.milvus_timeout_s)
-        removed = len(set(old_tags) - set(tags))
-        return build, {"written": len(changed), "kept": len(documents) - len(changed), "removed": removed,
-                       "units_written": len(rows), "rebuilt": int(old is None)}
+        return len(rows), embedded
 
 
 @dataclass
