@@ -522,6 +522,7 @@ def evaluate(
     promises: Annotated[Optional[Path], typer.Option("--promises", help="承诺兑现标准答案（文件或目录），给出每对报告的得分 / promise gold (file or folder): scores each pair of reports")] = None,
     real: Annotated[Optional[list[Path]], typer.Option("--real", help="真实报告问题集（JSONL 文件或目录，doc 为集合内路径），可重复 / real-report question sets (JSONL file or folder; doc = path in the collection), repeatable")] = None,
     reports_root: Annotated[Optional[Path], typer.Option("--reports-root", help="--real 与 --promises 中报告路径的根目录 / the real report collection the paths of --real and --promises are under (default ../shared/corpora/gov-reports)")] = None,
+    loro: Annotated[bool, typer.Option("--loro/--no-loro", help="--real：留一报告评测（留出集用 --no-loro） / --real: leave one report out too (--no-loro for a held-out set)")] = True,
     retriever: Annotated[str, typer.Option("--retriever", help="bm25 | dense | hybrid | all")] = "hybrid",
     model: Annotated[Optional[str], typer.Option("--model", help="模型名或路径 / model name or path")] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=100, help="检索评测深度 / retrieval depth for R@k, MRR, nDCG")] = 10,
@@ -572,7 +573,7 @@ def evaluate(
     settings = settings_from(ctx, model=model, corpus_dir=corpus, eval_refusal_phrases=refusal_phrases,
                              eval_system_timeout_s=system_timeout, eval_baseline=baseline)
     settings = _corpus_settings(ctx, settings, corpus)
-    _dispatch_eval(settings, dataset, real, reports_root, retriever, others=system or [], k=k, out=out,
+    _dispatch_eval(settings, dataset, (real or [], loro), reports_root, retriever, others=system or [], k=k, out=out,
                    leave_one_out=[dataset, *(extra or [])] if leave_one_out and dataset else None,
                    formats=formats, gold_scope=gold_scope)
 
@@ -588,7 +589,7 @@ def _check_eval_options(dataset: Optional[Path], real: Optional[list[Path]], lea
         _fail(f"未知检索器 {retriever!r}（可选 bm25/dense/hybrid/all） / Unknown retriever {retriever!r}", 2)
 
 
-def _dispatch_eval(settings: Settings, dataset: Optional[Path], real: Optional[list[Path]], reports_root: Optional[Path],
+def _dispatch_eval(settings: Settings, dataset: Optional[Path], real: tuple[list[Path], bool], reports_root: Optional[Path],
                    retriever: str, *, others: list[str], k: int, out: Optional[Path], leave_one_out: Optional[list[Path]],
                    formats: Optional[str], gold_scope: bool) -> None:
     """The one kind of evaluation ``rag eval``'s options ask for."""
@@ -604,11 +605,11 @@ def _dispatch_eval(settings: Settings, dataset: Optional[Path], real: Optional[l
     target = out or Path("eval/reports") / (dataset.stem if dataset else "real")
     if dataset is not None:
         _run_eval(dataset, settings, list(RETRIEVERS) if retriever == "all" else [retriever], systems, k, target)
-    if real:
+    if real[0]:
         _real_eval(settings, real, reports_root, retriever if retriever != "all" else "hybrid", target)
 
 
-def _real_eval(settings: Settings, paths: list[Path], root: Optional[Path], retriever: str, out: Path) -> None:
+def _real_eval(settings: Settings, real: tuple[list[Path], bool], root: Optional[Path], retriever: str, out: Path) -> None:
     """``rag eval --real``: the real sets on an index of their own reports, appended to the report
     (``real.md`` and ``real.json`` beside the synthetic set's ``report.md``)."""
     from rag.corpus import CorpusError
@@ -619,9 +620,10 @@ def _real_eval(settings: Settings, paths: list[Path], root: Optional[Path], retr
     from rag.pipeline import Pipeline
 
     try:
-        data = load_real_sets(paths, root)
+        data = load_real_sets(real[0], root)
         pipeline = Pipeline.load(real_settings(settings, data.reports or {}), progress=sys.stderr.isatty())
-        result = run_real(pipeline, bind_reports(data, pipeline), retriever=retriever, progress=sys.stderr.isatty())
+        result = run_real(pipeline, bind_reports(data, pipeline), retriever=retriever, progress=sys.stderr.isatty(),
+                          loro=real[1])
     except (DatasetError, CorpusError, IndexUnavailable, ModelLoadError, OSError) as exc:
         _fail(str(exc))
     tables = real_tables(result)

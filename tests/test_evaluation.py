@@ -392,3 +392,29 @@ def test_cli_eval_real_reports_every_figure_per_report(tmp_path):
     assert "leave-one-report-out, alone, learned" in md and "english_accuracy" in md and "per question type" in md
     res = runner.invoke(app, ["eval", "--real", str(tmp_path / "none"), "--reports-root", str(root)])
     assert res.exit_code == 1 and "No real question set" in res.output and "Traceback" not in res.output
+
+
+def test_generated_questions_come_from_the_reports_own_figures(tmp_path):
+    """A made-up report: each once-stated «metric + figure» of the review part becomes a question
+    about the year reviewed, answered by its figure found in its clause; unanswerable ones ask of
+    metrics the report never names or of a year after its plan year."""
+    from rag.corpus import CorpusLoader
+    from rag.evaluation.generate import generate
+
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "r.txt").write_text(
+        "甲市2025年政府工作报告\n\n一、2024年工作回顾\n\n全市地区生产总值增长6.1%，粮食总产量达到9.9亿斤，"
+        "新建城市公园12个。\n\n二、2025年工作安排\n\n城镇新增就业5万人以上，新建保障性住房3000套。\n", "utf-8")
+    (tmp_path / "c" / "s.txt").write_text(
+        "乙市2025年政府工作报告\n\n一、2024年工作回顾\n\n完成造林绿化面积8万亩，新增充电桩1200个。\n", "utf-8")
+    docs = CorpusLoader(tmp_path / "c").load()
+    data = generate(docs, per_report=10, seed=1)
+    answerable = [i for i in data.items if i.answerable]
+    assert answerable and all(i.answers[0] in i.evidence[0] for i in answerable)
+    text = {d.id: d.text for d in docs}
+    assert all(i.evidence[0] in text[i.docs[0]] for i in answerable)
+    review = [i for i in answerable if "6.1%" in i.answers]
+    assert not review or review[0].question.startswith(("2024年", "去年"))
+    for i in data.items:
+        if not i.answerable:
+            assert i.type == "generated_unanswerable" and not i.answers

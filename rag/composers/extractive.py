@@ -554,10 +554,17 @@ class ExtractiveComposer:
 
     def _misses_year(self, text: str, u: Unit, part: QueryPart) -> bool:
         """Whether ``text`` (of unit ``u``, with its heading path) leaves out the year the part asks
-        about, when that year is not its report's own plan year."""
+        about, when that year is not its report's own plan year. The year before the plan year is
+        the one the review part speaks of, named or not («2024年…多少» of a 2025 report)."""
         planned = self.plan_years.get(u.doc_id)
         year = part.year or (planned - 1 if part.last_year and planned else None)
-        return bool(year and year != planned and str(year) not in text)
+        if not year or year == planned or str(year) in text:
+            return False
+        if not planned or year != planned - 1:
+            return True
+        period = self.lexicon.section_period(u.section_path, planned)  # a five-year review is no one year's
+        return period.scope == "plan" or (period.scope == "review" and not period.horizon.isdigit()
+                                          and period.horizon != self.lexicon.review_default)
 
     def _soft_coverage(self, coverage: float, hit: ScoredUnit) -> float:
         """Coverage with the missed words partly credited when the unit means what was asked:

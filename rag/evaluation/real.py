@@ -136,10 +136,11 @@ HEADLINE = ("n", "answerable_accuracy", "refusal_recall", "false_refusal_rate", 
 
 
 def run_real(pipeline: Pipeline, data: EvalDataset, *, retriever: str = "hybrid",
-             progress: bool = False) -> dict[str, Any]:
+             progress: bool = False, loro: bool = True) -> dict[str, Any]:
     """All the real set's figures on one pipeline over all its reports: the system as it ships
-    (routing among the reports included), and leave one report out twice, each report alone
-    (retrieval restricted to it) and among all the others (the pipeline's own scoping)."""
+    (routing among the reports included), and (``loro``) leave one report out twice, each report
+    alone (retrieval restricted to it) and among all the others (the pipeline's own scoping).
+    A held-out set is measured without ``loro``: its folds would fit on its own questions."""
     from rag.evaluation.generate import generate
     from rag.evaluation.loro import LeaveOneReportOut, headline, loro_json
     from rag.evaluation.runner import EvalRunner
@@ -151,6 +152,8 @@ def run_real(pipeline: Pipeline, data: EvalDataset, *, retriever: str = "hybrid"
                                        "by_report": {d: headline(_summary(runner, [r for r in shipped.results if d in r.docs]))
                                                      for d in reports_of(data.items)}},
                            "predictions": [_prediction(r) for r in shipped.results]}
+    if not loro:
+        return out
     generated = generate(pipeline.store.documents)  # each fold learns from them but for its own report's
     out["generated_questions"] = len(generated.items)
     for name, gold in (("alone", True), ("together", False)):
@@ -181,13 +184,13 @@ def _cell(value: Any) -> str:
 def real_tables(result: dict[str, Any]) -> str:
     """The real set's figures as Markdown tables: pooled by mode, per report, per type."""
     modes = [("shipped (all reports, as configured)", result["shipped"]["pooled"])]
-    for name in ("alone", "together"):
+    for name in ("alone", "together") if "loro_alone" in result else ():
         pooled = result[f"loro_{name}"]["pooled"]
         modes += [(f"leave-one-report-out, {name}, {m}", pooled[m]) for m in ("hand", "learned")]
     lines = ["| run | " + " | ".join(HEADLINE) + " |", "|---" * (len(HEADLINE) + 1) + "|"]
     lines += ["| " + label + " | " + " | ".join(_cell(h.get(k)) for k in HEADLINE) + " |" for label, h in modes]
-    per = {r["report"]: r for r in result["loro_alone"]["reports"]}
-    together = {r["report"]: r for r in result["loro_together"]["reports"]}
+    per = {r["report"]: r for r in result.get("loro_alone", {}).get("reports", [])}
+    together = {r["report"]: r for r in result.get("loro_together", {}).get("reports", [])}
     cols = ("shipped", "alone hand", "alone learned", "together hand", "together learned")
     lines += ["", "Answerable accuracy / refusal recall per report:", "",
               "| report | n | " + " | ".join(cols) + " |", "|---" * (len(cols) + 2) + "|"]
