@@ -652,6 +652,22 @@ PROMISE_LABELS = {"met": "已完成", "missed": "未完成", "not_reported": "�
 PROMISE_LABELS_EN = {"met": "Met", "missed": "Missed", "not_reported": "Not reported"}
 
 
+@cache
+def _horizons_en() -> dict[str, str]:
+    """Periods in English («过去五年» → «Past five years», «今年» → «This year»), as English answers frame them."""
+    lexicon = Lexicon.default()
+    english = lexicon.table("english")
+    return {**english["review"], lexicon.plan_default: english["plan_default"]}
+
+
+def horizon_text(c: Commitment, lang: str = "zh") -> str:
+    """``2023年`` / ``过去五年`` in Chinese; ``2023`` / ``Past five years`` in English (a period with no
+    English name stays as the report writes it)."""
+    if lang != "en":
+        return c.horizon_label
+    return c.horizon if c.horizon.isdigit() else _horizons_en().get(c.horizon, c.horizon)
+
+
 def promise_text(c: Commitment, lang: str = "zh") -> str:
     """``未完成（实际5.8%）`` (``Missed (outcome 5.8%)``); "" for records no next report judges."""
     if not c.promise:
@@ -714,7 +730,7 @@ _SHORT_FIELDS = ["kind", "metric", "figure", "paired", "promise", "horizon", "se
 def _short_row(c: Commitment, by_id: Mapping[str, Commitment], lang: str, width: bool) -> list[str]:
     values = _CSV_VALUES.get(lang, _CSV_VALUES["zh"])
     return [values[c.kind], _cut(c.metric, 24) if width else c.metric, c.figure or "—", paired_text(c, by_id),
-            promise_text(c, lang), c.horizon_label, c.section_id, _cut(c.clause, 40) if width else c.clause]
+            promise_text(c, lang), horizon_text(c, lang), c.section_id, _cut(c.clause, 40) if width else c.clause]
 
 
 def _table(items: list[Commitment], lang: str = "zh", by_id: Mapping[str, Commitment] | None = None) -> str:
@@ -745,7 +761,7 @@ def csv_row(c: Commitment, by_id: Mapping[str, Commitment], lang: str = "zh") ->
     """One CSV row in ``CSV_COLUMNS`` order: the table's cells as the page shows them, then the rest."""
     values = _CSV_VALUES.get(lang, _CSV_VALUES["zh"])
     shown = {"figure": c.figure or "—", "paired": paired_text(c, by_id), "promise": promise_text(c, lang),
-             "horizon": c.horizon_label}
+             "horizon": horizon_text(c, lang)}
     d = c.to_dict()
     return [shown[k] if k in shown else values.get(d[k], d[k]) if k in ("kind", "main_target") else d[k]
             for k in CSV_COLUMNS]

@@ -320,3 +320,15 @@ def test_cli_commitments(tmp_path):
 
     res = runner.invoke(app, ["--corpus", str(SEED_DIR), "commitments", "--format", "xml"])
     assert res.exit_code == 2
+
+
+def test_periods_are_english_in_english_tables():
+    """Issue 25, item 15: the 期限 column is English in English mode, Chinese otherwise."""
+    from rag.commitments import Commitment, horizon_text
+
+    def record(horizon: str) -> Commitment:
+        return Commitment(id="d:1", clause="", metric="地区生产总值", value="7", unit="%", qualifier=None,
+                          kind="target", horizon=horizon, doc="d", section_id="2", section_path="", start=0, end=0)
+
+    assert [horizon_text(record(h)) for h in ("2023", "过去五年", "今年")] == ["2023年", "过去五年", "今年"]
+    assert [horizon_text(record(h), "en") for h in ("2023", "过去五年", "今年")] == ["2023", "Past five years", "This year"]

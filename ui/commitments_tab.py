@@ -22,7 +22,7 @@ from typing import Any
 
 import gradio as gr
 
-from rag.commitments import PROMISE_LABELS, Commitment, filter_commitments, promise_text, to_csv_bytes
+from rag.commitments import PROMISE_LABELS, Commitment, filter_commitments, horizon_text, promise_text, to_csv_bytes
 from rag.ledger import LedgerBuilder, chart_points, chart_summary, render_chart
 from rag.pipeline import Pipeline
 from ui.files import write_private
@@ -128,7 +128,7 @@ def table_rows(pipeline: Pipeline, items: list[Commitment], lang: str = "zh") ->
     """One row per record, in ``COLUMNS`` order; no internal id is shown."""
     return [
         [t(lang, "kind_target") if c.kind == "target" else t(lang, "kind_achievement"), c.metric, c.figure or "—",
-         pipeline.commitments.paired_text(c), promise_text(c, lang), c.horizon_label,
+         pipeline.commitments.paired_text(c), promise_text(c, lang), horizon_text(c, lang),
          c.clause, c.section_path]
         for c in items
     ]
