@@ -88,6 +88,7 @@ def test_desktop_keeps_the_newest_answer_and_the_question_box_in_view(open_page)
 def test_a_long_paste_keeps_the_box_small_and_its_cut_notice_on_screen(open_page, width, height):  # noqa: F811
     page = open_page(width, height)
     box = page.locator("#rag-question textarea")
+    page.locator("#rag-question textarea[data-rag-hooked]").wait_for()  # the page's paste listener is on
     box.fill("长" * 1000)  # what the box keeps of a 2,000-character paste
     page.evaluate("""() => { const box = document.querySelector('#rag-question textarea');
         const data = new DataTransfer(); data.setData('text/plain', '长'.repeat(2000));

@@ -248,6 +248,7 @@ const hook = (tries) => {
     }
   });
   setInterval(show, 400);
+  box.dataset.ragHooked = '1';  // the listeners are on: what a test waits for before it pastes
 };
 hook(100);
 """
