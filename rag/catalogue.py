@@ -27,12 +27,11 @@ from functools import lru_cache
 from rag.genre.gazetteer import Gazetteer, default_gazetteer
 from rag.genre.lexicon import Lexicon
 from rag.genre.text import HAN_RUN as _HAN
-from rag.genre.text import HTML_COMMENT, YEAR, _jieba, chinese_number
+from rag.genre.text import YEAR, _jieba, chinese_number
 from rag.types import Document, Report
 
 _EDGE = " \t\u3000#*《》<>「」“”\"'（）()—-－:：，,。"
 _MARKUP = re.compile(r"<!--.*?-->|[\s*#]+|^[-+>]+", re.S | re.M)
-_BOLD_LEAD = re.compile(r"^[\s\-+>]*\*\*(.+?)\*\*")
 _DATE = re.compile(r"(.+?)年(.+?)月")
 _URL = re.compile(r"https?://\S+")
 _NOT_HEADING = "，；,;"
@@ -315,7 +314,7 @@ class ReportCatalogue:
         """What the report says about itself: its title, delivery line and delegation sentence, read
         from the text with markup and line breaks removed (a delivery line is often broken in two)."""
         r = self.rules
-        text = HTML_COMMENT.sub("", doc.text)
+        text = doc.text  # markup already left it (rag.loaders.markup): only line breaks are flattened here
         salute = text.find(r.salutation, 0, r.head_chars)
         head = _flat(text[: salute if salute != -1 else r.head_chars])
         opening = _flat(text[: r.head_chars * 2])
@@ -336,15 +335,14 @@ class ReportCatalogue:
     # ---- the plan year
 
     def _headings(self, doc: Document) -> list[str]:
-        """Heading-like lines: the section tree's titles, and every short line of the text (and the
-        bold run opening a line, «**一、2024年工作回顾**……») once markup is removed."""
+        """Heading-like lines: the section tree's titles, and every short line of the text without its
+        white space (markup never reaches ``doc.text``: the loaders read it as structure)."""
         limit = self.rules.heading_max_chars
         out = [s.title for s in doc.sections]
         for line in doc.text.splitlines():
-            bold = _BOLD_LEAD.match(line)
-            for cand in (_flat(bold.group(1)) if bold else "", _flat(line)):
-                if cand and len(cand) <= limit and not any(c in cand for c in _NOT_HEADING):
-                    out.append(cand)
+            cand = _flat(line)
+            if cand and len(cand) <= limit and not any(c in cand for c in _NOT_HEADING):
+                out.append(cand)
         return out
 
     def plan_year(self, doc: Document) -> int | None:
