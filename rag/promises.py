@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 from rag.commitments import Commitment, CommitmentExtractor, similarity
 from rag.genre.lexicon import Lexicon
+from rag.genre.text import NUMBER
 from rag.types import Document, Report
 
 STATUSES = ("met", "missed", "not_reported")
 #: two targets this alike measure one indicator and may share an outcome
 ROW_LIKENESS = 0.6
 _APPROX = ("左右", "上下", "约")
-_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +100,7 @@ class PromiseTracker:
 
     def figure_of(self, text: str) -> Amount | None:
         """The first figure with a unit in ``text`` (a cited clause), read like a record's."""
-        for m in _NUMBER.finditer(text):
+        for m in NUMBER.finditer(text):
             t = self._tail.match(text, m.end())
             if t:
                 return self._measure(m.group(), t.group("unit"), text[: m.start()], text[m.start() : t.end()])

@@ -26,11 +26,11 @@ from rag.commitments import Commitment, CommitmentExtractor, similarity
 from rag.corpus import CorpusError, CorpusLoader
 from rag.corpus import plan_year as plan_year_of
 from rag.genre.lexicon import Lexicon
+from rag.genre.text import NUMBER
 from rag.promises import STATUSES, PromiseTracker, track
 from rag.types import Document
 
 _FIELDS = ("doc", "next_doc", "metric", "target", "target_offsets", "status")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _MARKUP = re.compile(r"[*#]")
 
 
@@ -117,7 +117,7 @@ def locate(raw: str, text: str, span: tuple[int, int]) -> tuple[int, int] | None
 
 
 def _number(s: str) -> float | None:
-    m = _NUMBER.search(s.replace(",", ""))
+    m = NUMBER.search(s.replace(",", ""))
     return float(m.group()) if m else None
 
 

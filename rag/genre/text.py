@@ -30,6 +30,8 @@ _CN_VALUE = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"�
 _CN_MULTIPLIER = {"十": 10, "百": 100, "千": 1000}
 CN_NUMERAL_RUN = re.compile(f"[{CN_NUMERAL}]+")
 
+#: A decimal number written in digits, whole (not the tail of a longer one): «5.5» in «增长5.5%»
+NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?")
 #: An HTML comment (photo captions, editor notes in web-page reports): never report text.
 HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 #: a four-digit year of this era, not part of a longer number; group 1 is the year
