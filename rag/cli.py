@@ -398,7 +398,7 @@ def mcp(
     use_store(ctx, store, milvus_uri, milvus_collection, None)
     with contextlib.redirect_stdout(sys.stderr):  # standard output is the protocol's channel
         pipeline = load_pipeline(ctx)
-    server = build_server(lambda: pipeline)
+    server = build_server(pipeline)
     if transport == "stdio":
         server.run("stdio")
     else:

@@ -8,7 +8,6 @@ may print there (progress and logs go to standard error).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Literal
 
 from mcp.server.mcpserver import MCPServer
@@ -48,17 +47,10 @@ MAX_ITEMS = 200
 
 
 class RagTools:
-    """The tools' bodies, apart from the protocol: plain methods over one lazily loaded pipeline."""
+    """The tools' bodies, apart from the protocol: plain methods over one loaded pipeline."""
 
-    def __init__(self, load: Callable[[], Pipeline]) -> None:
-        self._load = load
-        self._pipeline: Pipeline | None = None
-
-    @property
-    def pipeline(self) -> Pipeline:
-        if self._pipeline is None:
-            self._pipeline = self._load()
-        return self._pipeline
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
 
     def scope(self, report: str | None, place: str | None, year: int | None) -> tuple[str, ...] | None:
         try:
@@ -105,9 +97,9 @@ class RagTools:
         return {"total": len(items), "shown": len(rows), "items": rows}
 
 
-def build_server(load: Callable[[], Pipeline]) -> MCPServer:
-    """An MCP server whose tools answer from the pipeline ``load`` gives (loaded on first use)."""
-    tools = RagTools(load)
+def build_server(pipeline: Pipeline) -> MCPServer:
+    """An MCP server whose tools answer from ``pipeline``."""
+    tools = RagTools(pipeline)
     server: MCPServer = MCPServer("gov-report-rag", instructions=INSTRUCTIONS)
     server.tool(name="ask", description=ASK)(tools.ask)
     server.tool(name="search", description=SEARCH)(tools.search)
