@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from rag.core.types import Answer, Citation, Document, Section, Unit
     from rag.pipeline import Pipeline
-    from rag.types import Answer, Citation, Document, Section, Unit
 
 __all__ = ["Answer", "Citation", "Document", "Pipeline", "Section", "Unit"]
 
@@ -18,7 +18,7 @@ def __getattr__(name: str) -> Any:
 
         return Pipeline
     if name in __all__:
-        from rag import types
+        from rag.core import types
 
         return getattr(types, name)
     raise AttributeError(name)

@@ -8,30 +8,30 @@ import time
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
-from rag.commitments import CommitmentExtractor
-from rag.composers.base import Composer, refusal
-from rag.composers.commitments import CommitmentComposer
-from rag.composers.extractive import ExtractiveComposer, TermWeights
-from rag.composers.generative import GenerativeComposer
-from rag.conversation import ConversationGuard
-from rag.chunking import VERSION as CHUNKER_VERSION
-from rag.chunking import SentenceChunker
-from rag.corpus import CorpusLoader, CorpusRead, report_name, skipped_lines, source_url
-from rag.crossreport import ReportRouter
-from rag.embedding import Embedder
-from rag.index import IndexBuilder, IndexUnavailable
+from rag.answer.composers.base import Composer, refusal
+from rag.answer.composers.commitments import CommitmentComposer
+from rag.answer.composers.extractive import ExtractiveComposer, TermWeights
+from rag.answer.composers.generative import GenerativeComposer
+from rag.answer.guard import ConversationGuard
+from rag.answer.query import QueryAnalyzer
+from rag.answer.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, Priors, Retriever, UnitFeatures
+from rag.answer.router import ReportRouter
+from rag.answer.selection import ReportSelector, YearWords
+from rag.answer.window_scorer import scorer_from
+from rag.commitments.extract import CommitmentExtractor
+from rag.commitments.promises import PromiseCheck, PromiseTracker, track
+from rag.core.progress import stage
+from rag.core.settings import Settings, get_settings
+from rag.core.types import Answer, Document, ScoredUnit, Unit
+from rag.embed.embedder import Embedder
 from rag.genre.lexicon import Lexicon
-from rag.progress import stage
-from rag.promises import PromiseCheck, PromiseTracker, track
-from rag.query import QueryAnalyzer
-from rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, Priors, Retriever, UnitFeatures
-from rag.selection import ReportSelector, YearWords
-from rag.settings import Settings, get_settings
+from rag.ingest.chunking import VERSION as CHUNKER_VERSION
+from rag.ingest.chunking import SentenceChunker
+from rag.ingest.corpus import CorpusLoader, CorpusRead, report_name, skipped_lines, source_url
 from rag.stores import Store, StoreUnavailable
-from rag.stores.shards import Shard
 from rag.stores.faiss import FaissStore
-from rag.types import Answer, Document, ScoredUnit, Unit
-from rag.window_facts import scorer_from
+from rag.stores.index import IndexBuilder, IndexUnavailable
+from rag.stores.shards import Shard
 
 RETRIEVERS = ("bm25", "dense", "hybrid")
 

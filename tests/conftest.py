@@ -66,21 +66,21 @@ def real_dev() -> Path:
 
 @pytest.fixture(scope="session")
 def seed_docs():
-    from rag.corpus import CorpusLoader
+    from rag.ingest.corpus import CorpusLoader
 
     return CorpusLoader(SEED_DIR).load()
 
 
 @pytest.fixture(scope="session")
 def synthetic_docs():
-    from rag.corpus import CorpusLoader
+    from rag.ingest.corpus import CorpusLoader
 
     return CorpusLoader(SYNTHETIC_DIR).load()
 
 
 @pytest.fixture(scope="session")
 def settings():
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
     return Settings(corpus_dir=SEED_DIR, index_dir=SEED_INDEX_DIR)
 

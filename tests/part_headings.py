@@ -1,6 +1,6 @@
 """An independent check of the section tree against a report's own part headings.
 
-It reads the raw file with three simple patterns, not with ``rag.corpus``'s parser: a report has
+It reads the raw file with three simple patterns, not with ``rag.ingest.corpus``'s parser: a report has
 part headings when a line starts with 「第一部分」, or lines start with 「一、」 and then 「二、」
 (bold or ``#`` markers aside). They are found when each such line heads a section whose ancestors
 carry no numbering of their own (only 「第X部分」 above 「一、」, or unnumbered headings), and each
@@ -109,7 +109,7 @@ def check(doc, lines: list[str]) -> list[str]:
 
 
 def main(folder: Path) -> None:
-    from rag.corpus import CorpusLoader
+    from rag.ingest.corpus import CorpusLoader
 
     loader = CorpusLoader(folder)
     having = found = 0

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.bench import STAGES, BenchConfig, Benchmark, acceptance, scale_benchmark, summary, write_report
-from rag.embedding import Embedder
+from rag.bench.serving import STAGES, BenchConfig, Benchmark, acceptance, scale_benchmark, summary, write_report
+from rag.embed.embedder import Embedder
 
 DATASET = Path(__file__).resolve().parents[1] / "eval" / "dev.jsonl"
 
@@ -205,7 +205,7 @@ def test_scale_benchmark_reports_each_index_type():
 def test_cli_rejects_unknown_phase():
     from typer.testing import CliRunner
 
-    from rag.cli import app
+    from rag.cli.main import app
 
     result = CliRunner().invoke(app, ["bench", "--skip", "cold,warp"])
     assert result.exit_code == 2 and "warp" in result.output
@@ -253,7 +253,7 @@ def test_multi_worker_connections_get_tcp_nodelay():
 
 
 def test_build_sample_is_deterministic_and_keeps_the_layout(tmp_path):
-    from rag.buildbench import sample_corpus
+    from rag.bench.build import sample_corpus
 
     src = tmp_path / "src"
     for level in ("a", "b"):

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
 from test_browser import ARGS, CHROMIUM, TIMEOUT_MS, _ask, _axe, serving
 
 pytestmark = pytest.mark.browser
@@ -17,8 +16,8 @@ MULTI_DIR = Path(__file__).parent / "fixtures" / "multi"
 
 @pytest.fixture(scope="module")
 def multi_url(tmp_path_factory) -> Iterator[str]:
+    from rag.core.settings import Settings
     from rag.pipeline import Pipeline
-    from rag.settings import Settings
 
     settings = Settings(corpus_dir=MULTI_DIR, index_dir=tmp_path_factory.mktemp("multi-index"))
     yield from serving(settings, Pipeline.load(settings))

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from rag.catalogue import ReportCatalogue
-from rag.corpus import CorpusError, parse_document, plan_year
-from rag.index import _doc_from_json, _doc_to_json
-from rag.types import Report
+from rag.core.types import Report
+from rag.ingest.catalogue import ReportCatalogue
+from rag.ingest.corpus import CorpusError, parse_document, plan_year
+from rag.stores.index import _doc_from_json, _doc_to_json
 
 TITLED = """江城市2023年政府工作报告
 ——2023年1月12日在江城市第十六届人民代表大会第二次会议上

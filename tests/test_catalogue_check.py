@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rag.cli import app
+from rag.cli.main import app
 from rag.evaluation.catalogue_check import CatalogueCheck, FolderLayout, LayoutMismatch, Truth, same_place
 
 #: issue 24's acceptance, per mode

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.corpus import parse_document
 from rag.genre.gazetteer import default_gazetteer
-from rag.index import _doc_from_json, _doc_to_json
+from rag.ingest.corpus import parse_document
+from rag.stores.index import _doc_from_json, _doc_to_json
 
 SPEECH = "各位代表：\n现在，我代表{who}人民政府向大会报告工作，请予审议。\n"
 
@@ -126,7 +126,7 @@ def test_the_gazetteer_holds_every_prefecture_level_division():
 
 
 def test_questions_name_a_division_by_its_short_forms():
-    from rag.selection import ReportSelector
+    from rag.answer.selection import ReportSelector
 
     docs = [parse_document("——2024年1月8日在克孜勒苏柯尔克孜自治州第十五届人民代表大会第四次会议上\n" + SPEECH.format(who="州"),
                            doc_id="kz"),

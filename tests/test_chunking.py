@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from rag.chunking import SentenceChunker, count_tokens
+from rag.ingest.chunking import SentenceChunker, count_tokens
 
 
 def test_units_are_verbatim_and_within_sections(seed_docs):
@@ -16,7 +16,7 @@ def test_units_are_verbatim_and_within_sections(seed_docs):
 
 
 def test_units_cover_all_text_once(seed_docs, synthetic_docs):
-    from rag.corpus import own_segments
+    from rag.ingest.corpus import own_segments
 
     for docs in (seed_docs, synthetic_docs):
         units = SentenceChunker().run(docs)
@@ -30,7 +30,7 @@ def test_units_cover_all_text_once(seed_docs, synthetic_docs):
 
 
 def test_long_sentences_split_at_semicolons_then_clauses():
-    from rag.corpus import parse_document
+    from rag.ingest.corpus import parse_document
 
     clause = "推进重点项目建设并完成年度投资任务，"
     text = "一、总体\n" + "甲" * 10 + "；" + clause * 12 + "。\n"
@@ -52,7 +52,7 @@ def test_headings_are_units_of_their_section(seed_docs):
 
 
 def test_units_of_a_markdown_report_quote_the_cleaned_text():
-    from rag.corpus import parse_document
+    from rag.ingest.corpus import parse_document
 
     doc = parse_document("**一、2024年工作回顾**\n\n**主要指标保持前列。**地区生产总值增长6%。\n\n<!-- 图片说明 -->\n"
                          "**二、2025年工作安排**\n\n今年增长5%左右。\n", doc_id="d")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.commitments import (
+from rag.commitments.extract import (
     Commitment,
     CommitmentExtractor,
     filter_commitments,
@@ -168,7 +168,7 @@ REVIEW_AND_PLAN = """一、过去五年工作回顾
 
 @pytest.fixture(scope="module")
 def clauses():
-    from rag.corpus import parse_document
+    from rag.ingest.corpus import parse_document
 
     doc = parse_document(REVIEW_AND_PLAN, doc_id="t", source="t.txt")
     return doc, CommitmentExtractor().run([doc])
@@ -295,10 +295,10 @@ def test_render_round_trips(seed):
 
 
 def test_cli_commitments(tmp_path):
+    from conftest import SEED_DIR
     from typer.testing import CliRunner
 
-    from conftest import SEED_DIR
-    from rag.cli import app
+    from rag.cli.main import app
 
     runner = CliRunner()
     res = runner.invoke(app, ["--corpus", str(SEED_DIR), "commitments", "--q", "就业", "--kind", "target"])
@@ -324,7 +324,7 @@ def test_cli_commitments(tmp_path):
 
 def test_periods_are_english_in_english_tables():
     """Issue 25, item 15: the 期限 column is English in English mode, Chinese otherwise."""
-    from rag.commitments import Commitment, horizon_text
+    from rag.commitments.extract import Commitment, horizon_text
 
     def record(horizon: str) -> Commitment:
         return Commitment(id="d:1", clause="", metric="地区生产总值", value="7", unit="%", qualifier=None,

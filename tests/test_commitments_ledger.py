@@ -15,8 +15,8 @@ LC22, LC23 = "101_linchuan_2022", "102_linchuan_2023"
 
 @pytest.fixture(scope="module")
 def multi(tmp_path_factory):
+    from rag.core.settings import Settings
     from rag.pipeline import Pipeline
-    from rag.settings import Settings
 
     return Pipeline.load(Settings(corpus_dir=MULTI_DIR, index_dir=tmp_path_factory.mktemp("ledger-index")))
 

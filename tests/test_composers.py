@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from rag.chunking import SentenceChunker
-from rag.commitments import CommitmentExtractor
-from rag.composers.base import Citations, Composer, refusal
-from rag.composers.commitments import CommitmentComposer
-from rag.composers.extractive import ExtractiveComposer, TermWeights
+from rag.answer.composers.base import Citations, Composer, refusal
+from rag.answer.composers.commitments import CommitmentComposer
+from rag.answer.composers.extractive import ExtractiveComposer, TermWeights
+from rag.answer.query import QueryAnalyzer, QueryPart
+from rag.commitments.extract import CommitmentExtractor
+from rag.core.types import ScoredUnit
 from rag.genre.lexicon import Lexicon
 from rag.genre.text import tokenize
-from rag.query import QueryAnalyzer, QueryPart
-from rag.types import ScoredUnit
+from rag.ingest.chunking import SentenceChunker
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ _REPORT = """标题：白鹭市2024年政府工作报告
 
 
 def _composer_over(folder, text: str) -> tuple[ExtractiveComposer, list]:
-    from rag.corpus import CorpusLoader
+    from rag.ingest.corpus import CorpusLoader
 
     folder.mkdir()
     (folder / "001_bailu.txt").write_text(text, "utf-8")
@@ -123,8 +123,8 @@ def test_units_figure_in_a_measure_is_read_once_and_per_index(tmp_path):
     index over an edited report reads its own texts."""
     import numpy as np
 
+    from rag.answer.retrieval import UnitFeatures
     from rag.genre.text import has_figure_in
-    from rag.retrieval import UnitFeatures
 
     def features(folder, text):
         composer, units = _composer_over(folder, text)

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import SEED_DIR
-from rag.corpus import CorpusError, CorpusLoader, clean_text, own_segments, parse_document
+
+from rag.ingest.corpus import CorpusError, CorpusLoader, clean_text, own_segments, parse_document
 
 
 def _tiles(doc) -> str:
@@ -145,7 +145,7 @@ def test_fingerprint_changes_with_content(tmp_path):
 
 
 def test_plan_year_is_the_latest_year_a_heading_names(seed_docs, synthetic_docs):
-    from rag.corpus import plan_year
+    from rag.ingest.corpus import plan_year
 
     assert plan_year(seed_docs[0]) == 2023
     by_id = {d.id: d for d in synthetic_docs}
@@ -224,7 +224,7 @@ def test_a_part_heading_split_by_a_page_break_is_one_heading():
 
 
 def test_plan_year_reads_the_plan_part():
-    from rag.corpus import part_heads, parts_plan_year, plan_year
+    from rag.ingest.corpus import part_heads, parts_plan_year, plan_year
 
     doc = parse_document("一、过去五年工作回顾\n正文。\n二、今后五年目标和2035年远景\n正文。\n三、2023年工作安排\n正文。\n",
                          doc_id="x")
@@ -257,7 +257,7 @@ def test_markup_leaves_the_text_and_keeps_every_character_of_the_report():
 
 
 def test_quotes_of_marked_up_text_are_exact(tmp_path):
-    from rag.chunking import SentenceChunker
+    from rag.ingest.chunking import SentenceChunker
 
     doc = parse_document(MARKED, doc_id="x")
     units = SentenceChunker().run([doc])
@@ -288,7 +288,7 @@ def test_two_places_2023_reports_both_load_with_path_ids(tmp_path):
 
 
 def test_ids_keep_only_characters_a_url_and_a_run_file_can_carry(tmp_path):
-    from rag.corpus import doc_id_for
+    from rag.ingest.corpus import doc_id_for
 
     assert doc_id_for(tmp_path / "a b" / "x#1.md", tmp_path) == "a_b/x_1"
     assert doc_id_for(tmp_path / "主要城市" / "南昌市" / "2021-10.md", tmp_path) == "主要城市/南昌市/2021-10"

@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import embedding, onnx_encoder
-from rag.embedding import BUILTIN_MODEL, Embedder, ModelLoadError, build_builtin_model, resolve_model
-from rag.settings import Settings
+from rag.core.settings import Settings
+from rag.embed import embedder as embedding
+from rag.embed import onnx_encoder
+from rag.embed.embedder import BUILTIN_MODEL, Embedder, ModelLoadError, build_builtin_model, resolve_model
 
 TEXTS = [
     "地区生产总值增长7%",
@@ -249,7 +250,7 @@ def test_unknown_encoder_is_refused(tmp_path: Path) -> None:
         Embedder(BUILTIN_MODEL, models_dir=tmp_path, encoder="gpu")
     from typer.testing import CliRunner
 
-    from rag.cli import app
+    from rag.cli.main import app
 
     result = CliRunner().invoke(app, ["--encoder", "gpu", "info"])
     assert result.exit_code == 2 and "Unknown encoder" in result.output
@@ -259,9 +260,9 @@ _SERVE_WITHOUT_TORCH = """
 import json, sys
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
-from rag.cli import app
+from rag.cli.main import app
 from rag.pipeline import Pipeline
-from rag.settings import Settings
+from rag.core.settings import Settings
 
 settings = Settings(corpus_dir=sys.argv[1], index_dir=sys.argv[2])
 pipeline = Pipeline.load(settings)

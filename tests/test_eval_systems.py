@@ -282,7 +282,7 @@ def test_baseline_row_beside_the_product(side_by_side):
 def test_cli_rejects_bad_system_specs_before_loading_anything(tmp_path):
     from typer.testing import CliRunner
 
-    from rag.cli import app
+    from rag.cli.main import app
 
     runner = CliRunner()
     res = runner.invoke(app, ["eval", "--dataset", "eval/dev.jsonl", "--system", "x=ftp:nowhere"])
@@ -300,7 +300,7 @@ def test_eval_corpus_gets_its_own_index(tmp_path, monkeypatch):
     """``rag eval --corpus DIR`` never rebuilds the served index over another corpus."""
     from typer.testing import CliRunner
 
-    from rag.cli import app
+    from rag.cli.main import app
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -328,7 +328,7 @@ def test_cli_scores_a_python_system_on_squad_with_mrc_metrics(tmp_path, monkeypa
     """The whole command: a reading-comprehension set, the product, the baseline and a callable."""
     from typer.testing import CliRunner
 
-    from rag.cli import app
+    from rag.cli.main import app
 
     squad = {"data": [{"title": "示例", "paragraphs": [
         {"context": "示例市2022年粮食产量达到120万吨。示例市新建三座水库。", "qas": [

@@ -268,7 +268,7 @@ def test_beir_with_foreign_corpus_builds_a_temporary_index(settings, tmp_path):
 def test_cli_eval_on_squad_and_errors(tmp_path):
     from typer.testing import CliRunner
 
-    from rag.cli import app
+    from rag.cli.main import app
 
     path = tmp_path / "tiny.json"
     path.write_text(json.dumps(SQUAD, ensure_ascii=False), "utf-8")
@@ -354,8 +354,8 @@ def test_real_corpus_links_the_reports_and_never_copies(tmp_path, settings):
 
 
 def test_shared_real_dev_loads_with_every_evidence_in_its_report(real_dev, gov_reports):
-    from rag.corpus import clean_text
     from rag.evaluation.real import load_real
+    from rag.ingest.corpus import clean_text
 
     data = load_real(real_dev, gov_reports)
     assert len(data.items) >= 300 and len(data.reports) >= 10
@@ -369,7 +369,7 @@ def test_cli_eval_real_reports_every_figure_per_report(tmp_path):
     per report and per type, in real.md and real.json; a missing set is a clear error."""
     from typer.testing import CliRunner
 
-    from rag.cli import app
+    from rag.cli.main import app
 
     root, text = _made_up_collection(tmp_path)
     rows = [{"id": "r1", "question": "甲市2024年地区生产总值增长多少？", "answers": ["6.1%"], "type": "number",
@@ -398,8 +398,8 @@ def test_generated_questions_come_from_the_reports_own_figures(tmp_path):
     """A made-up report: each once-stated «metric + figure» of the review part becomes a question
     about the year reviewed, answered by its figure found in its clause; unanswerable ones ask of
     metrics the report never names or of a year after its plan year."""
-    from rag.corpus import CorpusLoader
     from rag.evaluation.generate import generate
+    from rag.ingest.corpus import CorpusLoader
 
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "r.txt").write_text(

@@ -18,10 +18,10 @@ import pytest
 from conftest import SEED_DIR
 from typer.testing import CliRunner
 
-from rag.cli import app as cli
-from rag.corpus import CorpusLoader
-from rag.index import POINTER, IndexStore, IndexUnavailable
+from rag.cli.main import app as cli
+from rag.ingest.corpus import CorpusLoader
 from rag.pipeline import build_index, open_index
+from rag.stores.index import POINTER, IndexStore, IndexUnavailable
 
 ROOT = Path(__file__).resolve().parents[1]
 SYNTHETIC_DIR = ROOT / "tests" / "fixtures" / "synthetic"
@@ -251,7 +251,7 @@ def test_concurrent_builds_leave_one_valid_index(n, site):
 
 
 def test_a_second_build_waits_then_gives_up_with_a_message(tmp_path):
-    from rag.locking import IndexBusy, build_lock
+    from rag.core.locking import IndexBusy, build_lock
 
     said: list[str] = []
     with build_lock(tmp_path / "index"):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import SEED_DIR
 
-from rag.evaluation.formats import chromium, page_check, publish
+from rag.evaluation.variants import chromium, page_check, publish
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = next(SEED_DIR.glob("*.txt"))
@@ -20,8 +20,8 @@ needs_chromium = pytest.mark.skipif(chromium() is None, reason="Chromium is not 
 
 @pytest.fixture(scope="module")
 def pdf_site(tmp_path_factory):
+    from rag.core.settings import Settings
     from rag.pipeline import Pipeline
-    from rag.settings import Settings
 
     root = tmp_path_factory.mktemp("pdfsite")
     corpus = root / "corpus"
@@ -73,7 +73,7 @@ def test_api_names_skipped_files_and_serves_the_extracted_text(pdf_site):
 def test_rag_add_refuses_what_it_cannot_read_then_copies_and_indexes(tmp_path):
     from typer.testing import CliRunner
 
-    from rag.cli import app
+    from rag.cli.main import app
 
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
@@ -99,6 +99,6 @@ def test_rag_add_refuses_what_it_cannot_read_then_copies_and_indexes(tmp_path):
     (corpus / "notes.wps").write_bytes(b"WPS")
     strict = runner.invoke(app, ["--corpus", str(corpus), "--index-dir", str(index), "index", "--strict"])
     assert strict.exit_code == 1 and "notes.wps" in strict.output
-    from rag.index import read_manifest
+    from rag.stores.index import read_manifest
 
     assert read_manifest(index).skipped == []  # the previous index still serves

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.retrieval import HybridRetriever
+from rag.answer.retrieval import HybridRetriever
 from rag.stores.base import Candidates
 
 

@@ -11,9 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from rag.conversation import ConversationGuard
-from rag.paraphrase import Paraphrases, bigram_coverage
-from rag.scoring import FEATURES, Example, ScorerError, ScorerWeights, WindowFacts, WindowScorer, choose_threshold, fit
+from rag.answer.guard import ConversationGuard
+from rag.answer.window_scorer import (
+    FEATURES,
+    Example,
+    ScorerError,
+    ScorerWeights,
+    WindowFacts,
+    WindowScorer,
+    choose_threshold,
+    fit,
+)
+from rag.genre.paraphrase import Paraphrases, bigram_coverage
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT / "eval"
@@ -197,8 +206,8 @@ _MADE_UP = """标题：白鹭市2024年政府工作报告
 
 def _made_up_pipeline(tmp_path_factory, name: str, reports: dict[str, str]):
     """A pipeline over made-up report files (file name -> text) in a fresh corpus folder."""
+    from rag.core.settings import Settings
     from rag.pipeline import Pipeline
-    from rag.settings import Settings
 
     root = tmp_path_factory.mktemp(name)
     (root / "corpus").mkdir()
@@ -238,7 +247,7 @@ def test_neighbouring_metric_is_refused(made_up, question):
 def test_meaning_credits_missed_words_but_closeness_alone_never_answers(made_up):
     # a window covering 0.3 of the question's weight (below the gate) whose unit
     # the embedding model finds very close is answered; the same unit far in meaning is not
-    from rag.types import ScoredUnit
+    from rag.core.types import ScoredUnit
 
     composer = made_up.composer
     s = composer.s
@@ -251,7 +260,7 @@ def test_meaning_credits_missed_words_but_closeness_alone_never_answers(made_up)
 
 
 def test_qualifier_checks_are_data_and_item_bound():
-    from rag.composers.extractive import Qualifiers
+    from rag.answer.composers.extractive import Qualifiers
     from rag.genre.lexicon import Lexicon
 
     q = Qualifiers.from_table(Lexicon.default().table("qualifiers"))
@@ -369,8 +378,8 @@ def test_level_change_list_and_own_word_are_answered(made_up_2, question, expect
 
 
 def test_list_ask_is_no_count_and_change_ask_is_data():
+    from rag.answer.query import QueryAnalyzer
     from rag.genre.lexicon import Lexicon
-    from rag.query import QueryAnalyzer
 
     analyzer = QueryAnalyzer()
     assert not analyzer.analyze("要发展哪几种经济？")[0].wants_number

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import SEED_DIR
 
+from rag.answer.query import QueryAnalyzer
 from rag.genre.lexicon import DATA_DIR, Lexicon, LexiconError
 from rag.genre.text import TOKENIZER_VERSION, chinese_number, contains_word, has_figure_in, strip_span, tokenize
-from rag.query import QueryAnalyzer
 
 TABLE = Path(__file__).parent / "fixtures" / "query_table.tsv"
 
@@ -116,9 +116,9 @@ def test_tokenize_gives_a_fresh_list_of_the_same_tokens_every_time():
 
 def test_topics_are_remembered_per_text_within_a_bound(monkeypatch):
     """A remembered topic is the one read afresh, and the memory is cleared when full."""
-    import rag.query
+    import rag.answer.query
 
-    monkeypatch.setattr(rag.query, "_TOPICS_KEPT", 2)
+    monkeypatch.setattr(rag.answer.query, "_TOPICS_KEPT", 2)
     analyzer, fresh = QueryAnalyzer(), QueryAnalyzer()
     questions = ["今年GDP要涨多少？", "过去五年城镇新增就业多少？", "那过去五年呢？", "今年GDP要涨多少？"]
     for q in questions:
@@ -135,7 +135,7 @@ def test_abbreviations_expand_whole_ascii_words_in_any_case():
 
 
 def test_index_built_with_another_tokenizer_is_stale():
-    from rag.index import Manifest
+    from rag.stores.index import Manifest
 
     m = Manifest(model_id="m", dim=4, corpus_hash="h", chunker={}, n_documents=1, n_sections=1, n_units=1,
                  built_at="", tokenizer="jieba-search-0")

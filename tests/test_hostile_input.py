@@ -14,9 +14,9 @@ TIMEOUT_S = 60  # a bound, not a measurement: linear scans take well under a sec
 
 #: Runs in the child: every pattern the question path applies to user text, on each hostile shape.
 SCRIPT = textwrap.dedent(f"""
-    from rag.catalogue import ReportCatalogue
+    from rag.ingest.catalogue import ReportCatalogue
     from rag.genre.lexicon import Lexicon
-    from rag.query import QueryAnalyzer
+    from rag.answer.query import QueryAnalyzer
 
     lexicon = Lexicon.default()
     analyzer = QueryAnalyzer(lexicon)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from rag.cli import app as cli
+from rag.cli.main import app as cli
 from rag.pipeline import build_index
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,7 +128,7 @@ def test_dry_run_lists_catalogue_entries_and_embeds_nothing(tmp_path, seed_docs)
     got = CliRunner().invoke(cli, ["--corpus", str(corpus), "--index-dir", str(index), "index", "--dry-run"])
     assert got.exit_code == 0, got.output
     rows = [line.split("\t") for line in got.output.splitlines() if line.count("\t") == 4][1:]
-    from rag.corpus import CorpusLoader
+    from rag.ingest.corpus import CorpusLoader
 
     docs = CorpusLoader(corpus).load()
     assert [r[0] for r in rows] == [d.id for d in docs]

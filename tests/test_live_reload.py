@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 from conftest import serve_in_thread
 
-from rag.index import POINTER
 from rag.pipeline import Pipeline, build_index
+from rag.stores.index import POINTER
 
 SYNTHETIC_DIR = Path(__file__).parent / "fixtures" / "synthetic"
 NEW_REPORT = ("标题：白河县2024年政府工作报告\n一、2023年工作回顾\n白河县粮食产量达到88万吨。\n"

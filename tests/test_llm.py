@@ -14,11 +14,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from rag.chunking import SentenceChunker, count_tokens
-from rag.composers.generative import REFUSAL, GenerativeComposer, figures, verify
-from rag.query import QueryPart
-from rag.settings import Settings
-from rag.types import Answer, ScoredUnit
+from rag.answer.composers.generative import REFUSAL, GenerativeComposer, figures, verify
+from rag.answer.query import QueryPart
+from rag.core.settings import Settings
+from rag.core.types import Answer, ScoredUnit
+from rag.ingest.chunking import SentenceChunker, count_tokens
 
 Reply = str | Callable[[dict], str]
 
@@ -446,8 +446,8 @@ def test_a_malformed_llm_stream_ends_in_a_clean_fallback_over_http(settings, pip
     """The real server on loopback: every malformed stream ends with a ``final`` event carrying
     the extractive answer, never a 500, an ``error`` event or a cut-off stream."""
     import httpx
-
     from test_reliability import serve
+
     from ui.server import create_server
 
     with_llm = replace(pipeline, generative=_composer(pipeline.store.documents, llm, pipeline.composer))

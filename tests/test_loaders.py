@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import SEED_DIR
 
-from rag.corpus import CorpusLoader
-from rag.evaluation.formats import chromium, print_pdf, publish
-from rag.loaders import LoadError, extract, unify_radicals
+from rag.evaluation.variants import chromium, print_pdf, publish
+from rag.ingest.corpus import CorpusLoader
+from rag.ingest.loaders import LoadError, extract, unify_radicals
 
 SYNTHETIC = Path(__file__).parent / "fixtures" / "synthetic" / "001_sample.txt"
 needs_chromium = pytest.mark.skipif(chromium() is None, reason="Chromium is not installed (make system-deps)")
@@ -142,7 +142,7 @@ def test_pdf_without_text_layer_asks_for_ocr(tmp_path):
 @needs_chromium
 def test_pdf_extraction_reads_a_real_report_verbatim(tmp_path, seed_docs):
     """The seed report printed by Chromium comes back line for line as its plain text."""
-    from rag.corpus import parse_document
+    from rag.ingest.corpus import parse_document
 
     raw = (SEED_DIR / f"{seed_docs[0].id}.txt").read_text("utf-8")
     pdf = publish(raw, "pdf", tmp_path / "seed.pdf")
@@ -225,8 +225,8 @@ def test_encrypted_pdf_is_named(tmp_path):
 
 @needs_chromium
 def test_bench_measures_a_twenty_page_pdf(tmp_path):
-    from rag.bench import BenchConfig, Benchmark
-    from rag.settings import Settings
+    from rag.bench.serving import BenchConfig, Benchmark
+    from rag.core.settings import Settings
 
     root = Path(__file__).resolve().parents[1]
     settings = Settings(corpus_dir=root / "corpus", index_dir=tmp_path / "index")
@@ -236,7 +236,7 @@ def test_bench_measures_a_twenty_page_pdf(tmp_path):
 
 
 def test_word_numbering_formats_render_as_a_reader_sees_them():
-    from rag.loaders.numbering import chinese, format_number
+    from rag.ingest.loaders.numbering import chinese, format_number
 
     assert [chinese(n) for n in (1, 10, 12, 20, 35, 100, 105, 110)] == \
         ["一", "十", "十二", "二十", "三十五", "一百", "一百零五", "一百一十"]
@@ -259,7 +259,7 @@ def test_scanned_pdf_is_read_by_ocr_when_tesseract_is_installed(tmp_path):
 
     import pypdfium2 as pdfium
 
-    from rag.loaders import ocr
+    from rag.ingest.loaders import ocr
 
     if not ocr.available():
         pytest.skip("Tesseract with chi_sim is not installed (optional: make system-deps)")
@@ -290,7 +290,7 @@ def test_markdown_report_loads_without_markup_and_with_declared_headings(tmp_pat
 
 
 def test_ocr_lines_run_on_only_when_they_reach_the_margin():
-    from rag.loaders.ocr import OcrLine, rejoin
+    from rag.ingest.loaders.ocr import OcrLine, rejoin
 
     page = [OcrLine("政府工作报告", 600, 1000, 50), OcrLine("——2024年1月10日在白云市人民代表大会上", 300, 1300, 40),
             OcrLine("各位代表：", 180, 360, 40),

@@ -29,7 +29,7 @@ def _session_run(settings, body):
 
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "rag.cli", "--corpus", str(settings.corpus_dir), "--index-dir", str(settings.index_dir), "mcp"],
+        args=["-m", "rag.cli.main", "--corpus", str(settings.corpus_dir), "--index-dir", str(settings.index_dir), "mcp"],
         env={"PYTHONPATH": str(ROOT), "HOME": os.environ.get("HOME", "/root"),
              **{k: v for k, v in os.environ.items() if k.startswith(("RAG_", "XDG_"))}},
         cwd=str(ROOT))

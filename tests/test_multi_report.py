@@ -15,8 +15,8 @@ LC22, LC23, YX = "101_linchuan_2022", "102_linchuan_2023", "201_yunxi_county_202
 
 @pytest.fixture(scope="module")
 def multi(tmp_path_factory):
+    from rag.core.settings import Settings
     from rag.pipeline import Pipeline
-    from rag.settings import Settings
 
     settings = Settings(corpus_dir=MULTI_DIR, index_dir=tmp_path_factory.mktemp("multi-index"))
     return Pipeline.load(settings)
@@ -133,7 +133,7 @@ def test_commitments_api_promise_field_filter_and_csv(api):
 def test_cli_commitments_by_promise(tmp_path):
     from typer.testing import CliRunner
 
-    from rag.cli import app
+    from rag.cli.main import app
 
     r = CliRunner().invoke(app, ["--corpus", str(MULTI_DIR), "commitments", "--region", "临川", "--promise", "missed"])
     assert r.exit_code == 0, r.output
@@ -157,8 +157,8 @@ def five():
     """The evaluation corpus, indexed beside the test seed's index (kept between runs)."""
     from conftest import TEST_SITE
 
+    from rag.core.settings import Settings
     from rag.pipeline import Pipeline
-    from rag.settings import Settings
 
     return Pipeline.load(Settings(corpus_dir=EVAL_CORPUS, index_dir=TEST_SITE / "eval-corpus-index"))
 
@@ -209,8 +209,8 @@ def test_the_report_picker_wins_over_the_conversations_place(five):
 def test_a_year_no_report_covers_is_refused_with_the_years_there_are(tmp_path):
     """Only 白河县's 2019 report: its 2023 targets are refused, naming 2019, in both languages and
     as data; «2018年…增长多少» is the 2019 report's review and is answered."""
+    from rag.core.settings import Settings
     from rag.pipeline import Pipeline
-    from rag.settings import Settings
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

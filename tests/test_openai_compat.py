@@ -8,11 +8,11 @@ from pathlib import Path
 
 import openai
 import pytest
+from conftest import serve_in_thread
 from fastapi.testclient import TestClient
 
 from rag.api import openai_compat as oa
-from rag.types import Document, Report
-from conftest import serve_in_thread
+from rag.core.types import Document, Report
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = oa.BASE_MODEL

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from test_reliability import app, assert_error, live_server, serve  # noqa: F401 (fixtures)
 
 LONG = 30  # seconds: a generous bound for requests that must be refused at once (the old code took minutes)
@@ -138,7 +137,7 @@ def test_planted_symlinks_are_not_followed(live, page_app, pipeline, tmp_path):
     link planted in the served folder is not served."""
     import hashlib
 
-    from rag.commitments import to_csv_bytes
+    from rag.commitments.extract import to_csv_bytes
     from ui.commitments_tab import filtered
 
     victim = tmp_path / "victim.txt"
@@ -228,7 +227,7 @@ def test_a_lone_surrogate_in_a_question_is_dropped_like_a_control_character(live
 
 
 def test_csv_cells_a_spreadsheet_would_evaluate_are_quoted():
-    from rag.commitments import csv_cell
+    from rag.commitments.extract import csv_cell
 
     for formula in ("=1+1", "+SUM(A1)", "- 就业优先", "@cmd", "\tx", "\rx", "-1+2"):
         assert csv_cell(formula) == "'" + formula

@@ -8,10 +8,10 @@ import re
 import shutil
 
 import pytest
+from conftest import SYNTHETIC_DIR
 from typer.testing import CliRunner
 
-from conftest import SYNTHETIC_DIR
-from rag.query import QueryAnalyzer
+from rag.answer.query import QueryAnalyzer
 
 
 @pytest.fixture(scope="module")
@@ -115,8 +115,8 @@ def test_answer_json_contract(pipeline):
 
 # --- a second report with other conventions -------------------------------------------------
 def test_synthetic_report_end_to_end(tmp_path, pipeline):
+    from rag.core.settings import Settings
     from rag.pipeline import Pipeline
-    from rag.settings import Settings
 
     corpus = tmp_path / "corpus"
     shutil.copytree(SYNTHETIC_DIR, corpus)
@@ -130,7 +130,7 @@ def test_synthetic_report_end_to_end(tmp_path, pipeline):
 
 # --- CLI ------------------------------------------------------------------------------------
 def test_cli_ask_json_and_info(settings, pipeline):
-    from rag.cli import app
+    from rag.cli.main import app
 
     runner = CliRunner()
     opts = ["--corpus", str(settings.corpus_dir), "--index-dir", str(settings.index_dir)]
@@ -146,7 +146,7 @@ def test_cli_ask_json_and_info(settings, pipeline):
 
 
 def test_cli_errors_are_clean(tmp_path):
-    from rag.cli import app
+    from rag.cli.main import app
 
     r = CliRunner().invoke(app, ["--corpus", str(tmp_path), "--index-dir", str(tmp_path / "i"), "ask", "你好"])
     assert r.exit_code != 0 and "Traceback" not in r.output

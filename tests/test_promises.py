@@ -3,9 +3,9 @@ with like only."""
 
 from __future__ import annotations
 
-from rag.commitments import CommitmentExtractor
-from rag.corpus import parse_document
-from rag.promises import PromiseTracker
+from rag.commitments.extract import CommitmentExtractor
+from rag.commitments.promises import PromiseTracker
+from rag.ingest.corpus import parse_document
 
 Y2022 = """临川市2022年政府工作报告
 一、2021年工作回顾
@@ -149,8 +149,8 @@ def test_tracker_finds_targets_in_real_reports_that_state_any(gov_reports):
     import random
     import re
 
-    from rag.commitments import CommitmentExtractor
-    from rag.corpus import CorpusLoader
+    from rag.commitments.extract import CommitmentExtractor
+    from rag.ingest.corpus import CorpusLoader
 
     states = re.compile(r"\d+(?:\.\d+)?(?:%|万|亿)?[^\d，。；\n]{0,3}(?:以上|左右|以内)")
     files = sorted(p for p in gov_reports.rglob("*.md") if p.name != "README.md")

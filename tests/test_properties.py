@@ -8,9 +8,9 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.chunking import SentenceChunker
-from rag.corpus import _split_front_matter, clean_text, own_segments, parse_document
-from rag.loaders.markup import strip_markup
+from rag.ingest.chunking import SentenceChunker
+from rag.ingest.corpus import _split_front_matter, clean_text, own_segments, parse_document
+from rag.ingest.loaders.markup import strip_markup
 
 #: Characters some Markdown/HTML markup is made of; text without them has none to remove.
 _MARKUP_CHARS = re.compile(r"[*#<>|&\[\]!_+\-]")

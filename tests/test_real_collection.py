@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from part_headings import check, expected_parts, raw_lines
 
 #: what a line of the raw file must not contain for it to be expected verbatim in the text
@@ -20,7 +19,7 @@ _MARKUP = re.compile(r"[*#|<>&\[\]]|^\s*[-+]\s|^---")
 
 @pytest.fixture(scope="module")
 def collection(gov_reports):
-    from rag.corpus import CorpusLoader
+    from rag.ingest.corpus import CorpusLoader
 
     loader = CorpusLoader(gov_reports)
     got = loader.read()
@@ -71,7 +70,7 @@ def test_part_headings_are_found_in_at_least_99_percent_of_the_reports_that_have
 
 
 def test_parts_say_which_is_the_review_and_which_the_plan(collection):
-    from rag.corpus import part_heads, parts_plan_year
+    from rag.ingest.corpus import part_heads, parts_plan_year
 
     got, _ = collection
     told = [d for d in got.documents if {"review", "plan"} <= {s.part for s in part_heads(d)}]

@@ -7,10 +7,10 @@ import json
 import socket
 import threading
 import time
-from contextlib import contextmanager
 from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -160,9 +160,8 @@ def test_ids_cannot_name_files(client, path):
 
 def test_unexpected_and_service_errors_keep_internals_in_the_log(settings, caplog):
     """A bug (500) or an unusable index (503) is logged for the operator, reported to the client without details."""
+    from rag.stores.index import IndexUnavailable
     from ui.server import create_server
-
-    from rag.index import IndexUnavailable
 
     class Broken:
         def ask(self, *args, **kwargs):
@@ -370,9 +369,9 @@ HOSTILE_QUESTION = """<img src=x onerror="window.__xss='question'">今年经济�
 @pytest.fixture(scope="module")
 def hostile_server(tmp_path_factory, settings, pipeline):
     """The real app over the hostile report, reusing the session's loaded model."""
-    from ui.server import create_server
-    from rag.embedding import Embedder
+    from rag.embed.embedder import Embedder
     from rag.pipeline import Pipeline
+    from ui.server import create_server
 
     root = tmp_path_factory.mktemp("hostile")
     (root / "corpus").mkdir()

@@ -17,8 +17,8 @@ LC23 = "其他地市/临川市/2023"
 
 @pytest.fixture(scope="module")
 def foldered(tmp_path_factory):
+    from rag.core.settings import Settings
     from rag.pipeline import Pipeline
-    from rag.settings import Settings
 
     root = tmp_path_factory.mktemp("foldered")
     for rel, name in LAYOUT.items():
@@ -70,7 +70,7 @@ def test_citations_name_the_report_not_its_file(api, foldered):
 def test_cli_citation_lines_show_the_name(foldered):
     from typer.testing import CliRunner
 
-    from rag.cli import app
+    from rag.cli.main import app
 
     settings, _ = foldered
     out = CliRunner().invoke(app, ["--corpus", str(settings.corpus_dir), "--index-dir", str(settings.index_dir),
@@ -100,7 +100,7 @@ def test_provenance_is_a_link_only_for_a_web_address():
 
 
 def test_a_front_matter_source_is_shown_with_the_report():
-    from rag.corpus import parse_document, source_url
+    from rag.ingest.corpus import parse_document, source_url
     from ui.render import document_html, source_html
 
     doc = parse_document("---\nsource: https://www.example.gov.cn/zfgzbg/2025.html\ntitle: 白云市2025年政府工作报告\n---\n"

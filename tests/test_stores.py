@@ -14,12 +14,12 @@ import pytest
 from conftest import SEED_DIR
 from typer.testing import CliRunner
 
-from rag.cli import app as cli
-from rag.corpus import CorpusLoader
+from rag.cli.main import app as cli
+from rag.core.types import Report
+from rag.ingest.corpus import CorpusLoader
 from rag.pipeline import Pipeline, build_index, load_store
 from rag.stores import StoreUnavailable
 from rag.stores.milvus import MilvusIndexer, connect, version_tag
-from rag.types import Report
 
 ROOT = Path(__file__).resolve().parents[1]
 SYNTHETIC_DIR = ROOT / "tests" / "fixtures" / "synthetic"
@@ -187,7 +187,7 @@ def test_health_names_the_store_and_answers_503_when_it_stops(stores, settings):
 
 
 def test_store_bench_compares_both_stores_through_the_protocol(stores, tmp_path):
-    from rag.stores.bench import render_markdown, store_benchmark, write_report
+    from rag.bench.stores import render_markdown, store_benchmark, write_report
 
     conf = stores["milvus"].settings
     report = store_benchmark(conf, "milvus", ROOT / "eval" / "dev.jsonl", queries=3, scale_n=1000)
@@ -212,9 +212,9 @@ class _Down:
 def test_two_shards_into_one_collection_answer_like_one_build(tmp_path, settings, pipeline, stores):
     """``rag index --shard i/n``: slices are a deterministic partition; nothing is published until
     every slice is in; then the collection answers exactly as a one-pass build."""
-    from rag.index import IndexUnavailable, read_manifest
     from rag.pipeline import build_shard
     from rag.stores import catalogue_dir
+    from rag.stores.index import IndexUnavailable, read_manifest
     from rag.stores.shards import Shard, ShardError
 
     root = _site(tmp_path)

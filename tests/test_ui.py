@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from rag.corpus import parse_document
+from rag.ingest.corpus import parse_document
 from ui.render import chat_html, document_html, source_html
 
 EVIL = '<img src=x onerror="alert(1)"> {{this}} ${1+1} **b** [x](javascript:alert(2)) &amp;'
@@ -64,7 +64,7 @@ def test_full_text_anchors_are_safe_ids_and_text_is_escaped(doc):
 
 def test_guard_replies_follow_the_interface_language():
     """Markup or a Latin greeting in 中文 mode is answered in Chinese, and 你好 in English mode in English."""
-    from rag.conversation import ConversationGuard
+    from rag.answer.guard import ConversationGuard
     from ui.app import localize_refusal
 
     guard = ConversationGuard(["今年经济增长的预期目标是多少？"])
@@ -81,7 +81,7 @@ def test_report_picker_groups_a_large_collection_by_level_and_year():
     label starts with its level and year and names the place, which the picker filters by."""
     from types import SimpleNamespace
 
-    from rag.selection import ReportSelector
+    from rag.answer.selection import ReportSelector
     from ui.app import grouped_reports, report_choices
 
     docs = [parse_document(f"{place}{year}年政府工作报告\n一、工作回顾\n增长。\n", doc_id=f"{place}/{year}")

@@ -17,18 +17,28 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
+from rag.answer.composers.base import refusal_sentence
+from rag.answer.guard import ConversationGuard
+from rag.answer.query import QueryPart
 from rag.api.errors import DEFAULTS, QUESTION_INVALID, SERVICE_ERRORS
 from rag.api.middleware import RateLimiter
 from rag.api.schemas import CONTROL_CHARS, MAX_HISTORY, MAX_QUESTION_CHARS, clean_question
-from rag.composers.base import refusal_sentence
-from rag.conversation import ConversationGuard
+from rag.core.settings import Settings, get_settings
 from rag.pipeline import Pipeline
-from rag.query import QueryPart
-from rag.settings import Settings, get_settings
 from ui.commitments_tab import build_commitments_tab
 from ui.files import private_dir
-from ui.render import (chat_html, counter_html, doc_label, document_html, header_html, skip_links_html,
-                       source_html, source_notice, source_of, t)
+from ui.render import (
+    chat_html,
+    counter_html,
+    doc_label,
+    document_html,
+    header_html,
+    skip_links_html,
+    source_html,
+    source_notice,
+    source_of,
+    t,
+)
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,15 @@ from typing import Any
 
 import gradio as gr
 
-from rag.commitments import PROMISE_LABELS, Commitment, filter_commitments, horizon_text, promise_text, to_csv_bytes
-from rag.ledger import LedgerBuilder, chart_points, chart_summary, render_chart
+from rag.commitments.extract import (
+    PROMISE_LABELS,
+    Commitment,
+    filter_commitments,
+    horizon_text,
+    promise_text,
+    to_csv_bytes,
+)
+from rag.commitments.ledger import LedgerBuilder, chart_points, chart_summary, render_chart
 from rag.pipeline import Pipeline
 from ui.files import write_private
 from ui.render import source_html, t

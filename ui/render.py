@@ -10,9 +10,9 @@ import re
 from html import escape
 from urllib.parse import urlsplit
 
-from rag.composers.base import CITATION_MARK as _MARKER
-from rag.corpus import own_segments, report_name, source_url
-from rag.types import Document, Section
+from rag.answer.composers.base import CITATION_MARK as _MARKER
+from rag.core.types import Document, Section
+from rag.ingest.corpus import own_segments, report_name, source_url
 
 #: Interface strings; the reports themselves stay in Chinese.
 TEXT: dict[str, dict[str, str]] = {

@@ -7,8 +7,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from rag.api.app import create_app
+from rag.core.settings import Settings, get_settings
 from rag.pipeline import Pipeline
-from rag.settings import Settings, get_settings
 from ui.app import mount_ui
 
 

@@ -11,8 +11,8 @@ from starlette.types import ASGIApp
 
 from rag.api import docs, errors, middleware, reload
 from rag.api.routers import ask, chat, commitments, documents, health, search
+from rag.core.settings import Settings, get_settings
 from rag.pipeline import Pipeline
-from rag.settings import Settings, get_settings
 
 
 class App(FastAPI):

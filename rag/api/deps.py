@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 
+from rag.answer.selection import UnknownReport
 from rag.api.errors import ApiError
-from rag.commitments import Commitment
+from rag.commitments.extract import Commitment
 from rag.pipeline import Pipeline
-from rag.selection import UnknownReport
 
 
 async def get_pipeline(request: Request) -> Pipeline:
@@ -21,7 +21,7 @@ async def get_pipeline(request: Request) -> Pipeline:
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 
 #: Ids only ever name in-memory documents and sections. A report id is its path inside the corpus
-#: (``主要城市/成都市/2025``, ``rag.corpus.doc_id_for``): folder names joined by "/"; the strict form
+#: (``主要城市/成都市/2025``, ``rag.ingest.corpus.doc_id_for``): folder names joined by "/"; the strict form
 #: still keeps "..", "\\", a leading "/" and control characters from reaching a handler or a log line.
 DocId = Annotated[str, Path(pattern=r"^[\w\-]+(\.[\w\-]+)*(/[\w\-]+(\.[\w\-]+)*)*$", max_length=160,
                             description="文档编号，即语料中的相对路径（不含扩展名） / document id: its path in the corpus, without suffix")]

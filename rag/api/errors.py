@@ -17,9 +17,9 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-from rag.corpus import CorpusError
-from rag.embedding import ModelLoadError
-from rag.index import IndexUnavailable
+from rag.embed.embedder import ModelLoadError
+from rag.ingest.corpus import CorpusError
+from rag.stores.index import IndexUnavailable
 
 log = logging.getLogger("rag.api")
 

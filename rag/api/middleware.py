@@ -20,7 +20,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.api.errors import OPENAI_PREFIX, UNAUTHORIZED, UPLOADS_DISABLED, error_response
-from rag.settings import Settings
+from rag.core.settings import Settings
 
 #: Only these paths are JSON API endpoints (the product's own, and OpenAI's dialect); the Gradio page
 #: and its assets live elsewhere.

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from rag.api.schemas import MAX_HISTORY, MAX_QUESTION_CHARS
-from rag.types import Answer, Citation, Document
+from rag.core.types import Answer, Citation, Document
 
 #: The model that answers from every report; scoped models add «:<place>» or «:<place><year>».
 BASE_MODEL = "gov-report-rag"

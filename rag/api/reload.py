@@ -16,8 +16,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from rag.index import POINTER
 from rag.pipeline import Pipeline, load_store
+from rag.stores.index import POINTER
 
 log = logging.getLogger("rag.api")
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, TypeAdapter
 
-from rag.types import Citation, Report, SectionRef
+from rag.core.types import Citation, Report, SectionRef
 
 #: Control characters (newline and tab aside) and lone surrogates (JSON's "\ud800", which no
 #: UTF-8 response could carry back)

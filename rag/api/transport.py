@@ -33,7 +33,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def _timeout(self) -> float:
         if self.header_timeout_s is None:
-            from rag.settings import get_settings
+            from rag.core.settings import get_settings
 
             type(self).header_timeout_s = get_settings().header_timeout_s
         return self.header_timeout_s or 0.0

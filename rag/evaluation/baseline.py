@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rag.core.types import Citation, Document, Unit
 from rag.evaluation.datasets import EvidenceLocator, unit_key
 from rag.evaluation.systems import SystemAnswer
 from rag.genre.text import strip_span
-from rag.types import Citation, Document, Unit
 
 if TYPE_CHECKING:
-    from rag.embedding import Embedder
+    from rag.embed.embedder import Embedder
 
 Span = tuple[int, int]
 

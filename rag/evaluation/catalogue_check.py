@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from rag.catalogue import ReportCatalogue, default_catalogue
+from rag.core.types import Report
 from rag.genre.gazetteer import Gazetteer, default_gazetteer
 from rag.genre.lexicon import Lexicon
-from rag.types import Report
+from rag.ingest.catalogue import ReportCatalogue, default_catalogue
 
 MODES = ("published", "stripped")
 FIELDS = ("region", "level", "year")
@@ -140,8 +140,8 @@ class CatalogueCheck:
     def read(self, path: Path, mode: str) -> Report:
         """The catalogue entry of ``path``'s text, handed over as ``report.<ext>``; ``stripped``
         removes the front matter first, as a report copied without it would arrive."""
-        from rag.corpus import _split_front_matter, clean_text, parse_document
-        from rag.loaders import extract
+        from rag.ingest.corpus import _split_front_matter, clean_text, parse_document
+        from rag.ingest.loaders import extract
 
         got = extract(path)
         text, front_matter = got.text, got.front_matter
@@ -160,8 +160,8 @@ class CatalogueCheck:
     def run(self, directory: Path, files: Iterable[Path] | None = None, progress: bool = False) -> CheckResult:
         from tqdm import tqdm
 
-        from rag.corpus import CorpusError, CorpusLoader
-        from rag.loaders import LoadError
+        from rag.ingest.corpus import CorpusError, CorpusLoader
+        from rag.ingest.loaders import LoadError
 
         directory = Path(directory)
         if not directory.is_dir():

@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.corpus import clean_text
+from rag.core.types import Document, Unit
 from rag.evaluation.metrics import Span, find_spans, relevant_units
 from rag.genre.text import LINE_ENDS
-from rag.types import Document, Unit
+from rag.ingest.corpus import clean_text
 
 _SENTENCE_END = re.compile(f"[{LINE_ENDS}]|\\.(?=\\s)")  # and an English full stop
 _QREL_SPLITS = ("test", "dev", "validation", "train")

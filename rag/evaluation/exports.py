@@ -26,7 +26,6 @@ from rag.evaluation.runner import EvalReport, RetrieverRun
 from rag.genre.text import WHITESPACE
 
 
-
 def trec_id(text: str) -> str:
     return WHITESPACE.sub("_", text.strip()) or "_"
 

@@ -23,8 +23,8 @@ from rag.evaluation.datasets import EvalDataset, EvalItem
 from rag.genre.lexicon import Lexicon
 
 if TYPE_CHECKING:
-    from rag.commitments import Commitment
-    from rag.types import Document
+    from rag.commitments.extract import Commitment
+    from rag.core.types import Document
 
 
 def _usable(c: Commitment, words: dict) -> bool:
@@ -53,8 +53,8 @@ def generate(documents: Sequence[Document], *, per_report: int = 40, seed: int =
              lexicon: Lexicon | None = None) -> EvalDataset:
     """Up to ``per_report`` answerable questions per report and a quarter as many unanswerable
     ones, each with ``docs`` naming its report (ids as indexed)."""
-    from rag.commitments import CommitmentExtractor
-    from rag.corpus import plan_year
+    from rag.commitments.extract import CommitmentExtractor
+    from rag.ingest.corpus import plan_year
 
     lexicon = lexicon or Lexicon.default()
     words = lexicon.table("question")["generate"]

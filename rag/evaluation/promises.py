@@ -22,13 +22,13 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from rag.commitments import Commitment, CommitmentExtractor, similarity
-from rag.corpus import CorpusError, CorpusLoader
-from rag.corpus import plan_year as plan_year_of
+from rag.commitments.extract import Commitment, CommitmentExtractor, similarity
+from rag.commitments.promises import STATUSES, PromiseTracker, track
+from rag.core.types import Document
 from rag.genre.lexicon import Lexicon
 from rag.genre.text import NUMBER
-from rag.promises import STATUSES, PromiseTracker, track
-from rag.types import Document
+from rag.ingest.corpus import CorpusError, CorpusLoader
+from rag.ingest.corpus import plan_year as plan_year_of
 
 _FIELDS = ("doc", "next_doc", "metric", "target", "target_offsets", "status")
 _MARKUP = re.compile(r"[*#]")

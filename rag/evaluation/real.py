@@ -18,15 +18,16 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rag.core.paths import GOV_REPORTS_DIR
 from rag.evaluation.datasets import DatasetError, EvalDataset, EvalItem, load_jsonl
 from rag.evaluation.datasets import _read_jsonl as read_rows
 
 if TYPE_CHECKING:
+    from rag.core.settings import Settings
     from rag.pipeline import Pipeline
-    from rag.settings import Settings
 
 #: The collection beside the checkout, where ``doc`` paths point by default.
-DEFAULT_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "corpora" / "gov-reports"
+DEFAULT_ROOT = GOV_REPORTS_DIR
 _BOLD = "**"
 
 
@@ -142,7 +143,7 @@ def run_real(pipeline: Pipeline, data: EvalDataset, *, retriever: str = "hybrid"
     alone (retrieval restricted to it) and among all the others (the pipeline's own scoping).
     A held-out set is measured without ``loro``: its folds would fit on its own questions."""
     from rag.evaluation.generate import generate
-    from rag.evaluation.loro import LeaveOneReportOut, headline, loro_json
+    from rag.evaluation.leave_one_out import LeaveOneReportOut, headline, loro_json
     from rag.evaluation.runner import EvalRunner
 
     runner = EvalRunner(pipeline, progress=progress)
@@ -217,7 +218,7 @@ def real_examples(settings: Settings, data: EvalDataset, *, per_report: int = 40
     """Training examples of a real set on an index of its reports, and of the questions generated
     from those reports (``rag train --real``): (written, generated)."""
     from rag.evaluation.generate import generate
-    from rag.evaluation.loro import LeaveOneReportOut, item_reports
+    from rag.evaluation.leave_one_out import LeaveOneReportOut, item_reports
     from rag.pipeline import Pipeline
 
     pipeline = Pipeline.load(real_settings(settings.model_copy(update={"answer_scorer": "hand"}), data.reports or {}))

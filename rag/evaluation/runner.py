@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 from rag.evaluation.datasets import EvalDataset, EvalItem, EvidenceLocator, unit_key
 from rag.evaluation.metrics import (
     answer_correct,
-    mrc_char_f1,
-    mrc_exact,
     bootstrap_ci,
     citation_counts,
+    mrc_char_f1,
+    mrc_exact,
     mrr_at_k,
     ndcg_at_k,
     percentile,
@@ -35,10 +35,10 @@ from rag.evaluation.metrics import (
 )
 
 if TYPE_CHECKING:
+    from rag.core.settings import Settings
+    from rag.core.types import Unit
     from rag.evaluation.systems import QASystem
     from rag.pipeline import Pipeline
-    from rag.settings import Settings
-    from rag.types import Unit
 
 RECALL_KS = (1, 3, 5, 10)
 NO_REPORT = "(none)"  # the by-report group of questions about no report of the corpus
@@ -297,8 +297,8 @@ class EvalRunner:
 def matches_index(dataset: EvalDataset, settings: Settings) -> bool:
     """True when a BEIR corpus is this index's own export (ids are unit keys, texts equal), so
     the current index can be scored directly."""
-    from rag.index import IndexUnavailable, current_build, load_catalogue
     from rag.stores import catalogue_dir
+    from rag.stores.index import IndexUnavailable, current_build, load_catalogue
 
     try:
         _, _, units = load_catalogue(current_build(catalogue_dir(settings)), verify=False)

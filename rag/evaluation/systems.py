@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
-from rag.types import Citation
+from rag.core.paths import DATA_DIR
+from rag.core.types import Citation
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 REFUSAL_PHRASES = DATA_DIR / "refusal_phrases.txt"
 _OPTIONS = {"openai": {"context", "timeout", "key_env"}, "http": {"timeout"}, "py": {"context", "timeout"}}
 

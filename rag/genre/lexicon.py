@@ -15,9 +15,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+from rag.core.paths import DATA_DIR
 from rag.genre.text import CN_NUMERAL, YEAR, FigureReader, contains_word
-
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
 #: Which part of a report a section belongs to, or a question points at.
 Scope = Literal["review", "plan"]

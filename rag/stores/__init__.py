@@ -2,7 +2,7 @@
 default) or Milvus (Lite in a local file, or a standalone/cluster server at a URI).
 
 Both return their top ``candidate_k`` dense and BM25 candidates; fusion and the phrasing priors
-happen in ``rag.retrieval`` on those candidates only, so answers do not depend on the engine."""
+happen in ``rag.answer.retrieval`` on those candidates only, so answers do not depend on the engine."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from rag.stores.base import Candidates, Store, StoreUnavailable, catalogue_dir
 
 if TYPE_CHECKING:
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
 __all__ = ["Candidates", "Store", "StoreUnavailable", "catalogue_dir", "describe_settings"]
 

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from rag.index import IndexUnavailable, Manifest
-from rag.types import Document, Unit
+from rag.core.types import Document, Unit
+from rag.stores.index import IndexUnavailable, Manifest
 
 if TYPE_CHECKING:
-    from rag.settings import Settings
+    from rag.core.settings import Settings
 
 
 class StoreUnavailable(IndexUnavailable):

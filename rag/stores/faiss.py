@@ -6,7 +6,7 @@ in the page cache: dense scores are exact, and recall against exact search is ch
 ``rag bench`` (``recall_at_10``).
 
 The build folder (vectors, BM25 postings, unit table, documents, manifest) is written by
-``rag.index.IndexBuilder`` and published with one atomic rename."""
+``rag.stores.index.IndexBuilder`` and published with one atomic rename."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from functools import cached_property
 
 import numpy as np
 
-from rag.index import IndexStore
 from rag.genre.text import tokenize
 from rag.stores.base import Candidates
+from rag.stores.index import IndexStore
 
 INDEX_TYPE = "SQfp16 + exact fp32 re-scoring"
 

@@ -26,20 +26,28 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rag.core.locking import build_lock
+from rag.core.progress import stage
+from rag.core.types import Document, SkippedFile, Unit
 from rag.genre.text import PUNCT, tokenize
-from rag.index import (IndexBuilder, IndexUnavailable, Manifest, current_build, embed_units, load_catalogue,
-                       read_manifest, report_hash)
-from rag.locking import build_lock
-from rag.progress import stage
 from rag.stores.base import Candidates, StoreUnavailable, catalogue_dir
+from rag.stores.index import (
+    IndexBuilder,
+    IndexUnavailable,
+    Manifest,
+    current_build,
+    embed_units,
+    load_catalogue,
+    read_manifest,
+    report_hash,
+)
 from rag.stores.shards import Shard, ShardState
-from rag.types import Document, SkippedFile, Unit
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
 
-    from rag.embedding import Embedder
-    from rag.settings import Settings
+    from rag.core.settings import Settings
+    from rag.embed.embedder import Embedder
 
 _SCHEMES = ("http://", "https://", "tcp://", "unix:")
 _MAX_TEXT = 65_535  # VARCHAR limit in bytes
@@ -205,7 +213,7 @@ class MilvusIndexer:
                shard: Shard | None = None) -> tuple[Path | None, dict[str, int]]:
         """Returns the published build and what changed: reports written, kept and removed.
         ``full`` rewrites the collection from scratch. One update at a time per catalogue folder
-        (``rag.locking.build_lock``), from writing rows to deleting the superseded ones. With
+        (``rag.core.locking.build_lock``), from writing rows to deleting the superseded ones. With
         ``shard``, only that slice's reports are written, and the build is published (else None)
         once every slice of this corpus is in."""
         client = connect(self.settings)

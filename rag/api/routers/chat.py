@@ -21,8 +21,8 @@ from rag.api import openai_compat as oa
 from rag.api.deps import PipelineDep
 from rag.api.errors import ApiError
 from rag.api.streaming import guarded_sse
+from rag.core.types import Answer, Citation, SectionRef
 from rag.pipeline import Pipeline
-from rag.types import Answer, Citation, SectionRef
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 

@@ -7,12 +7,12 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Response
 
+from rag.answer.selection import UnknownReport
 from rag.api.deps import CommitmentsDep, PipelineDep, ReportIdsDep
 from rag.api.errors import ApiError
 from rag.api.schemas import CommitmentOut, CommitmentRecord, PromiseOut
-from rag.commitments import PROMISE_LABELS, Commitment, filter_commitments, to_csv_bytes
-from rag.ledger import LedgerBuilder, chart_points, chart_summary, ledger_csv, render_chart
-from rag.selection import UnknownReport
+from rag.commitments.extract import PROMISE_LABELS, Commitment, filter_commitments, to_csv_bytes
+from rag.commitments.ledger import LedgerBuilder, chart_points, chart_summary, ledger_csv, render_chart
 
 router = APIRouter(prefix="/api", tags=["commitments"])
 

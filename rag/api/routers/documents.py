@@ -6,8 +6,8 @@ from fastapi import APIRouter, HTTPException
 
 from rag.api.deps import DocId, PipelineDep, SectionId
 from rag.api.schemas import DocumentOut, DocumentText, SectionOut, SectionRef
-from rag.corpus import report_name, source_url
-from rag.types import Document, Section
+from rag.core.types import Document, Section
+from rag.ingest.corpus import report_name, source_url
 
 router = APIRouter(prefix="/api", tags=["documents"])
 

@@ -1,0 +1,118 @@
+"""What every answer producer shares: the ``Composer`` protocol, citation numbering, and the one
+way a refusal is worded.
+
+The pipeline chains composers: the first whose ``run`` returns an ``Answer`` answers, so a new
+producer (a tracker of promises, a cross-report comparer) is one class placed in the chain.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator, Sequence
+from typing import Protocol, runtime_checkable
+
+from rag.answer.query import QueryPart
+from rag.core.types import Answer, Citation, ScoredUnit, SectionRef
+
+#: a citation number in an answer's text, «[2]»: composers renumber them, the page turns them into buttons
+CITATION_MARK = re.compile(r"\[(\d+)\]")
+
+Hits = Sequence[Sequence[ScoredUnit]]  # retrieval hits, one list per question part
+
+
+@runtime_checkable
+class Composer(Protocol):
+    """Answers a question from its parts and their hits, or returns None to pass it on."""
+
+    name: str
+
+    def run(self, question: str, parts: list[QueryPart], hits: Hits) -> Answer | None: ...
+
+
+@runtime_checkable
+class StreamingComposer(Composer, Protocol):
+    """A composer that can also yield ``{"type": "delta", "text": …}`` pieces as they arrive and
+    then return what ``run`` would."""
+
+    def stream(self, question: str, parts: list[QueryPart], hits: Hits) -> Generator[dict, None, Answer | None]: ...
+
+
+class Citations:
+    """Numbers quoted spans 1..n in first-use order; the same span quoted twice keeps its number."""
+
+    def __init__(self) -> None:
+        self.items: list[Citation] = []
+
+    def add(self, doc: str, section_id: str, section_path: str, quote: str, start: int, end: int,
+            score: float) -> int:
+        for c in self.items:
+            if (c.doc, c.start, c.end) == (doc, start, end):
+                return c.n
+        self.items.append(Citation(len(self.items) + 1, doc, section_id, section_path, quote, start, end,
+                                   round(float(score), 4)))
+        return len(self.items)
+
+
+def related_sections(hits: Hits, *, per_part: int = 3, most: int = 3, topics: Sequence[str] = ()) -> list[SectionRef]:
+    """The best-ranked sections (one per title), offered when the report does not answer. With
+    ``topics``, only sections that share something with one of them: a third of a Chinese topic's
+    character bigrams in the title or the hit's text, or (an English topic) a close meaning."""
+    from rag.genre.paraphrase import bigram_coverage, bigrams
+
+    def relevant(h: ScoredUnit) -> bool:
+        if not topics:
+            return True
+        text = " ".join(h.unit.section_path) + h.unit.text
+        return any(bigram_coverage(t, text) >= 1 / 3 if bigrams(t) else (h.dense or 0.0) >= 0.82 for t in topics)
+
+    refs = [SectionRef(h.unit.doc_id, h.unit.section_id, h.unit.section_path[-1])
+            for part in hits for h in part[:per_part] if h.unit.section_path and relevant(h)]
+    first: dict[str, SectionRef] = {}
+    for ref in refs:
+        first.setdefault(ref.title, ref)  # the best-ranked section bearing each title
+    return list(first.values())[:most]
+
+
+def is_english(text: str) -> bool:
+    return sum(c.isascii() and c.isalpha() for c in text) > len(text) / 2
+
+
+def display_topic(topic: str) -> str:
+    """Topic words rejoined for a sentence: no spaces between Chinese words."""
+    return re.sub(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])", "", topic)
+
+
+#: the longest topic a refusal repeats; a longer question is named by its first characters
+MAX_TOPIC_CHARS = 24
+
+
+def refusal_sentence(parts: Sequence[QueryPart], related: list[str], *, english: bool, closest: bool = True,
+                     shared: QueryPart | None = None) -> str:
+    """The one wording of "the report does not say": one sentence naming everything asked that the
+    report does not cover and, when ``closest``, the sections nearest to it (left out beside a
+    partial answer, whose citations already point). ``shared`` is the question's first part, whose
+    topic later parts borrow: it is named once, not repeated after each of them."""
+    own = set(shared.topic.split()) if shared else set()
+
+    def named(p: QueryPart) -> str:
+        words = p.topic.split() if p is shared else [w for w in p.topic.split() if w not in own]
+        shown = display_topic(" ".join(words or p.topic.split())) or p.text
+        if len(shown) > MAX_TOPIC_CHARS:  # a long paste: its opening as written, not its keywords run together
+            shown = p.text.strip()[:MAX_TOPIC_CHARS].rstrip() + "…"
+        return shown
+
+    topics = list(dict.fromkeys(named(p) for p in parts))
+    if english:
+        return f"The report does not say anything about {', '.join(f'“{t}”' for t in topics)}." + (
+            f" Closest sections: {'; '.join(related)}." if related and closest else "")
+    return f"报告中没有找到关于{'、'.join(f'“{t}”' for t in topics)}的相关内容。" + (
+        f"最接近的章节：{'；'.join(related)}。" if related and closest else "")
+
+
+def refusal(question: str, parts: list[QueryPart], hits: Hits, *, composer: str) -> Answer:
+    """A whole answer that says the report does not cover any part of the question."""
+    parts = parts or [QueryPart(question, question, "")]
+    related = related_sections(hits, topics=[p.topic.replace(" ", "") for p in parts])
+    sentence = refusal_sentence(parts, [r.title for r in related], english=is_english(question))
+    return Answer(question=question, answer=sentence, found=False, composer=composer,
+                  related_sections=[r.title for r in related], related_refs=related)

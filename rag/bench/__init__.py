@@ -1,0 +1,1 @@
+"""Benchmarks: serving latency and memory, the index build against the bare encoder, and the stores."""

@@ -1,0 +1,1 @@
+"""The ``rag`` command, one module per group of subcommands."""

@@ -1,0 +1,5 @@
+"""``python -m rag.cli``: the same command as ``rag``."""
+
+from rag.cli.main import app
+
+app()
