@@ -149,8 +149,10 @@ def test_tiny_in_process_bench_report(settings, pipeline, tmp_path):
     assert build["embedded"] == len({u.embed_text for u in pipeline.store.units})
     assert _positive(build["build_vs_bare"]) and _positive(build["build_units_per_s"])
     rates = build["encode_units_per_s"]  # the same passages through 2-thread torch and each ONNX batch size
-    assert set(rates) == {"torch_2_threads", "onnx_batch_16", "onnx_batch_32", "onnx_batch_64"}
+    assert set(rates) == {"torch_2_threads", "torch_1_thread", *(f"onnx{g}_batch_{b}" for g in ("", "_int8")
+                                                                  for b in (16, 32, 64))}
     assert all(r["n"] == 3 and _positive(r["p50"]) for r in rates.values()) and _positive(build["onnx_vs_torch_2"])
+    assert build["onnx_vs_torch_2"] == build["fp32_vs_torch_2"] and _positive(build["int8_vs_fp32"])  # fp32 built
     assert report["acceptance"]["build_vs_bare_encode"]["value"] == build["build_vs_bare"]
     assert build["recall_at_10"] >= 0.99 and build["recall_at_10_one_report"] >= 0.99  # compact store vs exact
 

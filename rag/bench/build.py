@@ -6,9 +6,10 @@ processes on a shared machine hits both sides alike:
 - the build, end to end (read, parse, chunk, embed, BM25, write, publish), in embedded units a
   second, beside the bare batched encode of exactly the texts it embedded (``Embedder.encode_passages``
   in one call): what the build adds to the encoder;
-- the batched ONNX passage encode beside a 2-thread torch (sentence-transformers) encode of the
-  same passages: what the encoder gains over the library it replaces;
-- the ONNX encode at several batch sizes, so the default is chosen by measurement.
+- the batched ONNX passage encode, fp32 and int8 graphs (``onnx_quantize``), beside a 2-thread and
+  a 1-thread torch (sentence-transformers) encode of the same passages: what the encoder gains over
+  the library it replaces;
+- the ONNX encodes at several batch sizes, so the default is chosen by measurement.
 
 A collection of 1,467 reports is not built to measure this: ``sample`` reports, taken at even steps
 through the sorted file list (deterministic), are linked into a temporary corpus.
@@ -114,31 +115,49 @@ class BuildBench:
         return out
 
     def encoders(self, embedder: Embedder, texts: list[str], log) -> dict:
-        """ONNX batched encode (each batch size) against 2-thread torch, ABAB, on the same passages."""
+        """The fp32 and int8 ONNX graphs' batched encodes (each batch size; int8 when its graph passed
+        its check) against torch on 2 threads and on 1, round after round, on the same passages."""
         import torch
         from sentence_transformers import SentenceTransformer
 
-        log(f"bench: torch (2 threads) and ONNX encode of {len(texts)} passages")
+        log(f"bench: torch (2 and 1 threads) and ONNX (fp32, int8) encode of {len(texts)} passages")
         before = torch.get_num_threads()
         model = SentenceTransformer(embedder.model_path, device="cpu", local_files_only=True)
-        onnx = embedder._load()
-        runs: dict[str, list[float]] = {"torch_2_threads": [], **{f"onnx_batch_{b}": [] for b in self.batch_sizes}}
+        graphs = {name: g for name, g in (("onnx", embedder.onnx_graph("fp32")),
+                                          ("onnx_int8", embedder.onnx_graph("int8"))) if g is not None}
+        runs: dict[str, list[float]] = {"torch_2_threads": [], "torch_1_thread": [],
+                                        **{f"{g}_batch_{b}": [] for g in graphs for b in self.batch_sizes}}
         try:
             for _ in range(max(3, self.runs)):
-                torch.set_num_threads(2)
-                t0 = time.perf_counter()
-                model.encode(texts, prompt="passage: ", batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
-                runs["torch_2_threads"].append(len(texts) / (time.perf_counter() - t0))
-                for b in self.batch_sizes:
+                for threads, key in ((2, "torch_2_threads"), (1, "torch_1_thread")):
+                    torch.set_num_threads(threads)
                     t0 = time.perf_counter()
-                    onnx.encode(texts, prompt_name="passage", batch_size=b)
-                    runs[f"onnx_batch_{b}"].append(len(texts) / (time.perf_counter() - t0))
+                    model.encode(texts, prompt="passage: ", batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+                    runs[key].append(len(texts) / (time.perf_counter() - t0))
+                for (g, encoder), b in ((item, b) for item in graphs.items() for b in self.batch_sizes):
+                    t0 = time.perf_counter()
+                    encoder.encode(texts, prompt_name="passage", batch_size=b)
+                    runs[f"{g}_batch_{b}"].append(len(texts) / (time.perf_counter() - t0))
         finally:
             torch.set_num_threads(before)
-        rates = {k: summary(v) for k, v in runs.items()}
-        configured = f"onnx_batch_{self.settings.embed_batch_size}"
-        onnx_p50 = rates.get(configured, rates[f"onnx_batch_{self.batch_sizes[0]}"])["p50"]
+        return {"passages": len(texts), "onnx_threads": embedder.onnx_threads,
+                **self._ratios({k: summary(v) for k, v in runs.items() if v}, embedder.encoder_id)}
+
+    def _ratios(self, rates: dict[str, dict], encoder_id: str) -> dict:
+        """Each graph at the configured batch size against torch and each other; ``onnx_vs_torch_2``
+        (the acceptance figure) is the graph the build used."""
+        def at(graph: str) -> float | None:
+            r = rates.get(f"{graph}_batch_{self.settings.embed_batch_size}") or rates.get(f"{graph}_batch_{self.batch_sizes[0]}")
+            return r["p50"] if r else None
+
+        fp32, int8 = at("onnx"), at("onnx_int8")
+        used = int8 if encoder_id.startswith("onnx-int8") else fp32
+        torch2, torch1 = rates["torch_2_threads"]["p50"], rates["torch_1_thread"]["p50"]
         best = max((k for k in rates if k.startswith("onnx")), key=lambda k: rates[k]["p50"])
-        return {"passages": len(texts), "encode_units_per_s": rates, "onnx_threads": embedder.onnx_threads,
-                "onnx_vs_torch_2": ratio(onnx_p50, rates["torch_2_threads"]["p50"]),
-                "configured_batch": self.settings.embed_batch_size, "fastest_batch": int(best.rsplit("_", 1)[1])}
+        return {"encode_units_per_s": rates, "build_encoder": encoder_id,
+                "onnx_vs_torch_2": ratio(used, torch2) if used else None,
+                "onnx_vs_torch_1": ratio(used, torch1) if used else None,
+                "fp32_vs_torch_2": ratio(fp32, torch2) if fp32 else None,
+                "int8_vs_torch_2": ratio(int8, torch2) if int8 else None,
+                "int8_vs_fp32": ratio(int8, fp32) if int8 and fp32 else None,
+                "configured_batch": self.settings.embed_batch_size, "fastest": best.replace("_batch_", " batch ")}

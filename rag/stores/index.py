@@ -25,6 +25,7 @@ import numpy as np
 from rag.core.locking import build_lock, fsync_dir, fsync_tree
 from rag.core.progress import Counter, stage
 from rag.core.types import Document, Report, Section, SkippedFile, Unit
+from rag.embed.onnx_encoder import INT8_SUFFIX
 from rag.genre.text import TOKENIZER_VERSION, tokenize
 
 if TYPE_CHECKING:
@@ -73,10 +74,22 @@ class Manifest:
         if self.corpus_hash != corpus_hash:
             reasons.append("corpus changed since the index was built")
         if self.model_id != model_id:
-            reasons.append(f"built with model {self.model_id}, configured model is {model_id}")
+            reasons.append(_model_change(self.model_id, model_id))
         if self.chunker != chunker:
             reasons.append(f"chunker settings changed ({self.chunker} -> {chunker})")
         return reasons
+
+
+def _model_change(built: str, configured: str) -> str:
+    """Why another model id makes the index stale; for the same model through another graph (fp32 and
+    int8), in both languages, with the setting that chooses it: a query's vector must come from the
+    graph the passages' vectors came from."""
+    if built.removesuffix(INT8_SUFFIX) != configured.removesuffix(INT8_SUFFIX):
+        return f"built with model {built}, configured model is {configured}"
+    was, now = ("int8" if m.endswith(INT8_SUFFIX) else "fp32" for m in (built, configured))
+    return (f"索引向量由 {was} 编码图生成，当前配置的是 {now}（RAG_ONNX_QUANTIZE），查询与段落须用同一编码图"
+            f" / the index was embedded by the {was} graph and the configured graph is {now} (RAG_ONNX_QUANTIZE):"
+            " queries and passages must use the same graph")
 
 
 def _versions() -> dict[str, str]:
