@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.answer.composers.base import Citations, Hits, is_english, refusal_sentence, related_sections
+from rag.answer.composers.base import Citations, Hits, PartDocs, is_english, refusal_sentence, related_sections
 from rag.answer.query import QueryPart
 from rag.answer.window_scorer import WindowFacts, WindowScorer
 from rag.core.cache import kept
@@ -647,9 +647,9 @@ class ExtractiveComposer:
         return f"{when}：{body}[{n}]" if when and when not in window.text else f"{body}[{n}]"
 
     # --- entry point ----------------------------------------------------------------------
-    def run(self, question: str, parts: list[QueryPart], hits: Hits) -> Answer:
+    def run(self, question: str, parts: list[QueryPart], hits: Hits, *, documents: PartDocs = ()) -> Answer:
         """One sentence per answered part, citing its window; a refusal sentence per part the
-        hits do not cover."""
+        hits do not cover (they come from ``documents`` already)."""
         citations = Citations()
         sentences: list[str] = []
         missing: list[tuple[QueryPart, list[ScoredUnit]]] = []
