@@ -1,8 +1,9 @@
 """What every answer producer shares: the ``Composer`` protocol, citation numbering, and the one
 way a refusal is worded.
 
-The pipeline chains composers: the first whose ``run`` returns an ``Answer`` answers, so a new
-producer (a tracker of promises, a cross-report comparer) is one class placed in the chain.
+The pipeline chains composers (``ComposerChain``): the first whose ``run`` returns an ``Answer``
+answers, so a new producer (an LLM's, a cross-report comparer) is one class placed in the chain;
+the report router runs the same chain once per report of a question over several.
 """
 
 from __future__ import annotations

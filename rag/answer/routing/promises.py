@@ -4,19 +4,16 @@ report's targets the next report judges missed (or kept)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Sequence
 
 from rag.answer.composers.base import Citations, ComposerChain
 from rag.answer.query import QueryPart
-from rag.answer.routing.scope import ReportScope
+from rag.answer.routing.scope import ReportScope, Retrieve
 from rag.answer.routing.words import RouterWords, has
 from rag.answer.selection import Selection
 from rag.commitments.extract import Commitment, similarity
 from rag.commitments.promises import PromiseCheck
-from rag.core.types import Answer, ScoredUnit
-
-#: retrieval over some reports (None: every report): a part's hits
-Retrieve = Callable[[QueryPart, Collection[str] | None], list[ScoredUnit]]
+from rag.core.types import Answer
 
 
 class PromiseAnswers:

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from rag.answer.composers.base import Citations, ComposerChain
 from rag.answer.query import QueryPart
 from rag.answer.routing.direct import DirectAnswers
 from rag.answer.routing.figures import FigureCheck
-from rag.answer.routing.promises import PromiseAnswers, Retrieve
-from rag.answer.routing.scope import ReportScope
+from rag.answer.routing.promises import PromiseAnswers
+from rag.answer.routing.scope import ReportScope, Retrieve
 from rag.answer.routing.words import RouterWords, has
 from rag.answer.selection import ReportSelector, Selection
 from rag.commitments.extract import Commitment, similarity
 from rag.commitments.promises import Amount, PromiseCheck, PromiseTracker
-from rag.core.types import Answer
+from rag.core.types import Answer, ScoredUnit
 from rag.genre.lexicon import Lexicon
 
 #: reports a question over several is answered from, at most
@@ -74,7 +74,7 @@ class ReportRouter:
         if has(question, self.words.compare):
             return retrieve
 
-        def plain(part, docs):
+        def plain(part: QueryPart, docs: Collection[str] | None) -> list[ScoredUnit]:
             hits = retrieve(part, docs)
             kept = [h for h in hits if not self.words.relative.search(h.unit.text)]
             return kept or hits

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from rag.answer.composers.base import CITATION_MARK
 from rag.answer.query import QueryPart
 from rag.answer.routing.words import RouterWords, has
 from rag.answer.selection import ReportSelector, Selection
-from rag.core.types import Answer
+from rag.core.types import Answer, ScoredUnit
+
+#: retrieval within some reports (None: every report): a part's hits
+Retrieve = Callable[[QueryPart, Collection[str] | None], list[ScoredUnit]]
 
 
 class ReportScope:
