@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.bench.serving import _scale_vectors
+from rag.bench.scale import scale_vectors
 from rag.bench.stats import load_questions, ratio, summary
 from rag.core.types import Document, Unit
 from rag.genre.text import tokenize
@@ -140,7 +140,7 @@ def scale_phase(settings: Settings, base: list[Unit], questions: list[str], n: i
 
     faiss.omp_set_num_threads(1)  # one request, one thread, as served
     rng = np.random.default_rng(0)
-    xb, xq = _scale_vectors(n, 384, queries, rng)
+    xb, xq = scale_vectors(n, 384, queries, rng)
     docs, units = _synthetic_units(n, base)
     with tempfile.TemporaryDirectory(prefix="rag-store-bench-") as tmp:
         conf = settings.model_copy(update={"milvus_collection": "bench_synthetic", "milvus_uri":
