@@ -22,15 +22,14 @@ from dataclasses import dataclass
 from rag.answer.composers.base import CITATION_MARK as _MARK
 from rag.answer.composers.base import refusal_sentence
 from rag.answer.selection import ReportSelector, Selection
-from rag.commitments.extract import Commitment, similarity
 from rag.commitments.promises import PromiseCheck, PromiseTracker
+from rag.commitments.record import Commitment
 from rag.core.types import Answer, Citation, ScoredUnit
 from rag.genre.lexicon import Lexicon
-from rag.genre.paraphrase import default_paraphrases
+from rag.genre.paraphrase import default_paraphrases, similarity
 from rag.genre.text import HAN_RUN as _HAN_ONLY
-from rag.genre.text import strip_ends
+from rag.genre.text import char_bigrams, states_figure, strip_ends
 
-_FIGURE = re.compile(r"\d|[一二三四五六七八九十两百千万]+[件项个条所家类方座批名位次倍成]")
 Retrieve = Callable[[object, Collection[str] | None], list[ScoredUnit]]
 Compose = Callable[[str, list, list[list[ScoredUnit]]], Answer]
 
@@ -232,7 +231,7 @@ class ReportRouter:
         if not answer.found or len(parts) != 1 or "number" not in getattr(parts[0], "kinds", ()):
             return answer
         how_much = getattr(parts[0], "measure", None) or _has(parts[0].text, self.words.how_much)
-        if how_much and not any(_FIGURE.search(c.quote) for c in answer.citations):
+        if how_much and not any(states_figure(c.quote) for c in answer.citations):
             # «另行公布»: asked how much, told no figure
             return dataclasses.replace(answer, found=False, citations=[], answer=refusal_text(parts[0]))
         words = [w for w in parts[0].topic.split() if w not in self.plan_words]
@@ -294,10 +293,7 @@ class ReportRouter:
     def _within(metric: str, topic: str) -> bool:
         """One of the two names holds (nearly) every character pair of the other: «固定资产投资»
         in «固定资产投资实际增速分别»."""
-        def pairs(t: str) -> set[str]:
-            return {t[i:i + 2] for i in range(len(t) - 1)}
-
-        a, b = pairs(metric), pairs(topic)
+        a, b = char_bigrams(metric), char_bigrams(topic)
         return bool(a and b) and max(len(a & b) / len(a), len(a & b) / len(b)) >= 0.9
 
     def _covers(self, metric: str, asked: str, head: str = "") -> bool:
@@ -306,7 +302,7 @@ class ReportRouter:
         the asked thing itself: ``head``, the end of the asked name's last word (a noun phrase
         ends on what it names: «…消费券», «…重点项目»), while the question's other words may sit
         elsewhere in the clause («聚焦农业农村现代化，…等54个重点项目»)."""
-        pairs = {asked[i:i + 2] for i in range(len(asked) - 1)}
+        pairs = char_bigrams(asked)
         if not pairs:
             return False
         share = sum(p in metric for p in pairs) / len(pairs)

@@ -22,10 +22,12 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from rag.commitments.extract import Commitment, CommitmentExtractor, similarity
+from rag.commitments.extract import CommitmentExtractor
 from rag.commitments.promises import STATUSES, PromiseTracker, track
+from rag.commitments.record import Commitment
 from rag.core.types import Document
 from rag.genre.lexicon import Lexicon
+from rag.genre.paraphrase import similarity
 from rag.genre.text import NUMBER
 from rag.ingest.corpus import CorpusError, CorpusLoader
 from rag.ingest.corpus import plan_year as plan_year_of
@@ -62,17 +64,16 @@ def _row(d: object, where: str) -> GoldRow:
         raise GoldError(f"{where} 未知 status {d['status']!r}（可选 {'/'.join(STATUSES)}） / "
                         f"{where} unknown status {d['status']!r}")
 
-    def offsets(v: object, name: str) -> tuple[int, int] | None:
-        if v is None:
-            return None
+    def offsets(v: object, name: str) -> tuple[int, int]:
         if not (isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) for x in v) and 0 <= v[0] <= v[1]):
             raise GoldError(f"{where} {name} 应为 [起点, 终点] / {where} {name} must be [start, end]")
         return v[0], v[1]
 
+    outcome = None if d.get("outcome_offsets") is None else offsets(d["outcome_offsets"], "outcome_offsets")
     return GoldRow(d["doc"], d["next_doc"], str(d["metric"]), str(d["target"]),
                    offsets(d["target_offsets"], "target_offsets"), d["status"],
                    None if d.get("outcome") is None else str(d["outcome"]),
-                   offsets(d.get("outcome_offsets"), "outcome_offsets"), str(d.get("kind") or "other"), where)
+                   outcome, str(d.get("kind") or "other"), where)
 
 
 def load_gold(path: Path) -> list[GoldRow]:
