@@ -14,7 +14,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from rag.answer.selection import UnknownReport
-from rag.commitments.extract import PROMISE_LABELS, filter_commitments
+from rag.commitments.labels import PROMISE_LABELS
+from rag.commitments.render import filter_commitments
 from rag.pipeline import Pipeline
 
 INSTRUCTIONS = (

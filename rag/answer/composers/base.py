@@ -17,7 +17,7 @@ from rag.answer.query import QueryPart
 from rag.core.types import Answer, Citation, ScoredUnit, SectionRef
 
 if TYPE_CHECKING:
-    from rag.commitments.extract import Commitment
+    from rag.commitments.record import Commitment
 
 #: a citation number in an answer's text, «[2]»: composers renumber them, the page turns them into buttons
 CITATION_MARK = re.compile(r"\[(\d+)\]")

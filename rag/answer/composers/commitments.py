@@ -7,7 +7,8 @@ from collections.abc import Collection
 
 from rag.answer.composers.base import Citations, Hits, PartDocs
 from rag.answer.query import QueryPart
-from rag.commitments.extract import Commitment, filter_commitments, paired_text
+from rag.commitments.record import Commitment
+from rag.commitments.render import filter_commitments, paired_text
 from rag.core.types import Answer
 from rag.genre.lexicon import Lexicon
 from rag.genre.text import tokenize

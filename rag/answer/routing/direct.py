@@ -12,8 +12,9 @@ from rag.answer.routing.figures import within
 from rag.answer.routing.scope import ReportScope
 from rag.answer.routing.words import RouterWords, has
 from rag.answer.selection import ReportSelector
-from rag.commitments.extract import Commitment, similarity
+from rag.commitments.record import Commitment
 from rag.core.types import Answer, Citation
+from rag.genre.paraphrase import similarity
 
 #: how far into a report its opening lines (title, date, speaker) may reach, and how many there are
 _HEAD_CHARS, _HEAD_LINES = 1500, 8

@@ -4,20 +4,16 @@ asked is no answer («江城市常住人口有多少» is not «常住人口城�
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Sequence
 
 from rag.answer.composers.base import refusal_sentence
 from rag.answer.query import QueryPart
 from rag.answer.routing.words import RouterWords, has
-from rag.commitments.extract import Commitment, similarity
+from rag.commitments.record import Commitment
 from rag.core.types import Answer, Citation
 from rag.genre.lexicon import Lexicon
-from rag.genre.paraphrase import default_paraphrases
-from rag.genre.text import HAN_RUN, strip_ends
-
-#: a figure in a quote: a digit, or a Chinese numeral counting something («三项», «两批»)
-FIGURE = re.compile(r"\d|[一二三四五六七八九十两百千万]+[件项个条所家类方座批名位次倍成]")
+from rag.genre.paraphrase import default_paraphrases, similarity
+from rag.genre.text import HAN_RUN, char_bigrams, states_figure, strip_ends
 
 
 def head_of(words: Sequence[str]) -> str:
@@ -26,15 +22,10 @@ def head_of(words: Sequence[str]) -> str:
     return next((w[-2:] for w in reversed(words) if len(w) >= 2), "")
 
 
-def char_pairs(text: str) -> set[str]:
-    """Every two neighbouring characters of ``text``, digits and letters included."""
-    return {text[i:i + 2] for i in range(len(text) - 1)}
-
-
 def within(metric: str, topic: str) -> bool:
     """One of the two names holds (nearly) every character pair of the other: «固定资产投资»
     in «固定资产投资实际增速分别»."""
-    a, b = char_pairs(metric), char_pairs(topic)
+    a, b = char_bigrams(metric), char_bigrams(topic)
     return bool(a and b) and max(len(a & b) / len(a), len(a & b) / len(b)) >= 0.9
 
 
@@ -83,7 +74,7 @@ class FigureCheck:
         if not answer.found or len(parts) != 1 or "number" not in parts[0].kinds:
             return answer
         how_much = parts[0].measure or has(parts[0].text, self.words.how_much)
-        if how_much and not any(FIGURE.search(c.quote) for c in answer.citations):
+        if how_much and not any(states_figure(c.quote) for c in answer.citations):
             return refused(answer, parts[0])  # «另行公布»: asked how much, told no figure
         words = [w for w in parts[0].topic.split() if w not in self.plan_words]
         topic = "".join(words)
@@ -125,7 +116,7 @@ class FigureCheck:
         the asked thing itself: ``head``, the end of the asked name's last word (a noun phrase
         ends on what it names: «…消费券», «…重点项目»), while the question's other words may sit
         elsewhere in the clause («聚焦农业农村现代化，…等54个重点项目»)."""
-        pairs = char_pairs(asked)
+        pairs = char_bigrams(asked)
         if not pairs:
             return False
         share = sum(p in metric for p in pairs) / len(pairs)

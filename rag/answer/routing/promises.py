@@ -11,9 +11,10 @@ from rag.answer.query import QueryPart
 from rag.answer.routing.scope import ReportScope, Retrieve
 from rag.answer.routing.words import RouterWords, has
 from rag.answer.selection import Selection
-from rag.commitments.extract import Commitment, similarity
 from rag.commitments.promises import PromiseCheck
+from rag.commitments.record import Commitment
 from rag.core.types import Answer
+from rag.genre.paraphrase import similarity
 
 
 class PromiseAnswers:

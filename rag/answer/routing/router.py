@@ -15,10 +15,11 @@ from rag.answer.routing.promises import PromiseAnswers
 from rag.answer.routing.scope import ReportScope, Retrieve
 from rag.answer.routing.words import RouterWords, has
 from rag.answer.selection import ReportSelector, Selection
-from rag.commitments.extract import Commitment, similarity
 from rag.commitments.promises import Amount, PromiseCheck, PromiseTracker
+from rag.commitments.record import Commitment
 from rag.core.types import Answer, ScoredUnit
 from rag.genre.lexicon import Lexicon
+from rag.genre.paraphrase import similarity
 
 #: reports a question over several is answered from, at most
 MAX_REPORTS = 3
