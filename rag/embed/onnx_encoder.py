@@ -63,9 +63,10 @@ def wanted_export_info() -> dict[str, Any]:
             "onnxruntime": _version("onnxruntime")}
 
 
-def read_export_info(folder: Path) -> dict[str, Any] | None:
+def read_export_info(folder: Path, name: str = EXPORT_INFO) -> dict[str, Any] | None:
+    """The record an export (or, with ``name=INT8_INFO``, its int8 graph) left; None when absent or unreadable."""
     try:
-        return json.loads((Path(folder) / EXPORT_DIR / EXPORT_INFO).read_text(encoding="utf-8"))
+        return json.loads((Path(folder) / EXPORT_DIR / name).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
@@ -349,10 +350,7 @@ def wanted_int8_info() -> dict[str, Any]:
 
 
 def read_int8_info(folder: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((Path(folder) / EXPORT_DIR / INT8_INFO).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    return read_export_info(folder, INT8_INFO)
 
 
 def int8_is_current(folder: Path) -> bool:
