@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.ingest.corpus import _split_front_matter, clean_text, parse_document
+from rag.ingest.corpus import clean_text, parse_document, split_front_matter
 
 FORMATS = ("docx", "pdf", "html")
 SITE = "江城市人民政府门户网站"
@@ -35,7 +35,7 @@ def blocks(raw: str) -> tuple[str, list[Block]]:
         if content.strip():
             out.append(Block(content.strip(), sec.level if whole else None))
         pos += len(line)
-    meta, _ = _split_front_matter(clean_text(raw))
+    meta, _ = split_front_matter(clean_text(raw))
     return meta.get("title", ""), out
 
 
