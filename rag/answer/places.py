@@ -42,10 +42,10 @@ class PlaceReader:
         for d in documents:
             if d.report.region:
                 names.setdefault(d.report.region, d.report.region)
-                for name in catalogue.names_of(d.report.region):  # 江城 of 江城市; 克州, 广西 (gazetteer)
+                for name in catalogue.place_names.names_of(d.report.region):  # 江城 of 江城市; 克州, 广西 (gazetteer)
                     names.setdefault(name, d.report.region)
         self.names = sorted(names.items(), key=lambda kv: -len(kv[0]))  # (name as written, region)
-        self.pinyin = {_pinyin(catalogue.stem(r)): r for r in set(names.values())}  # jiangcheng → 江城市
+        self.pinyin = {_pinyin(catalogue.place_names.stem(r)): r for r in set(names.values())}  # jiangcheng → 江城市
         #: what named_regions looks for, compiled once: names longest first («江城市» is not also «江城»), then pinyin
         self._region_patterns = [(re.compile(re.escape(n)), r) for n, r in self.names]
         self._region_patterns += [(re.compile(rf"(?i)\b{re.escape(p)}\b"), r) for p, r in self.pinyin.items() if p]
@@ -114,7 +114,7 @@ class PlaceReader:
         return kept(self._within, place, self._reads_inside, _KEPT)
 
     def _reads_inside(self, place: str) -> bool:
-        cat = self.catalogue
+        cat = self.catalogue.place_names
         if cat.suffix_of(place):
             forms = re.compile(re.escape(place) + f"(?![{re.escape(cat.rules.compound_next)}])")
         else:
@@ -148,7 +148,7 @@ class PlaceReader:
         return list(found)
 
     def _unknown_places(self, question: str) -> list[str]:
-        cat, rules = self.catalogue, self.catalogue.rules
+        cat, rules = self.catalogue.place_names, self.catalogue.rules
         words = self._tagged(question)
         out: list[str] = []
         for i, (word, flag) in enumerate(words):
