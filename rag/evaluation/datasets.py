@@ -114,7 +114,8 @@ def _as_list(value: object) -> list:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _read_jsonl(path: Path) -> Iterable[tuple[int, dict]]:
+def read_jsonl(path: Path) -> Iterable[tuple[int, dict]]:
+    """(line number, object) of every non-blank line; a line that is no JSON object is a ``DatasetError``."""
     with open(path, encoding="utf-8-sig") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
@@ -132,7 +133,7 @@ def _read_jsonl(path: Path) -> Iterable[tuple[int, dict]]:
 def load_jsonl(path: Path) -> EvalDataset:
     """The project's own format; see ``eval/README.md``."""
     items = []
-    for n, row in _read_jsonl(path):
+    for n, row in read_jsonl(path):
         if not str(row.get("question", "")).strip():
             raise DatasetError(f"{path}:{n} 缺少 question 字段 / {path}:{n} has no question")
         evidence = [str(e) for e in _as_list(row.get("evidence"))]
@@ -162,8 +163,8 @@ def load_beir(folder: Path) -> EvalDataset:
         if not (folder / name).is_file():
             raise DatasetError(f"{folder} 中缺少 {name} / {name} is missing from {folder}")
     corpus = {str(r["_id"]): (str(r.get("title") or ""), str(r.get("text") or ""))
-              for _, r in _read_jsonl(folder / "corpus.jsonl")}
-    queries = {str(r["_id"]): r for _, r in _read_jsonl(folder / "queries.jsonl")}
+              for _, r in read_jsonl(folder / "corpus.jsonl")}
+    queries = {str(r["_id"]): r for _, r in read_jsonl(folder / "queries.jsonl")}
     qrels: dict[str, dict[str, int]] = {}
     with open(_qrels_file(folder), encoding="utf-8", newline="") as f:
         for row in csv.reader(f, delimiter="\t"):

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from rag.core.paths import GOV_REPORTS_DIR
 from rag.evaluation.datasets import DatasetError, EvalDataset, EvalItem, load_jsonl
-from rag.evaluation.datasets import _read_jsonl as read_rows
+from rag.evaluation.datasets import read_jsonl as read_rows
 
 if TYPE_CHECKING:
     from rag.core.settings import Settings
