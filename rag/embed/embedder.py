@@ -253,7 +253,7 @@ class Embedder:
 
     @property
     def plan(self) -> EncoderPlan:
-        """What this embedder was told (the benchmark and ``rag info`` report it)."""
+        """What this embedder was told: the model, the encoder and their settings."""
         return self._plan
 
     @property
