@@ -24,6 +24,7 @@ from pathlib import Path
 
 from rag.commitments.extract import Commitment, CommitmentExtractor, similarity
 from rag.commitments.promises import STATUSES, PromiseTracker, track
+from rag.core.errors import RagError
 from rag.core.types import Document
 from rag.genre.lexicon import Lexicon
 from rag.genre.text import NUMBER
@@ -34,7 +35,7 @@ _FIELDS = ("doc", "next_doc", "metric", "target", "target_offsets", "status")
 _MARKUP = re.compile(r"[*#]")
 
 
-class GoldError(ValueError):
+class GoldError(RagError, ValueError):
     """A gold file the user must fix; bilingual, naming the file and line."""
 
 
