@@ -43,7 +43,8 @@ class Truth:
 
 
 class Layout(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...  # read-only: FolderLayout is a frozen dataclass
 
     def truth(self, relative: Path) -> Truth: ...
 

@@ -1,0 +1,101 @@
+"""``rag ask`` and ``rag commitments``: what the reports say, as a cited answer or as the ledger."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rag.cli.context import fail, load_pipeline, settings_from
+from rag.cli.options import CandidateKOpt, MilvusCollectionOpt, MilvusUriOpt, StoreOpt, use_store
+from rag.core.errors import RagError
+
+QuestionArg = Annotated[str, typer.Argument(help="问题 / the question")]
+TopKOpt = Annotated[int | None, typer.Option(
+    "--top-k", "-k", min=1, max=20, help="检索条数，默认 RAG_TOP_K（8） / units retrieved (default RAG_TOP_K, 8)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON / print the answer JSON")]
+
+
+def ask(
+    ctx: typer.Context,
+    question: QuestionArg,
+    top_k: TopKOpt = None,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None, milvus_uri: MilvusUriOpt = None, milvus_collection: MilvusCollectionOpt = None,
+    candidate_k: CandidateKOpt = None,
+) -> None:
+    """提问并得到带引用的回答 / Ask a question and get a cited answer."""
+    use_store(ctx, store, milvus_uri, milvus_collection, candidate_k)
+    question = question.strip()
+    if not question:
+        fail("问题不能为空。 / The question must not be empty.", 2)
+    answer = load_pipeline(ctx).ask(question, top_k=top_k)
+    if as_json:
+        typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return
+    typer.echo(answer.answer)
+    for c in answer.citations:
+        page = f" p.{c.page}" if c.page is not None else ""
+        typer.echo(f"  [{c.n}] {c.report or c.doc}{page} §{c.section_id} {c.section_path}\n"
+                   f"      “{c.quote}” ({c.start}-{c.end})")
+        if c.source_url:
+            typer.echo(f"      {c.source_url}")
+
+
+QOpt = Annotated[str | None, typer.Option(
+    "--q", help="按指标/原文/章节筛选 / filter on metric, clause or section path")]
+KindOpt = Annotated[str | None, typer.Option("--kind", help="target（目标）或 achievement（成绩）")]
+SectionOpt = Annotated[str | None, typer.Option("--section", help="章节编号前缀，如 2.2 / section id prefix")]
+PromiseOpt = Annotated[str | None, typer.Option(
+    "--promise", help="兑现情况 met | missed | not_reported / a target's fate in the next year's report")]
+DocumentOpt = Annotated[list[str] | None, typer.Option("--document", help="报告编号，可重复 / report id, repeatable")]
+RegionOpt = Annotated[str | None, typer.Option("--region", help="地区，如 江城 / place")]
+YearOpt = Annotated[int | None, typer.Option(
+    "--year", min=1949, max=2100, help="报告年份 / the report's plan year")]
+FormatOpt = Annotated[str, typer.Option("--format", help="table | csv | json | md")]
+OutOpt = Annotated[Path | None, typer.Option(
+    "--out", help="写入文件 / write to a file (CSV gets a UTF-8 BOM)")]
+LangOpt = Annotated[str, typer.Option("--lang", help="CSV 表头语言 zh | en / CSV header language")]
+
+
+def commitments(
+    ctx: typer.Context,
+    q: QOpt = None, kind: KindOpt = None, section: SectionOpt = None, promise: PromiseOpt = None,
+    document: DocumentOpt = None, region: RegionOpt = None, year: YearOpt = None,
+    fmt: FormatOpt = "table", out: OutOpt = None, lang: LangOpt = "zh",
+) -> None:
+    """目标与承诺清单 / Every target and achievement of the reports, linked to its place in the text;
+    a target whose place has the next year's report too is marked met, missed or not reported."""
+    from rag.answer.selection import ReportSelector
+    from rag.commitments.extract import CommitmentExtractor, filter_commitments, render, to_csv_bytes
+    from rag.commitments.promises import STATUSES, track
+    from rag.ingest.corpus import CorpusLoader, skipped_lines
+
+    if fmt not in ("table", "csv", "json", "md") or lang not in ("zh", "en"):
+        fail(f"未知格式或语言 {fmt!r}/{lang!r}（可选 table/csv/json/md，zh/en） / Unknown format or language "
+             f"{fmt!r}/{lang!r} (table, csv, json, md; zh, en)", 2)
+    if kind not in (None, "target", "achievement"):
+        fail(f"未知类型 {kind!r}（可选 target/achievement） / Unknown kind {kind!r} (target, achievement)", 2)
+    if promise not in (None, *STATUSES):
+        fail(f"未知兑现情况 {promise!r}（可选 {'/'.join(STATUSES)}） / Unknown promise status {promise!r}", 2)
+    try:
+        loader = CorpusLoader(settings_from(ctx).corpus_dir)
+        got = loader.read()
+        docs = loader.require(got)
+        if got.skipped:
+            typer.echo("未读取的文件 / Files not read:\n" + skipped_lines(got.skipped), err=True)
+        ids = ReportSelector(docs).resolve(document, region, year)
+    except RagError as exc:
+        fail(str(exc))
+    everything = CommitmentExtractor().run(docs)
+    track(everything, docs)
+    items = filter_commitments(everything, q=q, kind=kind, section=section, documents=ids, promise=promise)
+    by_id = {c.id: c for c in everything}
+    if out is None:
+        typer.echo(render(items, fmt, lang, by_id), nl=False)
+        return
+    data = to_csv_bytes(items, lang, by_id) if fmt == "csv" else render(items, fmt, lang, by_id).encode("utf-8")
+    out.write_bytes(data)
+    typer.echo(f"已写入 {len(items)} 条 / Wrote {len(items)} rows -> {out}")
