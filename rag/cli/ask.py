@@ -9,13 +9,12 @@ from typing import Annotated
 import typer
 
 from rag.cli.context import fail, load_pipeline, settings_from
-from rag.cli.options import CandidateKOpt, MilvusCollectionOpt, MilvusUriOpt, StoreOpt, use_store
+from rag.cli.options import CandidateKOpt, MilvusCollectionOpt, MilvusUriOpt, StoreOpt, argument, option, use_store
 from rag.core.errors import RagError
 
-QuestionArg = Annotated[str, typer.Argument(help="问题 / the question")]
-TopKOpt = Annotated[int | None, typer.Option(
-    "--top-k", "-k", min=1, max=20, help="检索条数，默认 RAG_TOP_K（8） / units retrieved (default RAG_TOP_K, 8)")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON / print the answer JSON")]
+QuestionArg = Annotated[str, argument("ask", "question")]
+TopKOpt = Annotated[int | None, option("ask", "--top-k", "-k", min=1, max=20)]
+JsonOpt = Annotated[bool, option("ask", "--json")]
 
 
 def ask(
@@ -44,20 +43,16 @@ def ask(
             typer.echo(f"      {c.source_url}")
 
 
-QOpt = Annotated[str | None, typer.Option(
-    "--q", help="按指标/原文/章节筛选 / filter on metric, clause or section path")]
-KindOpt = Annotated[str | None, typer.Option("--kind", help="target（目标）或 achievement（成绩）")]
-SectionOpt = Annotated[str | None, typer.Option("--section", help="章节编号前缀，如 2.2 / section id prefix")]
-PromiseOpt = Annotated[str | None, typer.Option(
-    "--promise", help="兑现情况 met | missed | not_reported / a target's fate in the next year's report")]
-DocumentOpt = Annotated[list[str] | None, typer.Option("--document", help="报告编号，可重复 / report id, repeatable")]
-RegionOpt = Annotated[str | None, typer.Option("--region", help="地区，如 江城 / place")]
-YearOpt = Annotated[int | None, typer.Option(
-    "--year", min=1949, max=2100, help="报告年份 / the report's plan year")]
-FormatOpt = Annotated[str, typer.Option("--format", help="table | csv | json | md")]
-OutOpt = Annotated[Path | None, typer.Option(
-    "--out", help="写入文件 / write to a file (CSV gets a UTF-8 BOM)")]
-LangOpt = Annotated[str, typer.Option("--lang", help="CSV 表头语言 zh | en / CSV header language")]
+QOpt = Annotated[str | None, option("commitments", "--q")]
+KindOpt = Annotated[str | None, option("commitments", "--kind")]
+SectionOpt = Annotated[str | None, option("commitments", "--section")]
+PromiseOpt = Annotated[str | None, option("commitments", "--promise")]
+DocumentOpt = Annotated[list[str] | None, option("commitments", "--document")]
+RegionOpt = Annotated[str | None, option("commitments", "--region")]
+YearOpt = Annotated[int | None, option("commitments", "--year", min=1949, max=2100)]
+FormatOpt = Annotated[str, option("commitments", "--format")]
+OutOpt = Annotated[Path | None, option("commitments", "--out")]
+LangOpt = Annotated[str, option("commitments", "--lang")]
 
 
 def commitments(

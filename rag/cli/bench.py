@@ -8,25 +8,19 @@ from typing import Annotated
 import typer
 
 from rag.cli.context import fail, load_pipeline, settings_from
-from rag.cli.options import CandidateKOpt, MilvusCollectionOpt, MilvusUriOpt, StoreOpt, use_store
+from rag.cli.options import CandidateKOpt, MilvusCollectionOpt, MilvusUriOpt, StoreOpt, option, use_store
 from rag.core.errors import RagError
 
-OutOpt = Annotated[Path, typer.Option("--out", help="报告目录 / report folder")]
-DatasetOpt = Annotated[Path, typer.Option("--dataset", help="问题来源 JSONL / JSONL with `question` fields")]
-QueriesOpt = Annotated[int, typer.Option("--queries", min=1, help="每阶段问题数 / questions per latency phase")]
-SecondsOpt = Annotated[float, typer.Option(
-    "--seconds", min=0.1, help="每档吞吐测试秒数 / seconds per throughput level")]
-ColdRunsOpt = Annotated[int, typer.Option("--cold-runs", min=1, help="冷启动次数 / cold starts")]
-SkipOpt = Annotated[str | None, typer.Option(
-    "--skip", help="跳过阶段，逗号分隔 / phases to skip: startup,cold,build,inprocess,http,pdf")]
-ScaleOpt = Annotated[bool, typer.Option("--scale", help="另做合成规模测试 / also run the synthetic scale benchmark")]
-ScaleNOpt = Annotated[int, typer.Option(
-    "--scale-n", min=1000, help="规模测试向量/单元数 / vectors and units at scale")]
-SampleOpt = Annotated[int, typer.Option(
-    "--sample", min=0, help="建索引阶段只取语料中均匀分布的 N 份报告（0 = 全部） / the build phase indexes N reports "
-                            "of --corpus at even steps (0 = all)")]
-PassagesOpt = Annotated[int, typer.Option(
-    "--passages", min=10, help="torch 与 ONNX 批量编码对比的段落数 / passages of the torch vs ONNX batched encode")]
+OutOpt = Annotated[Path, option("bench", "--out")]
+DatasetOpt = Annotated[Path, option("bench", "--dataset")]
+QueriesOpt = Annotated[int, option("bench", "--queries", min=1)]
+SecondsOpt = Annotated[float, option("bench", "--seconds", min=0.1)]
+ColdRunsOpt = Annotated[int, option("bench", "--cold-runs", min=1)]
+SkipOpt = Annotated[str | None, option("bench", "--skip")]
+ScaleOpt = Annotated[bool, option("bench", "--scale")]
+ScaleNOpt = Annotated[int, option("bench", "--scale-n", min=1000)]
+SampleOpt = Annotated[int, option("bench", "--sample", min=0)]
+PassagesOpt = Annotated[int, option("bench", "--passages", min=10)]
 
 
 def bench(

@@ -10,70 +10,41 @@ import typer
 
 from rag.cli import eval_runs
 from rag.cli.context import fail, settings_from
-from rag.cli.options import CandidateKOpt, MilvusCollectionOpt, MilvusUriOpt, StoreOpt, use_store
+from rag.cli.options import CandidateKOpt, MilvusCollectionOpt, MilvusUriOpt, StoreOpt, option, use_store
 from rag.core.paths import GOV_REPORTS_DIR
 
 if TYPE_CHECKING:
     from rag.core.settings import Settings
 
 # the question set, where it is asked, and the report
-DatasetOpt = Annotated[Path | None, typer.Option(
-    "--dataset", help="JSONL、BEIR 目录或 SQuAD/CMRC JSON / own JSONL, BEIR folder or SQuAD/CMRC JSON")]
-CorpusOpt = Annotated[Path | None, typer.Option(
-    "--corpus", help="评测语料目录（另建索引） / evaluate on this corpus folder (own index, e.g. eval/corpus)")]
-RetrieverOpt = Annotated[str, typer.Option("--retriever", help="bm25 | dense | hybrid | all")]
-ModelOpt = Annotated[str | None, typer.Option("--model", help="模型名或路径 / model name or path")]
-KOpt = Annotated[int, typer.Option("--k", min=1, max=100, help="检索评测深度 / retrieval depth for R@k, MRR, nDCG")]
-OutOpt = Annotated[Path | None, typer.Option(
-    "--out", help="报告目录 / report folder (default eval/reports/<dataset>)")]
+DatasetOpt = Annotated[Path | None, option("eval", "--dataset")]
+CorpusOpt = Annotated[Path | None, option("eval", "--corpus")]
+RetrieverOpt = Annotated[str, option("eval", "--retriever")]
+ModelOpt = Annotated[str | None, option("eval", "--model")]
+KOpt = Annotated[int, option("eval", "--k", min=1, max=100)]
+OutOpt = Annotated[Path | None, option("eval", "--out")]
 # other systems beside the product (``rag.evaluation.systems``)
-SystemOpt = Annotated[list[str] | None, typer.Option(
-    "--system", help="另一问答系统 NAME=SPEC，可重复（见上） / another QA system, repeatable (see above)")]
-BaselineOpt = Annotated[bool | None, typer.Option(
-    "--baseline/--no-baseline", help="langchain-style 基线行 / the langchain-style baseline row (default on)")]
-RefusalPhrasesOpt = Annotated[Path | None, typer.Option(
-    "--refusal-phrases", help="拒答短语表（每行一条） / refusal phrases, one a line (RAG_EVAL_REFUSAL_PHRASES)")]
-SystemTimeoutOpt = Annotated[float | None, typer.Option(
-    "--system-timeout", min=0.1, help="每题超时秒数 / seconds per question before a system's answer counts as wrong")]
+SystemOpt = Annotated[list[str] | None, option("eval", "--system")]
+BaselineOpt = Annotated[bool | None, option("eval", "--baseline/--no-baseline")]
+RefusalPhrasesOpt = Annotated[Path | None, option("eval", "--refusal-phrases")]
+SystemTimeoutOpt = Annotated[float | None, option("eval", "--system-timeout", min=0.1)]
 # the real reports (``rag.evaluation.real``)
-RealOpt = Annotated[list[Path] | None, typer.Option(
-    "--real", help="真实报告问题集（JSONL 文件或目录，doc 为集合内路径），可重复 / real-report question sets "
-                   "(JSONL file or folder; doc = path in the collection), repeatable")]
-ReportsRootOpt = Annotated[Path | None, typer.Option(
-    "--reports-root", help="--real 与 --promises 中报告路径的根目录 / the real report collection the paths of "
-                           "--real and --promises are under (default ../shared/corpora/gov-reports)")]
-LoroOpt = Annotated[bool, typer.Option(
-    "--loro/--no-loro", help="--real：留一报告评测（留出集用 --no-loro） / --real: leave one report out too "
-                             "(--no-loro for a held-out set)")]
+RealOpt = Annotated[list[Path] | None, option("eval", "--real")]
+ReportsRootOpt = Annotated[Path | None, option("eval", "--reports-root")]
+LoroOpt = Annotated[bool, option("eval", "--loro/--no-loro")]
 # the answer scorer, one report held out (``rag.evaluation.leave_one_out``)
-LeaveOneOutOpt = Annotated[bool, typer.Option(
-    "--leave-one-out", help="留一报告评测：在其余报告上拟合评分器，在留出的报告上测 / fit the answer scorer on all "
-                            "reports but one, report on the held-out one")]
-ExtraOpt = Annotated[list[Path] | None, typer.Option(
-    "--extra-dataset", help="留一评测的更多问题集，可重复 / more question sets for --leave-one-out, repeatable")]
-GoldScopeOpt = Annotated[bool, typer.Option(
-    "--gold-scope/--pipeline-scope", help="留一评测：检索限于问题所问的报告，或由系统自行判断 / --leave-one-out: "
-                                          "retrieve from the question's own report, or let the pipeline's scoping "
-                                          "choose")]
+LeaveOneOutOpt = Annotated[bool, option("eval", "--leave-one-out")]
+ExtraOpt = Annotated[list[Path] | None, option("eval", "--extra-dataset")]
+GoldScopeOpt = Annotated[bool, option("eval", "--gold-scope/--pipeline-scope")]
 # the corpus as published files (``rag.evaluation.variants``)
-FormatsOpt = Annotated[str | None, typer.Option(
-    "--formats", help="把语料转为这些格式再评测并与纯文本对比，如 docx,pdf,html / publish the corpus as these "
-                      "formats and compare each with the plain text")]
+FormatsOpt = Annotated[str | None, option("eval", "--formats")]
 # the catalogue against a folder layout (``rag.evaluation.catalogue_check``)
-CatalogueOpt = Annotated[Path | None, typer.Option(
-    "--catalogue", help="目录检查：逐份报告核对地区、级别、年份与目录布局 / check the catalogue's place, level and "
-                        "plan year of every report in this folder against its layout")]
-LayoutOpt = Annotated[str, typer.Option(
-    "--layout", help="--catalogue 的目录布局（rag/data/catalogue_check.toml） / the folder layout giving the truth")]
-StripOpt = Annotated[bool | None, typer.Option(
-    "--strip-front-matter/--published", help="--catalogue：只查去掉前置元数据的文本，或只查原样文本（默认两者都查） / "
-                                             "only the text without its front matter, or only as published "
-                                             "(default: both)")]
-
+CatalogueOpt = Annotated[Path | None, option("eval", "--catalogue")]
+LayoutOpt = Annotated[str, option("eval", "--layout")]
+StripOpt = Annotated[bool | None, option("eval", "--strip-front-matter/--published")]
 # the promise tracker against gold pairs (``rag.evaluation.promises``)
-PromisesOpt = Annotated[Path | None, typer.Option(
-    "--promises", help="承诺兑现标准答案（文件或目录），给出每对报告的得分 / promise gold (file or folder): "
-                       "scores each pair of reports")]
+PromisesOpt = Annotated[Path | None, option("eval", "--promises")]
+
 
 def evaluate(
     ctx: typer.Context,

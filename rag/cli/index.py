@@ -9,25 +9,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from rag.cli.context import fail, settings_from
-from rag.cli.options import MilvusCollectionOpt, MilvusUriOpt, StoreOpt, use_store
+from rag.cli.options import MilvusCollectionOpt, MilvusUriOpt, StoreOpt, argument, option, use_store
 from rag.core.errors import RagError
 
 if TYPE_CHECKING:
     from rag.core.settings import Settings
     from rag.stores.base import Store
 
-ForceOpt = Annotated[bool, typer.Option("--force", help="即使未过期也重建 / rebuild even if current")]
-StrictOpt = Annotated[bool, typer.Option(
-    "--strict", help="有文件无法读取时失败（退出码 1），保留原索引 / fail (exit 1) if any file cannot be read, "
-                     "keeping the previous index")]
-DryRunOpt = Annotated[bool, typer.Option(
-    "--dry-run", help="只列出将索引的报告及其目录条目，不嵌入 / list the reports that would be indexed, "
-                      "with their catalogue entries, embedding nothing")]
-ShardOpt = Annotated[str | None, typer.Option(
-    "--shard", help="只建第 i 片（共 n 片，Milvus）；全部建完才发布 / build slice i of n into one Milvus "
-                    "collection; published when every slice is in")]
-PathsArg = Annotated[list[Path], typer.Argument(
-    help="报告文件或文件夹（.txt .md .docx .pdf .html） / report files or folders")]
+ForceOpt = Annotated[bool, option("index", "--force")]
+StrictOpt = Annotated[bool, option("index", "--strict")]
+DryRunOpt = Annotated[bool, option("index", "--dry-run")]
+ShardOpt = Annotated[str | None, option("index", "--shard")]
+PathsArg = Annotated[list[Path], argument("add", "paths")]
 
 
 def built(store: Store) -> None:

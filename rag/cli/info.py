@@ -8,9 +8,9 @@ from typing import Annotated, Any
 import typer
 
 from rag.cli.context import settings_from
-from rag.cli.options import MilvusCollectionOpt, MilvusUriOpt, StoreOpt, use_store
+from rag.cli.options import MilvusCollectionOpt, MilvusUriOpt, StoreOpt, option, use_store
 
-InfoJsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON")]
+InfoJsonOpt = Annotated[bool, option("info", "--json")]
 
 
 def info(ctx: typer.Context, as_json: InfoJsonOpt = False, store: StoreOpt = None, milvus_uri: MilvusUriOpt = None,

@@ -11,6 +11,7 @@ import typer
 
 from rag.cli import ask, bench, evaluate, index, info, serve, train
 from rag.cli.context import fail
+from rag.cli.options import option
 
 app = typer.Typer(
     name="rag",
@@ -20,12 +21,10 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-CorpusDirOpt = Annotated[Path | None, typer.Option("--corpus", help="语料目录 / corpus folder (RAG_CORPUS_DIR)")]
-IndexDirOpt = Annotated[Path | None, typer.Option("--index-dir", help="索引目录 / index folder (RAG_INDEX_DIR)")]
-ModelOpt = Annotated[str | None, typer.Option(
-    "--model", help="sentence-transformers 模型名或路径 / model name or path (RAG_MODEL)")]
-EncoderOpt = Annotated[str | None, typer.Option(
-    "--encoder", help="onnx | torch：内置模型的编码器 / encoder of the built-in model (RAG_ENCODER, default onnx)")]
+CorpusDirOpt = Annotated[Path | None, option("rag", "--corpus")]
+IndexDirOpt = Annotated[Path | None, option("rag", "--index-dir")]
+ModelOpt = Annotated[str | None, option("rag", "--model")]
+EncoderOpt = Annotated[str | None, option("rag", "--encoder")]
 
 
 @app.callback()

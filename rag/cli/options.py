@@ -1,22 +1,40 @@
-"""The store options that every command touching the index takes, and how they reach the settings."""
+"""Every option's help, read from ``rag/data/cli_help.toml`` (one table per command, "中文 / English", so
+that the interface's wording is in one file and not wrapped through the code), and the store options
+that every command touching the index takes."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import tomllib
+from functools import cache
+from typing import Annotated, Any
 
 import typer
 
 from rag.cli.context import fail
+from rag.core.paths import DATA_DIR
 
-StoreOpt = Annotated[str | None, typer.Option(
-    "--store", help="faiss（进程内）| milvus / where units and vectors live (RAG_STORE)")]
-MilvusUriOpt = Annotated[str | None, typer.Option(
-    "--milvus-uri", help="Milvus Lite 文件（.db）或 http://host:19530 / a Milvus Lite file or server URI "
-                         "(RAG_MILVUS_URI; token: RAG_MILVUS_TOKEN)")]
-MilvusCollectionOpt = Annotated[str | None, typer.Option(
-    "--milvus-collection", help="集合名 / collection (RAG_MILVUS_COLLECTION)")]
-CandidateKOpt = Annotated[int | None, typer.Option(
-    "--candidate-k", min=1, help="每路候选数 / candidates per retriever (RAG_CANDIDATE_K)")]
+HELP_FILE = DATA_DIR / "cli_help.toml"
+
+
+@cache
+def _helps() -> dict[str, dict[str, str]]:
+    return tomllib.loads(HELP_FILE.read_text("utf-8"))
+
+
+def option(command: str, *flags: str, **limits: Any) -> Any:
+    """``typer.Option(*flags, help=..., **limits)`` with the help of ``flags[0]`` in ``command``'s table."""
+    return typer.Option(*flags, help=_helps()[command][flags[0]], **limits)
+
+
+def argument(command: str, name: str, **limits: Any) -> Any:
+    """``typer.Argument(help=...)`` with the help of the argument ``name`` in ``command``'s table."""
+    return typer.Argument(help=_helps()[command][name], **limits)
+
+
+StoreOpt = Annotated[str | None, option("store", "--store")]
+MilvusUriOpt = Annotated[str | None, option("store", "--milvus-uri")]
+MilvusCollectionOpt = Annotated[str | None, option("store", "--milvus-collection")]
+CandidateKOpt = Annotated[int | None, option("store", "--candidate-k", min=1)]
 
 
 def use_store(ctx: typer.Context, store: str | None, milvus_uri: str | None = None,

@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from rag.cli.context import fail, load_pipeline, settings_from
-from rag.cli.options import CandidateKOpt, MilvusCollectionOpt, MilvusUriOpt, StoreOpt, use_store
+from rag.cli.options import CandidateKOpt, MilvusCollectionOpt, MilvusUriOpt, StoreOpt, option, use_store
 from rag.core.errors import RagError
 
 if TYPE_CHECKING:
     from rag.core.settings import Settings
 
-HostOpt = Annotated[str | None, typer.Option(help="监听地址 / bind address")]
-PortOpt = Annotated[int | None, typer.Option(help="端口 / port")]
-WorkersOpt = Annotated[int, typer.Option(help="进程数 / worker processes")]
+HostOpt = Annotated[str | None, option("serve", "--host")]
+PortOpt = Annotated[int | None, option("serve", "--port")]
+WorkersOpt = Annotated[int, option("serve", "--workers")]
 
 
 def serve(
@@ -91,10 +91,9 @@ def _v1_token(settings: Settings) -> Settings:
     return settings.model_copy(update={"api_token": token})
 
 
-TransportOpt = Annotated[str, typer.Option(
-    help="stdio（默认，供代理程序启动）| streamable-http / how hosts connect")]
-McpHostOpt = Annotated[str, typer.Option(help="streamable-http 的监听地址 / bind address for streamable-http")]
-McpPortOpt = Annotated[int, typer.Option(help="streamable-http 的端口 / port for streamable-http")]
+TransportOpt = Annotated[str, option("mcp", "--transport")]
+McpHostOpt = Annotated[str, option("mcp", "--host")]
+McpPortOpt = Annotated[int, option("mcp", "--port")]
 
 
 def mcp(

@@ -12,25 +12,19 @@ import typer
 from rag.cli.context import fail, settings_from
 from rag.cli.eval_runs import jsonl_sets
 from rag.cli.evaluate import corpus_settings
+from rag.cli.options import argument, option
 from rag.core.errors import RagError
 
 if TYPE_CHECKING:
     from rag.answer.window_scorer import Example
 
-DatasetsOpt = Annotated[list[Path] | None, typer.Option(
-    "--dataset", help="带标准答案的 JSONL 问题集，可重复 / JSONL question sets with gold answers, repeatable")]
-CorpusOpt = Annotated[Path | None, typer.Option(
-    "--corpus", help="这些问题所问的语料目录 / the corpus the questions ask about (own index, e.g. eval/corpus)")]
-RealOpt = Annotated[list[Path] | None, typer.Option(
-    "--real", help="真实报告问题集，可重复 / real-report question sets, repeatable")]
-ReportsRootOpt = Annotated[Path | None, typer.Option(
-    "--reports-root", help="真实报告集合目录 / the real report collection")]
-GenerateOpt = Annotated[int, typer.Option(
-    "--generate", min=0, help="每份真实报告自动生成的训练问题数 / questions generated per real report from its own "
-                              "figures")]
-COpt = Annotated[float, typer.Option("--c", min=0.0001, help="逻辑回归正则强度倒数 / inverse regularisation strength")]
-WeightsOpt = Annotated[Path | None, typer.Option(
-    "--out", help="权重文件 / weights file (default rag/data/scorer.json)")]
+DatasetsOpt = Annotated[list[Path] | None, option("train", "--dataset")]
+CorpusOpt = Annotated[Path | None, option("train", "--corpus")]
+RealOpt = Annotated[list[Path] | None, option("train", "--real")]
+ReportsRootOpt = Annotated[Path | None, option("train", "--reports-root")]
+GenerateOpt = Annotated[int, option("train", "--generate", min=0)]
+COpt = Annotated[float, option("train", "--c", min=0.0001)]
+WeightsOpt = Annotated[Path | None, option("train", "--out")]
 
 
 def train(
@@ -74,9 +68,8 @@ def train(
     typer.echo(f"已写入 / Wrote {target}: {weights.fit}, threshold {weights.threshold}")
 
 
-BeirOutArg = Annotated[Path, typer.Argument(help="输出目录 / output folder")]
-BeirDatasetOpt = Annotated[Path, typer.Option(
-    "--dataset", help="本项目 JSONL 问题集 / questions in the project's JSONL")]
+BeirOutArg = Annotated[Path, argument("export-beir", "out")]
+BeirDatasetOpt = Annotated[Path, option("export-beir", "--dataset")]
 
 
 def export_beir(ctx: typer.Context, out: BeirOutArg, dataset: BeirDatasetOpt = Path("eval/dev.jsonl")) -> None:
