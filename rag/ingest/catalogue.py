@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from rag.core.errors import RagError
 from rag.core.types import Document, Report
 from rag.genre.gazetteer import Gazetteer, default_gazetteer
 from rag.genre.lexicon import Lexicon
@@ -50,7 +51,7 @@ class SelfNaming:
     national: bool  # «我代表国务院»
 
 
-class CatalogueError(ValueError):
+class CatalogueError(RagError, ValueError):
     """Front matter that cannot be read (a year that is not a year); bilingual, names the file."""
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from rag.core.errors import RagError
 from rag.core.progress import stage
 from rag.core.types import Document, Section, SkippedFile
 from rag.genre.lexicon import Lexicon
@@ -29,7 +30,7 @@ _BOOKMARK = re.compile(r"\[bookmark: [^\]\n]*\]")
 _ID_UNSAFE = re.compile(r"[^\w\-.]+|\.{2,}|^\.|\.$")
 
 
-class CorpusError(ValueError):
+class CorpusError(RagError, ValueError):
     """A corpus problem a user must fix; the message is bilingual and names the file."""
 
 
