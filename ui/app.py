@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,9 +16,8 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
-from rag.answer.composers.base import refusal_sentence
+from rag.answer.composers.base import refusal_wording
 from rag.answer.guard import ConversationGuard
-from rag.answer.query import QueryPart
 from rag.api.errors import DEFAULTS, QUESTION_INVALID, SERVICE_ERRORS
 from rag.api.middleware import RateLimiter
 from rag.api.schemas import CONTROL_CHARS, MAX_HISTORY, MAX_QUESTION_CHARS, clean_question
@@ -71,8 +69,8 @@ COUNTER_JS = script("counter")
 API_LINK = {"zh": ("API 文档", "接口说明（Swagger UI，离线可用）"),
             "en": ("API documentation", "the HTTP API (Swagger UI, works offline)")}
 #: The browser tab's title follows the language switch (it runs before the server's handler).
-TITLE_JS = ("(...args) => { document.title = args[0] === 'English' ? %s : %s; return args; }"
-            % (json.dumps(t("en", "title")), json.dumps(t("zh", "title"))))
+TITLE_JS = (f"(...args) => {{ document.title = args[0] === 'English' ? {json.dumps(t('en', 'title'))} "
+            f": {json.dumps(t('zh', 'title'))}; return args; }}")
 
 
 def api_link_html(lang: str) -> str:
@@ -81,24 +79,22 @@ def api_link_html(lang: str) -> str:
 
 
 def _open_citation(pipeline: Pipeline, turns: list[dict], opened: tuple, lang: str) -> str:
-    """The section behind citation ``n`` (or related section ``i``) of answer ``turn``, labelled
-    with the answer it belongs to; the indices come from the browser, so check them."""
+    """The section behind citation ``n`` (or related section ``i``, shown without a mark) of answer
+    ``turn``, labelled with the answer it belongs to; the indices come from the browser, so check them."""
     turn, kind, index = opened
     entry = turns[turn] if 0 <= turn < len(turns) else {}
     answer = entry.get("answer") or {}
     if kind == "related":
-        ref = (answer.get("related") or [])[index] if 0 <= index < len(answer.get("related") or []) else None
-        doc = pipeline.store.document(ref["doc"]) if ref else None
-        section = doc.section(ref["section_id"]) if doc else None
-        if section is None:
-            return source_notice(lang, "missing")
-        return source_html(doc, section, section.start, section.start, None, lang, owner=source_of(lang, turn, entry["q"]))
-    cite = next((c for c in answer.get("citations", []) if c["n"] == index), None)
-    doc = pipeline.store.document(cite["doc"]) if cite else None
-    section = doc.section(cite["section_id"]) if doc else None
-    if section is None:
+        related = answer.get("related") or []
+        ref = related[index] if 0 <= index < len(related) else None
+    else:
+        ref = next((c for c in answer.get("citations", []) if c["n"] == index), None)
+    doc = pipeline.store.document(ref["doc"]) if ref else None
+    section = doc.section(ref["section_id"]) if doc and ref else None
+    if ref is None or doc is None or section is None:
         return source_notice(lang, "missing")
-    return source_html(doc, section, cite["start"], cite["end"], index, lang, owner=source_of(lang, turn, entry["q"]))
+    start, end, n = (section.start, section.start, None) if kind == "related" else (ref["start"], ref["end"], index)
+    return source_html(doc, section, start, end, n, lang, owner=source_of(lang, turn, entry["q"]))
 
 
 def _shown(question: object) -> str:
@@ -107,14 +103,11 @@ def _shown(question: object) -> str:
     return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
 
 
-_TOPIC = re.compile(r"“([^”]*)”")
-
-
 def localize_refusal(answer: dict, lang: str, guard: ConversationGuard | None = None) -> dict:
-    """A refusal in the interface's language, whatever letters the question had: the pipeline's
-    wording (``refusal_sentence``) is recognised and said again in ``lang``, without the list of
-    closest sections, which the page shows as buttons instead; the guard's replies to greetings
-    and junk are asked of the guard again in ``lang``."""
+    """A refusal in the interface's language, whatever letters the question had: the topics it
+    carries as data (``answer["refusal"]``) worded in ``lang``, without the list of closest
+    sections, which the page shows as buttons instead; the guard's replies to greetings and junk
+    are asked of the guard again in ``lang``; a refusal for a place or year shows its half."""
     if answer.get("found", True) or answer.get("citations"):
         return answer
     both = answer.get("bilingual", answer.get("answer", ""))
@@ -124,16 +117,10 @@ def localize_refusal(answer: dict, lang: str, guard: ConversationGuard | None = 
     if answer.get("composer") == "conversation" and guard is not None:
         again = guard.run(answer.get("question", ""), english=lang == "en")
         return {**answer, "answer": again.answer} if again else answer
-    text = answer.get("answer", "")
-    topics = _TOPIC.findall(text)
-    related = answer.get("related_sections") or []
-
-    def said(english: bool, closest: bool) -> str:
-        return refusal_sentence([QueryPart(x, x, x) for x in topics], related, english=english, closest=closest)
-
-    if not topics or text not in {said(e, c) for e in (True, False) for c in (True, False)}:
+    refused = answer.get("refusal") or {}
+    if not refused.get("topics"):
         return answer
-    return {**answer, "answer": said(lang == "en", False)}
+    return {**answer, "answer": refusal_wording(refused["topics"], (), english=lang == "en")}
 
 
 def related_refs(pipeline: Pipeline, answer: dict) -> list[dict]:
@@ -143,7 +130,7 @@ def related_refs(pipeline: Pipeline, answer: dict) -> list[dict]:
     for ref in [] if answer.get("found", True) else answer.get("related_refs") or []:
         doc = pipeline.store.document(ref["doc"])
         section = doc.section(ref["section_id"]) if doc else None
-        if section is not None:
+        if doc is not None and section is not None:
             refs.append({"doc": doc.id, "section_id": section.id,
                          "path": f"{doc_label(doc)} › {' › '.join(section.path)}"})
     return refs
@@ -301,12 +288,14 @@ class _Handlers:
         examples = self.examples.get(lang) or self.examples["zh"]
         return (lang, header_html(lang, in_view(pipeline, report)), turns, chat_html(turns, lang), source,
                 gr.update(placeholder=t(lang, "placeholder"), label=t(lang, "question_label")),
-                gr.update(value=t(lang, "send")), gr.update(value=t(lang, "clear")), gr.update(value=t(lang, "examples")),
+                gr.update(value=t(lang, "send")), gr.update(value=t(lang, "clear")),
+                gr.update(value=t(lang, "examples")),
                 gr.update(label=t(lang, "tab_chat")), gr.update(label=t(lang, "tab_full")),
                 gr.update(label=t(lang, "report")), self.show_document(doc_id, lang),
                 skip_links_html(lang), counter_html(lang, MAX_QUESTION_CHARS),
                 gr.update(label=t(lang, "language")),
-                gr.update(choices=report_choices(pipeline, lang), value=report if picked(pipeline, report) else ALL_REPORTS),
+                gr.update(choices=report_choices(pipeline, lang),
+                          value=report if picked(pipeline, report) else ALL_REPORTS),
                 api_link_html(lang), *(gr.update(value=q) for q in examples[: self.n_controls - 2]))
 
     @staticmethod
@@ -331,7 +320,8 @@ def _chat_tab(settings: Settings) -> SimpleNamespace:
                                             scale=5, container=False, elem_id="rag-question", autofocus=True,
                                             lines=1, max_lines=QUESTION_LINES)  # a long paste scrolls inside
                     c.send = gr.Button(t("zh", "send"), variant="primary", scale=1, min_width=80, elem_id="rag-send")
-                c.counter = gr.HTML(counter_html("zh", MAX_QUESTION_CHARS), elem_id="rag-counter", js_on_load=COUNTER_JS)
+                c.counter = gr.HTML(counter_html("zh", MAX_QUESTION_CHARS), elem_id="rag-counter",
+                                    js_on_load=COUNTER_JS)
             c.clear = gr.Button(t("zh", "clear"), size="sm", variant="secondary", elem_id="rag-clear")
         with gr.Column(scale=2, min_width=320):
             c.source = gr.HTML(source_notice("zh"), elem_id="rag-source", js_on_load=SOURCE_JS)
@@ -371,20 +361,22 @@ def build_ui(pipeline_getter: PipelineGetter, settings: Settings | None = None, 
         skip = gr.HTML(skip_links_html("zh"), elem_id="rag-skip", js_on_load=SKIP_JS, padding=False)
         with gr.Row(equal_height=True, elem_id="rag-top"):
             header = gr.HTML(header_html("zh"), scale=4)
-            report_pick = gr.Dropdown([(t("zh", "all_reports"), ALL_REPORTS)], value=ALL_REPORTS, label=t("zh", "report"),
-                                      show_label=False, container=False, scale=1, min_width=220, visible=False,
-                                      elem_id="rag-report-pick", filterable=True)
+            report_pick = gr.Dropdown([(t("zh", "all_reports"), ALL_REPORTS)], value=ALL_REPORTS,
+                                      label=t("zh", "report"), show_label=False, container=False, scale=1,
+                                      min_width=220, visible=False, elem_id="rag-report-pick", filterable=True)
             lang_pick = gr.Radio(list(LANGS), value="中文", label=t("zh", "language"), show_label=False,
                                  container=False, scale=0, min_width=210, elem_id="rag-lang")
         with gr.Tabs():
             c = _chat_tab(settings)
             with gr.Tab(t("zh", "tab_full"), id="full", elem_id="rag-full-tab") as c.full_tab:
-                c.doc_pick = gr.Dropdown(label=t("zh", "report"), choices=[], visible=False, elem_id="rag-doc-pick", filterable=True)
+                c.doc_pick = gr.Dropdown(label=t("zh", "report"), choices=[], visible=False, elem_id="rag-doc-pick",
+                                         filterable=True)
                 c.document = gr.HTML("", elem_id="rag-document", js_on_load=DOC_JS)
             c.promises = build_commitments_tab(pipeline_getter, download_dir=download_dir or private_dir() / "csv",
                                                lang_state=states["lang"])
         api_link = gr.HTML(api_link_html("zh"), elem_id="rag-api-link", padding=False)
-        vars(c).update(states, header=header, lang_pick=lang_pick, skip=skip, report_pick=report_pick, api_link=api_link)
+        vars(c).update(states, header=header, lang_pick=lang_pick, skip=skip, report_pick=report_pick,
+                       api_link=api_link)
         _wire(_Handlers(pipeline_getter, settings, limiter), c, settings, demo)
     demo.queue(max_size=settings.ui_queue_size)  # past it, Gradio answers "queue full" at once
     return demo
@@ -407,5 +399,5 @@ def mount_ui(app: FastAPI, pipeline_getter: PipelineGetter, settings: Settings |
     app.state.served_dirs = (gradio_dir,)
     app.state.private_dir = runtime
     demo = build_ui(pipeline_getter, settings, limiter=limiter, download_dir=runtime / "csv")
-    return gr.mount_gradio_app(app, demo, path="/", css_paths=[STYLESHEET], theme=theme, ssr_mode=False, footer_links=[],
-                               show_error=False, max_file_size=MAX_UPLOAD_BYTES)
+    return gr.mount_gradio_app(app, demo, path="/", css_paths=[STYLESHEET], theme=theme, ssr_mode=False,
+                               footer_links=[], show_error=False, max_file_size=MAX_UPLOAD_BYTES)

@@ -20,11 +20,11 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from rag.answer.composers.base import CITATION_MARK as _MARK
-from rag.answer.composers.base import refusal_sentence
+from rag.answer.composers.base import refusal_of, refusal_wording
 from rag.answer.selection import ReportSelector, Selection
 from rag.commitments.extract import Commitment, similarity
 from rag.commitments.promises import PromiseCheck, PromiseTracker
-from rag.core.types import Answer, Citation, ScoredUnit
+from rag.core.types import Answer, Citation, RefusalReason, ScoredUnit
 from rag.genre.lexicon import Lexicon
 from rag.genre.paraphrase import default_paraphrases
 from rag.genre.text import HAN_RUN as _HAN_ONLY
@@ -80,8 +80,11 @@ def _head(words: Sequence[str]) -> str:
     return next((w[-2:] for w in reversed(words) if len(w) >= 2), "")
 
 
-def refusal_text(part) -> str:
-    return refusal_sentence([part], [], english=False)
+def withdrawn(answer: Answer, part, reason: RefusalReason) -> Answer:
+    """``answer`` taken back: the refusal of ``part``, in Chinese here (each edge words ``refusal`` itself)."""
+    refused = refusal_of([part], reason=reason)
+    return dataclasses.replace(answer, found=False, citations=[], refusal=refused,
+                               answer=refusal_wording(refused.topics, [], english=False))
 
 
 def renumber(answer: Answer, citations: list[Citation]) -> str:
@@ -234,7 +237,7 @@ class ReportRouter:
         how_much = getattr(parts[0], "measure", None) or _has(parts[0].text, self.words.how_much)
         if how_much and not any(_FIGURE.search(c.quote) for c in answer.citations):
             # «另行公布»: asked how much, told no figure
-            return dataclasses.replace(answer, found=False, citations=[], answer=refusal_text(parts[0]))
+            return withdrawn(answer, parts[0], "no_figure")
         words = [w for w in parts[0].topic.split() if w not in self.plan_words]
         topic = "".join(words)
         if not _HAN_ONLY.fullmatch(topic or "-"):
@@ -256,7 +259,7 @@ class ReportRouter:
         if not names or not records or any(self._covers(c.metric, a, h) if measure else self._measures(c.metric, a)
                                            for c in records for a, h in names):
             return answer
-        return dataclasses.replace(answer, found=False, citations=[], answer=refusal_text(parts[0]))
+        return withdrawn(answer, parts[0], "other_measure")
 
     @staticmethod
     def _unrecorded(names: Sequence[str], citations: Sequence[Citation], records: Sequence[Commitment]) -> bool:
