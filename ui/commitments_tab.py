@@ -114,11 +114,11 @@ def table_html(rows: list[list[str]], lang: str) -> str:
     keep = [i for i in range(len(COLUMN_KEYS)) if any(row[i] for row in rows) or COLUMN_KEYS[i] not in _OPTIONAL]
     rows = [[row[i] for i in keep] for row in rows]
     heads = [t(lang, COLUMN_KEYS[i]) for i in keep]
-    head = "".join(_head_cell(k, h, t(lang, "sort_by")) for k, h in zip(keep, heads))
+    head = "".join(_head_cell(k, h, t(lang, "sort_by")) for k, h in zip(keep, heads, strict=True))
     body = "".join(
         f'<tr data-row="{r}" tabindex="0" aria-label="{escape(t(lang, "open_row"))}：{escape(row[1])}">'
         + "".join(f'<td class="rag-c{k}" data-label="{escape(h)}"><div class="rag-cell">{escape(v)}</div></td>'
-                  for k, h, v in zip(keep, heads, row)) + "</tr>"
+                  for k, h, v in zip(keep, heads, row, strict=True)) + "</tr>"
         for r, row in enumerate(rows))
     caption = escape(t(lang, "table_caption").format(n=len(rows)))
     if not rows:  # issue 25 #18: an empty search says so, and how to widen it
@@ -181,10 +181,10 @@ def csv_file(items: list[Commitment], directory: Path, lang: str = "zh",
 def filtered(pipeline: Pipeline, q: str | None, kind: str | None, section: str | None,
              report: str | None = None, promise: str | None = None) -> list[Commitment]:
     """The tab's filters; every value comes from the browser, so unknown ones filter nothing."""
+    documents = (report,) if isinstance(report, str) and pipeline.store.document(report) is not None else None
     return filter_commitments(pipeline.commitments.items, q=(q or "").strip() or None,
                               kind=KINDS.get(kind or "全部"), section=section or None,
-                              documents=(report,) if isinstance(report, str) and pipeline.store.document(report) else None,
-                              promise=PROMISES.get(promise or "全部"))
+                              documents=documents, promise=PROMISES.get(promise or "全部"))
 
 
 def source_of(pipeline: Pipeline, commitment_id: str, row: int, lang: str) -> str:
@@ -193,7 +193,7 @@ def source_of(pipeline: Pipeline, commitment_id: str, row: int, lang: str) -> st
     c = next((c for c in pipeline.commitments.items if c.id == commitment_id), None)
     doc = pipeline.store.document(c.doc) if c else None
     section = doc.section(c.section_id) if doc and c else None
-    if section is None:
+    if c is None or doc is None or section is None:
         return _notice(t(lang, "gone"))
     return source_html(doc, section, c.start, c.end, None, lang, owner=f"{c.metric} {c.figure}".strip(),
                        back="table")
@@ -294,8 +294,10 @@ def build_commitments_tab(get_pipeline: Callable[[], Pipeline | None], lang: str
         c.ledger = gr.HTML("", elem_id="rag-ledger")
         c.chart = gr.HTML("", elem_id="rag-ledger-chart")
         gr.on(None, h.load_ledger, inputs=[lang_state], outputs=[c.place, c.ledger, c.chart])
-        c.place.change(h.show_ledger, inputs=[c.place, lang_state], outputs=[c.ledger, c.chart], show_progress="hidden")
+        c.place.change(h.show_ledger, inputs=[c.place, lang_state], outputs=[c.ledger, c.chart],
+                       show_progress="hidden")
     c.relabel = h.relabel
     c.relabel_inputs = filters
-    c.relabel_outputs = [c.tab, c.search, c.kind, c.section, c.report, c.promise, c.viewer, c.table, c.shown, c.download]
+    c.relabel_outputs = [c.tab, c.search, c.kind, c.section, c.report, c.promise, c.viewer, c.table, c.shown,
+                         c.download]
     return c
