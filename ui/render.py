@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from rag.answer.composers.base import CITATION_MARK as _MARKER
+from rag.commitments.labels import KIND_LABELS, KIND_LABELS_EN, PROMISE_LABELS, PROMISE_LABELS_EN
 from rag.core.types import Document, Section
 from rag.ingest.corpus import own_segments, report_name, source_url
 
@@ -32,8 +33,16 @@ def read_text(path: Path) -> dict[str, dict[str, str]]:
     return text
 
 
-#: Interface strings (``ui/text.tsv``); the reports themselves stay in Chinese.
+def labelled(kinds: dict[str, str], fates: dict[str, str]) -> dict[str, str]:
+    """The tracker's names of a record's kind and a target's fate as interface strings (``kind_target``…)."""
+    return {f"kind_{k}": v for k, v in kinds.items()} | {f"promise_{k}": v for k, v in fates.items()}
+
+
+#: Interface strings (``ui/text.tsv``, and the tracker's own names of kinds and fates from
+#: ``rag.commitments.labels``); the reports themselves stay in Chinese.
 TEXT = read_text(Path(__file__).with_name("text.tsv"))
+TEXT["zh"] |= labelled(KIND_LABELS, PROMISE_LABELS)
+TEXT["en"] |= labelled(KIND_LABELS_EN, PROMISE_LABELS_EN)
 
 _QUOTE_PREVIEW = 60
 
