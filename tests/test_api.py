@@ -9,8 +9,8 @@ import pytest
 
 GDP_Q = "今年GDP要涨多少？"
 FOLLOW_UP = "那过去五年呢？"
-ANSWER_KEYS = {"question", "answer", "found", "citations", "timings_ms", "composer", "fallback_reason", "related_sections",
-               "related_refs", "refusal"}
+ANSWER_KEYS = {"question", "answer", "found", "citations", "timings_ms", "composer", "fallback_reason",
+               "related_sections", "related_refs", "refusal"}
 CITATION_KEYS = {"n", "doc", "section_id", "section_path", "quote", "start", "end", "score"}
 
 
