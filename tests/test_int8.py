@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.core.settings import BUILTIN_MODEL, Settings
+from rag.core.settings import Settings
 from rag.embed import onnx_encoder
 from rag.embed.embedder import Embedder, ModelLoadError, build_builtin_model
+from rag.embed.plan import EncoderPlan
 from rag.pipeline import build_index, open_index
 from rag.stores.index import IndexUnavailable, read_manifest
 
@@ -31,7 +32,7 @@ def built(models_dir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def int8(built: Path, models_dir: Path) -> Embedder:
-    return Embedder(BUILTIN_MODEL, models_dir=models_dir, onnx_quantize="int8")
+    return Embedder(EncoderPlan(models_dir=models_dir, onnx_quantize="int8"))
 
 
 def test_int8_graph_was_checked_against_fp32_and_stamped(built: Path, monkeypatch) -> None:
@@ -59,22 +60,22 @@ def test_int8_vectors_agree_with_fp32_on_the_check_texts(built: Path) -> None:
 
 
 def test_embedder_names_the_graph_it_serves(int8: Embedder, built: Path, models_dir: Path) -> None:
-    fp32 = Embedder(BUILTIN_MODEL, models_dir=models_dir)
+    fp32 = Embedder(EncoderPlan(models_dir=models_dir))
     assert int8.encoder == "onnx"
     assert int8.encoder_id == f"onnx-int8/{onnx_encoder.EXPORT_FORMAT}.{onnx_encoder.INT8_FORMAT}"
     assert int8.model_id == fp32.model_id + onnx_encoder.INT8_SUFFIX
     assert fp32.encoder_id == f"onnx-fp32/{onnx_encoder.EXPORT_FORMAT}"
     assert "int8 (min cosine to fp32" in int8.planned_encoder
-    torch = Embedder(BUILTIN_MODEL, models_dir=models_dir, encoder="torch", onnx_quantize="int8")
+    torch = Embedder(EncoderPlan(models_dir=models_dir, encoder="torch", onnx_quantize="int8"))
     assert torch.model_id == fp32.model_id  # quantisation is a choice of the ONNX graph only
 
 
 def test_setting_reaches_the_embedder_and_bad_values_are_refused(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("RAG_ONNX_QUANTIZE", "int8")
     assert Settings().onnx_quantize == "int8"
-    assert Embedder.from_settings(Settings(cache_dir=tmp_path))._int8 is True
+    assert Embedder.from_settings(Settings(cache_dir=tmp_path)).plan.int8 is True
     with pytest.raises(ModelLoadError, match="未知量化方式.*Unknown ONNX quantisation"):
-        Embedder(BUILTIN_MODEL, models_dir=tmp_path, onnx_quantize="int4")
+        Embedder(EncoderPlan(models_dir=tmp_path, onnx_quantize="int4"))
 
 
 def test_failed_int8_check_falls_back_to_fp32_with_a_warning(built: Path, tmp_path: Path) -> None:
@@ -90,7 +91,7 @@ def test_failed_int8_check_falls_back_to_fp32_with_a_warning(built: Path, tmp_pa
             (export / item.name).symlink_to(item)
     failed = {**onnx_encoder.wanted_int8_info(), "passed": False, "min_cosine": 0.95}
     (export / onnx_encoder.INT8_INFO).write_text(json.dumps(failed))
-    emb = Embedder(BUILTIN_MODEL, models_dir=tmp_path, onnx_quantize="int8")
+    emb = Embedder(EncoderPlan(models_dir=tmp_path, onnx_quantize="int8"))
     assert emb.planned_encoder.endswith("fp32 (the int8 graph failed its check: 0.95)")
     with pytest.warns(UserWarning, match="int8.*0.95.*fp32"):
         assert emb.encoder_id == f"onnx-fp32/{onnx_encoder.EXPORT_FORMAT}"

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from rag.core.errors import RagError
 from rag.core.types import Report
 from rag.genre.gazetteer import Gazetteer, default_gazetteer
 from rag.genre.lexicon import Lexicon
@@ -26,11 +27,11 @@ FIELDS = ("region", "level", "year")
 _NEUTRAL = "report"
 
 
-class LayoutMismatch(ValueError):
+class LayoutMismatch(RagError, ValueError):
     """A file the layout gives no truth for (``README.md`` beside the folders); named, never dropped."""
 
 
-class CatalogueCheckError(ValueError):
+class CatalogueCheckError(RagError, ValueError):
     """Bad input to the check (no folder, unknown layout); bilingual."""
 
 
@@ -42,7 +43,8 @@ class Truth:
 
 
 class Layout(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...  # read-only: FolderLayout is a frozen dataclass
 
     def truth(self, relative: Path) -> Truth: ...
 
@@ -140,13 +142,13 @@ class CatalogueCheck:
     def read(self, path: Path, mode: str) -> Report:
         """The catalogue entry of ``path``'s text, handed over as ``report.<ext>``; ``stripped``
         removes the front matter first, as a report copied without it would arrive."""
-        from rag.ingest.corpus import _split_front_matter, clean_text, parse_document
+        from rag.ingest.corpus import clean_text, parse_document, split_front_matter
         from rag.ingest.loaders import extract
 
         got = extract(path)
         text, front_matter = got.text, got.front_matter
         if mode == "stripped" and front_matter:
-            text = _split_front_matter(clean_text(text))[1]
+            text = split_front_matter(clean_text(text))[1]
         doc = parse_document(text, doc_id=_NEUTRAL, source=_NEUTRAL + path.suffix.lower(), title=got.title,
                              front_matter=front_matter, marked=dict(got.headings))
         return doc.report

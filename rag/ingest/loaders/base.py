@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
+from rag.core.errors import RagError
 
-class LoadError(ValueError):
+
+class LoadError(RagError, ValueError):
     """A file that cannot be read as a report; the message is bilingual and names the file,
     ``reason`` says the same without the name (for lists that name the file already)."""
 
@@ -79,7 +82,7 @@ def unify_radicals(text: str) -> str:
 
 
 def joined(lines: list[str], fmt: str, *, title: str | None = None,
-           hints: list[tuple[int, str]] = ()) -> Extracted:
+           hints: Sequence[tuple[int, str]] = ()) -> Extracted:
     """Lines (one per paragraph) as one text; ``hints`` name heading lines by index and style label."""
     starts, pos = [], 0
     for line in lines:
