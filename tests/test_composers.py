@@ -111,11 +111,11 @@ def test_windows_are_cut_once_per_unit_and_each_index_cuts_its_own(tmp_path):
     u_old = next(u for u in old_units if "860亿元" in u.text)
     u_new = next(u for u in new_units if "860亿元" in u.text)
     assert u_old.id == u_new.id
-    first = old._spans(u_old)
-    assert first == tuple(old._clause_runs(u_old)) and old._spans(u_old) is first  # cut once, kept
-    assert new._spans(u_new) == tuple(new._clause_runs(u_new)) != first
+    first = old.cutter.spans(u_old)
+    assert first == tuple(old.cutter.clause_runs(u_old)) and old.cutter.spans(u_old) is first  # cut once, kept
+    assert new.cutter.spans(u_new) == tuple(new.cutter.clause_runs(u_new)) != first
     text = new.docs[u_new.doc_id].text
-    assert any("增长5.2%、城乡" in text[a:b] for a, b in new._spans(u_new))  # windows of the edited text
+    assert any("增长5.2%、城乡" in text[a:b] for a, b in new.cutter.spans(u_new))  # windows of the edited text
 
 
 def test_units_figure_in_a_measure_is_read_once_and_per_index(tmp_path):

@@ -250,17 +250,17 @@ def test_meaning_credits_missed_words_but_closeness_alone_never_answers(made_up)
     from rag.core.types import ScoredUnit
 
     composer = made_up.composer
-    s = composer.s
+    s = composer.hand.s
     near = ScoredUnit(unit=None, score=1.0, dense=0.99)  # type: ignore[arg-type]  # only the cosine is read
     far = ScoredUnit(unit=None, score=1.0, dense=s.meaning_floor - 0.01)  # type: ignore[arg-type]
-    assert composer._soft_coverage(0.0, near) == pytest.approx(s.meaning_share)
+    assert composer.hand.soft_coverage(0.0, near) == pytest.approx(s.meaning_share)
     assert s.meaning_share < composer.hand_threshold  # no word covered: refused, however close
-    assert composer._soft_coverage(0.3, far) == 0.3  # not close enough: no credit
-    assert composer._soft_coverage(0.3, near) >= composer.hand_threshold > 0.3
+    assert composer.hand.soft_coverage(0.3, far) == 0.3  # not close enough: no credit
+    assert composer.hand.soft_coverage(0.3, near) >= composer.hand_threshold > 0.3
 
 
 def test_qualifier_checks_are_data_and_item_bound():
-    from rag.answer.composers.extractive import Qualifiers
+    from rag.answer.windows.qualifiers import Qualifiers
     from rag.genre.lexicon import Lexicon
 
     q = Qualifiers.from_table(Lexicon.default().table("qualifiers"))
@@ -391,12 +391,12 @@ def test_list_ask_is_no_count_and_change_ask_is_data():
 
 def test_an_increment_is_no_level_and_a_linked_clause_keeps_its_subject(made_up_2):
     c = made_up_2.composer
-    assert c._only_changes("标准提高20元", against=False, increments=True)
-    assert c._only_changes("标准提高了0.5个百分点", against=False, increments=True)
-    assert not c._only_changes("标准提高20元，达到每人每月250元", against=False, increments=True)
-    assert not c._only_changes("标准提高到250元", against=False, increments=True)  # 提高到: the level
-    assert not c._only_changes("标准提高20元", against=False, increments=False)  # a change was asked
-    assert c.qualifiers.items("标准提高20元，达到每人每月250元，新建食堂30个") == ["标准提高20元达到每人每月250元", "新建食堂30个"]
+    assert c.checks.only_changes("标准提高20元", against=False, increments=True)
+    assert c.checks.only_changes("标准提高了0.5个百分点", against=False, increments=True)
+    assert not c.checks.only_changes("标准提高20元，达到每人每月250元", against=False, increments=True)
+    assert not c.checks.only_changes("标准提高到250元", against=False, increments=True)  # 提高到: the level
+    assert not c.checks.only_changes("标准提高20元", against=False, increments=False)  # a change was asked
+    assert c.checks.qualifiers.items("标准提高20元，达到每人每月250元，新建食堂30个") == ["标准提高20元达到每人每月250元", "新建食堂30个"]
 
 
 def test_a_refusal_points_to_the_closest_section_of_its_own_report(two_reports):
