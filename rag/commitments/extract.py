@@ -26,7 +26,7 @@ from typing import Any
 from rag.core.types import Document, Section
 from rag.genre.headings import HEADING_STYLES
 from rag.genre.lexicon import Lexicon, Period
-from rag.genre.text import CLAUSE_ENDS, CN_NUMERAL, LINE_ENDS, TRIM, strip_span
+from rag.genre.text import CLAUSE_ENDS, CN_NUMERAL, LINE_ENDS, TRIM, strip_ends, strip_span
 from rag.ingest.corpus import own_segments
 from rag.ingest.corpus import plan_year as plan_year_of
 
@@ -288,14 +288,7 @@ class CommitmentExtractor:
 
     def _strip_tail(self, s: str, words: list[str] | None = None) -> str:
         """Drops linking verbs at the end; a clause that is only a verb ("提高") leaves ""."""
-        changed = True
-        while changed and s:
-            changed = False
-            for w in words if words is not None else self.rules.link_words:
-                if s.endswith(w):
-                    s, changed = s[: -len(w)], True
-                    break
-        return s.rstrip(TRIM)
+        return strip_ends(s, words if words is not None else self.rules.link_words).rstrip(TRIM)
 
     def _metric(self, text: str, a: int, b: int, f: _Figure) -> str:
         pre = self._strip_tail(self._strip_lead(text[a : f.start]))
