@@ -78,7 +78,8 @@ class QueryAnalyzer:
         self._topic_words = [(w, None if not w.isascii() else re.compile(rf"(?i)\b{re.escape(w)}\b"))
                              for w in sorted(asked, key=len, reverse=True)]
         self._time_words = sorted(self._plan_time + self._review_time + self._last_year, key=len, reverse=True)
-        self._split_words = [(s, w, re.compile(re.escape(w))) for s, ws in (("review", self._review), ("plan", self._plan))
+        self._split_words = [(s, w, re.compile(re.escape(w)))
+                             for s, ws in (("review", self._review), ("plan", self._plan))
                              for w in ws if not w.isascii() and len(w) >= 2]
         #: (short, full, short lower-cased if ASCII): the cheap test ``expand`` runs first
         self._abbreviations = [(s, f, s.lower() if s.isascii() else None) for s, f in self.lexicon.abbreviations]
@@ -129,7 +130,7 @@ class QueryAnalyzer:
         out: list[str] = []
         for p in parts:  # "过去五年…，今年…" asks two things in one sentence
             marks = sorted((m.start(), s) for s, w, found in self._split_words if w in p for m in found.finditer(p))
-            cut = next((pos for (pos, s), (_, s0) in zip(marks[1:], marks) if s != s0 and pos > 0
+            cut = next((pos for (pos, s), (_, s0) in zip(marks[1:], marks, strict=False) if s != s0 and pos > 0
                         and self._joins.search(p[:pos][-3:] if pos >= 3 else p[:pos])), None)
             if cut:
                 out.extend([p[:cut].strip(), p[cut:].strip()])
