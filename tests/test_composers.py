@@ -139,3 +139,20 @@ def test_units_figure_in_a_measure_is_read_once_and_per_index(tmp_path):
         assert old.figure_in(measure, ids).tolist() == expected  # kept, and the same
     assert new.figure_in("亿元", ids).tolist() == [has_figure_in(u.text, "亿元") for u in new_units]
     assert new.figure_in("亿元", ids).tolist() != old.figure_in("亿元", ids).tolist()
+
+
+def test_training_data_reads_what_the_composer_answers(world):
+    """The learned scorer's training data (rag/evaluation/window_data.py) judges the sentence the
+    composer writes: ``framed`` is the answer without its marker, and the window ``answer_part``
+    picks is one of the learned view's candidates."""
+    docs, units, analyzer, extractive = world
+    question = "2024年城镇新增就业目标是多少？"
+    (part,) = analyzer.analyze(question)
+    hits = _hits(units, part)
+    window, support = extractive.answer_part(part, hits)
+    assert window is not None and support >= extractive.refusal_threshold
+    answer = extractive.run(question, [part], [hits])
+    assert answer.answer.startswith(extractive.framed(window)) and answer.answer.endswith("[1]")
+    assert "5万人" in extractive.framed(window)
+    cut = {(w.unit.id, w.start, w.end) for w, _ in extractive.learned.candidates(part, hits)}
+    assert (window.unit.id, window.start, window.end) in cut
