@@ -396,7 +396,8 @@ def test_an_increment_is_no_level_and_a_linked_clause_keeps_its_subject(made_up_
     assert not c.checks.only_changes("标准提高20元，达到每人每月250元", against=False, increments=True)
     assert not c.checks.only_changes("标准提高到250元", against=False, increments=True)  # 提高到: the level
     assert not c.checks.only_changes("标准提高20元", against=False, increments=False)  # a change was asked
-    assert c.checks.qualifiers.items("标准提高20元，达到每人每月250元，新建食堂30个") == ["标准提高20元达到每人每月250元", "新建食堂30个"]
+    assert c.checks.qualifiers.items("标准提高20元，达到每人每月250元，新建食堂30个") == \
+        ["标准提高20元达到每人每月250元", "新建食堂30个"]
 
 
 def test_a_refusal_points_to_the_closest_section_of_its_own_report(two_reports):

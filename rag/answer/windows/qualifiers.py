@@ -1,6 +1,5 @@
-"""What tells a metric from its neighbour: the qualifier classes, designators and placeholders of
-rag/data/qualifiers.toml, checked against a window's clauses and list items.
-"""
+"""The qualifier check of a window: the question's distinguishing qualifier must stand in the
+window's item that names the metric, and a placeholder is no figure (rag/data/qualifiers.toml)."""
 
 from __future__ import annotations
 
