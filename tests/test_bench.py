@@ -9,7 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.bench.serving import STAGES, BenchConfig, Benchmark, acceptance, scale_benchmark, summary, write_report
+from rag.bench.context import BenchConfig
+from rag.bench.inprocess import STAGES
+from rag.bench.report import acceptance, write_report
+from rag.bench.scale import scale_benchmark
+from rag.bench.serving import Benchmark
+from rag.bench.stats import summary
 from rag.embed.embedder import Embedder
 
 DATASET = Path(__file__).resolve().parents[1] / "eval" / "dev.jsonl"
@@ -172,8 +177,8 @@ def test_tiny_in_process_bench_report(settings, pipeline, tmp_path):
 
 def test_tiny_bench_over_processes_and_http(settings, pipeline):
     """Cold start in a fresh `rag ask`, and `rag serve` on loopback with 1 and 2 clients."""
-    config = BenchConfig(dataset=DATASET, queries=2, cold_runs=1, clients=(1, 2), workers=(1,), seconds=0.5, max_requests=4,
-                         phases=("cold", "http"))
+    config = BenchConfig(dataset=DATASET, queries=2, cold_runs=1, clients=(1, 2), workers=(1,), seconds=0.5,
+                         max_requests=4, phases=("cold", "http"))
     report = Benchmark(settings, config, pipeline=pipeline).run()
 
     cold = report["cold"]
@@ -193,7 +198,8 @@ def test_tiny_bench_over_processes_and_http(settings, pipeline):
 
 def test_scale_benchmark_reports_each_index_type():
     report = scale_benchmark(n=2000, dim=32, queries=5, k=5, pq_m=8, pq_bits=4,
-                             unit_tokens=[["就业", "增长"], ["投资", "项目", "建设"]], query_tokens=[["无关"], ["就业", "无关"]])
+                             unit_tokens=[["就业", "增长"], ["投资", "项目", "建设"]],
+                             query_tokens=[["无关"], ["就业", "无关"]])
     assert set(report["faiss"]) == {"flat", "hnsw32", "ivf_pq8"}
     assert report["faiss"]["flat"]["recall_at_5"] == 1.0  # the exact search is its own truth
     assert all(0 <= r["recall_at_5"] <= 1 and r["memory_mb"] > 0 for r in report["faiss"].values())

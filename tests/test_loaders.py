@@ -225,7 +225,8 @@ def test_encrypted_pdf_is_named(tmp_path):
 
 @needs_chromium
 def test_bench_measures_a_twenty_page_pdf(tmp_path):
-    from rag.bench.serving import BenchConfig, Benchmark
+    from rag.bench.context import BenchConfig
+    from rag.bench.serving import Benchmark
     from rag.core.settings import Settings
 
     root = Path(__file__).resolve().parents[1]

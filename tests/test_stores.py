@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import SEED_DIR
+from store_contract import StoreContract
 from typer.testing import CliRunner
 
 from rag.cli.main import app as cli
@@ -49,6 +50,24 @@ def stores(tmp_path_factory, settings, pipeline):
         build_index(conf, pipeline.embedder, progress=False)
         out[store] = Pipeline.load(conf)
     return out
+
+
+@pytest.fixture(scope="module")
+def vector_of(stores):
+    embedder = stores["faiss"].embedder
+    return lambda text: embedder.encode_queries([text])[0]
+
+
+class TestFaissStore(StoreContract):
+    @pytest.fixture
+    def store(self, stores):
+        return stores["faiss"].store
+
+
+class TestMilvusLiteStore(StoreContract):
+    @pytest.fixture
+    def store(self, stores):
+        return stores["milvus"].store
 
 
 def test_milvus_lite_answers_like_faiss(stores):

@@ -21,7 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from rag.bench.stats import ratio, summary
 
@@ -51,13 +51,13 @@ def recall_at_10(settings: Settings, embedder: Embedder, queries: int = 50) -> d
 
     from rag.stores.faiss import FaissStore
 
-    store = FaissStore.load(settings.index_dir)
+    store = cast(FaissStore, FaissStore.load(settings.index_dir))  # ``load`` is typed as the base's
     exact = np.asarray(store.exact)
     picks = list(range(0, len(store.units), max(1, len(store.units) // queries)))[:queries]
     vectors = embedder.encode_queries([store.units[i].text for i in picks])
-    hits = filtered = 0
+    hits, filtered = 0, 0.0
     times = []
-    for i, q in zip(picks, vectors):
+    for i, q in zip(picks, vectors, strict=True):
         truth = set(np.argsort(-(exact @ q), kind="stable")[:10].tolist())
         t0 = time.perf_counter()
         got = store.dense_candidates(q, 10)
@@ -67,7 +67,8 @@ def recall_at_10(settings: Settings, embedder: Embedder, queries: int = 50) -> d
         mine = np.flatnonzero([u.doc_id == doc for u in store.units])
         truth = set(mine[np.argsort(-(exact[mine] @ q), kind="stable")[:10]].tolist())
         filtered += len(truth & set(store.dense_candidates(q, 10, doc_ids={doc}).ids.tolist())) / min(10, mine.size)
-    return {"recall_at_10": round(hits / (10 * len(picks)), 4), "recall_at_10_one_report": round(filtered / len(picks), 4),
+    return {"recall_at_10": round(hits / (10 * len(picks)), 4),
+            "recall_at_10_one_report": round(filtered / len(picks), 4),
             "dense_search_ms": summary(times), "index_type": store.describe()["index_type"]}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import statistics
 from pathlib import Path
+from typing import Any
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -28,3 +29,10 @@ def load_questions(path: Path, n: int) -> list[str]:
             if line.strip():
                 out.append(json.loads(line)["question"])
     return out[:n] if n > 0 else out
+
+
+def fmt(v: Any) -> str:
+    """A figure as the Markdown reports print it: three significant digits, whole from 100 up, ``–`` if none."""
+    if isinstance(v, float):
+        return f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
+    return "–" if v is None else str(v)

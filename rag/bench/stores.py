@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.bench.serving import _scale_vectors
+from rag.bench.scale import scale_vectors
 from rag.bench.stats import load_questions, ratio, summary
 from rag.core.types import Document, Unit
 from rag.genre.text import tokenize
@@ -25,15 +25,23 @@ from rag.stores.index import Manifest
 if TYPE_CHECKING:
     from rag.core.settings import Settings
     from rag.stores.base import Store
+    from rag.stores.milvus import MilvusStore
 
 Log = Callable[[str], None]
 UNITS_PER_REPORT = 100  # synthetic reports, so a one-report filter has something to select
 
 
-def _ms(fn: Callable[[], Any]) -> float:
+def _ms(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> float:
+    """Milliseconds of one call ``fn(*args, **kwargs)``."""
     t0 = time.perf_counter()
-    fn()
+    fn(*args, **kwargs)
     return (time.perf_counter() - t0) * 1000
+
+
+def _candidates(store: Store, vec: np.ndarray, text: str, k: int) -> None:
+    """Both candidate searches of one question, as one answer runs them."""
+    store.dense_candidates(vec, k)
+    store.bm25_candidates(text, k)
 
 
 def corpus_phase(settings: Settings, store: str, questions: list[str], log: Log) -> dict:
@@ -55,14 +63,15 @@ def corpus_phase(settings: Settings, store: str, questions: list[str], log: Log)
         for name in (("faiss", store) if i % 2 else (store, "faiss")):  # each goes first half the time
             p = pipes[name]
             k = settings.candidate_k
-            search[name].append(_ms(lambda: (p.store.dense_candidates(vec, k), p.store.bm25_candidates(part.search_text, k))))
+            search[name].append(_ms(_candidates, p.store, vec, part.search_text, k))
             t0 = time.perf_counter()
             answers[name].append(p.ask(q).answer)
             ask[name].append((time.perf_counter() - t0) * 1000)
     log(f"  corpus: {len(questions)} questions asked of faiss and {store}")
-    rows = {n: {"ask_ms": summary(ask[n]), "candidates_ms": summary(search[n]), "units": len(pipes[n].store.units),
-                "store": pipes[n].store.describe()} for n in pipes}
-    same = sum(a == b for a, b in zip(answers["faiss"], answers[store]))
+    rows: dict[str, dict[str, Any]] = {
+        n: {"ask_ms": summary(ask[n]), "candidates_ms": summary(search[n]), "units": len(pipes[n].store.units),
+            "store": pipes[n].store.describe()} for n in pipes}
+    same = sum(a == b for a, b in zip(answers["faiss"], answers[store], strict=True))
     return {"stores": rows, "same_answers": same, "questions": len(questions),
             "ask_p50_ratio": ratio(rows[store]["ask_ms"]["p50"], rows["faiss"]["ask_ms"]["p50"])}
 
@@ -87,19 +96,19 @@ def _faiss_store(docs: list[Document], units: list[Unit], xb: np.ndarray) -> tup
     import bm25s
 
     from rag.stores.faiss import FaissStore
-    from rag.stores.index import _bm25_tokens, search_index
+    from rag.stores.index import bm25_tokens, search_index
 
     t0 = time.perf_counter()
-    index = search_index(xb.shape[1])
+    index: Any = search_index(xb.shape[1])  # a faiss.Index
     index.add(xb)
     bm25 = bm25s.BM25()
-    bm25.index([_bm25_tokens(u) for u in units], show_progress=False)
+    bm25.index([bm25_tokens(u) for u in units], show_progress=False)
     built = time.perf_counter() - t0
     return FaissStore(Path("synthetic"), _manifest(docs, units, xb.shape[1]), docs, units, index, bm25, xb), built
 
 
 def _milvus_store(settings: Settings, docs: list[Document], units: list[Unit], xb: np.ndarray,
-                  log: Log) -> tuple[Store, float]:
+                  log: Log) -> tuple[MilvusStore, float]:
     from rag.stores.milvus import MilvusIndexer, MilvusStore, connect, engine_config, version_tag
 
     indexer = MilvusIndexer(settings, embedder=None)  # type: ignore[arg-type]  # rows come embedded
@@ -125,11 +134,11 @@ def _timings(stores: dict[str, Store], xq: np.ndarray, texts: list[str], k: int,
     out = {}
     for name, s in stores.items():
         rows: dict[str, list[float]] = {"dense": [], "bm25": [], "dense_one_report": [], "bm25_one_report": []}
-        for vec, text in zip(xq, texts):
-            rows["dense"].append(_ms(lambda: s.dense_candidates(vec, k)))
-            rows["bm25"].append(_ms(lambda: s.bm25_candidates(text, k)))
-            rows["dense_one_report"].append(_ms(lambda: s.dense_candidates(vec, k, doc_ids=[doc])))
-            rows["bm25_one_report"].append(_ms(lambda: s.bm25_candidates(text, k, doc_ids=[doc])))
+        for vec, text in zip(xq, texts, strict=True):
+            rows["dense"].append(_ms(s.dense_candidates, vec, k))
+            rows["bm25"].append(_ms(s.bm25_candidates, text, k))
+            rows["dense_one_report"].append(_ms(s.dense_candidates, vec, k, doc_ids=[doc]))
+            rows["bm25_one_report"].append(_ms(s.bm25_candidates, text, k, doc_ids=[doc]))
         out[name] = {key: summary(v) for key, v in rows.items()}
     return out
 
@@ -140,7 +149,7 @@ def scale_phase(settings: Settings, base: list[Unit], questions: list[str], n: i
 
     faiss.omp_set_num_threads(1)  # one request, one thread, as served
     rng = np.random.default_rng(0)
-    xb, xq = _scale_vectors(n, 384, queries, rng)
+    xb, xq = scale_vectors(n, 384, queries, rng)
     docs, units = _synthetic_units(n, base)
     with tempfile.TemporaryDirectory(prefix="rag-store-bench-") as tmp:
         conf = settings.model_copy(update={"milvus_collection": "bench_synthetic", "milvus_uri":
@@ -152,7 +161,8 @@ def scale_phase(settings: Settings, base: list[Unit], questions: list[str], n: i
         texts = [(questions * (queries // max(1, len(questions)) + 1))[i] for i in range(queries)]
         report = {"units": n, "reports": len(docs), "queries": queries, "k": settings.candidate_k,
                   "build_s": {"faiss": round(f_built, 2), "milvus": round(m_built, 2)},
-                  "search_ms": _timings({"faiss": fs, "milvus": ms}, xq, texts, settings.candidate_k, docs[len(docs) // 2].id),
+                  "search_ms": _timings({"faiss": fs, "milvus": ms}, xq, texts, settings.candidate_k,
+                                        docs[len(docs) // 2].id),
                   "milvus": ms.describe()}
         ms.client.drop_collection(conf.milvus_collection)
     return report
@@ -193,18 +203,21 @@ def render_markdown(report: dict) -> str:
     lines = [f"# Store benchmark: {store} against faiss", "",
              f"{m['started']}, {m['cpus']} CPUs, load {m['load_avg']}, candidate_k {m['candidate_k']}, "
              f"questions from {m['dataset']}.", "",
-             f"## Today's corpus ({c['stores']['faiss']['units']} units, {c['questions']} questions, each asked once per store)", "",
+             f"## Today's corpus ({c['stores']['faiss']['units']} units, {c['questions']} questions, "
+             "each asked once per store)", "",
              "| store | ask p50 ms | ask p95 ms | candidates p50 ms | candidates p95 ms |", "|---|---|---|---|---|"]
     for name, row in c["stores"].items():
         lines.append(f"| {name} | {row['ask_ms']['p50']} | {row['ask_ms']['p95']} | "
                      f"{row['candidates_ms']['p50']} | {row['candidates_ms']['p95']} |")
-    lines += ["", f"ask p50 {store} / faiss: **{c['ask_p50_ratio']}**; same answer text: {c['same_answers']}/{c['questions']}."]
+    same = f"same answer text: {c['same_answers']}/{c['questions']}"
+    lines += ["", f"ask p50 {store} / faiss: **{c['ask_p50_ratio']}**; {same}."]
     if "scale" in report:
         s = report["scale"]
         lines += ["", f"## {s['units']:,} synthetic units ({s['reports']} reports of {UNITS_PER_REPORT}), "
                       f"{s['queries']} queries, k = {s['k']}", "",
                   f"Build: faiss + bm25s {s['build_s']['faiss']} s, {store} {s['build_s']['milvus']} s.", "",
-                  "| store | dense p50 | dense p95 | BM25 p50 | BM25 p95 | dense, one report p50 | BM25, one report p50 |",
+                  "| store | dense p50 | dense p95 | BM25 p50 | BM25 p95 | dense, one report p50 "
+                  "| BM25, one report p50 |",
                   "|---|---|---|---|---|---|---|"]
         for name, row in s["search_ms"].items():
             lines.append(f"| {name} | {row['dense']['p50']} | {row['dense']['p95']} | {row['bm25']['p50']} | "

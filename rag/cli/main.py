@@ -900,7 +900,11 @@ def bench(
     if store not in (None, "faiss"):
         _bench_store(ctx, store, dataset, queries, scale_n if scale else None, out)
         return
-    from rag.bench.serving import BenchConfig, Benchmark, load_questions, scale_benchmark, write_report
+    from rag.bench.context import BenchConfig
+    from rag.bench.report import write_report
+    from rag.bench.scale import scale_benchmark
+    from rag.bench.serving import Benchmark
+    from rag.bench.stats import load_questions
     from rag.embed.embedder import ModelLoadError
     from rag.ingest.corpus import CorpusError
     from rag.stores.index import IndexUnavailable

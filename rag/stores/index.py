@@ -97,8 +97,9 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _bm25_tokens(unit: Unit) -> list[str]:
-    """A unit's own words plus its section title, so that "就业" finds a section about jobs."""
+def bm25_tokens(unit: Unit) -> list[str]:
+    """A unit's own words plus its section title, so that "就业" finds a section about jobs.
+    Public: the store benchmark (``rag.bench.stores``) indexes its synthetic units the same way."""
     return tokenize(unit.text) + tokenize(unit.section_path[-1] if unit.section_path else "")
 
 
@@ -229,7 +230,7 @@ class IndexBuilder:
             np.save(staging / KEYS_FILE, unit_keys(units))
             del vectors, index
             bm25 = bm25s.BM25()
-            bm25.index([_bm25_tokens(u) for u in units], show_progress=False)
+            bm25.index([bm25_tokens(u) for u in units], show_progress=False)
             bm25.save(str(staging / "bm25"))
             return self.publish(staging, documents, units, corpus_hash=corpus_hash, chunker=chunker,
                                 dim=dim, skipped=skipped, embedded=self.embedded)
