@@ -7,8 +7,9 @@ import pytest
 
 from rag.answer.composers.base import Citations, Composer, refusal
 from rag.answer.composers.commitments import CommitmentComposer
-from rag.answer.composers.extractive import ExtractiveComposer, TermWeights
+from rag.answer.composers.extractive import ExtractiveComposer
 from rag.answer.query import QueryAnalyzer, QueryPart
+from rag.answer.windows.terms import TermWeights
 from rag.commitments.extract import CommitmentExtractor
 from rag.core.types import ScoredUnit
 from rag.genre.lexicon import Lexicon
