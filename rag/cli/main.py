@@ -456,8 +456,9 @@ def commitments(
     """目标与承诺清单 / Every target and achievement of the reports, linked to its place in the text;
     a target whose place has the next year's report too is marked met, missed or not reported."""
     from rag.answer.selection import ReportSelector, UnknownReport
-    from rag.commitments.extract import CommitmentExtractor, filter_commitments, render, to_csv_bytes
+    from rag.commitments.extract import CommitmentExtractor
     from rag.commitments.promises import STATUSES, track
+    from rag.commitments.render import filter_commitments, render, to_csv_bytes
     from rag.ingest.corpus import CorpusError, CorpusLoader, skipped_lines
 
     if fmt not in ("table", "csv", "json", "md") or lang not in ("zh", "en"):

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 import numpy as np
 
@@ -346,7 +346,7 @@ class IndexStore:
     exact: np.ndarray  # fp32 rows, memory-mapped: candidates are re-scored exactly
 
     @classmethod
-    def load(cls, index_dir: Path, *, verify: bool = True) -> IndexStore:
+    def load(cls, index_dir: Path, *, verify: bool = True) -> Self:
         import bm25s
         import faiss
 

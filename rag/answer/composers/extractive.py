@@ -10,7 +10,7 @@ hand-set scorer with its named weights, and the learned scorer's view.
 
 from __future__ import annotations
 
-from rag.answer.composers.base import Citations, Hits, is_english, refusal_sentence, related_sections
+from rag.answer.composers.base import Citations, Hits, PartDocs, is_english, refusal_sentence, related_sections
 from rag.answer.query import QueryPart
 from rag.answer.window_scorer import WindowScorer
 from rag.answer.windows.checks import WindowChecks
@@ -99,9 +99,9 @@ class ExtractiveComposer:
             frame = ""
         return f"{frame}: {window.text}[{n}]" if frame else f"{window.text}[{n}]"
 
-    def run(self, question: str, parts: list[QueryPart], hits: Hits) -> Answer:
+    def run(self, question: str, parts: list[QueryPart], hits: Hits, *, documents: PartDocs = ()) -> Answer:
         """One sentence per answered part, citing its window; a refusal sentence per part the
-        hits do not cover."""
+        hits do not cover (they come from ``documents`` already)."""
         citations = Citations()
         sentences: list[str] = []
         missing: list[tuple[QueryPart, list[ScoredUnit]]] = []

@@ -15,9 +15,8 @@ from rag.answer.windows.qualifiers import Qualifiers
 from rag.answer.windows.terms import Term
 from rag.core.types import Unit
 from rag.genre.lexicon import Lexicon
-from rag.genre.text import CLAUSE_ENDS, has_figure_in, strip_ends, tokenize
+from rag.genre.text import CLAUSE_ENDS, NUMBER, has_figure_in, strip_ends, tokenize
 
-_FIGURE = re.compile(r"\d[\d.]*")
 _CLAUSE_CUT = re.compile(f"[{CLAUSE_ENDS}。]")  # the clause a figure sits in
 _ITEM_CUT = re.compile(f"[{CLAUSE_ENDS}。、]")  # ... or its list item
 
@@ -84,7 +83,7 @@ class WindowChecks:
         ``against``, a figure after a comparison mark in its clause (比去年, 同比); with
         ``increments``, one right after an increment link («标准提高30元», where «提高到670元» is
         the level). A question asking for the level («标准是多少») wants the other window."""
-        figures = list(_FIGURE.finditer(text))
+        figures = list(NUMBER.finditer(text))
         if not figures or not (against or increments):
             return False
         clauses = (_CLAUSE_CUT.split(text[: m.start()])[-1] for m in figures)  # each figure's clause, cut once
@@ -100,7 +99,7 @@ class WindowChecks:
         masked = span
         for w in words:
             masked = masked.replace(w, "\0" * len(w))  # a figure inside a term (PM2.5) is no figure
-        figures = list(_FIGURE.finditer(masked))
+        figures = list(NUMBER.finditer(masked))
         if not figures or not words:
             return True
         for m in figures:
