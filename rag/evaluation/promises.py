@@ -27,6 +27,7 @@ from typing import Any
 from rag.commitments.extract import CommitmentExtractor
 from rag.commitments.promises import STATUSES, PromiseTracker, track
 from rag.commitments.record import Commitment
+from rag.core.errors import RagError
 from rag.core.types import Document
 from rag.genre.lexicon import Lexicon
 from rag.genre.paraphrase import similarity
@@ -38,7 +39,7 @@ _FIELDS = ("doc", "next_doc", "metric", "target", "target_offsets", "status")
 _MARKUP = re.compile(r"[*#]")
 
 
-class GoldError(ValueError):
+class GoldError(RagError, ValueError):
     """A gold file the user must fix; bilingual, naming the file and line."""
 
 

