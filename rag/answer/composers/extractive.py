@@ -10,8 +10,15 @@ hand-set scorer with its named weights, and the learned scorer's view.
 
 from __future__ import annotations
 
-from rag.answer.composers.base import (Citations, Hits, PartDocs, is_english, refusal_of, refusal_wording,
-                                       related_sections)
+from rag.answer.composers.base import (
+    Citations,
+    Hits,
+    PartDocs,
+    is_english,
+    refusal_of,
+    refusal_wording,
+    related_sections,
+)
 from rag.answer.query import QueryPart
 from rag.answer.window_scorer import WindowScorer
 from rag.answer.windows.checks import WindowChecks
