@@ -58,7 +58,7 @@ class WindowChecks:
         plus ``measure`` for a figure in the asked unit; ``rest`` is the span without the
         question's own words."""
         bonus = measure if part.measure and has_figure_in(span, part.measure) else 0.0
-        for name in part.kinds:
+        for name in sorted(part.kinds):  # a set's order varies by process: the sum must not
             kind = self.lexicon.kinds[name]
             if kind.bonus and kind.form.search(rest if kind.on_rest else span):
                 bonus += kind.bonus
