@@ -77,7 +77,11 @@ class ReportSelector:
                 for name in self.catalogue.names_of(r.region):  # 江城 of 江城市; 克州, 广西 (gazetteer)
                     names.setdefault(name, r.region)
         self._names = sorted(names.items(), key=lambda kv: -len(kv[0]))  # (name as written, region)
-        self._pinyin = {_pinyin(self.catalogue.stem(r)): r for r in set(names.values())}  # jiangcheng → 江城市
+        #: an English spelling of each name → its region: the pinyin of every name (guangxi of the alias
+        #: 广西, qiandongnan of 黔东南州), then the atlas names that are no pinyin (Inner Mongolia)
+        self._pinyin = {_pinyin(n): r for n, r in reversed(names.items())}  # the first name spelled so wins
+        exonyms = self.catalogue.lexicon.table("english").get("places", {})
+        self._pinyin |= {en.lower(): names[zh] for en, zh in exonyms.items() if zh in names}
         #: what named_regions looks for, compiled once: names longest first («江城市» is not also «江城»), then pinyin
         self._region_patterns = [(re.compile(re.escape(n)), r) for n, r in self._names]
         self._region_patterns += [(re.compile(rf"(?i)\b{re.escape(p)}\b"), r) for p, r in self._pinyin.items() if p]
