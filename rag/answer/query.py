@@ -74,7 +74,7 @@ class QueryAnalyzer:
         self.intent_words = frozenset(scope["plan"] + scope["review"])
         self._followup = self.lexicon.table("followup")
         # per-question work done once here: the longest-first word lists and their patterns
-        asked = self._plan_time + self._review_time + self._last_year + self._percent + self._asked
+        asked = self._plan_time + self._review_time + self._last_year + self._percent + self._asked + q["scene_words"]
         self._topic_words = [(w, None if not w.isascii() else re.compile(rf"(?i)\b{re.escape(w)}\b"))
                              for w in sorted(asked, key=len, reverse=True)]
         self._time_words = sorted(self._plan_time + self._review_time + self._last_year, key=len, reverse=True)
