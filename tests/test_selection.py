@@ -123,3 +123,8 @@ def test_an_english_name_of_a_division_picks_its_report(question, expected):
 def test_china_in_an_english_question_is_no_unknown_place(selector):
     """«China's total exports» is the country a province measures itself by, as «全国» is."""
     assert selector.run("What share of China's total exports does the province aim to keep?").unknown == ()
+
+
+def test_things_are_no_place(selector):
+    """«东西» (things) is tagged a place word by jieba; «东西会不会涨价» names no place."""
+    assert selector.run("今年东西会不会涨价很厉害？").unknown == ()
