@@ -188,3 +188,14 @@ def test_a_colloquial_questions_scene_is_no_topic():
     assert "老人" in part.topic and "助餐" in part.topic
     (part,) = analyzer.analyze("村里的路不好走，今年要修多少公里？")
     assert "好走" not in part.topic and "路" in part.topic and part.measure == "公里"
+
+
+def test_an_english_question_is_searched_in_the_reports_words():
+    """A report is searched in Chinese: an English question's search text carries the glossary's
+    terms for its phrases («industrial investment» → 工业投资); a Chinese question's is its own."""
+    analyzer = QueryAnalyzer()
+    (part,) = analyzer.analyze("By how much did industrial investment grow in 2024?")
+    assert "工业投资" in part.search_text and part.wants_number
+    (part,) = analyzer.analyze("What share of spending went to people's livelihoods?")
+    assert "民生支出" in part.search_text and part.measure == "%"
+    assert analyzer.glossed("今年工业投资增长多少？") == []
