@@ -8,15 +8,15 @@ import time
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
-from rag.answer.composers.base import Composer, refusal
+from rag.answer.composers.base import ComposerChain
 from rag.answer.composers.commitments import CommitmentComposer
 from rag.answer.composers.extractive import ExtractiveComposer, TermWeights
 from rag.answer.composers.generative import GenerativeComposer
 from rag.answer.guard import ConversationGuard
-from rag.answer.query import QueryAnalyzer
+from rag.answer.query import QueryAnalyzer, QueryPart
 from rag.answer.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, Priors, Retriever, UnitFeatures
-from rag.answer.router import ReportRouter
-from rag.answer.selection import ReportSelector, YearWords
+from rag.answer.routing.router import ReportRouter
+from rag.answer.selection import ReportSelector, Selection, YearWords
 from rag.answer.window_scorer import scorer_from
 from rag.commitments.extract import CommitmentExtractor
 from rag.commitments.promises import PromiseCheck, PromiseTracker, track
@@ -69,7 +69,8 @@ def build_index(settings: Settings, embedder: Embedder, *, progress: bool = True
     return load_store(settings)
 
 
-def _read_corpus(settings: Settings, *, progress: bool, strict: bool) -> tuple[str, CorpusRead, list[Document], list[Unit]]:
+def _read_corpus(settings: Settings, *, progress: bool,
+                 strict: bool) -> tuple[str, CorpusRead, list[Document], list[Unit]]:
     """The corpus's fingerprint, what reading it gave, its reports and their units (read, chunk stages)."""
     loader = CorpusLoader(settings.corpus_dir)
     corpus_hash = loader.fingerprint()
@@ -133,7 +134,8 @@ def open_index(settings: Settings, embedder: Embedder, *, progress: bool = True)
         print(f"正在重建索引 / Rebuilding the index: {'; '.join(reasons)}", flush=True)
     store = build_index(settings, embedder, progress=progress)
     if store.manifest.skipped:  # a rebuild nobody asked for must still say what it left out
-        print("未索引的文件 / Files not indexed:\n" + skipped_lines(store.manifest.skipped), file=sys.stderr, flush=True)
+        print("未索引的文件 / Files not indexed:\n" + skipped_lines(store.manifest.skipped), file=sys.stderr,
+              flush=True)
     return store
 
 
@@ -161,9 +163,11 @@ class Pipeline:
     guard: ConversationGuard | None = None  # greetings and junk, answered before retrieval
 
     @property
-    def composers(self) -> tuple[Composer, ...]:
-        """The chain: the first composer that returns an answer answers."""
-        return (self.commitments, self.generative or self.composer)
+    def chain(self) -> ComposerChain:
+        """The composers that answer from retrieval hits, over one report or once per report: an
+        LLM's verified answer when one is configured (it falls back to the extractive), else the
+        extractive. The tracker's lists come before retrieval (``_from_records``)."""
+        return ComposerChain((self.generative or self.composer,))
 
     @classmethod
     def load(cls, settings: Settings | None = None, *, progress: bool = False, embedder: Embedder | None = None,
@@ -174,7 +178,8 @@ class Pipeline:
         embedder = embedder or Embedder.from_settings(settings)
         store = store or open_index(settings, embedder, progress=progress)
         if embedder.dim != store.manifest.dim:  # also loads the model now, not on the first question
-            raise IndexUnavailable(f"model dimension {embedder.dim} != index dimension {store.manifest.dim}; run `rag index`")
+            raise IndexUnavailable(
+                f"model dimension {embedder.dim} != index dimension {store.manifest.dim}; run `rag index`")
         lexicon = Lexicon.default()
         features = UnitFeatures(store.units, lexicon, store.documents)
         priors = Priors()
@@ -207,16 +212,18 @@ class Pipeline:
                documents: Collection[str] | None = None) -> list[ScoredUnit]:
         """Ranked units; a place or year named in the query narrows the reports, within ``documents``."""
         parts = self.analyzer.analyze(query)
-        selection = self.router.select(query, parts[:1], restrict=documents)[0]
+        selection = self.router.scope.select(query, parts[:1], restrict=documents)[0]
         if selection.unknown:
             return []
         return self.retrievers[retriever].retrieve(parts[0], k, doc_ids=selection.doc_ids)
 
     def _events(self, question: str, top_k: int | None, history: list[str] | None, retriever: str, *,
                 stream: bool, documents: Collection[str] | None = None) -> Iterator[dict]:
-        """Retrieve, then run the composer chain: a streaming composer's deltas as they arrive (when
-        ``stream`` is set), then ``{"type": "final", "answer": Answer}``. Over several reports (or
-        with ``documents``), the report router selects reports, answers and labels instead."""
+        """The one answer path, for one report or several: the answers that need no retrieval (the
+        guard's, the scope refusal, the tracker's lists), else retrieval and the composer chain —
+        over the one report's hits, or once per selected report through the router, which labels
+        each answer with its report. A streaming composer's deltas come as they arrive (when
+        ``stream`` is set), then ``{"type": "final", "answer": Answer}``."""
         k = top_k or self.settings.top_k
         t0 = time.perf_counter()
         said = self.guard.run(question) if self.guard else None  # "你好", markup, SQL …: no retrieval, no figure
@@ -225,28 +232,43 @@ class Pipeline:
             yield {"type": "final", "answer": said}
             return
         parts = self.analyzer.analyze(question, history)
-        selections = self.router.select(question, parts, self.leans_on(question, history or []), documents)
-        if self.several_reports or documents is not None or any(s.unknown or s.gap for s in selections):
-            answer = self._across_reports(question, parts, selections, k, retriever, history)
+        selections = self.router.scope.select(question, parts, self.leans_on(question, history or []), documents)
+        across = self.several_reports or documents is not None or any(s.unknown or s.gap for s in selections)
+        answer = self._from_records(question, parts, selections, labelled=across)
+        ranker = self.retrievers[retriever]
+        t1 = t2 = time.perf_counter()
+        if answer is None and across:
+            answer = self.router.answer(question, self._without_places(question, parts, history), selections,
+                                        lambda p, d: ranker.retrieve(p, k, doc_ids=d), self.chain)
+            t1 = t2 = time.perf_counter()
+        elif answer is None:
+            hits = [ranker.retrieve(p, k) for p in parts]
             t1 = time.perf_counter()
-            self._add_pages(answer)
-            answer.timings_ms = _timings(t0, t1, t1)
-            yield {"type": "final", "answer": answer}
-            return
-        hits = [self.retrievers[retriever].retrieve(p, k) for p in parts]
-        t1 = time.perf_counter()
-        answer = None
-        for composer in self.composers:
-            streaming = getattr(composer, "stream", None) if stream else None
-            answer = (yield from streaming(question, parts, hits)) if streaming else composer.run(question, parts, hits)
-            if answer is not None:
-                break
-        if answer is None:  # every composer passed: say so rather than fail
-            answer = refusal(question, parts, hits, composer="none")
-        t2 = time.perf_counter()
+            scope = [s.doc_ids for s in selections]
+            answer = (yield from self.chain.stream(question, parts, hits, documents=scope)) if stream else \
+                self.chain.run(question, parts, hits, documents=scope)
+            t2 = time.perf_counter()
         self._add_pages(answer)
         answer.timings_ms = _timings(t0, t1, t2)
         yield {"type": "final", "answer": answer}
+
+    def _from_records(self, question: str, parts: list[QueryPart], selections: list[Selection], *,
+                      labelled: bool) -> Answer | None:
+        """The answers that come before retrieval, each gate once: the refusal when no report can
+        answer, the tracker's missed or kept targets, the commitments listed within the selected
+        reports (``labelled``: with their reports' names, as over several reports)."""
+        gated = self.router.gate(question, selections)
+        if gated is not None:
+            return gated
+        listed = self.commitments.run(question, parts, (), documents=[s.doc_ids for s in selections])
+        return None if listed is None else self.router.scope.label(listed, always=labelled)
+
+    def _without_places(self, question: str, parts: list[QueryPart], history: list[str] | None) -> list[QueryPart]:
+        """The parts again without place names: inside its own report a name only favours sentences
+        that repeat it («建设江城数字产业园» for «江城地区生产总值»)."""
+        bare = self.analyzer.analyze(self.selector.strip_places(question) or question,
+                                     [self.selector.strip_places(h) for h in history or []])
+        return bare if len(bare) == len(parts) else parts
 
     def leans_on(self, question: str, history: list[str]) -> list[str]:
         """The earlier turns a question leans on, oldest first: none when it asks afresh («买车还有
@@ -268,28 +290,6 @@ class Pipeline:
             c.page = doc.page_at(c.start) if doc is not None else None
             c.report = report_name(doc) if doc is not None else c.doc
             c.source_url = source_url(doc) if doc is not None else None
-
-    def _across_reports(self, question: str, parts: list, selections: list, k: int, retriever: str,
-                        history: list[str] | None = None) -> Answer:
-        """A corpus of several reports: the tracker's lists restricted to the selected reports, else
-        the router's per-report, labelled answer (extractive: an LLM is not asked here)."""
-        blocked = self.router.blocked(question, selections)
-        if blocked is not None:
-            return blocked
-        listed = self.router.promise_list(question, selections)
-        if listed is not None:
-            return listed
-        listed = self.commitments.run(question, parts, documents=[s.doc_ids for s in selections])
-        if listed is not None:
-            return self.router.label(listed)
-        # the parts again without place names: inside its own report a name only favours sentences
-        # that repeat it («建设江城数字产业园» for «江城地区生产总值»)
-        bare = self.analyzer.analyze(self.selector.strip_places(question) or question,
-                                     [self.selector.strip_places(h) for h in history or []])
-        parts = bare if len(bare) == len(parts) else parts
-        ranker = self.retrievers[retriever]
-        return self.router.answer(question, parts, selections, lambda p, d: ranker.retrieve(p, k, doc_ids=d),
-                                  self.composer.run)
 
     def ask(self, question: str, top_k: int | None = None, *, history: list[str] | None = None,
             retriever: str = "hybrid", documents: Collection[str] | None = None) -> Answer:

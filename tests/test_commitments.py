@@ -10,14 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.commitments.extract import (
-    Commitment,
-    CommitmentExtractor,
-    filter_commitments,
-    render,
-    similarity,
-    to_csv_bytes,
-)
+from rag.commitments.extract import CommitmentExtractor
+from rag.commitments.record import Commitment
+from rag.commitments.render import filter_commitments, render, to_csv_bytes
+from rag.genre.paraphrase import similarity
 
 GOLD = Path(__file__).parent / "fixtures" / "commitments_gold_seed.json"
 
@@ -215,7 +211,7 @@ def test_pairing_is_like_with_like(clauses, seed):
         for c in items:
             if c.paired_with:
                 other = by_id[c.paired_with]
-                assert extractor.rules.unit_base(c.unit) == extractor.rules.unit_base(other.unit), (c, other)
+                assert extractor.figures.unit_base(c.unit) == extractor.figures.unit_base(other.unit), (c, other)
     _, items = clauses
     gdp = next(c for c in items if c.kind == "target" and c.metric == "地区生产总值")
     assert gdp.paired_with is None
@@ -324,7 +320,8 @@ def test_cli_commitments(tmp_path):
 
 def test_periods_are_english_in_english_tables():
     """Issue 25, item 15: the 期限 column is English in English mode, Chinese otherwise."""
-    from rag.commitments.extract import Commitment, horizon_text
+    from rag.commitments.record import Commitment
+    from rag.commitments.render import horizon_text
 
     def record(horizon: str) -> Commitment:
         return Commitment(id="d:1", clause="", metric="地区生产总值", value="7", unit="%", qualifier=None,

@@ -10,7 +10,8 @@ import pytest
 
 from rag.answer.composers.commitments import CommitmentComposer
 from rag.answer.query import QueryAnalyzer
-from rag.commitments.extract import CommitmentExtractor, csv_headers
+from rag.commitments.extract import CommitmentExtractor
+from rag.commitments.render import csv_headers
 
 EMPLOYMENT_Q = "今年在就业方面承诺了什么？"
 
@@ -227,7 +228,7 @@ def test_csv_begins_with_the_tables_columns_cell_for_cell(pipeline):
     import csv as csv_module
     import io
 
-    from rag.commitments.extract import to_csv_bytes
+    from rag.commitments.render import to_csv_bytes
     from ui.commitments_tab import COLUMNS, filtered, table_rows
 
     items = filtered(pipeline, "", "全部", "")

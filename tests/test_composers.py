@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.composers.base import Citations, Composer, refusal
+from rag.answer.composers.base import Citations, Composer, ComposerChain, refusal
 from rag.answer.composers.commitments import CommitmentComposer
 from rag.answer.composers.extractive import ExtractiveComposer, TermWeights
 from rag.answer.query import QueryAnalyzer, QueryPart
 from rag.commitments.extract import CommitmentExtractor
-from rag.core.types import ScoredUnit
+from rag.core.types import Answer, Citation, ScoredUnit
 from rag.genre.lexicon import Lexicon
 from rag.genre.text import tokenize
 from rag.ingest.chunking import SentenceChunker
@@ -74,6 +74,60 @@ def test_citations_keep_one_number_per_span():
     assert book.add("d", "2", "二", "乙", 5, 6, 0.4) == 2
     assert book.add("d", "1", "一", "甲", 0, 1, 0.9) == 1
     assert [c.n for c in book.items] == [1, 2]
+
+
+def test_renumbering_joins_answers_in_one_numbering():
+    book = Citations()
+    book.add("a", "1", "一", "甲", 0, 1, 0.5)
+    cite = Citation(1, "b", "1", "一", "乙", 3, 4, 0.5)
+    again = Citation(2, "a", "1", "一", "甲", 0, 1, 0.5)  # the span numbered 1 already
+    text = book.renumber(Answer(question="q", answer="乙[1]，甲[2]。", found=True, citations=[cite, again]))
+    assert text == "乙[2]，甲[1]。" and [(c.doc, c.n) for c in book.items] == [("a", 1), ("b", 2)]
+
+
+class _Passes:
+    name = "passes"
+
+    def run(self, question, parts, hits, *, documents=()):
+        return None
+
+
+class _Streams:
+    """Streams two pieces, then answers; ``run`` answers without streaming."""
+
+    name = "streams"
+
+    def __init__(self) -> None:
+        self.documents = None
+
+    def run(self, question, parts, hits, *, documents=()):
+        self.documents = documents
+        return Answer(question=question, answer="甲。乙。", found=True, composer=self.name)
+
+    def stream(self, question, parts, hits, *, documents=()):
+        yield {"type": "delta", "text": "甲。"}
+        yield {"type": "delta", "text": "乙。"}
+        return self.run(question, parts, hits, documents=documents)
+
+
+def test_the_chain_answers_with_the_first_composer_that_answers(world):
+    *_, analyzer, _ = world
+    parts = analyzer.analyze("市里有多少只大熊猫？")
+    streams = _Streams()
+    chain = ComposerChain((_Passes(), streams))
+    assert isinstance(chain, Composer)
+    answer = chain.run("市里有多少只大熊猫？", parts, [[]], documents=[("d1",)])
+    assert answer.composer == "streams" and streams.documents == [("d1",)]
+    events = chain.stream("市里有多少只大熊猫？", parts, [[]])
+    deltas = []
+    try:
+        while True:
+            deltas.append(next(events)["text"])
+    except StopIteration as done:
+        assert done.value.composer == "streams"
+    assert deltas == ["甲。", "乙。"]
+    nobody = ComposerChain((_Passes(),)).run("市里有多少只大熊猫？", parts, [[]])
+    assert not nobody.found and nobody.composer == "none" and "大熊猫" in nobody.answer
 
 
 def test_commitments_composer_passes_what_is_not_a_listing_question(world, synthetic_docs):

@@ -357,7 +357,7 @@ def test_a_year_naming_the_report_asks_no_period(two_reports):
     router, analyze = two_reports.router, two_reports.analyzer.analyze
     for question, year in [("2024年报告里提到了哪两大挑战？", None), ("2024年的政府工作报告说了什么挑战？", None),
                            ("2023年地区生产总值增长了多少？", 2023)]:
-        assert router.dated(analyze(question)[0], question).year == year, question
+        assert router.scope.dated(analyze(question)[0], question).year == year, question
 
 
 # --- the level or the change, lists asked with 哪几, the asker's own word (issue 12e), made up ---

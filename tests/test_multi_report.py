@@ -4,6 +4,7 @@ covers, join two years of one place, and the tracker says which promises were ke
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -85,6 +86,35 @@ def test_no_place_named_lists_each_report_labelled(multi):
     assert "3000元" in a.answer and "2000元" in a.answer
     assert {c.doc for c in a.citations} == {LC23, YX}
     _labelled(multi, a)  # never two reports' figures under one label
+
+
+class _Recorder:
+    """A composer in the chain's place (where an LLM's would be): the extractive answer under its
+    own name, and the reports each call was scoped to."""
+
+    name = "recorder"
+
+    def __init__(self, fallback) -> None:
+        self.fallback, self.scopes = fallback, []
+
+    def run(self, question, parts, hits, *, documents=()):
+        self.scopes.append([tuple(d) if d is not None else None for d in documents])
+        return dataclasses.replace(self.fallback.run(question, parts, hits), composer=self.name)
+
+
+def test_several_reports_go_through_the_chain_with_each_gate_once(multi, monkeypatch):
+    question = "今年买新能源汽车每辆补贴多少？"
+    plain = multi.ask(question)
+    recorder = _Recorder(multi.composer)
+    chained = dataclasses.replace(multi, generative=recorder)
+    calls: list[str] = []
+    for part, gate in ((multi.router.scope, "blocked"), (multi.router.promises, "promise_list")):
+        original = getattr(part, gate)
+        monkeypatch.setattr(part, gate, lambda *a, _o=original, _g=gate: calls.append(_g) or _o(*a))
+    a = chained.ask(question)
+    assert a.composer == "recorder" and a.answer == plain.answer  # the same answer, through the chain
+    assert [(LC23,)] in recorder.scopes and [(YX,)] in recorder.scopes  # once per report, scoped to it
+    assert sorted(calls) == ["blocked", "promise_list"]  # each gate once
 
 
 def test_promises_kept_in_chat(multi):

@@ -137,7 +137,7 @@ def test_planted_symlinks_are_not_followed(live, page_app, pipeline, tmp_path):
     link planted in the served folder is not served."""
     import hashlib
 
-    from rag.commitments.extract import to_csv_bytes
+    from rag.commitments.render import to_csv_bytes
     from ui.commitments_tab import filtered
 
     victim = tmp_path / "victim.txt"
@@ -227,7 +227,7 @@ def test_a_lone_surrogate_in_a_question_is_dropped_like_a_control_character(live
 
 
 def test_csv_cells_a_spreadsheet_would_evaluate_are_quoted():
-    from rag.commitments.extract import csv_cell
+    from rag.commitments.render import csv_cell
 
     for formula in ("=1+1", "+SUM(A1)", "- 就业优先", "@cmd", "\tx", "\rx", "-1+2"):
         assert csv_cell(formula) == "'" + formula

@@ -102,9 +102,10 @@ def test_scorer_locates_gold_by_words_and_counts_found_status_and_misses(tmp_pat
     gold = tmp_path / "gold.jsonl"
     gold.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     [score] = PromiseScorer(tmp_path).run(load_gold(gold))
-    assert (score.targets, score.found, score.missed, score.missed_flagged, score.bad_outcomes) == (5, 4, 1, 1, 0)
-    assert score.status_right == 4  # 5.5% misses 6%左右, 5.2万人 meets 5万人以上, 5.3% stays within 5.5%以内
-    assert score.outcome_agree == score.outcome_spans == 2
+    n = score.n
+    assert (n["targets"], n["found"], n["missed"], n["missed_flagged"], n["bad_outcomes"]) == (5, 4, 1, 1, 0)
+    assert n["status_right"] == 4  # 5.5% misses 6%左右, 5.2万人 meets 5万人以上, 5.3% stays within 5.5%以内
+    assert n["outcome_agree"] == n["outcome_spans"] == 2
     assert "not found" in " ".join(score.problems) and "all" in summary_table([score])
 
 

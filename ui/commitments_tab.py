@@ -22,21 +22,16 @@ from typing import Any
 
 import gradio as gr
 
-from rag.commitments.extract import (
-    PROMISE_LABELS,
-    Commitment,
-    filter_commitments,
-    horizon_text,
-    promise_text,
-    to_csv_bytes,
-)
+from rag.commitments.labels import KIND_LABELS, PROMISE_LABELS
 from rag.commitments.ledger import LedgerBuilder, chart_points, chart_summary, render_chart
+from rag.commitments.record import Commitment
+from rag.commitments.render import filter_commitments, horizon_text, promise_text, to_csv_bytes
 from rag.pipeline import Pipeline
 from ui.files import write_private
 from ui.render import source_html, t
 
-KINDS: dict[str, str | None] = {"全部": None, "目标": "target", "成绩": "achievement"}
-_KIND_KEYS = {"全部": "kind_all", "目标": "kind_target", "成绩": "kind_achievement"}
+KINDS: dict[str, str | None] = {"全部": None, **{label: code for code, label in KIND_LABELS.items()}}
+_KIND_KEYS = {"全部": "kind_all", **{label: f"kind_{code}" for code, label in KIND_LABELS.items()}}
 #: 兑现情况 filter: a target's fate in the same place's next report (label → code)
 PROMISES: dict[str, str | None] = {"全部": None, **{label: code for code, label in PROMISE_LABELS.items()}}
 _PROMISE_KEYS = {"全部": "kind_all", **{label: f"promise_{code}" for code, label in PROMISE_LABELS.items()}}
@@ -183,9 +178,9 @@ def ledger_html(pipeline: Pipeline, place: str, lang: str = "zh") -> str:
         c = row.cells.get(y)
         if c is None:
             return "<td></td>"
-        status = promise_text(next(x for x in pipeline.commitments.items if x.id == c.target), lang)
-        rule = f'<div class="rag-muted">{escape(c.rule)}</div>' if c.rule else ""
-        return (f'<td data-status="{escape(c.status or "")}"><div class="rag-cell">{escape(c.figure)}'
+        status, rule_text = promise_text(c.record, lang), c.record.promise_rule or ""
+        rule = f'<div class="rag-muted">{escape(rule_text)}</div>' if rule_text else ""
+        return (f'<td data-status="{escape(c.record.promise or "")}"><div class="rag-cell">{escape(c.record.figure)}'
                 f'{"：" + escape(status) if status else ""}</div>{rule}</td>')
 
     body = "".join(f'<tr><th scope="row">{escape(r.metric)}</th>{"".join(cell(r, y) for y in built.years)}</tr>'

@@ -11,6 +11,7 @@ from html import escape
 from urllib.parse import urlsplit
 
 from rag.answer.composers.base import CITATION_MARK as _MARKER
+from rag.commitments.labels import KIND_LABELS, KIND_LABELS_EN, PROMISE_LABELS, PROMISE_LABELS_EN
 from rag.core.types import Document, Section
 from rag.ingest.corpus import own_segments, report_name, source_url
 
@@ -68,10 +69,10 @@ TEXT: dict[str, dict[str, str]] = {
         "gone": "该条已不在清单中，请刷新页面。",
         "table_caption": "目标与成绩（{n} 条），点击一行查看原文，点击列名排序",
         "sort_by": "按此列排序（再点一次倒序）",
-        "kind_all": "全部", "kind_target": "目标", "kind_achievement": "成绩",
+        "kind_all": "全部", **{f"kind_{k}": v for k, v in KIND_LABELS.items()},
         "col_kind": "类型", "col_metric": "指标", "col_figure": "数值", "col_paired": "对照（五年 / 今年）",
         "col_horizon": "期限", "col_clause": "原文", "col_section": "章节", "col_promise": "兑现情况",
-        "promise_met": "已完成", "promise_missed": "未完成", "promise_not_reported": "未报告",
+        **{f"promise_{k}": v for k, v in PROMISE_LABELS.items()},
         "open_row": "查看原文",
         "no_match": "没有符合条件的记录：换个关键词，或把类型、章节、报告、兑现情况改回「全部」。",
         "ledger_place": "地区各年台账", "ledger_caption": "{place}各年目标与兑现情况（{n} 项指标）",
@@ -131,10 +132,10 @@ TEXT: dict[str, dict[str, str]] = {
         "gone": "This record is no longer listed; please reload the page.",
         "table_caption": "Targets and achievements ({n} rows); click a row to read its source, a column name to sort",
         "sort_by": "Sort by this column (again: reverse)",
-        "kind_all": "All", "kind_target": "Target", "kind_achievement": "Achievement",
+        "kind_all": "All", **{f"kind_{k}": v for k, v in KIND_LABELS_EN.items()},
         "col_kind": "Kind", "col_metric": "Metric", "col_figure": "Figure", "col_paired": "Compare (5 years / this year)",
         "col_horizon": "Horizon", "col_clause": "Clause", "col_section": "Section", "col_promise": "Kept?",
-        "promise_met": "Met", "promise_missed": "Missed", "promise_not_reported": "Not reported",
+        **{f"promise_{k}": v for k, v in PROMISE_LABELS_EN.items()},
         "open_row": "Open source",
         "no_match": "No record matches: try another word, or set kind, section, report and status back to «All».",
         "ledger_place": "Ledger of a place", "ledger_caption": "{place}: targets by year and whether they were kept ({n} metrics)",

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rag.core.cache import kept
+from rag.core.errors import RagError
 from rag.core.types import Document, Report
 from rag.genre.postag import tagger
 from rag.genre.text import YEAR
@@ -26,7 +27,7 @@ _KEPT = 4096  # questions and words whose place checks a selector remembers
 
 
 
-class UnknownReport(LookupError):
+class UnknownReport(RagError, LookupError):
     """A filter (document id, region or year) that no report in the corpus matches."""
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.core.errors import RagError
 from rag.core.paths import DATA_DIR
 
 WEIGHTS_PATH = DATA_DIR / "scorer.json"
@@ -67,7 +68,7 @@ class WindowFacts:
 FEATURES: tuple[str, ...] = tuple(f.name for f in fields(WindowFacts))
 
 
-class ScorerError(ValueError):
+class ScorerError(RagError, ValueError):
     """A weights file that does not fit this code (other version or features)."""
 
 

@@ -8,7 +8,7 @@ from fastapi import Depends, Path, Query, Request
 
 from rag.answer.selection import UnknownReport
 from rag.api.errors import ApiError
-from rag.commitments.extract import Commitment
+from rag.commitments.record import Commitment
 from rag.pipeline import Pipeline
 
 

@@ -14,7 +14,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from rag.answer.selection import UnknownReport
-from rag.commitments.extract import PROMISE_LABELS, filter_commitments
+from rag.commitments.labels import PROMISE_LABELS
+from rag.commitments.render import filter_commitments
 from rag.pipeline import Pipeline
 
 INSTRUCTIONS = (
@@ -30,8 +31,9 @@ ASK = (
     "year. Use this for facts, figures, targets (目标) and achievements (成绩)."
 )
 SEARCH = (
-    "Search the reports' sentences (检索报告原文) and return the best-matching passages ranked, with report, section and "
-    "character offsets. Use it to read around a topic or to gather evidence yourself; prefer ask for a direct answer."
+    "Search the reports' sentences (检索报告原文) and return the best-matching passages ranked, with report, section "
+    "and character offsets. "
+    "Use it to read around a topic or to gather evidence yourself; prefer ask for a direct answer."
 )
 LIST_REPORTS = (
     "List the loaded reports (报告目录): id, title, place (地区), level (级别: 国务院/省/市/县), plan year (年度) "

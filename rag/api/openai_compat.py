@@ -187,6 +187,7 @@ def completion(model: str, text: str, extra: dict, cid: str | None = None) -> di
             **extra}
 
 
-def chunk(cid: str, model: str, created: int, delta: dict, finish: str | None = None, extra: dict | None = None) -> dict:
+def chunk(cid: str, model: str, created: int, delta: dict, finish: str | None = None,
+          extra: dict | None = None) -> dict:
     return {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}], **(extra or {})}

@@ -14,11 +14,14 @@ import csv
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
-from rag.commitments.extract import PROMISE_LABELS, Commitment, similarity
+from rag.commitments.labels import PROMISE_LABELS
 from rag.commitments.promises import PromiseTracker
+from rag.commitments.record import Commitment
 from rag.core.types import Report
+from rag.genre.paraphrase import similarity
 
 #: metrics of two years join one ledger row at this likeness (bigram similarity, with or without verbs)
 ROW_SIMILARITY = 0.6
@@ -26,15 +29,19 @@ ROW_SIMILARITY = 0.6
 
 @dataclass(frozen=True, slots=True)
 class LedgerCell:
+    """One year of a ledger row: that year's target record, which carries the tracker's verdict
+    (``promise``: met | missed | not_reported, None when no next report judges it; ``promise_rule``;
+    ``outcome_with``; ``outcome_figure``)."""
+
     year: int
-    doc: str
-    target: str  # the target record's id
-    figure: str
-    status: str | None  # met | missed | not_reported; None: no next report to judge it
-    rule: str
-    outcome: str | None = None
-    outcome_doc: str | None = None
-    outcome_figure: str | None = None
+    record: Commitment
+
+    def to_dict(self) -> dict[str, Any]:
+        """The cell as the API gives it: the target's id, figure and fate, and where its outcome is."""
+        c = self.record
+        return {"year": self.year, "doc": c.doc, "target": c.id, "figure": c.figure, "status": c.promise,
+                "rule": c.promise_rule or "", "outcome": c.outcome_with,
+                "outcome_doc": (c.outcome_with or "").rsplit(":", 2)[0] or None, "outcome_figure": c.outcome_figure}
 
 
 @dataclass(slots=True)
@@ -47,7 +54,7 @@ class LedgerRow:
 
     def to_dict(self) -> dict:
         return {"metric": self.metric, "main_target": self.main_target,
-                "cells": {str(y): {k: getattr(c, k) for k in c.__slots__} for y, c in sorted(self.cells.items())}}
+                "cells": {str(y): c.to_dict() for y, c in sorted(self.cells.items())}}
 
 
 @dataclass(slots=True)
@@ -83,18 +90,17 @@ class LedgerBuilder:
         targets.sort(key=lambda c: (not c.main_target, docs[c.doc].year, c.start))
         rows: list[LedgerRow] = []
         for c in targets:
-            year = docs[c.doc].year
-            amount = self.tracker.amount(c)
+            year, amount = docs[c.doc].year, self.tracker.amount(c)
+            if year is None or amount is None:  # both kept above; said again for the type checker
+                continue
             row = self._row_for(rows, c, year, amount.unit, amount.change)
             if row is None:
                 row = LedgerRow(c.metric, c.main_target, unit=amount.unit, change=amount.change)
                 rows.append(row)
-            row.cells[year] = LedgerCell(year, c.doc, c.id, c.figure, c.promise, c.promise_rule or "",
-                                         c.outcome_with, (c.outcome_with or "").rsplit(":", 2)[0] or None,
-                                         c.outcome_figure)
+            row.cells[year] = LedgerCell(year, c)
         if promise:
-            rows = [r for r in rows if any(cell.status == promise for cell in r.cells.values())]
-        return Ledger(region, sorted({r.year for r in docs.values()}), rows)
+            rows = [r for r in rows if any(cell.record.promise == promise for cell in r.cells.values())]
+        return Ledger(region, sorted({r.year for r in docs.values() if r.year}), rows)
 
     def _row_for(self, rows: list[LedgerRow], c: Commitment, year: int, unit: str, change: bool) -> LedgerRow | None:
         best, score = None, ROW_SIMILARITY
@@ -120,8 +126,9 @@ def ledger_csv(ledger: Ledger, lang: str = "zh") -> bytes:
         cells = []
         for y in ledger.years:
             c = row.cells.get(y)
-            cells += [c.figure, PROMISE_LABELS.get(c.status or "", "") if lang != "en" else (c.status or ""),
-                      c.rule] if c else ["", "", ""]
+            status = c.record.promise or "" if c else ""
+            cells += [c.record.figure, PROMISE_LABELS.get(status, "") if lang != "en" else status,
+                      c.record.promise_rule or ""] if c else ["", "", ""]
         w.writerow([row.metric, *cells])
     return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")
 
@@ -186,18 +193,21 @@ def render_chart(points: Sequence[ChartPoint], metric: str, fmt: str = "svg") ->
     plt.rcParams["svg.fonttype"] = "none"
     fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(points) + 2), 3.6), dpi=110)
     xs = range(len(points))
-    for i, p in zip(xs, points):
+    for i, p in enumerate(points):
         t = ax.bar(i - 0.2, p.target_value, 0.38, color=_COLOURS["target"])[0]
         o = ax.bar(i + 0.2, p.outcome_value, 0.38, color=_COLOURS.get(p.status, _COLOURS["met"]))[0]
         t.set_url(citation_url(p.target))
         o.set_url(citation_url(p.outcome))
         t.set_gid(f"target-{i}")
         o.set_gid(f"outcome-{i}")
-    ax.set_xticks(list(xs), [p.label for p in points], rotation=30 if len(points) > 6 else 0, ha="right" if len(points) > 6 else "center")
+    crowded = len(points) > 6
+    ax.set_xticks(list(xs), [p.label for p in points], rotation=30 if crowded else 0,
+                  ha="right" if crowded else "center")
     ax.set_title(f"{metric}：目标与实际 / target and outcome")
     from matplotlib.patches import Patch
 
-    ax.legend(handles=[Patch(color=_COLOURS["target"], label="目标 target"), Patch(color=_COLOURS["met"], label="完成 met"),
+    ax.legend(handles=[Patch(color=_COLOURS["target"], label="目标 target"),
+                       Patch(color=_COLOURS["met"], label="完成 met"),
                        Patch(color=_COLOURS["missed"], label="未完成 missed")], fontsize="small", loc="best")
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()

@@ -15,10 +15,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from rag.commitments.extract import Commitment, CommitmentExtractor, similarity
+from rag.commitments.record import Commitment
 from rag.core.types import Document, Report
 from rag.genre.lexicon import Lexicon
-from rag.genre.text import NUMBER
+from rag.genre.paraphrase import similarity
 
 STATUSES = ("met", "missed", "not_reported")
 #: two targets this alike measure one indicator and may share an outcome
@@ -77,7 +77,6 @@ class PromiseTracker:
         self.texts: Mapping[str, str] = {}
         self.magnitudes: dict[str, float] = d["units"]["magnitudes"]
         self.same_units: dict[str, str] = d["units"]["same"]
-        self._tail = CommitmentExtractor(self.lexicon).rules.tail  # the tracker's own reading of a figure's unit
 
     def _measure(self, value: str, unit: str, before: str, text: str = "") -> Amount:
         base, factor = unit, 1.0
@@ -87,7 +86,7 @@ class PromiseTracker:
         if base in self.magnitudes and base == unit:  # a bare magnitude ("10.73万"): the count itself
             factor, base = self.magnitudes[base], ""
         change = self._change.search(before)
-        falling = bool(change) and any(change.group().startswith(w) for w in self.falling_words)
+        falling = change is not None and any(change.group().startswith(w) for w in self.falling_words)
         return Amount(float(value) * factor, self.same_units.get(base, base), bool(change), text, falling)
 
     def amount(self, c: Commitment) -> Amount | None:
@@ -95,16 +94,15 @@ class PromiseTracker:
         («两位数增长») as the change it means at least."""
         if c.value is None or not c.unit:
             word = next((w for w in self.figure_words if w in (c.qualifier or "")), None)
-            return Amount(self.figure_words[word], "%", True, c.qualifier or "") if word and c.kind == "target" else None
+            if word is None or c.kind != "target":
+                return None
+            return Amount(self.figure_words[word], "%", True, c.qualifier or "")
         return self._measure(c.value, c.unit, self.lead(c), c.figure)
 
     def figure_of(self, text: str) -> Amount | None:
         """The first figure with a unit in ``text`` (a cited clause), read like a record's."""
-        for m in NUMBER.finditer(text):
-            t = self._tail.match(text, m.end())
-            if t:
-                return self._measure(m.group(), t.group("unit"), text[: m.start()], text[m.start() : t.end()])
-        return None
+        f = self.lexicon.figures.first(text)
+        return None if f is None else self._measure(f.value, f.unit, text[: f.start], text[f.start : f.end])
 
     def object_of(self, metric: str) -> str:
         """The metric without the verbs it starts with: what was built, not that it was built."""
@@ -244,13 +242,14 @@ class PromiseTracker:
                 achievements.setdefault(c.doc, []).append(c)
         pending: list[tuple[Commitment, list[tuple[float, int, Commitment]], list[Commitment]]] = []
         for t in items:
-            r = reports.get(t.doc)
-            if t.kind != "target" or r is None or not r.year or self.amount(t) is None or self.long_range(t):
+            report = reports.get(t.doc)
+            if t.kind != "target" or report is None or not report.year or self.amount(t) is None \
+                    or self.long_range(t):
                 continue
-            later = by_place_year.get((r.region, r.year + 1))
-            if not r.region or not later:
+            later = by_place_year.get((report.region, report.year + 1))
+            if not report.region or not later:
                 continue
-            horizons = {str(r.year), *self.last_year_horizons}
+            horizons = {str(report.year), *self.last_year_horizons}
             pool = [a for doc in later for a in achievements.get(doc, []) if a.horizon in horizons]
             scored = sorted(((self.likeness(t, a), -a.start, a) for a in pool
                              if not self.multi_year(a) and self.comparable(t, a)), key=lambda s: s[:2], reverse=True)

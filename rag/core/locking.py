@@ -12,8 +12,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from rag.core.errors import RagError
 
-class IndexBusy(RuntimeError):
+
+class IndexBusy(RagError, RuntimeError):
     """Another build held the folder for longer than we were willing to wait."""
 
 

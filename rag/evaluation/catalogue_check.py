@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from rag.core.errors import RagError
 from rag.core.types import Report
 from rag.genre.gazetteer import Gazetteer, default_gazetteer
 from rag.genre.lexicon import Lexicon
@@ -26,11 +27,11 @@ FIELDS = ("region", "level", "year")
 _NEUTRAL = "report"
 
 
-class LayoutMismatch(ValueError):
+class LayoutMismatch(RagError, ValueError):
     """A file the layout gives no truth for (``README.md`` beside the folders); named, never dropped."""
 
 
-class CatalogueCheckError(ValueError):
+class CatalogueCheckError(RagError, ValueError):
     """Bad input to the check (no folder, unknown layout); bilingual."""
 
 
@@ -42,7 +43,8 @@ class Truth:
 
 
 class Layout(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...  # read-only: FolderLayout is a frozen dataclass
 
     def truth(self, relative: Path) -> Truth: ...
 

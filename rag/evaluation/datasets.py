@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.core.errors import RagError
 from rag.core.types import Document, Unit
 from rag.evaluation.metrics import Span, find_spans, relevant_units
 from rag.genre.text import LINE_ENDS
@@ -24,7 +25,7 @@ _SENTENCE_END = re.compile(f"[{LINE_ENDS}]|\\.(?=\\s)")  # and an English full s
 _QREL_SPLITS = ("test", "dev", "validation", "train")
 
 
-class DatasetError(ValueError):
+class DatasetError(RagError, ValueError):
     """A dataset the user must fix; the message is bilingual and names the file and line."""
 
 

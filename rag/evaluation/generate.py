@@ -23,7 +23,7 @@ from rag.evaluation.datasets import EvalDataset, EvalItem
 from rag.genre.lexicon import Lexicon
 
 if TYPE_CHECKING:
-    from rag.commitments.extract import Commitment
+    from rag.commitments.record import Commitment
     from rag.core.types import Document
 
 

@@ -18,14 +18,19 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from rag.commitments.extract import Commitment, CommitmentExtractor, similarity
+from rag.commitments.extract import CommitmentExtractor
 from rag.commitments.promises import STATUSES, PromiseTracker, track
+from rag.commitments.record import Commitment
+from rag.core.errors import RagError
 from rag.core.types import Document
 from rag.genre.lexicon import Lexicon
+from rag.genre.paraphrase import similarity
 from rag.genre.text import NUMBER
 from rag.ingest.corpus import CorpusError, CorpusLoader
 from rag.ingest.corpus import plan_year as plan_year_of
@@ -34,7 +39,7 @@ _FIELDS = ("doc", "next_doc", "metric", "target", "target_offsets", "status")
 _MARKUP = re.compile(r"[*#]")
 
 
-class GoldError(ValueError):
+class GoldError(RagError, ValueError):
     """A gold file the user must fix; bilingual, naming the file and line."""
 
 
@@ -62,17 +67,16 @@ def _row(d: object, where: str) -> GoldRow:
         raise GoldError(f"{where} 未知 status {d['status']!r}（可选 {'/'.join(STATUSES)}） / "
                         f"{where} unknown status {d['status']!r}")
 
-    def offsets(v: object, name: str) -> tuple[int, int] | None:
-        if v is None:
-            return None
+    def offsets(v: object, name: str) -> tuple[int, int]:
         if not (isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) for x in v) and 0 <= v[0] <= v[1]):
             raise GoldError(f"{where} {name} 应为 [起点, 终点] / {where} {name} must be [start, end]")
         return v[0], v[1]
 
+    outcome = None if d.get("outcome_offsets") is None else offsets(d["outcome_offsets"], "outcome_offsets")
     return GoldRow(d["doc"], d["next_doc"], str(d["metric"]), str(d["target"]),
                    offsets(d["target_offsets"], "target_offsets"), d["status"],
                    None if d.get("outcome") is None else str(d["outcome"]),
-                   offsets(d.get("outcome_offsets"), "outcome_offsets"), str(d.get("kind") or "other"), where)
+                   outcome, str(d.get("kind") or "other"), where)
 
 
 def load_gold(path: Path) -> list[GoldRow]:
@@ -121,28 +125,30 @@ def _number(s: str) -> float | None:
     return float(m.group()) if m else None
 
 
+#: what is counted per pair, summed over pairs and written to promises.json in this order. bad_outcomes:
+#: a five-year figure, a next-year target or another report taken for an outcome; outcome_spans: gold
+#: outcomes with offsets whose record the tracker chose; outcome_agree: those the tracker's outcome overlaps.
+COUNTS = ("targets", "found", "status_right", "missed", "missed_flagged", "false_missed", "bad_outcomes",
+          "outcome_spans", "outcome_agree")
+
+
 @dataclass
 class PairScore:
+    """The counts (``COUNTS``) of one pair of reports, and what went wrong, row by row."""
+
     doc: str
     next_doc: str
-    targets: int = 0
-    found: int = 0
-    status_right: int = 0
-    missed: int = 0
-    missed_flagged: int = 0
-    false_missed: int = 0
-    bad_outcomes: int = 0  # a five-year figure, a next-year target or another report taken for an outcome
-    outcome_spans: int = 0  # gold outcomes with offsets whose record the tracker chose
-    outcome_agree: int = 0
+    n: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
 
     def rates(self) -> dict[str, float]:
-        n = max(self.targets, 1)
-        return {"found": self.found / n, "status": self.status_right / n,
-                "missed_flagged": self.missed_flagged / self.missed if self.missed else 1.0}
+        n = self.n
+        return {"found": n["found"] / max(n["targets"], 1), "status": n["status_right"] / max(n["targets"], 1),
+                "missed_flagged": n["missed_flagged"] / n["missed"] if n["missed"] else 1.0}
 
-    def to_dict(self) -> dict:
-        return {**asdict(self), **{f"{k}_rate": round(v, 4) for k, v in self.rates().items()}}
+    def to_dict(self) -> dict[str, Any]:
+        return {"doc": self.doc, "next_doc": self.next_doc, **{k: self.n[k] for k in COUNTS},
+                "problems": self.problems, **{f"{k}_rate": round(v, 4) for k, v in self.rates().items()}}
 
 
 class PromiseScorer:
@@ -178,24 +184,25 @@ class PromiseScorer:
         track(items, [doc, nxt], self.tracker)
         by_id = {c.id: c for c in items}
         targets = [c for c in items if c.doc == doc.id and c.kind == "target"]
-        score = PairScore(doc_name, next_name, targets=len(rows))
+        score = PairScore(doc_name, next_name, Counter(targets=len(rows)))
+        n = score.n
         used: set[str] = set()
         for row in rows:
             c = self._match(row, raw, doc.text, targets, used)
-            score.missed += row.status == "missed"
+            n["missed"] += row.status == "missed"
             if c is None:
                 score.problems.append(f"未找到 / not found: {row.metric} {row.target}")
                 continue
             used.add(c.id)
-            score.found += 1
+            n["found"] += 1
             got = c.promise or "—"
             if got == row.status:
-                score.status_right += 1
+                n["status_right"] += 1
             else:
                 score.problems.append(f"状态 / status {row.metric} {row.target}: {got} ≠ {row.status}"
                                       + (f"（{c.outcome_figure}）" if c.outcome_figure else ""))
-            score.missed_flagged += row.status == "missed" and got == "missed"
-            score.false_missed += row.status != "missed" and got == "missed"
+            n["missed_flagged"] += row.status == "missed" and got == "missed"
+            n["false_missed"] += row.status != "missed" and got == "missed"
             outcome = by_id.get(c.outcome_with or "")
             if outcome is not None:
                 self._check_outcome(score, row, outcome, doc, nxt, next_raw)
@@ -226,26 +233,24 @@ class PromiseScorer:
         if outcome.doc != nxt.id or period is None or period.scope != "review" or \
                 self.tracker.multi_year(outcome) or (year and outcome.horizon not in
                                                      {str(year), *self.tracker.last_year_horizons}):
-            score.bad_outcomes += 1
+            score.n["bad_outcomes"] += 1
             score.problems.append(f"非当年成绩 / not an outcome of year N: {row.metric} ← {outcome.clause}")
         if row.outcome_offsets is not None:
-            score.outcome_spans += 1
+            score.n["outcome_spans"] += 1
             span = locate(next_raw, nxt.text, row.outcome_offsets)
             if span and outcome.start < span[1] and span[0] < outcome.end:
-                score.outcome_agree += 1
+                score.n["outcome_agree"] += 1
 
 
 def summary_table(scores: list[PairScore]) -> str:
     """One line per pair and a total line, for the terminal."""
     head = "pair | targets | found | status | missed flagged | false missed | bad outcomes | outcome spans"
     lines = [head, "-" * len(head)]
-    total = PairScore("all", "", **{k: sum(getattr(s, k) for s in scores) for k in
-                                   ("targets", "found", "status_right", "missed", "missed_flagged", "false_missed",
-                                    "bad_outcomes", "outcome_spans", "outcome_agree")})
+    total = PairScore("all", "", Counter({k: sum(s.n[k] for s in scores) for k in COUNTS}))
     for s in [*scores, total]:
-        r = s.rates()
+        r, n = s.rates(), s.n
         name = f"{s.doc} → {s.next_doc}" if s.next_doc else s.doc
-        lines.append(f"{name} | {s.targets} | {s.found} ({r['found']:.1%}) | {s.status_right} ({r['status']:.1%}) | "
-                     f"{s.missed_flagged}/{s.missed} | {s.false_missed} | {s.bad_outcomes} | "
-                     f"{s.outcome_agree}/{s.outcome_spans}")
+        lines.append(f"{name} | {n['targets']} | {n['found']} ({r['found']:.1%}) | "
+                     f"{n['status_right']} ({r['status']:.1%}) | {n['missed_flagged']}/{n['missed']} | "
+                     f"{n['false_missed']} | {n['bad_outcomes']} | {n['outcome_agree']}/{n['outcome_spans']}")
     return "\n".join(lines)

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
+from rag.core.errors import RagError
 from rag.core.paths import DATA_DIR
 from rag.core.types import Citation
 
@@ -45,7 +46,7 @@ PROMPT_WITH_CONTEXT = ("只依据下面的资料回答问题，答案简洁，�
 PROMPT_WITHOUT_CONTEXT = "回答下面的问题，答案简洁，直接给出所问的内容。不知道时，只输出：{refusal}"
 
 
-class SystemSpecError(ValueError):
+class SystemSpecError(RagError, ValueError):
     """A ``--system`` spec or template the user must fix; the message is bilingual."""
 
 

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from rag.core.errors import RagError
 from rag.core.paths import DATA_DIR
 
 #: endings stripped to give the name a report writes without them (成都 of 成都市)
 _ENDINGS = ("特别行政区", "自治区", "自治州", "地区", "省", "市", "盟")
 
 
-class GazetteerError(ValueError):
+class GazetteerError(RagError, ValueError):
     """The gazetteer file is malformed; bilingual, names the line."""
 
 

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+from rag.core.errors import RagError
 from rag.core.paths import DATA_DIR
 from rag.genre.text import CN_NUMERAL, YEAR, FigureReader, contains_word
 
@@ -29,7 +30,7 @@ def pattern(source: str) -> re.Pattern[str]:
     return re.compile(source.replace("{n}", _NUMERAL))
 
 
-class LexiconError(ValueError):
+class LexiconError(RagError, ValueError):
     """A data file is missing, malformed or defines a table twice."""
 
 
@@ -105,8 +106,7 @@ class Lexicon:
         self.review_default: str = sections["review_default"]
         self.plan_default: str = sections["plan_default"]
         self.kinds = {name: _kind(name, row) for name, row in tables["kinds"].items()}
-        figures = tables["figures"]
-        self.figures = FigureReader([*figures["units"], *figures["answer_units"]])
+        self.figures = FigureReader(tables["figures"])
 
     @classmethod
     def load(cls, data_dir: Path = DATA_DIR) -> Lexicon:
@@ -128,8 +128,8 @@ class Lexicon:
     # --- sections -------------------------------------------------------------------------
     def heading_scope(self, title: str, plan_year: int | None = None) -> Scope | None:
         """What one heading says: review when it uses review wording (review wins over plan
-        wording in the same heading), plan for plan wording or a year >= the plan year, review for earlier years only; nothing
-        for the report's own title."""
+        wording in the same heading), plan for plan wording or a year >= the plan year, review for
+        earlier years only; nothing for the report's own title."""
         if self.names_report(title):
             return None
         if any(w in title for w in self._review):

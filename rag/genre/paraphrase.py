@@ -15,7 +15,10 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 from rag.core.paths import DATA_DIR
-from rag.genre.text import HAN_RUN
+from rag.genre.text import HAN_RUN, char_bigrams
+
+#: left out before metrics are compared: spaces, quotes, brackets and clause punctuation
+_PUNCTUATION = re.compile(r"[\s“”‘’\"'《》（）()、，,。；;：:]")
 
 
 def _rows(path: Path) -> list[tuple[list[str], list[str]]]:
@@ -35,8 +38,15 @@ def bigrams(text: str) -> set[str]:
     """Character bigrams of the CJK runs of ``text`` (a single character counts as itself)."""
     grams: set[str] = set()
     for run in HAN_RUN.findall(text):
-        grams |= {run[i:i + 2] for i in range(len(run) - 1)} if len(run) > 1 else {run}
+        grams |= char_bigrams(run) if len(run) > 1 else {run}
     return grams
+
+
+def similarity(a: str, b: str) -> float:
+    """Character-bigram Jaccard, punctuation left out: robust to the verb and word-order variation
+    between a report's parts (新增/培育国家高新技术企业) and between a question and a metric."""
+    x, y = char_bigrams(_PUNCTUATION.sub("", a)), char_bigrams(_PUNCTUATION.sub("", b))
+    return len(x & y) / len(x | y) if x and y else 0.0
 
 
 def bigram_coverage(topic: str, text: str) -> float:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 # --- punctuation classes ---------------------------------------------------------------------
 SENTENCE_ENDS = "。！？!?"  # a sentence ends here; "…" and "；" do not end one
@@ -42,6 +44,20 @@ DIGIT = re.compile(r"\d")
 #: a run of Chinese characters
 HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 WHITESPACE = re.compile(r"\s+")
+
+#: a figure in digits, or a count in Chinese numerals with its classifier («三件», «两项»)
+_FIGURE_MARK = re.compile(r"\d|[一二三四五六七八九十两百千万]+[件项个条所家类方座批名位次倍成]")
+
+
+def states_figure(text: str) -> bool:
+    """Whether ``text`` states any figure: a digit, or a count in Chinese numerals (三件, 两项)."""
+    return _FIGURE_MARK.search(text) is not None
+
+
+def char_bigrams(text: str) -> set[str]:
+    """Every pair of neighbouring characters: the unit of the genre's fuzzy matching of names,
+    which sees 贸易往来 in 经贸往来 and one metric under two verbs."""
+    return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
 def chinese_number(s: str) -> int:
@@ -93,16 +109,54 @@ def has_figure_in(text: str, measure: str) -> bool:
     return any(m in text for m in _measure_marks(measure)) and _figure_in(measure).search(text) is not None
 
 
-class FigureReader:
-    """Figures with their units as an answer states them (``7%``, ``33.16万人``, ``第4位``), so a
-    generated figure can be looked up in its source. Compiled once from the lexicon's units."""
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One figure of a report's clause: ``超300亿元``, ``6万人以上``, ``170余个``; offsets into the text."""
 
-    def __init__(self, units: Iterable[str]) -> None:
-        measure = "|".join(map(re.escape, sorted(set(units), key=len, reverse=True)))
+    start: int  # including a pre-qualifier (超, 不低于)
+    num_start: int
+    end: int  # including a post-qualifier (以上, 左右)
+    value: str
+    unit: str
+    qualifier: str | None
+
+
+def is_figure_number(text: str, m: re.Match[str]) -> bool:
+    """Whether a ``NUMBER`` match is a figure's number, not a name's or an ordinal's: not right
+    after a Latin letter (PM2.5, G20) or 第 (第3批)."""
+    before = text[m.start() - 1] if m.start() else ""
+    return not (before == "第" or (before.isascii() and before.isalpha()))
+
+
+class FigureReader:
+    """Figures with their units as the genre writes them, compiled once from the lexicon's
+    ``[figures]`` table: as an answer states them (``7%``, ``33.16万人``, ``第4位``: ``find`` and
+    ``source_text``, so a generated figure can be looked up in its source), and as a report's
+    clause does (number, approximation mark, magnitude, unit and qualifiers: ``figures``, which
+    the commitments tracker and the promise tracker read)."""
+
+    def __init__(self, table: Mapping[str, Any]) -> None:
+        answer = [*table["units"], *table["answer_units"]]
+        measure = "|".join(map(re.escape, sorted(set(answer), key=len, reverse=True)))
         self.figure = re.compile(rf"第?\d+(?:\.\d+)?(?:[万亿千]*(?:{measure}))?")
         self.cn_figure = re.compile(rf"(第?)([{CN_NUMERAL}]+)(?=[万亿千]*(?:{measure}))")
         self.cn_rank = re.compile(rf"第([{CN_NUMERAL}]+)(?=[位名])")
+        #: qualifiers before the number (longest first) with their display form: 超过 → 超, 不低于 → 以上
+        self.pre_qualifiers: list[tuple[str, str]] = sorted(table["pre_qualifiers"].items(), key=lambda kv: -len(kv[0]))
+        self.post_qualifiers: list[str] = sorted(table["post_qualifiers"], key=len, reverse=True)
+        self.units: list[str] = table["units"]
+        self.magnitudes = "".join(table["magnitudes"])
+        self.percent_units = frozenset(table["percent_units"])
+        self.approx_marks = frozenset(table["approx_marks"])
+        #: qualifiers displayed before the figure (超300亿元), not after it (6万人以上)
+        self.shown_before = frozenset(table["pre_qualifiers"].values()) - set(table["post_qualifiers"])
+        units = "|".join(map(re.escape, sorted(table["units"], key=len, reverse=True)))
+        bare = "|".join(map(re.escape, table["bare_magnitudes"]))
+        posts = "|".join(map(re.escape, self.post_qualifiers))
+        self.tail = re.compile(rf"(?P<approx>[{''.join(table['approx_marks'])}])?"
+                               rf"(?P<unit>[{self.magnitudes}]{{0,2}}(?:{units})|{bare})(?P<post>{posts})?")
 
+    # --- as an answer states them -------------------------------------------------------------
     def source_text(self, text: str) -> str:
         """A source as figures are looked up in it: normalised, Chinese numerals before a unit as digits."""
         return self.cn_figure.sub(lambda m: m.group(1) + str(chinese_number(m.group(2))), normalize_figures(text))
@@ -112,6 +166,92 @@ class FigureReader:
         Chinese numerals (``第四位``) counts as ``第4位``."""
         text = self.cn_rank.sub(lambda m: f"第{chinese_number(m.group(1))}", text)
         return list(dict.fromkeys(m.group() for m in self.figure.finditer(text)))
+
+    # --- as a report's clause writes them -----------------------------------------------------
+    def numbers(self, text: str, a: int = 0, b: int | None = None) -> Iterator[re.Match[str]]:
+        """The figure numbers of ``text[a:b]`` (``is_figure_number``)."""
+        return (m for m in NUMBER.finditer(text, a, len(text) if b is None else b) if is_figure_number(text, m))
+
+    def figures(self, text: str, a: int, b: int) -> list[Figure]:
+        """Every number of ``text[a:b]`` with a unit after it, read with its qualifiers; a number
+        inside quotes or a title opened in the clause (“…”, 《…》) names something, it is no figure."""
+        out: list[Figure] = []
+        for m in self.numbers(text, a, b):
+            t = self.tail.match(text, m.end(), b)
+            if not t or _inside_quotes(text, a, m.start()):
+                continue
+            start, qualifier = m.start(), None
+            for word, shown in self.pre_qualifiers:
+                if text[max(a, m.start() - len(word)) : m.start()] == word:
+                    start, qualifier = m.start() - len(word), shown
+                    break
+            if t.group("post"):
+                qualifier = t.group("post")
+            elif t.group("approx") and qualifier is None:
+                qualifier = t.group("approx")
+            out.append(Figure(start, m.start(), t.end(), m.group(), t.group("unit"), qualifier))
+        return out
+
+    def first(self, text: str) -> Figure | None:
+        """The first number with a unit in ``text`` (a cited clause), qualifiers left out."""
+        for m in NUMBER.finditer(text):
+            t = self.tail.match(text, m.end())
+            if t:
+                return Figure(m.start(), m.start(), t.end(), m.group(), t.group("unit"), None)
+        return None
+
+    def before_final(self, text: str) -> str:
+        """``text`` without the figure it ends with, pre-qualifier included: ``工业企业营收超100亿元``
+        → ``工业企业营收``; ``text`` itself when it ends with none."""
+        for m in self.numbers(text):
+            tail = self.tail.match(text, m.end())
+            if tail and tail.end() == len(text):
+                head = text[: m.start()]
+                for w, _ in self.pre_qualifiers:
+                    if head.endswith(w):
+                        return head[: -len(w)]
+                return head
+        return text
+
+    def only_wording(self, text: str) -> bool:
+        """Whether ``text`` is only a figure's wording (``超亿元``, ``超50亿元``): it names no thing."""
+        rest = "".join(text[i:j] for i, j in _gaps(text, self.numbers(text)))
+        for w in sorted([*(w for w, _ in self.pre_qualifiers), *self.post_qualifiers, *self.units],
+                        key=len, reverse=True):
+            rest = rest.replace(w, "")
+        return not rest.strip(TRIM + self.magnitudes)
+
+    def unit_base(self, unit: str | None) -> str:
+        """The unit without its magnitude, every percentage as "%": what makes two figures comparable."""
+        if not unit:
+            return ""
+        return "%" if unit in self.percent_units else unit.lstrip(self.magnitudes)
+
+    def written(self, value: str | None, unit: str | None, qualifier: str | None) -> str:
+        """A figure as the report writes it: ``6万人以上``, ``超300亿元``, ``170余个`` (the mark
+        between number and unit); without a number, the qualitative qualifier (两位数)."""
+        if value is None:
+            return qualifier or ""
+        q = qualifier or ""
+        if q in self.approx_marks:
+            return f"{value}{q}{unit or ''}"
+        pre = q if q in self.shown_before else ""
+        post = "" if pre else q
+        return f"{pre}{value}{unit or ''}{post}"
+
+
+def _inside_quotes(text: str, lo: int, pos: int) -> bool:
+    seg = text[lo:pos]
+    return seg.count("“") > seg.count("”") or seg.count("《") > seg.count("》")
+
+
+def _gaps(text: str, matches: Iterable[re.Match[str]]) -> Iterator[tuple[int, int]]:
+    """The spans of ``text`` between ``matches``."""
+    cur = 0
+    for m in matches:
+        yield cur, m.start()
+        cur = m.end()
+    yield cur, len(text)
 
 
 # --- spans -----------------------------------------------------------------------------------

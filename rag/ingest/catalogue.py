@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from rag.core.errors import RagError
 from rag.core.types import Document, Report
 from rag.genre.gazetteer import Gazetteer, default_gazetteer
 from rag.genre.lexicon import Lexicon
@@ -69,7 +70,7 @@ def _place_tags() -> dict[str, str]:
     return jieba.posseg.dt.word_tag_tab
 
 
-class CatalogueError(ValueError):
+class CatalogueError(RagError, ValueError):
     """Front matter that cannot be read (a year that is not a year); bilingual, names the file."""
 
 

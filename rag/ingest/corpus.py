@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from rag.core.errors import RagError
 from rag.core.types import Document, Section, SkippedFile
 from rag.genre.headings import HEADING_RANK, HEADING_STYLES, UNNUMBERED_PART
 from rag.genre.lexicon import Lexicon
@@ -39,7 +40,7 @@ _CLAUSE_END = "，；;,"
 MAX_TITLE_CHARS = 40
 
 
-class CorpusError(ValueError):
+class CorpusError(RagError, ValueError):
     """A corpus problem a user must fix; the message is bilingual and names the file."""
 
 

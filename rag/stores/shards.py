@@ -15,10 +15,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.core.errors import RagError
+
 STATE = "shards.json"
 
 
-class ShardError(ValueError):
+class ShardError(RagError, ValueError):
     """A ``--shard`` value that is not ``i/n`` with 1 ≤ i ≤ n; the message is bilingual."""
 
 

@@ -1,32 +1,42 @@
 """What every answer producer shares: the ``Composer`` protocol, citation numbering, and the one
 way a refusal is worded.
 
-The pipeline chains composers: the first whose ``run`` returns an ``Answer`` answers, so a new
-producer (a tracker of promises, a cross-report comparer) is one class placed in the chain.
+The pipeline chains composers (``ComposerChain``): the first whose ``run`` returns an ``Answer``
+answers, so a new producer (an LLM's, a cross-report comparer) is one class placed in the chain;
+the report router runs the same chain once per report of a question over several.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Generator, Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Collection, Generator, Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from rag.answer.query import QueryPart
 from rag.core.types import Answer, Citation, ScoredUnit, SectionRef
+
+if TYPE_CHECKING:
+    from rag.commitments.record import Commitment
 
 #: a citation number in an answer's text, «[2]»: composers renumber them, the page turns them into buttons
 CITATION_MARK = re.compile(r"\[(\d+)\]")
 
 Hits = Sequence[Sequence[ScoredUnit]]  # retrieval hits, one list per question part
+#: the reports each question part may be answered from (None: every report); empty: every report for all
+PartDocs = Sequence[Collection[str] | None]
 
 
 @runtime_checkable
 class Composer(Protocol):
-    """Answers a question from its parts and their hits, or returns None to pass it on."""
+    """Answers a question from its parts and their hits, or returns None to pass it on.
+    ``documents`` are the reports each part was scoped to: hits come from them already, while a
+    composer answering from its own records (the commitments tracker) needs them to stay inside."""
 
     name: str
 
-    def run(self, question: str, parts: list[QueryPart], hits: Hits) -> Answer | None: ...
+    def run(self, question: str, parts: list[QueryPart], hits: Hits, *, documents: PartDocs = ()) -> Answer | None:
+        ...
 
 
 @runtime_checkable
@@ -34,23 +44,75 @@ class StreamingComposer(Composer, Protocol):
     """A composer that can also yield ``{"type": "delta", "text": …}`` pieces as they arrive and
     then return what ``run`` would."""
 
-    def stream(self, question: str, parts: list[QueryPart], hits: Hits) -> Generator[dict, None, Answer | None]: ...
+    def stream(self, question: str, parts: list[QueryPart], hits: Hits, *,
+               documents: PartDocs = ()) -> Generator[dict, None, Answer | None]: ...
+
+
+class ComposerChain:
+    """Composers tried in order: the first that returns an answer answers, and when every one
+    passes, the refusal. The pipeline runs the one chain over one report's hits, and the report
+    router runs it once per report of a question over several."""
+
+    name = "chain"
+
+    def __init__(self, composers: Sequence[Composer]) -> None:
+        self.composers = tuple(composers)
+
+    def run(self, question: str, parts: list[QueryPart], hits: Hits, *, documents: PartDocs = ()) -> Answer:
+        return returned(self._first(question, parts, hits, documents, streaming=False))
+
+    def stream(self, question: str, parts: list[QueryPart], hits: Hits, *,
+               documents: PartDocs = ()) -> Generator[dict, None, Answer]:
+        """A streaming composer's deltas as they arrive, then the answer ``run`` would give."""
+        return self._first(question, parts, hits, documents, streaming=True)
+
+    def _first(self, question: str, parts: list[QueryPart], hits: Hits, documents: PartDocs, *,
+               streaming: bool) -> Generator[dict, None, Answer]:
+        for composer in self.composers:
+            stream = getattr(composer, "stream", None) if streaming else None
+            answer = (yield from stream(question, parts, hits, documents=documents)) if stream else \
+                composer.run(question, parts, hits, documents=documents)
+            if answer is not None:
+                return answer
+        return refusal(question, parts, hits, composer="none")  # every composer passed: say so rather than fail
+
+
+def returned(events: Generator[dict, None, Answer]) -> Answer:
+    """What a generator that yields nothing (the chain run without streaming) returns."""
+    try:
+        event = next(events)
+    except StopIteration as done:
+        return done.value
+    raise RuntimeError(f"a composer streamed when asked not to: {event!r}")
 
 
 class Citations:
-    """Numbers quoted spans 1..n in first-use order; the same span quoted twice keeps its number."""
+    """Numbers quoted spans 1..n in first-use order; the same span quoted twice keeps its number.
+    The one numbering of an answer's citations, also when answers of several reports are joined."""
 
-    def __init__(self) -> None:
-        self.items: list[Citation] = []
+    def __init__(self, items: Sequence[Citation] = ()) -> None:
+        self.items: list[Citation] = list(items)
 
     def add(self, doc: str, section_id: str, section_path: str, quote: str, start: int, end: int,
             score: float) -> int:
+        return self.keep(Citation(0, doc, section_id, section_path, quote, start, end, round(float(score), 4)))
+
+    def record(self, c: Commitment, score: float = 1.0) -> int:
+        """The number of a tracker record's clause, cited as the record gives it."""
+        return self.add(c.doc, c.section_id, c.section_path, c.clause, c.start, c.end, score)
+
+    def keep(self, citation: Citation) -> int:
+        """The number of ``citation``'s span: the one it got when first cited, else the next."""
         for c in self.items:
-            if (c.doc, c.start, c.end) == (doc, start, end):
+            if (c.doc, c.start, c.end) == (citation.doc, citation.start, citation.end):
                 return c.n
-        self.items.append(Citation(len(self.items) + 1, doc, section_id, section_path, quote, start, end,
-                                   round(float(score), 4)))
+        self.items.append(dataclasses.replace(citation, n=len(self.items) + 1))
         return len(self.items)
+
+    def renumber(self, answer: Answer) -> str:
+        """``answer``'s text with its citations kept in this numbering (its «[2]» may become «[5]»)."""
+        mapping = {c.n: self.keep(c) for c in answer.citations}
+        return CITATION_MARK.sub(lambda m: f"[{mapping.get(int(m.group(1)), int(m.group(1)))}]", answer.answer)
 
 
 def related_sections(hits: Hits, *, per_part: int = 3, most: int = 3, topics: Sequence[str] = ()) -> list[SectionRef]:

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 
-from rag.answer.composers.base import Citations, Hits
+from rag.answer.composers.base import Citations, Hits, PartDocs
 from rag.answer.query import QueryPart
-from rag.commitments.extract import Commitment, filter_commitments, paired_text
+from rag.commitments.record import Commitment
+from rag.commitments.render import filter_commitments, paired_text
 from rag.core.types import Answer
 from rag.genre.lexicon import Lexicon
 from rag.genre.text import tokenize
@@ -87,18 +88,19 @@ class CommitmentComposer:
         return paired_text(c, self._by_id)
 
     def run(self, question: str, parts: list[QueryPart], hits: Hits = (), *,
-            documents: Sequence[Collection[str] | None] = ()) -> Answer | None:
+            documents: PartDocs = ()) -> Answer | None:
         """The matching records of every part, or None when a part is not a listing question or
         matches nothing (the retrieval hits are not needed: the records are the evidence).
         ``documents``: each part's reports, when a question is scoped to some."""
         if not parts or not all(self.wants(p) for p in parts):
             return None
         scoped = list(documents) or [None] * len(parts)
-        found = [self.matches(p, question, d) for p, d in zip(parts, scoped)]
+        found = [self.matches(p, question, d) for p, d in zip(parts, scoped, strict=True)]
         if not all(found):
             return None
         citations = Citations()
-        sentences = [self._sentence(part, matched, question, citations) for part, matched in zip(parts, found)]
+        sentences = [self._sentence(part, matched, question, citations)
+                     for part, matched in zip(parts, found, strict=True)]
         return Answer(question=question, answer=" ".join(sentences), found=True, citations=citations.items,
                       composer=self.name)
 
@@ -107,7 +109,7 @@ class CommitmentComposer:
         shown = matched[: self._max_listed]
         items = []
         for score, c in shown:
-            n = citations.add(c.doc, c.section_id, c.section_path, c.clause, c.start, c.end, score)
+            n = citations.record(c, score)
             paired = self.paired_text(c)
             items.append(f"{c.clause}（{paired}）[{n}]" if paired else f"{c.clause}[{n}]")
         first = shown[0][1]

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.answer.composers.base import Citations, Hits, is_english, refusal_sentence, related_sections
+from rag.answer.composers.base import Citations, Hits, PartDocs, is_english, refusal_sentence, related_sections
 from rag.answer.query import QueryPart
 from rag.answer.window_scorer import WindowFacts, WindowScorer
 from rag.core.cache import kept
@@ -27,6 +27,7 @@ from rag.genre.text import (
     CLAUSE_ENDS,
     DIGIT,
     LINE_ENDS,
+    NUMBER,
     SENTENCE_ENDS,
     TRIM,
     has_figure_in,
@@ -37,7 +38,6 @@ from rag.genre.text import (
 from rag.ingest.corpus import plan_year
 
 _CLAUSE = re.compile(f"[^{CLAUSE_ENDS}{LINE_ENDS}]*[{CLAUSE_ENDS}{LINE_ENDS}]*")  # "、" joins list items, never splits
-_FIGURE = re.compile(r"\d[\d.]*")
 _CLAUSE_CUT = re.compile(f"[{CLAUSE_ENDS}。]")  # the clause a figure sits in
 _ITEM_CUT = re.compile(f"[{CLAUSE_ENDS}。、]")  # ... or its list item
 _CJK_OR_DIGIT = re.compile(r"[\u4e00-\u9fff\d]")
@@ -410,7 +410,7 @@ class ExtractiveComposer:
         ``against``, a figure after a comparison mark in its clause (比去年, 同比); with
         ``increments``, one right after an increment link («标准提高30元», where «提高到670元» is
         the level). A question asking for the level («标准是多少») wants the other window."""
-        figures = list(_FIGURE.finditer(text))
+        figures = list(NUMBER.finditer(text))
         if not figures or not (against or increments):
             return False
         clauses = (_CLAUSE_CUT.split(text[: m.start()])[-1] for m in figures)  # each figure's clause, cut once
@@ -609,7 +609,7 @@ class ExtractiveComposer:
         masked = span
         for w in words:
             masked = masked.replace(w, "\0" * len(w))  # a figure inside a term (PM2.5) is no figure
-        figures = list(_FIGURE.finditer(masked))
+        figures = list(NUMBER.finditer(masked))
         if not figures or not words:
             return True
         for m in figures:
@@ -647,9 +647,9 @@ class ExtractiveComposer:
         return f"{when}：{body}[{n}]" if when and when not in window.text else f"{body}[{n}]"
 
     # --- entry point ----------------------------------------------------------------------
-    def run(self, question: str, parts: list[QueryPart], hits: Hits) -> Answer:
+    def run(self, question: str, parts: list[QueryPart], hits: Hits, *, documents: PartDocs = ()) -> Answer:
         """One sentence per answered part, citing its window; a refusal sentence per part the
-        hits do not cover."""
+        hits do not cover (they come from ``documents`` already)."""
         citations = Citations()
         sentences: list[str] = []
         missing: list[tuple[QueryPart, list[ScoredUnit]]] = []

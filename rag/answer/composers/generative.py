@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from rag.answer.composers.base import Citations, Composer, Hits, refusal
+from rag.answer.composers.base import Citations, Composer, Hits, PartDocs, refusal
 from rag.answer.query import QueryPart
 from rag.core.settings import Settings
 from rag.core.types import Answer, Document, Unit
@@ -348,8 +348,9 @@ class GenerativeComposer:
             citations.add(s.unit.doc_id, s.unit.section_id, s.path, s.text, s.start, s.end, s.score)
         return Answer(question=question, answer=text, found=True, citations=citations.items, composer=self.name)
 
-    def run(self, question: str, parts: list[QueryPart], hits: Hits) -> Answer:
-        """The verified generated answer, or the fallback's with the reason it had to be used."""
+    def run(self, question: str, parts: list[QueryPart], hits: Hits, *, documents: PartDocs = ()) -> Answer:
+        """The verified generated answer, or the fallback's with the reason it had to be used
+        (``hits`` come from ``documents`` already)."""
         sources = self.sources(hits)
         if not sources:
             return self._fall_back(question, parts, hits, "no sources")
@@ -363,7 +364,8 @@ class GenerativeComposer:
             self._slots.release()
         return self._finish(question, parts, raw, sources, hits)
 
-    def stream(self, question: str, parts: list[QueryPart], hits: Hits) -> Generator[dict, None, Answer]:
+    def stream(self, question: str, parts: list[QueryPart], hits: Hits, *,
+               documents: PartDocs = ()) -> Generator[dict, None, Answer]:
         """Yields ``{"type": "delta", "text": …}`` as tokens arrive (citations already renumbered),
         then returns what ``run`` would: the verified answer or the fallback. The caller tells
         clients to replace the streamed text when the returned answer differs from it."""

@@ -11,8 +11,10 @@ from rag.answer.selection import UnknownReport
 from rag.api.deps import CommitmentsDep, PipelineDep, ReportIdsDep
 from rag.api.errors import ApiError
 from rag.api.schemas import CommitmentOut, CommitmentRecord, PromiseOut
-from rag.commitments.extract import PROMISE_LABELS, Commitment, filter_commitments, to_csv_bytes
+from rag.commitments.labels import PROMISE_LABELS
 from rag.commitments.ledger import LedgerBuilder, chart_points, chart_summary, ledger_csv, render_chart
+from rag.commitments.record import Commitment
+from rag.commitments.render import filter_commitments, to_csv_bytes
 
 router = APIRouter(prefix="/api", tags=["commitments"])
 

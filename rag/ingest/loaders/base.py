@@ -9,8 +9,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
+from rag.core.errors import RagError
 
-class LoadError(ValueError):
+
+class LoadError(RagError, ValueError):
     """A file that cannot be read as a report; the message is bilingual and names the file,
     ``reason`` says the same without the name (for lists that name the file already)."""
 
