@@ -9,8 +9,8 @@ import pytest
 
 GDP_Q = "今年GDP要涨多少？"
 FOLLOW_UP = "那过去五年呢？"
-ANSWER_KEYS = {"question", "answer", "found", "citations", "timings_ms", "composer", "fallback_reason", "related_sections",
-               "related_refs"}
+ANSWER_KEYS = {"question", "answer", "found", "citations", "timings_ms", "composer", "fallback_reason",
+               "related_sections", "related_refs", "refusal"}
 CITATION_KEYS = {"n", "doc", "section_id", "section_path", "quote", "start", "end", "score"}
 
 
@@ -57,6 +57,14 @@ def test_ask_sends_the_pipelines_answer_field_for_field(client, pipeline):
         got = _ask(client, question, top_k=5)
         assert list(got) == list(asdict(expected))
         assert {**got, "timings_ms": {}} == {**json.loads(json.dumps(asdict(expected))), "timings_ms": {}}
+
+
+def test_a_refusal_carries_its_topics_as_data(client):
+    """What the sentence names, a client can word in its own language without parsing it."""
+    refused = _ask(client, "市里有多少只大熊猫？")
+    assert not refused["found"] and refused["refusal"]["reason"] == "not_in_report"
+    assert refused["refusal"]["topics"] and all(f"“{t}”" in refused["answer"] for t in refused["refusal"]["topics"])
+    assert _ask(client, GDP_Q)["refusal"] is None
 
 
 @pytest.mark.parametrize("top_k", [0, 21])

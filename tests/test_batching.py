@@ -9,6 +9,7 @@ import pytest
 
 from rag.embed.batching import MicroBatcher
 from rag.embed.embedder import Embedder
+from rag.embed.plan import EncoderPlan
 
 
 class SlowEncoder:
@@ -112,7 +113,7 @@ def test_a_failed_batch_fails_every_caller_in_it_and_nobody_hangs():
 
 @pytest.mark.parametrize("workers, lanes", [(1, 1), (2, 1)])
 def test_encoder_threads_and_lanes_are_shared_out_among_workers(tmp_path, monkeypatch, workers, lanes):
-    monkeypatch.setattr("rag.embed.embedder.usable_cpus", lambda: [0, 1])
-    embedder = Embedder(models_dir=tmp_path, workers=workers)
-    assert embedder._onnx_threads == 2 // workers
+    monkeypatch.setattr("rag.embed.plan.usable_cpus", lambda: [0, 1])
+    embedder = Embedder(EncoderPlan(models_dir=tmp_path, workers=workers))
+    assert embedder.onnx_threads == 2 // workers
     assert embedder._batcher.lanes == lanes

@@ -16,6 +16,7 @@ from rag.bench.scale import scale_benchmark
 from rag.bench.serving import Benchmark
 from rag.bench.stats import summary
 from rag.embed.embedder import Embedder
+from rag.embed.plan import EncoderPlan
 
 DATASET = Path(__file__).resolve().parents[1] / "eval" / "dev.jsonl"
 
@@ -63,7 +64,7 @@ def test_acceptance_of_the_lean_serving_targets():
 
 
 def test_query_cache_is_lru_and_skips_the_model(tmp_path, monkeypatch):
-    embedder = Embedder(models_dir=tmp_path, query_cache_size=2)
+    embedder = Embedder(EncoderPlan(models_dir=tmp_path, query_cache_size=2))
     calls: list[list[str]] = []
 
     def fake_encode(texts, prompt_names, *, progress):
@@ -86,7 +87,7 @@ def test_query_cache_is_lru_and_skips_the_model(tmp_path, monkeypatch):
 
 
 def test_query_cache_off_always_encodes(tmp_path, monkeypatch):
-    embedder = Embedder(models_dir=tmp_path, query_cache_size=0)
+    embedder = Embedder(EncoderPlan(models_dir=tmp_path, query_cache_size=0))
     calls = []
     monkeypatch.setattr(embedder, "_encode",
                         lambda texts, names, progress: calls.append(texts) or np.ones((len(texts), 2), np.float32))
@@ -98,7 +99,7 @@ def test_query_cache_off_always_encodes(tmp_path, monkeypatch):
 def test_encodes_beyond_the_gate_wait_their_turn(tmp_path):
     import threading
 
-    embedder = Embedder(models_dir=tmp_path, max_concurrent_encodes=2)
+    embedder = Embedder(EncoderPlan(models_dir=tmp_path, max_concurrent_encodes=2))
     lock, state = threading.Lock(), {"active": 0, "peak": 0}
 
     class Model:

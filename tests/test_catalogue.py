@@ -74,11 +74,11 @@ def test_national_report_and_text_without_any_place():
     assert (blank.region, blank.level, blank.year) == ("", "", None)
 
 
-def test_frequent_place_ignores_collective_and_compound_words():
+def test_most_named_place_ignores_collective_and_compound_words():
     cat = ReportCatalogue()
     text = "全市推进建设市级重点项目。平安临川建设。临川港扩能。临川市新区。全省第一。县域经济。"
-    assert cat.frequent_place(text) == "临川市"
-    assert cat.stem("临川市") == "临川" and cat.level_of("临川市") == "市"
+    assert cat.place_names.most_named(text) == "临川市"
+    assert cat.place_names.stem("临川市") == "临川" and cat.place_names.level_of("临川市") == "市"
 
 
 def test_report_survives_the_index_round_trip():

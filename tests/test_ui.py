@@ -76,6 +76,34 @@ def test_guard_replies_follow_the_interface_language():
         assert en[:40].isascii(), en
 
 
+def test_the_page_words_a_refusal_from_its_topics_not_from_its_sentence():
+    """The topics come as data (``Answer.refusal``): a closest section whose title holds quotes, or
+    an English question in 中文 mode, still gets the page's wording, without the closest sections
+    (the page shows them as buttons); an answer without the data is shown as the pipeline said it."""
+    from ui.app import localize_refusal
+
+    answer = {"question": "Where is the zoo?", "found": False, "citations": [], "composer": "extractive",
+              "answer": "The report does not say anything about “zoo”. Closest sections: （3）打造“江城样板”.",
+              "related_sections": ["（3）打造“江城样板”"], "refusal": {"reason": "not_in_report", "topics": ["zoo"]}}
+    assert localize_refusal(answer, "zh")["answer"] == "报告中没有找到关于“zoo”的相关内容。"
+    assert localize_refusal(answer, "en")["answer"] == "The report does not say anything about “zoo”."
+    again = localize_refusal(localize_refusal(answer, "en"), "zh")  # switched there and back
+    assert again["answer"] == "报告中没有找到关于“zoo”的相关内容。" and again["refusal"] == answer["refusal"]
+    assert localize_refusal({**answer, "refusal": None}, "zh")["answer"] == answer["answer"]
+
+
+@pytest.mark.parametrize("question", ["市里有多少只大熊猫？", "Where is the zoo?", "今年GDP要涨多少？那大熊猫呢？"])
+def test_a_refusals_data_is_what_its_sentence_says(pipeline, question):
+    """``Answer.refusal`` holds the topics the sentence names, in the order it names them: the
+    page's wording and the pipeline's cannot drift apart."""
+    from rag.answer.composers.base import is_english, refusal_wording
+
+    a = pipeline.ask(question)
+    assert a.refusal is not None and a.refusal.topics, a.answer
+    said = refusal_wording(a.refusal.topics, a.related_sections, english=is_english(question), closest=not a.found)
+    assert said in a.answer and (a.found or said == a.answer)
+
+
 def test_report_picker_groups_a_large_collection_by_level_and_year():
     """Hundreds of reports: grouped by level (province first), then year (newest first); each
     label starts with its level and year and names the place, which the picker filters by."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,14 +16,14 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
-from rag.answer.composers.base import refusal_sentence
+from rag.answer.composers.base import refusal_wording
 from rag.answer.guard import ConversationGuard
-from rag.answer.query import QueryPart
 from rag.api.errors import DEFAULTS, QUESTION_INVALID, SERVICE_ERRORS
 from rag.api.middleware import RateLimiter
 from rag.api.schemas import CONTROL_CHARS, MAX_HISTORY, MAX_QUESTION_CHARS, clean_question
 from rag.core.settings import Settings, get_settings
 from rag.pipeline import Pipeline
+from ui.assets import STYLESHEET, script
 from ui.commitments_tab import build_commitments_tab
 from ui.files import private_dir
 from ui.render import (
@@ -57,211 +56,12 @@ ALL_REPORTS = ""  # the report picker's value for every report
 ACCENT = gr.themes.Color(c50="#fff7ed", c100="#ffedd5", c200="#fed7aa", c300="#fdba74", c400="#ea580c",
                          c500="#c2410c", c600="#9a3412", c700="#7c2d12", c800="#6c2710", c900="#5a200d",
                          c950="#431407", name="accessible-orange")
-#: Colours chosen for WCAG 2 AA contrast (4.5:1 for text) on the theme's light and dark backgrounds.
-#: Gradio scopes this CSS and mangles a ``.dark`` selector list after its first item: one selector a rule.
-CSS = """
-.rag-header h1 { font-size: 1.5rem; margin: 0 0 .2rem; }
-footer a, footer button, .show-api { color: #4b5563 !important; }
-.dark footer a { color: #d1d5db !important; }
-.dark footer button { color: #d1d5db !important; }
-.dark .show-api { color: #d1d5db !important; }
-.rag-header p { margin: 0; }
-.rag-subtitle, .rag-muted, .rag-path, .rag-spinner { color: #4b5563; }
-.dark .rag-subtitle { color: #d1d5db; }
-.dark .rag-muted { color: #d1d5db; }
-.dark .rag-path { color: #d1d5db; }
-.dark .rag-spinner { color: #d1d5db; }
-.rag-in-view { font-weight: 600; }
-.dark button[role="tab"][aria-selected="true"] { color: #fdba74; }
-.rag-skip { position: absolute; left: 0; top: 0; z-index: 1000; }
-.rag-skip a { position: absolute; left: -10000px; padding: .5rem .8rem; background: #1e3a8a; color: #fff; white-space: nowrap; }
-.rag-skip a:focus { left: .5rem; top: .5rem; }
-.rag-chat { display: flex; flex-direction: column; gap: .8rem; max-height: 62vh; overflow-y: auto;
-  padding: .25rem; }
-.rag-turn { display: flex; flex-direction: column; gap: .4rem; }
-.rag-q { align-self: flex-end; max-width: 88%; background: var(--color-accent-soft); border-radius: 12px;
-  padding: .5rem .8rem; white-space: pre-wrap; overflow-wrap: anywhere; }
-.rag-a, .rag-welcome { align-self: flex-start; max-width: 100%; background: var(--background-fill-secondary);
-  border: 1px solid var(--border-color-primary); border-radius: 12px; padding: .6rem .8rem; overflow-wrap: anywhere; }
-.rag-text { white-space: pre-wrap; line-height: 1.7; }
-.rag-error { border-color: var(--error-border-color, #f87171); }
-.rag-cite { border: 0; border-radius: 6px; padding: 0 .3rem; margin: 0 .1rem; cursor: pointer; font-size: .8em;
-  background: #9a3412; color: #fff; vertical-align: super; line-height: 1.2; }
-.rag-sources-label { margin-top: .5rem; font-weight: 600; font-size: .9em; }
-.rag-sources { margin: .2rem 0 0; padding: 0; list-style: none; display: flex; flex-direction: column; gap: .3rem; }
-.rag-source { width: 100%; text-align: left; cursor: pointer; border: 1px solid var(--border-color-primary);
-  border-radius: 8px; padding: .35rem .5rem; background: var(--background-fill-primary); font-size: .9em; }
-.rag-source:hover, .rag-cite:hover { filter: brightness(.92); }
-.rag-n { font-weight: 700; color: #9a3412; }
-.dark .rag-n { color: #fdba74; }
-.rag-path { font-size: .9em; }
-.rag-quote { display: block; font-weight: 400; }
-.rag-muted { font-size: .9em; }
-.rag-spinner { display: inline-flex; align-items: center; gap: .4rem; }
-.rag-spin { width: 1em; height: 1em; border: 2px solid currentColor; border-right-color: transparent;
-  border-radius: 50%; animation: rag-spin .8s linear infinite; }
-@keyframes rag-spin { to { transform: rotate(360deg); } }
-.rag-source-panel { max-height: 70vh; overflow-y: auto; }
-.rag-source-panel:focus { outline: 2px solid #1d4ed8; outline-offset: 2px; }
-.rag-source-head { font-weight: 600; font-size: 1rem; margin: 0 0 .2rem; }
-.rag-section-text { white-space: pre-wrap; line-height: 1.8; overflow-wrap: anywhere; }
-mark.rag-mark { background: #ffe066; color: #111827; padding: .1em 0; border-radius: 2px; }
-.rag-back { display: none; margin-top: .6rem; }
-#rag-question textarea { max-height: 7.5em; overflow-y: auto !important; }
-.rag-api-link { text-align: center; margin: .6rem 0 0; }
-.rag-api-link a { color: #1d4ed8; }
-.dark .rag-api-link a { color: #93c5fd; }
-.rag-counter-row { display: flex; gap: .8rem; flex-wrap: wrap; font-size: .85em; color: #4b5563; }
-.dark #rag-question textarea { max-height: 7.5em; overflow-y: auto !important; }
-.rag-counter-row { color: #d1d5db; }
-.rag-cut { color: #b91c1c; font-weight: 600; }
-.dark .rag-cut { color: #fca5a5; }
-.rag-doc { display: flex; gap: 1rem; align-items: flex-start; }
-.rag-toc { flex: 0 0 16rem; max-height: 75vh; overflow-y: auto; position: sticky; top: 0; }
-.rag-toc ul { list-style: none; margin: 0; padding: 0; }
-.rag-toc button { text-align: left; border: 0; background: none; cursor: pointer; padding: .15rem 0; color: #1d4ed8; }
-.dark .rag-toc button { color: #93c5fd; }
-.rag-toc .rag-lvl2 { padding-left: 1rem; } .rag-toc .rag-lvl3 { padding-left: 2rem; } .rag-toc .rag-lvl4 { padding-left: 3rem; }
-.rag-doc-text { flex: 1; min-width: 0; }
-#rag-examples { flex-wrap: wrap; gap: .4rem; }
-#rag-examples > button { flex: 0 1 auto !important; width: auto !important; min-width: 0 !important; }
-.rag-ctable-wrap { max-height: 520px; overflow: auto; border: 1px solid var(--border-color-primary); border-radius: 8px; }
-.rag-ctable { border-collapse: collapse; width: 100%; font-size: .9em; }
-.rag-ctable caption { text-align: left; padding: .4rem .6rem; font-weight: 600; }
-.rag-ctable th { position: sticky; top: 0; background: var(--background-fill-secondary); text-align: left; z-index: 1; }
-.rag-ctable th, .rag-ctable td { padding: .35rem .5rem; border-top: 1px solid var(--border-color-primary); vertical-align: top; }
-.rag-ctable tbody tr { cursor: pointer; }
-.rag-sort { all: unset; cursor: pointer; font-weight: 600; }
-.rag-sort:focus-visible { outline: 2px solid #1d4ed8; outline-offset: 2px; }
-.rag-sort::after { content: " ↕"; opacity: .45; }
-.rag-ctable th[aria-sort=ascending] .rag-sort::after { content: " ▲"; opacity: 1; }
-.rag-ctable th[aria-sort=descending] .rag-sort::after { content: " ▼"; opacity: 1; }
-.rag-ctable tbody tr:hover, .rag-ctable tbody tr:focus { background: var(--color-accent-soft); outline: 2px solid #1d4ed8; outline-offset: -2px; }
-.rag-ctable .rag-c0, .rag-ctable .rag-c2, .rag-ctable .rag-c5 { white-space: nowrap; }
-.rag-ctable .rag-c6 { min-width: 14em; }
-#rag-lang .wrap { flex-wrap: nowrap; } #rag-lang label { white-space: nowrap; }
-@media (max-width: 640px) {
-  #rag-top { flex-wrap: wrap; }
-  #rag-top > * { flex: 1 1 100% !important; min-width: 0 !important; }
-  .rag-ctable caption { display: block; }
-  .rag-header h1 { font-size: 1.2rem; }
-  .rag-chat { max-height: none; }
-  .rag-doc { flex-direction: column; }
-  .rag-toc { position: static; flex-basis: auto; max-height: 40vh; width: 100%; }
-  #rag-ask-row { position: fixed; left: 0; right: 0; bottom: 0; z-index: 20; margin: 0; border-radius: 0;
-    background: var(--background-fill-primary); padding: .4rem .6rem; box-shadow: 0 -2px 6px rgba(0,0,0,.15); }
-  #rag-chat-tab { padding-bottom: 7rem; }
-  .rag-ctable td:has(> .rag-cell:empty) { display: none; }
-  .rag-back { display: inline-block; }
-  .rag-ctable-wrap { max-height: none; border: 0; }
-  .rag-ctable, .rag-ctable tbody, .rag-ctable tr, .rag-ctable td { display: block; width: auto; }
-  .rag-ctable tr { border: 1px solid var(--border-color-primary); border-radius: 8px; margin: 0 0 .6rem; padding: .3rem .5rem; }
-  /* the column names stay, as a wrapped row of sort buttons above the cards */
-  .rag-ctable thead { display: block; }
-  .rag-ctable thead tr { display: flex; flex-wrap: wrap; gap: 0 .9rem; border: 0; margin: 0 0 .5rem; padding: 0; }
-  .rag-ctable thead th { position: static; display: block; border: 0; padding: 0; background: none; min-width: 0 !important; }
-  .rag-sort { padding: .3rem 0; }
-  .rag-ctable td { display: grid; grid-template-columns: 6.5em minmax(0, 1fr); gap: .5rem; border: 0; padding: .15rem 0;
-    white-space: normal !important; min-width: 0 !important; }
-  .rag-ctable td::before { content: attr(data-label); font-weight: 600; }
-}
-"""
-
-# Clicks on citation (and related-section) buttons become a Gradio "click" event carrying which
-# one; the listener is on the component root, so it survives every re-render of the conversation.
-# When a new answer (or refusal) appears, focus goes back to the question box, once it is enabled.
-CHAT_JS = """
-element.addEventListener('click', (e) => {
-  const b = e.target.closest('button[data-n]');
-  if (b) { trigger('click', {turn: Number(b.dataset.turn), n: Number(b.dataset.n)}); return; }
-  const r = e.target.closest('button[data-related]');
-  if (r) trigger('click', {turn: Number(r.dataset.turn), related: Number(r.dataset.related)});
-});
-let answered = null, asked = null;
-const focusBox = (tries) => {
-  const box = document.querySelector('#rag-question textarea');
-  if (box && !box.disabled) box.focus({preventScroll: true});
-  else if (tries > 0) setTimeout(() => focusBox(tries - 1), 50);
-};
-// The newest exchange comes into view: inside the chat box (its start when it is taller than
-// the box), then in the window down to the question box, or, on a phone, down to the question
-// bar fixed to the bottom edge; the exchange's start stays on screen either way.
-const reveal = () => {
-  const c = element.querySelector('.rag-chat'); const last = c && c.querySelector('.rag-turn:last-child');
-  if (!last) return;
-  const inBox = last.getBoundingClientRect().top - c.getBoundingClientRect().top;
-  c.scrollTop = last.offsetHeight > c.clientHeight ? c.scrollTop + inBox : c.scrollHeight;
-  const bar = document.querySelector('#rag-ask-row');
-  const fixed = !bar || getComputedStyle(bar).position === 'fixed';
-  const top = last.getBoundingClientRect().top;
-  const end = fixed ? last.getBoundingClientRect().bottom : bar.getBoundingClientRect().bottom;
-  const limit = (fixed && bar ? bar.getBoundingClientRect().top : window.innerHeight) - 8;
-  if (top >= 0 && end <= limit) return;
-  window.scrollBy({top: Math.min(top - 8, end - limit), behavior: 'instant'});
-};
-watch('value', () => {
-  const n = element.querySelectorAll('.rag-a[data-found], .rag-error').length;
-  const q = element.querySelectorAll('.rag-turn').length;
-  if (q !== asked || n !== answered) requestAnimationFrame(reveal);
-  if (answered !== null && n > answered) focusBox(100);
-  answered = n; asked = q;
-});
-"""
-SOURCE_JS = """
-watch('value', () => {
-  const panel = element.querySelector('.rag-source-panel');
-  const m = element.querySelector('mark');
-  if (!m) return;
-  if (panel) panel.focus({preventScroll: true});
-  m.scrollIntoView({block: 'center', behavior: 'smooth'});
-});
-"""
-DOC_JS = """
-element.addEventListener('click', (e) => {
-  const b = e.target.closest('button[data-target]');
-  const h = b && element.querySelector('#' + CSS.escape(b.dataset.target));
-  if (h) h.scrollIntoView({block: 'start', behavior: 'smooth'});
-});
-"""
-# Skip links and «back to chat» move focus, not only the scroll position; installed once per page.
-SKIP_JS = """
-document.addEventListener('click', (e) => {
-  const a = e.target.closest('a[data-focus]');
-  if (!a) return;
-  const el = document.querySelector(a.dataset.focus);
-  if (!el) return;
-  e.preventDefault();
-  el.scrollIntoView({block: 'center'});
-  el.focus({preventScroll: true});
-});
-"""
-# The question box's counter (polled: the box is also emptied by the server) and a notice when a
-# paste is cut at the box's limit.
-COUNTER_JS = """
-const hook = (tries) => {
-  const box = document.querySelector('#rag-question textarea');
-  if (!box) { if (tries > 0) setTimeout(() => hook(tries - 1), 100); return; }
-  const limit = () => Number(element.querySelector('.rag-counter').dataset.limit);
-  const show = () => {
-    const ctr = element.querySelector('.rag-counter');
-    ctr.textContent = ctr.dataset.template.replace('{n}', box.value.length).replace('{max}', limit());
-    if (box.value.length < limit()) element.querySelector('.rag-cut').hidden = true;
-  };
-  box.addEventListener('input', show);
-  box.addEventListener('paste', (e) => {
-    const text = (e.clipboardData || window.clipboardData).getData('text') || '';
-    const room = limit() - box.value.length + (box.selectionEnd - box.selectionStart);
-    if (text.length > room) {
-      const cut = element.querySelector('.rag-cut');
-      cut.textContent = cut.dataset.template.split('{max}').join(limit());
-      setTimeout(() => { cut.hidden = false; }, 0);
-    }
-  });
-  setInterval(show, 400);
-  box.dataset.ragHooked = '1';  // the listeners are on: what a test waits for before it pastes
-};
-hook(100);
-"""
+#: each component's own script (``ui/static/*.js``), handed to ``js_on_load``
+CHAT_JS = script("chat")
+SOURCE_JS = script("source")
+DOC_JS = script("document")
+SKIP_JS = script("skip")
+COUNTER_JS = script("counter")
 
 
 #: The page's own link to the HTTP API's documentation, in the page's language (Gradio's «Use via
@@ -269,8 +69,8 @@ hook(100);
 API_LINK = {"zh": ("API 文档", "接口说明（Swagger UI，离线可用）"),
             "en": ("API documentation", "the HTTP API (Swagger UI, works offline)")}
 #: The browser tab's title follows the language switch (it runs before the server's handler).
-TITLE_JS = ("(...args) => { document.title = args[0] === 'English' ? %s : %s; return args; }"
-            % (json.dumps(t("en", "title")), json.dumps(t("zh", "title"))))
+TITLE_JS = (f"(...args) => {{ document.title = args[0] === 'English' ? {json.dumps(t('en', 'title'))} "
+            f": {json.dumps(t('zh', 'title'))}; return args; }}")
 
 
 def api_link_html(lang: str) -> str:
@@ -279,24 +79,22 @@ def api_link_html(lang: str) -> str:
 
 
 def _open_citation(pipeline: Pipeline, turns: list[dict], opened: tuple, lang: str) -> str:
-    """The section behind citation ``n`` (or related section ``i``) of answer ``turn``, labelled
-    with the answer it belongs to; the indices come from the browser, so check them."""
+    """The section behind citation ``n`` (or related section ``i``, shown without a mark) of answer
+    ``turn``, labelled with the answer it belongs to; the indices come from the browser, so check them."""
     turn, kind, index = opened
     entry = turns[turn] if 0 <= turn < len(turns) else {}
     answer = entry.get("answer") or {}
     if kind == "related":
-        ref = (answer.get("related") or [])[index] if 0 <= index < len(answer.get("related") or []) else None
-        doc = pipeline.store.document(ref["doc"]) if ref else None
-        section = doc.section(ref["section_id"]) if doc else None
-        if section is None:
-            return source_notice(lang, "missing")
-        return source_html(doc, section, section.start, section.start, None, lang, owner=source_of(lang, turn, entry["q"]))
-    cite = next((c for c in answer.get("citations", []) if c["n"] == index), None)
-    doc = pipeline.store.document(cite["doc"]) if cite else None
-    section = doc.section(cite["section_id"]) if doc else None
-    if section is None:
+        related = answer.get("related") or []
+        ref = related[index] if 0 <= index < len(related) else None
+    else:
+        ref = next((c for c in answer.get("citations", []) if c["n"] == index), None)
+    doc = pipeline.store.document(ref["doc"]) if ref else None
+    section = doc.section(ref["section_id"]) if doc and ref else None
+    if ref is None or doc is None or section is None:
         return source_notice(lang, "missing")
-    return source_html(doc, section, cite["start"], cite["end"], index, lang, owner=source_of(lang, turn, entry["q"]))
+    start, end, n = (section.start, section.start, None) if kind == "related" else (ref["start"], ref["end"], index)
+    return source_html(doc, section, start, end, n, lang, owner=source_of(lang, turn, entry["q"]))
 
 
 def _shown(question: object) -> str:
@@ -305,14 +103,11 @@ def _shown(question: object) -> str:
     return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
 
 
-_TOPIC = re.compile(r"“([^”]*)”")
-
-
 def localize_refusal(answer: dict, lang: str, guard: ConversationGuard | None = None) -> dict:
-    """A refusal in the interface's language, whatever letters the question had: the pipeline's
-    wording (``refusal_sentence``) is recognised and said again in ``lang``, without the list of
-    closest sections, which the page shows as buttons instead; the guard's replies to greetings
-    and junk are asked of the guard again in ``lang``."""
+    """A refusal in the interface's language, whatever letters the question had: the topics it
+    carries as data (``answer["refusal"]``) worded in ``lang``, without the list of closest
+    sections, which the page shows as buttons instead; the guard's replies to greetings and junk
+    are asked of the guard again in ``lang``; a refusal for a place or year shows its half."""
     if answer.get("found", True) or answer.get("citations"):
         return answer
     both = answer.get("bilingual", answer.get("answer", ""))
@@ -322,16 +117,10 @@ def localize_refusal(answer: dict, lang: str, guard: ConversationGuard | None = 
     if answer.get("composer") == "conversation" and guard is not None:
         again = guard.run(answer.get("question", ""), english=lang == "en")
         return {**answer, "answer": again.answer} if again else answer
-    text = answer.get("answer", "")
-    topics = _TOPIC.findall(text)
-    related = answer.get("related_sections") or []
-
-    def said(english: bool, closest: bool) -> str:
-        return refusal_sentence([QueryPart(x, x, x) for x in topics], related, english=english, closest=closest)
-
-    if not topics or text not in {said(e, c) for e in (True, False) for c in (True, False)}:
+    refused = answer.get("refusal") or {}
+    if not refused.get("topics"):
         return answer
-    return {**answer, "answer": said(lang == "en", False)}
+    return {**answer, "answer": refusal_wording(refused["topics"], (), english=lang == "en")}
 
 
 def related_refs(pipeline: Pipeline, answer: dict) -> list[dict]:
@@ -341,7 +130,7 @@ def related_refs(pipeline: Pipeline, answer: dict) -> list[dict]:
     for ref in [] if answer.get("found", True) else answer.get("related_refs") or []:
         doc = pipeline.store.document(ref["doc"])
         section = doc.section(ref["section_id"]) if doc else None
-        if section is not None:
+        if doc is not None and section is not None:
             refs.append({"doc": doc.id, "section_id": section.id,
                          "path": f"{doc_label(doc)} › {' › '.join(section.path)}"})
     return refs
@@ -499,12 +288,14 @@ class _Handlers:
         examples = self.examples.get(lang) or self.examples["zh"]
         return (lang, header_html(lang, in_view(pipeline, report)), turns, chat_html(turns, lang), source,
                 gr.update(placeholder=t(lang, "placeholder"), label=t(lang, "question_label")),
-                gr.update(value=t(lang, "send")), gr.update(value=t(lang, "clear")), gr.update(value=t(lang, "examples")),
+                gr.update(value=t(lang, "send")), gr.update(value=t(lang, "clear")),
+                gr.update(value=t(lang, "examples")),
                 gr.update(label=t(lang, "tab_chat")), gr.update(label=t(lang, "tab_full")),
                 gr.update(label=t(lang, "report")), self.show_document(doc_id, lang),
                 skip_links_html(lang), counter_html(lang, MAX_QUESTION_CHARS),
                 gr.update(label=t(lang, "language")),
-                gr.update(choices=report_choices(pipeline, lang), value=report if picked(pipeline, report) else ALL_REPORTS),
+                gr.update(choices=report_choices(pipeline, lang),
+                          value=report if picked(pipeline, report) else ALL_REPORTS),
                 api_link_html(lang), *(gr.update(value=q) for q in examples[: self.n_controls - 2]))
 
     @staticmethod
@@ -529,7 +320,8 @@ def _chat_tab(settings: Settings) -> SimpleNamespace:
                                             scale=5, container=False, elem_id="rag-question", autofocus=True,
                                             lines=1, max_lines=QUESTION_LINES)  # a long paste scrolls inside
                     c.send = gr.Button(t("zh", "send"), variant="primary", scale=1, min_width=80, elem_id="rag-send")
-                c.counter = gr.HTML(counter_html("zh", MAX_QUESTION_CHARS), elem_id="rag-counter", js_on_load=COUNTER_JS)
+                c.counter = gr.HTML(counter_html("zh", MAX_QUESTION_CHARS), elem_id="rag-counter",
+                                    js_on_load=COUNTER_JS)
             c.clear = gr.Button(t("zh", "clear"), size="sm", variant="secondary", elem_id="rag-clear")
         with gr.Column(scale=2, min_width=320):
             c.source = gr.HTML(source_notice("zh"), elem_id="rag-source", js_on_load=SOURCE_JS)
@@ -569,20 +361,22 @@ def build_ui(pipeline_getter: PipelineGetter, settings: Settings | None = None, 
         skip = gr.HTML(skip_links_html("zh"), elem_id="rag-skip", js_on_load=SKIP_JS, padding=False)
         with gr.Row(equal_height=True, elem_id="rag-top"):
             header = gr.HTML(header_html("zh"), scale=4)
-            report_pick = gr.Dropdown([(t("zh", "all_reports"), ALL_REPORTS)], value=ALL_REPORTS, label=t("zh", "report"),
-                                      show_label=False, container=False, scale=1, min_width=220, visible=False,
-                                      elem_id="rag-report-pick", filterable=True)
+            report_pick = gr.Dropdown([(t("zh", "all_reports"), ALL_REPORTS)], value=ALL_REPORTS,
+                                      label=t("zh", "report"), show_label=False, container=False, scale=1,
+                                      min_width=220, visible=False, elem_id="rag-report-pick", filterable=True)
             lang_pick = gr.Radio(list(LANGS), value="中文", label=t("zh", "language"), show_label=False,
                                  container=False, scale=0, min_width=210, elem_id="rag-lang")
         with gr.Tabs():
             c = _chat_tab(settings)
             with gr.Tab(t("zh", "tab_full"), id="full", elem_id="rag-full-tab") as c.full_tab:
-                c.doc_pick = gr.Dropdown(label=t("zh", "report"), choices=[], visible=False, elem_id="rag-doc-pick", filterable=True)
+                c.doc_pick = gr.Dropdown(label=t("zh", "report"), choices=[], visible=False, elem_id="rag-doc-pick",
+                                         filterable=True)
                 c.document = gr.HTML("", elem_id="rag-document", js_on_load=DOC_JS)
             c.promises = build_commitments_tab(pipeline_getter, download_dir=download_dir or private_dir() / "csv",
                                                lang_state=states["lang"])
         api_link = gr.HTML(api_link_html("zh"), elem_id="rag-api-link", padding=False)
-        vars(c).update(states, header=header, lang_pick=lang_pick, skip=skip, report_pick=report_pick, api_link=api_link)
+        vars(c).update(states, header=header, lang_pick=lang_pick, skip=skip, report_pick=report_pick,
+                       api_link=api_link)
         _wire(_Handlers(pipeline_getter, settings, limiter), c, settings, demo)
     demo.queue(max_size=settings.ui_queue_size)  # past it, Gradio answers "queue full" at once
     return demo
@@ -605,5 +399,5 @@ def mount_ui(app: FastAPI, pipeline_getter: PipelineGetter, settings: Settings |
     app.state.served_dirs = (gradio_dir,)
     app.state.private_dir = runtime
     demo = build_ui(pipeline_getter, settings, limiter=limiter, download_dir=runtime / "csv")
-    return gr.mount_gradio_app(app, demo, path="/", css=CSS, theme=theme, ssr_mode=False, footer_links=[],
-                               show_error=False, max_file_size=MAX_UPLOAD_BYTES)
+    return gr.mount_gradio_app(app, demo, path="/", css_paths=[STYLESHEET], theme=theme, ssr_mode=False,
+                               footer_links=[], show_error=False, max_file_size=MAX_UPLOAD_BYTES)

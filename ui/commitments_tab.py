@@ -27,6 +27,7 @@ from rag.commitments.ledger import LedgerBuilder, chart_points, chart_summary, r
 from rag.commitments.record import Commitment
 from rag.commitments.render import filter_commitments, horizon_text, promise_text, to_csv_bytes
 from rag.pipeline import Pipeline
+from ui.assets import script
 from ui.files import write_private
 from ui.render import source_html, t
 
@@ -44,49 +45,8 @@ COLUMNS = [t("zh", k) for k in COLUMN_KEYS]
 _BY_NUMBER = {"col_figure", "col_paired", "col_horizon"}  # sorted by their figure, not as text
 _OPTIONAL = {"col_promise"}  # left out when no shown record has one (a single report: no next year to judge)
 
-# A column name sorts the rows in the page, ``data-row`` keeping each row's index for opening it.
-# Figure columns sort by their number, with the cells that have none after them; text in Chinese
-# order; empty cells last either way; ties in the report's order.
-TABLE_JS = """
-const sortBy = (th) => {
-  const dir = th.getAttribute('aria-sort') === 'ascending' ? 'descending' : 'ascending';
-  for (const h of th.parentNode.children) h.removeAttribute('aria-sort');
-  th.setAttribute('aria-sort', dir);
-  const col = [...th.parentNode.children].indexOf(th), body = th.closest('table').tBodies[0];
-  const numeric = th.dataset.sort === 'number';
-  const text = (tr) => tr.cells[col].textContent.trim();
-  const num = (s) => { const m = s.replace(/,/g, '').match(/-?\\d+(?:\\.\\d+)?/); return m ? parseFloat(m[0]) : null; };
-  const rank = (s) => s === '' || s === '—' ? 2 : numeric && num(s) === null ? 1 : 0;
-  const rows = [...body.rows];
-  rows.sort((a, b) => {
-    const x = text(a), y = text(b), rx = rank(x), ry = rank(y);
-    if (rx !== ry) return rx - ry;
-    const c = (numeric && rx === 0 ? num(x) - num(y) : 0) || x.localeCompare(y, 'zh-Hans-CN', {numeric: true});
-    return c ? (dir === 'ascending' ? c : -c) : Number(a.dataset.row) - Number(b.dataset.row);
-  });
-  body.append(...rows);
-};
-element.addEventListener('click', (e) => {
-  const sort = e.target.closest('button.rag-sort');
-  if (sort) { sortBy(sort.closest('th')); return; }
-  const row = e.target.closest('tr[data-row]');
-  if (row) trigger('click', {row: Number(row.dataset.row)});
-});
-element.addEventListener('keydown', (e) => {
-  const row = e.target.closest('tr[data-row]');
-  if (row && (e.key === 'Enter' || e.key === ' ')) { e.preventDefault(); trigger('click', {row: Number(row.dataset.row)}); }
-});
-"""
-# The row's source sits below the table (far below on a phone): bring it into view and focus it.
-VIEWER_JS = """
-watch('value', () => {
-  const panel = element.querySelector('.rag-source-panel');
-  const m = element.querySelector('mark');
-  if (!m || !panel) return;
-  panel.focus({preventScroll: true});
-  m.scrollIntoView({block: 'center'});
-});
-"""
+TABLE_JS = script("table")
+VIEWER_JS = script("viewer")
 
 
 def _notice(text: str) -> str:
@@ -149,11 +109,11 @@ def table_html(rows: list[list[str]], lang: str) -> str:
     keep = [i for i in range(len(COLUMN_KEYS)) if any(row[i] for row in rows) or COLUMN_KEYS[i] not in _OPTIONAL]
     rows = [[row[i] for i in keep] for row in rows]
     heads = [t(lang, COLUMN_KEYS[i]) for i in keep]
-    head = "".join(_head_cell(k, h, t(lang, "sort_by")) for k, h in zip(keep, heads))
+    head = "".join(_head_cell(k, h, t(lang, "sort_by")) for k, h in zip(keep, heads, strict=True))
     body = "".join(
         f'<tr data-row="{r}" tabindex="0" aria-label="{escape(t(lang, "open_row"))}：{escape(row[1])}">'
         + "".join(f'<td class="rag-c{k}" data-label="{escape(h)}"><div class="rag-cell">{escape(v)}</div></td>'
-                  for k, h, v in zip(keep, heads, row)) + "</tr>"
+                  for k, h, v in zip(keep, heads, row, strict=True)) + "</tr>"
         for r, row in enumerate(rows))
     caption = escape(t(lang, "table_caption").format(n=len(rows)))
     if not rows:  # issue 25 #18: an empty search says so, and how to widen it
@@ -216,10 +176,10 @@ def csv_file(items: list[Commitment], directory: Path, lang: str = "zh",
 def filtered(pipeline: Pipeline, q: str | None, kind: str | None, section: str | None,
              report: str | None = None, promise: str | None = None) -> list[Commitment]:
     """The tab's filters; every value comes from the browser, so unknown ones filter nothing."""
+    documents = (report,) if isinstance(report, str) and pipeline.store.document(report) is not None else None
     return filter_commitments(pipeline.commitments.items, q=(q or "").strip() or None,
                               kind=KINDS.get(kind or "全部"), section=section or None,
-                              documents=(report,) if isinstance(report, str) and pipeline.store.document(report) else None,
-                              promise=PROMISES.get(promise or "全部"))
+                              documents=documents, promise=PROMISES.get(promise or "全部"))
 
 
 def source_of(pipeline: Pipeline, commitment_id: str, row: int, lang: str) -> str:
@@ -228,7 +188,7 @@ def source_of(pipeline: Pipeline, commitment_id: str, row: int, lang: str) -> st
     c = next((c for c in pipeline.commitments.items if c.id == commitment_id), None)
     doc = pipeline.store.document(c.doc) if c else None
     section = doc.section(c.section_id) if doc and c else None
-    if section is None:
+    if c is None or doc is None or section is None:
         return _notice(t(lang, "gone"))
     return source_html(doc, section, c.start, c.end, None, lang, owner=f"{c.metric} {c.figure}".strip(),
                        back="table")
@@ -329,8 +289,10 @@ def build_commitments_tab(get_pipeline: Callable[[], Pipeline | None], lang: str
         c.ledger = gr.HTML("", elem_id="rag-ledger")
         c.chart = gr.HTML("", elem_id="rag-ledger-chart")
         gr.on(None, h.load_ledger, inputs=[lang_state], outputs=[c.place, c.ledger, c.chart])
-        c.place.change(h.show_ledger, inputs=[c.place, lang_state], outputs=[c.ledger, c.chart], show_progress="hidden")
+        c.place.change(h.show_ledger, inputs=[c.place, lang_state], outputs=[c.ledger, c.chart],
+                       show_progress="hidden")
     c.relabel = h.relabel
     c.relabel_inputs = filters
-    c.relabel_outputs = [c.tab, c.search, c.kind, c.section, c.report, c.promise, c.viewer, c.table, c.shown, c.download]
+    c.relabel_outputs = [c.tab, c.search, c.kind, c.section, c.report, c.promise, c.viewer, c.table, c.shown,
+                         c.download]
     return c

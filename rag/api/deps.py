@@ -24,7 +24,8 @@ PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 #: (``主要城市/成都市/2025``, ``rag.ingest.corpus.doc_id_for``): folder names joined by "/"; the strict form
 #: still keeps "..", "\\", a leading "/" and control characters from reaching a handler or a log line.
 DocId = Annotated[str, Path(pattern=r"^[\w\-]+(\.[\w\-]+)*(/[\w\-]+(\.[\w\-]+)*)*$", max_length=160,
-                            description="文档编号，即语料中的相对路径（不含扩展名） / document id: its path in the corpus, without suffix")]
+                            description="文档编号，即语料中的相对路径（不含扩展名）"
+                                        " / document id: its path in the corpus, without suffix")]
 SectionId = Annotated[str, Path(pattern=r"^\d+(\.\d+)*$", max_length=64, description="章节编号，如 2.1 / section id")]
 
 
@@ -53,9 +54,11 @@ def report_ids(pipeline: Pipeline, documents: list[str] | None, region: str | No
 
 def query_report_ids(
     pipeline: PipelineDep,
-    documents: Annotated[list[str] | None, Query(max_length=50, description="报告编号，可重复 / report ids, repeatable")] = None,
+    documents: Annotated[list[str] | None,
+                         Query(max_length=50, description="报告编号，可重复 / report ids, repeatable")] = None,
     region: Annotated[str | None, Query(max_length=40, description="地区，如 江城 或 江城市 / place")] = None,
-    year: Annotated[int | None, Query(**YEAR_RANGE, description="报告年份（计划年度） / the report's plan year")] = None,
+    year: Annotated[int | None,
+                    Query(**YEAR_RANGE, description="报告年份（计划年度） / the report's plan year")] = None,
 ) -> tuple[str, ...] | None:
     return report_ids(pipeline, documents, region, year)
 

@@ -155,7 +155,8 @@ class RateLimiter:
 
     OVERFLOW = "(overflow)"
 
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic, max_clients: int = 100_000) -> None:
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic,
+                 max_clients: int = 100_000) -> None:
         self.per_minute = per_minute
         self.clock = clock
         self.max_clients = max_clients

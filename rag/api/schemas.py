@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, TypeAdapter
 
-from rag.core.types import Citation, Report, SectionRef
+from rag.core.types import Citation, Refusal, Report
+from rag.core.types import SectionRef as RelatedSection  # «SectionRef» below is a heading
 
 #: Control characters (newline and tab aside) and lone surrogates (JSON's "\ud800", which no
 #: UTF-8 response could carry back)
@@ -44,15 +45,18 @@ class Turn(BaseModel):
 
 
 class AskRequest(BaseModel):
-    question: QuestionText = Field(..., description="问题 / the question (1–1000 字)", examples=["今年经济增长的预期目标是多少？"])
+    question: QuestionText = Field(..., description="问题 / the question (1–1000 字)",
+                                   examples=["今年经济增长的预期目标是多少？"])
     top_k: int | None = Field(None, ge=1, le=20, description="检索条数 / units retrieved")
-    history: list[Turn] = Field(default_factory=list, max_length=MAX_HISTORY,
-                                description="对话历史，最早的在前，最多 20 轮 / earlier turns, oldest first, at most 20")
+    history: list[Turn] = Field(
+        default_factory=list, max_length=MAX_HISTORY,
+        description="对话历史，最早的在前，最多 20 轮 / earlier turns, oldest first, at most 20")
     documents: list[Annotated[str, StringConstraints(max_length=160)]] | None = Field(
         None, max_length=50, description="只从这些报告回答 / answer only from these report ids")
     region: Annotated[str, StringConstraints(max_length=40)] | None = Field(
         None, description="只从该地区的报告回答 / only reports of this place (江城 or 江城市)")
-    year: int | None = Field(None, ge=1949, le=2100, description="只从该年度的报告回答 / only reports of this plan year")
+    year: int | None = Field(None, ge=1949, le=2100,
+                             description="只从该年度的报告回答 / only reports of this plan year")
 
     def user_history(self) -> list[str]:
         """Follow-ups are resolved from earlier user questions only (``Pipeline.ask(history=...)``)."""
@@ -75,9 +79,14 @@ class AnswerOut(BaseModel):
     composer: str = "extractive"
     fallback_reason: str | None = None
     related_sections: list[str] = Field(default_factory=list)
-    related_refs: list[SectionRef] = Field(default_factory=list)
+    related_refs: list[RelatedSection] = Field(default_factory=list)
     scope_reports: list[ScopeReport] = Field(
-        default_factory=list, description="地区或年份无报告时可改问的报告 / for a place or year no report covers: the reports there are")
+        default_factory=list,
+        description="地区或年份无报告时可改问的报告 / for a place or year no report covers: the reports there are")
+    refusal: Refusal | None = Field(
+        None, description="报告未涉及的话题（未找到时；或部分回答中未能回答的部分），供各端按语言措辞 / "
+                          "what the report does not cover, as data to word in any language: the refused "
+                          "topics, or on a partial answer those of the parts left unanswered")
 
 
 class SkippedOut(BaseModel):
@@ -90,18 +99,23 @@ class Health(BaseModel):
     model: str
     store: dict  # the engine in use: {"store": "faiss" | "milvus", ...where it is}
     manifest: dict
-    skipped: list[SkippedOut] = Field(default_factory=list,
-                                      description="未能索引的文件及原因 / corpus files that could not be indexed, and why")
+    skipped: list[SkippedOut] = Field(
+        default_factory=list, description="未能索引的文件及原因 / corpus files that could not be indexed, and why")
     build: str | None = Field(None, description="正在使用的索引版本目录 / the index build folder being served")
     published_build: str | None = Field(None, description="index/CURRENT 指向的版本 / the build index/CURRENT names")
     stale: bool = Field(False, description="已发布更新的索引但尚未切换 / a newer build is published and not served yet")
-    reload_error: str | None = Field(None, description="新版本未能加载的原因 / why the published build could not be loaded")
+    reload_error: str | None = Field(None,
+                                     description="新版本未能加载的原因 / why the published build could not be loaded")
+
+
+#: a target's fate in the same place's next report
+PromiseStatus = Literal["met", "missed", "not_reported"]
 
 
 class PromiseOut(BaseModel):
     """Whether a target was kept, from the same place's next-year report."""
 
-    status: Literal["met", "missed", "not_reported"] = Field(description="已完成 / 未完成 / 未报告")
+    status: PromiseStatus = Field(description="已完成 / 未完成 / 未报告")
     label: str = Field(description="兑现情况 / the status in Chinese")
     outcome: str | None = Field(None, description="次年报告中的成绩编号 / the outcome record's id")
     outcome_doc: str | None = None
@@ -163,16 +177,19 @@ class SectionRef(BaseModel):
     title: str
     level: int
     parent: str | None = None
-    part: str = Field("", description="所属部分：review 回顾 / plan 计划 / government 政府自身建设 / glossary 名词解释 / appendix 附件，空为未标明")
+    part: str = Field("", description="所属部分：review 回顾 / plan 计划 / government 政府自身建设 / "
+                                      "glossary 名词解释 / appendix 附件，空为未标明")
 
 
 #: How a report is shown to people: the catalogue's name, and where it was published.
-_NAME = Field("", description="报告名称（目录给出），如 成都市2025年政府工作报告 / the report's name from the catalogue")
+_NAME = Field("", description="报告名称（目录给出），如 成都市2025年政府工作报告 / "
+                               "the report's name from the catalogue")
 _URL = Field(None, description="报告的发布网址（front matter 的 source:） / where the report was published, when known")
 
 
 class DocumentOut(BaseModel):
-    id: str = Field(description="文档编号：语料中的相对路径（不含扩展名） / the report id: its path in the corpus, without suffix")
+    id: str = Field(description="文档编号：语料中的相对路径（不含扩展名） / "
+                                "the report id: its path in the corpus, without suffix")
     name: str = _NAME
     source_url: str | None = _URL
     title: str
@@ -181,7 +198,9 @@ class DocumentOut(BaseModel):
     format: str = Field("txt", description="原始格式 / published format: txt, md, docx, pdf, html")
     original_name: str = Field("", description="原始文件名 / the file name as added")
     pages: int | None = Field(None, description="PDF 页数 / PDF page count (None for other formats)")
-    report: Report = Field(description="报告目录信息：地区、级别、年份、标题、报告日期、来源网址 / the catalogue entry: place, level, plan year, title, delivery date, source URL (front matter `source:`)")
+    report: Report = Field(description="报告目录信息：地区、级别、年份、标题、报告日期、来源网址 / the catalogue "
+                                       "entry: place, level, plan year, title, delivery date, source URL "
+                                       "(front matter `source:`)")
     sections: list[SectionRef] = Field(description="章节目录，按原文顺序 / the heading tree in reading order")
 
 
@@ -196,8 +215,8 @@ class DocumentText(BaseModel):
     format: str
     original_name: str
     text: str
-    page_starts: list[int] = Field(default_factory=list,
-                                   description="每页在 text 中的起始位置（仅 PDF） / offset in text where each PDF page starts")
+    page_starts: list[int] = Field(default_factory=list, description="每页在 text 中的起始位置（仅 PDF） / "
+                                                                     "offset in text where each PDF page starts")
 
 
 class SectionOut(BaseModel):

@@ -23,7 +23,7 @@ class GuardedH11Protocol(H11Protocol):
     #: Seconds; None reads ``RAG_HEADER_TIMEOUT_S`` (workers build their settings from the environment).
     header_timeout_s: float | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

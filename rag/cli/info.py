@@ -17,7 +17,7 @@ def info(ctx: typer.Context, as_json: InfoJsonOpt = False, store: StoreOpt = Non
          milvus_collection: MilvusCollectionOpt = None) -> None:
     """模型与索引信息 / Model and index details, without loading the model."""
     from rag.embed.embedder import Embedder
-    from rag.stores import catalogue_dir, describe_settings
+    from rag.stores import builds_dir, describe_settings
     from rag.stores.index import IndexUnavailable, read_manifest
 
     use_store(ctx, store, milvus_uri, milvus_collection)
@@ -28,7 +28,7 @@ def info(ctx: typer.Context, as_json: InfoJsonOpt = False, store: StoreOpt = Non
         "encoder": embedder.planned_encoder, "corpus_dir": str(settings.corpus_dir),
         "index_dir": str(settings.index_dir), "store": describe_settings(settings)}
     try:
-        m = read_manifest(catalogue_dir(settings))
+        m = read_manifest(builds_dir(settings))
         data |= {"dimension": m.dim, "documents": m.n_documents, "sections": m.n_sections, "units": m.n_units,
                  "reports": m.reports, "manifest": m.__dict__}
     except IndexUnavailable as exc:  # no index yet is a fact to show, not a failure

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
 
     # embedding
     model: str = BUILTIN_MODEL
-    backend: str = "torch"  # sentence-transformers' backend, for the torch encoder
+    backend: Literal["torch", "onnx", "openvino"] = "torch"  # sentence-transformers' backend, for the torch encoder
     # onnx: the built-in model on ONNX Runtime when its export passed the build's check (else torch,
     # with a warning); a serving process then never imports torch. torch: sentence-transformers.
     encoder: Literal["onnx", "torch"] = "onnx"
@@ -92,7 +92,8 @@ class Settings(BaseSettings):
     bm25_weight: float = 1.0
 
     # answering
-    refusal_threshold: float = 0.35  # chosen on eval/dev.jsonl (the tuning report) by window_facts.hand_threshold: best interval 0.344–0.361
+    # chosen on eval/dev.jsonl (the tuning report) by window_data.hand_threshold: best interval 0.344–0.361
+    refusal_threshold: float = 0.35
     # how the extractive composer scores answer windows: "hand" (the hand-set weights and the
     # coverage threshold above) or "learned" (rag/data/scorer.json, fitted by `rag train`);
     # "hand" measured better on held-out reports (`rag eval --leave-one-out`, see the issue-12 note)
@@ -125,13 +126,16 @@ class Settings(BaseSettings):
     api_token: str | None = None
     # web page: questions offered to first-time visitors; generic to any 政府工作报告
     ui_examples: list[str] = Field(default_factory=lambda: [
-        "今年经济增长的预期目标是多少？", "过去五年取得了哪些主要成绩？", "今年在民生方面要办哪些实事？", "如何推进乡村振兴？"])
+        "今年经济增长的预期目标是多少？", "过去五年取得了哪些主要成绩？",
+        "今年在民生方面要办哪些实事？", "如何推进乡村振兴？"])
     # the examples the English interface shows and asks, button for button (missing ones: the Chinese
     # question); chosen among questions the English glossary answers
     ui_examples_en: list[str] = Field(default_factory=lambda: [
-        "What is this year's expected economic growth target?", "How many urban jobs were added in the last five years?",
+        "What is this year's expected economic growth target?",
+        "How many urban jobs were added in the last five years?",
         "How many new urban jobs are targeted this year?", "How will rural revitalization be advanced?"])
-    ui_concurrency: int = 4  # questions the page answers at once; more wait in Gradio's queue (a slow LLM blocks only its own)
+    # questions the page answers at once; more wait in Gradio's queue (a slow LLM blocks only its own)
+    ui_concurrency: int = 4
     ui_queue_size: int = 64  # events waiting in the page's queue; past it Gradio answers "queue full" at once
     # uvicorn (`rag serve`): connections plus running requests at once (503 past it), idle keep-alive seconds,
     # and seconds a client gets to send its request headers (0 = off, when a reverse proxy enforces its own)

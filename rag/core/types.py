@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +133,21 @@ class SectionRef:
     title: str
 
 
+#: why topics are refused (see ``Refusal``)
+RefusalReason = Literal["not_in_report", "no_figure", "other_measure"]
+
+
+@dataclass(slots=True)
+class Refusal:
+    """What an answer says the report does not cover, as data, so that each client words it in its
+    own language instead of reading the topics back out of the sentence. ``reason``: not_in_report
+    (nothing in the report supports it), no_figure (asked how much; the text found gives no figure),
+    other_measure (the figures found measure something else)."""
+
+    reason: RefusalReason
+    topics: list[str]  # named as the sentence names them: short, in the question's own words
+
+
 @dataclass(slots=True)
 class Answer:
     question: str
@@ -147,6 +162,8 @@ class Answer:
     #: a refusal for the place or year asked (composer "scope"): the reports there are instead, as
     #: data for the page ({"doc", "label", "region", "year"}; a place's every year, else the first 20)
     scope_reports: list[dict[str, Any]] = field(default_factory=list)
+    #: the topics refused (found=False), or on a partial answer those of the parts it could not answer
+    refusal: Refusal | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """What ``dataclasses.asdict`` gives, built directly: its recursive deep copy cost more
@@ -156,4 +173,5 @@ class Answer:
         out["timings_ms"], out["related_sections"] = dict(self.timings_ms), list(self.related_sections)
         out["related_refs"] = [{f.name: getattr(r, f.name) for f in fields(r)} for r in self.related_refs]
         out["scope_reports"] = [dict(r) for r in self.scope_reports]
+        out["refusal"] = self.refusal and {"reason": self.refusal.reason, "topics": list(self.refusal.topics)}
         return out

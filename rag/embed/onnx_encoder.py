@@ -117,7 +117,8 @@ class OnnxEncoder:
         self._pinned: tuple[set[int], set[int]] | None = None
         if pin_to and threads > 1 and len(pin_to) >= threads and hasattr(os, "sched_setaffinity"):  # Linux
             helpers = list(pin_to)[-(threads - 1):]
-            options.add_session_config_entry("session.intra_op_thread_affinities", ";".join(str(c + 1) for c in helpers))
+            options.add_session_config_entry("session.intra_op_thread_affinities",
+                                             ";".join(str(c + 1) for c in helpers))
             self._pinned = set(pin_to) - set(helpers), set(os.sched_getaffinity(0))
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         graph = Path(graph or folder / EXPORT_DIR / GRAPH)

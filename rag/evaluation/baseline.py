@@ -47,7 +47,7 @@ class RecursiveCharacterSplitter:
             return [(i, i + 1) for i in range(a, b)]
         cuts = [m.start() for m in re.finditer(re.escape(sep), text[a:b])]
         bounds = [a, *(a + c for c in cuts if c > 0), b]
-        return [(x, y) for x, y in zip(bounds, bounds[1:]) if y > x]
+        return [(x, y) for x, y in zip(bounds, bounds[1:], strict=False) if y > x]
 
     def _merge(self, pieces: list[Span]) -> list[Span]:
         chunks: list[Span] = []

@@ -142,13 +142,13 @@ class CatalogueCheck:
     def read(self, path: Path, mode: str) -> Report:
         """The catalogue entry of ``path``'s text, handed over as ``report.<ext>``; ``stripped``
         removes the front matter first, as a report copied without it would arrive."""
-        from rag.ingest.corpus import _split_front_matter, clean_text, parse_document
+        from rag.ingest.corpus import clean_text, parse_document, split_front_matter
         from rag.ingest.loaders import extract
 
         got = extract(path)
         text, front_matter = got.text, got.front_matter
         if mode == "stripped" and front_matter:
-            text = _split_front_matter(clean_text(text))[1]
+            text = split_front_matter(clean_text(text))[1]
         doc = parse_document(text, doc_id=_NEUTRAL, source=_NEUTRAL + path.suffix.lower(), title=got.title,
                              front_matter=front_matter, marked=dict(got.headings))
         return doc.report

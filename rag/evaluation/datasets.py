@@ -84,7 +84,8 @@ class EvidenceLocator:
         wanted = set(docs)
         if wanted:
             spans = [s for s in spans if s[0] in wanted] or spans
-        inside = [s for s in spans if (sec := self.sections.get((s[0], section or ""))) and sec.start <= s[1] and s[2] <= sec.end]
+        inside = [s for s in spans
+                  if (sec := self.sections.get((s[0], section or ""))) and sec.start <= s[1] and s[2] <= sec.end]
         return inside or spans
 
     def evidence_places(self, item: EvalItem) -> list[list[Span]]:
@@ -114,7 +115,8 @@ def _as_list(value: object) -> list:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _read_jsonl(path: Path) -> Iterable[tuple[int, dict]]:
+def read_jsonl(path: Path) -> Iterable[tuple[int, dict]]:
+    """(line number, object) of every non-blank line; a line that is no JSON object is a ``DatasetError``."""
     with open(path, encoding="utf-8-sig") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
@@ -132,14 +134,15 @@ def _read_jsonl(path: Path) -> Iterable[tuple[int, dict]]:
 def load_jsonl(path: Path) -> EvalDataset:
     """The project's own format; see ``eval/README.md``."""
     items = []
-    for n, row in _read_jsonl(path):
+    for n, row in read_jsonl(path):
         if not str(row.get("question", "")).strip():
             raise DatasetError(f"{path}:{n} 缺少 question 字段 / {path}:{n} has no question")
         evidence = [str(e) for e in _as_list(row.get("evidence"))]
         answerable = bool(row.get("answerable", bool(evidence or row.get("answers") or row.get("all_of"))))
         items.append(EvalItem(
             id=str(row.get("id", f"line{n}")), question=str(row["question"]),
-            answers=[str(a) for a in _as_list(row.get("answers"))], all_of=[str(a) for a in _as_list(row.get("all_of"))],
+            answers=[str(a) for a in _as_list(row.get("answers"))],
+            all_of=[str(a) for a in _as_list(row.get("all_of"))],
             evidence=evidence, sections=[None if s is None else str(s) for s in _as_list(row.get("section"))],
             type=str(row.get("type") or "unknown"), answerable=answerable,
             docs=[str(d) for d in _as_list(row.get("doc"))],
@@ -161,8 +164,8 @@ def load_beir(folder: Path) -> EvalDataset:
         if not (folder / name).is_file():
             raise DatasetError(f"{folder} 中缺少 {name} / {name} is missing from {folder}")
     corpus = {str(r["_id"]): (str(r.get("title") or ""), str(r.get("text") or ""))
-              for _, r in _read_jsonl(folder / "corpus.jsonl")}
-    queries = {str(r["_id"]): r for _, r in _read_jsonl(folder / "queries.jsonl")}
+              for _, r in read_jsonl(folder / "corpus.jsonl")}
+    queries = {str(r["_id"]): r for _, r in read_jsonl(folder / "queries.jsonl")}
     qrels: dict[str, dict[str, int]] = {}
     with open(_qrels_file(folder), encoding="utf-8", newline="") as f:
         for row in csv.reader(f, delimiter="\t"):
@@ -194,7 +197,7 @@ def _answer_list(answers: object) -> list[dict]:
         starts = answers.get("answer_start") or []
         return [{"text": t, "answer_start": starts[i] if i < len(starts) else -1}
                 for i, t in enumerate(answers.get("text") or [])]
-    return [a for a in answers or [] if isinstance(a, dict)]
+    return [a for a in answers if isinstance(a, dict)] if isinstance(answers, list) else []
 
 
 def load_squad(path: Path) -> EvalDataset:
@@ -207,10 +210,11 @@ def load_squad(path: Path) -> EvalDataset:
         raise DatasetError(f"无法读取 {path}：{exc} / Cannot read {path}: {exc}") from exc
     articles = data.get("data") if isinstance(data, dict) else data
     if not isinstance(articles, list):
-        raise DatasetError(f"{path} 不是 SQuAD/CMRC 格式（缺少 data 列表） / {path} is not SQuAD/CMRC JSON (no data list)")
+        raise DatasetError(f"{path} 不是 SQuAD/CMRC 格式（缺少 data 列表）"
+                           f" / {path} is not SQuAD/CMRC JSON (no data list)")
     corpus: dict[str, tuple[str, str]] = {}
     contexts: dict[str, str] = {}  # cleaned context → corpus id
-    items = []
+    items: list[EvalItem] = []
     for a, article in enumerate(articles):
         title = str(article.get("title") or "").replace("\n", " ").strip()
         for p, para in enumerate(article.get("paragraphs", [])):
@@ -221,13 +225,15 @@ def load_squad(path: Path) -> EvalDataset:
             corpus.setdefault(cid, (title, context))
             for qa in para.get("qas", []):
                 impossible = bool(qa.get("is_impossible", False))
-                golds = [] if impossible else [x for x in _answer_list(qa.get("answers")) if str(x.get("text", "")).strip()]
+                golds = [] if impossible else \
+                    [x for x in _answer_list(qa.get("answers")) if str(x.get("text", "")).strip()]
                 texts = list(dict.fromkeys(str(x["text"]).strip() for x in golds))
                 evidence = []
                 for x in golds:
                     ans = str(x["text"]).strip()
                     start = x.get("answer_start", -1)
-                    start = start if isinstance(start, int) and context[start:start + len(ans)] == ans else context.find(ans)
+                    if not (isinstance(start, int) and context[start:start + len(ans)] == ans):
+                        start = context.find(ans)
                     if start >= 0:
                         evidence.append(_sentence_around(context, start, start + len(ans)))
                 evidence = list(dict.fromkeys(evidence))[:1]  # annotators' answers share one place

@@ -47,7 +47,8 @@ def item_reports(datasets: Sequence[EvalDataset], pipeline: Pipeline) -> dict[st
     for data in datasets:
         located: dict[str, list[str]] = {}
         for item in data.items:
-            docs = list(item.docs) or sorted({d for places in runner.locator.evidence_places(item) for d, _, _ in places})
+            docs = list(item.docs) or \
+                sorted({d for places in runner.locator.evidence_places(item) for d, _, _ in places})
             located[item.id] = docs
         only = {d for docs in located.values() for d in docs}
         for item in data.items:
@@ -76,7 +77,8 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
     return {"n": summary.get("n"), "accuracy": summary.get("accuracy"), "english_accuracy": english.get("accuracy"),
             "answerable_accuracy": summary.get("answerable_accuracy"),
             "refusal_recall": refusal.get("recall"), "false_refusal_rate": refusal.get("false_refusal_rate"),
-            "median_answer_chars": summary.get("median_answer_chars"), "quote_violations": summary.get("quote_violations"),
+            "median_answer_chars": summary.get("median_answer_chars"),
+            "quote_violations": summary.get("quote_violations"),
             "by_type": {t: v.get("accuracy") for t, v in (summary.get("by_type") or {}).items()}}
 
 
@@ -187,9 +189,11 @@ def loro_table(result: dict[str, Any]) -> str:
     rows = [[h.report, str(h.n)] + [fmt(getattr(h, m).get(c)) for m in ("hand", "learned") for c in cols]
             for h in result["reports"]]
     pooled = result["pooled"]
-    rows.append(["(all held-out)", str(pooled["hand"]["n"])] + [fmt(pooled[m].get(c)) for m in ("hand", "learned") for c in cols])
+    rows.append(["(all held-out)", str(pooled["hand"]["n"])]
+                + [fmt(pooled[m].get(c)) for m in ("hand", "learned") for c in cols])
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in [head, *rows]]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+             for r in [head, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 

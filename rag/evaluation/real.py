@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from rag.core.paths import GOV_REPORTS_DIR
 from rag.evaluation.datasets import DatasetError, EvalDataset, EvalItem, load_jsonl
-from rag.evaluation.datasets import _read_jsonl as read_rows
+from rag.evaluation.datasets import read_jsonl as read_rows
 
 if TYPE_CHECKING:
     from rag.core.settings import Settings
@@ -150,7 +150,8 @@ def run_real(pipeline: Pipeline, data: EvalDataset, *, retriever: str = "hybrid"
     shipped = runner.run(data, retriever)
     out: dict[str, Any] = {"dataset": data.name, "reports": {d: str(p) for d, p in (data.reports or {}).items()},
                            "shipped": {"pooled": headline(shipped.summary),
-                                       "by_report": {d: headline(_summary(runner, [r for r in shipped.results if d in r.docs]))
+                                       "by_report": {d: headline(_summary(runner, [r for r in shipped.results
+                                                                                   if d in r.docs]))
                                                      for d in reports_of(data.items)}},
                            "predictions": [_prediction(r) for r in shipped.results]}
     if not loro:
@@ -179,7 +180,9 @@ def _prediction(r: Any) -> dict[str, Any]:
 def _cell(value: Any) -> str:
     if value is None:
         return "–"
-    return f"{value:.3f}" if isinstance(value, float) and abs(value) < 10 else f"{value:.0f}" if isinstance(value, float) else str(value)
+    if not isinstance(value, float):
+        return str(value)
+    return f"{value:.3f}" if abs(value) < 10 else f"{value:.0f}"
 
 
 def real_tables(result: dict[str, Any]) -> str:
@@ -203,7 +206,8 @@ def real_tables(result: dict[str, Any]) -> str:
     types = sorted({t for _, h in modes for t in (h.get("by_type") or {})})
     lines += ["", "Accuracy per question type:", "", "| type | " + " | ".join(lab for lab, _ in modes) + " |",
               "|---" * (len(modes) + 1) + "|"]
-    lines += ["| " + t + " | " + " | ".join(_cell((h.get("by_type") or {}).get(t)) for _, h in modes) + " |" for t in types]
+    lines += ["| " + t + " | " + " | ".join(_cell((h.get("by_type") or {}).get(t)) for _, h in modes) + " |"
+              for t in types]
     return "\n".join(lines)
 
 
@@ -223,7 +227,8 @@ def real_examples(settings: Settings, data: EvalDataset, *, per_report: int = 40
 
     pipeline = Pipeline.load(real_settings(settings.model_copy(update={"answer_scorer": "hand"}), data.reports or {}))
     bind_reports(data, pipeline)
-    generated = generate(pipeline.store.documents, per_report=per_report) if per_report else EvalDataset("generated", "jsonl", [])
+    generated = generate(pipeline.store.documents, per_report=per_report) if per_report \
+        else EvalDataset("generated", "jsonl", [])
     loro = LeaveOneReportOut(pipeline)
     reports = item_reports([data, generated], pipeline)
     written = loro.examples([i for i in data.items if i.id in reports], reports)

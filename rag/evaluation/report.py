@@ -180,6 +180,11 @@ def to_markdown(report: EvalReport, charts: list[str]) -> str:
     return "\n".join(parts)
 
 
+def _ranking_score(summary: dict, metric: str) -> float | None:
+    """A retriever comparison's value: the answer accuracy, or a ranking metric of its retrieval."""
+    return summary.get(metric) if metric == "accuracy" else summary["retrieval"].get(metric)
+
+
 def _charts(report: EvalReport, out: Path) -> dict[str, list[str]]:
     """Writes the charts; returns each file's series (one per column of the report)."""
     import matplotlib
@@ -229,10 +234,9 @@ def _charts(report: EvalReport, out: Path) -> dict[str, list[str]]:
          f"Answers: product, baseline and other systems ({report.dataset})", "score")
     k = report.k
     ranked = [r for r in report.runs.values() if r.summary["retrieval"]]
-    metrics = [m for m in ("accuracy", "hit@1", *(f"recall@{n}" for n in (1, 3, 5, 10) if n <= k), f"mrr@{k}", f"ndcg@{k}")
-               if any((r.summary.get(m) if m == "accuracy" else r.summary["retrieval"].get(m)) is not None for r in ranked)]
-    bars("retrievers.png", ranked, metrics,
-         [[(r.summary.get(m) if m == "accuracy" else r.summary["retrieval"].get(m)) or 0.0 for m in metrics] for r in ranked],
+    candidates = ("accuracy", "hit@1", *(f"recall@{n}" for n in (1, 3, 5, 10) if n <= k), f"mrr@{k}", f"ndcg@{k}")
+    metrics = [m for m in candidates if any(_ranking_score(r.summary, m) is not None for r in ranked)]
+    bars("retrievers.png", ranked, metrics, [[_ranking_score(r.summary, m) or 0.0 for m in metrics] for r in ranked],
          f"Retriever comparison ({report.dataset})", "score")
     _latency_chart(report, save)
     return written
@@ -254,7 +258,7 @@ def _latency_chart(report: EvalReport, save: Callable[[Any, str, list[str]], Non
     lo = max(values.min(), 0.01)
     bins = np.geomspace(lo, max(values.max(), 2 * lo), 31)  # one question: still a range
     for name, t in timed:
-        ax.hist(np.clip(t, bins[0], bins[-1]), bins=bins, histtype="step", linewidth=1.5, label=name)
+        ax.hist(np.clip(t, bins[0], bins[-1]), bins=bins.tolist(), histtype="step", linewidth=1.5, label=name)
     ax.set_xscale("log")
     ax.set_xlabel("total latency per question (ms, log scale)")
     ax.set_ylabel("questions")

@@ -192,7 +192,8 @@ class EvalRunner:
                     ranked.append(key)
         return ranked[: self.k]
 
-    def judgements(self, item: EvalItem, locator: EvidenceLocator | None = None) -> tuple[list[set[str]], dict[str, float]]:
+    def judgements(self, item: EvalItem,
+                   locator: EvidenceLocator | None = None) -> tuple[list[set[str]], dict[str, float]]:
         """Relevance groups (one per evidence, or per BEIR document) and the gains of their keys,
         in the key space of ``locator`` (the index's units unless another system brings its own)."""
         if item.qrels:
@@ -219,7 +220,8 @@ class EvalRunner:
         """Fills ``result`` from an answer (``Answer`` or ``SystemAnswer``: ``answer``, ``found``,
         ``citations``, ``timings_ms``, optional ``error``). An errored answer is always wrong."""
         error = getattr(answer, "error", None)
-        spans = [(c.doc, c.start, c.end) for c in answer.citations if isinstance(c.start, int) and isinstance(c.end, int)]
+        spans = [(c.doc, c.start, c.end) for c in answer.citations
+                 if isinstance(c.start, int) and isinstance(c.end, int)]
         places = self.locator.evidence_places(item) if item.answerable else []
         good, covered = citation_counts(spans, places, self.min_overlap)
         result.answer, result.found, result.timings_ms = answer.answer, answer.found, dict(answer.timings_ms)
@@ -240,7 +242,8 @@ class EvalRunner:
                 result.em = result.f1 = float(not given)
         return result
 
-    def evaluate(self, item: EvalItem, retriever: str, *, retrieval_only: bool = False, mrc: bool = False) -> QuestionResult:
+    def evaluate(self, item: EvalItem, retriever: str, *, retrieval_only: bool = False,
+                 mrc: bool = False) -> QuestionResult:
         result = self._result(item, self.rank(item.question, retriever))
         if retrieval_only:
             return result
@@ -297,11 +300,11 @@ class EvalRunner:
 def matches_index(dataset: EvalDataset, settings: Settings) -> bool:
     """True when a BEIR corpus is this index's own export (ids are unit keys, texts equal), so
     the current index can be scored directly."""
-    from rag.stores import catalogue_dir
-    from rag.stores.index import IndexUnavailable, current_build, load_catalogue
+    from rag.stores import builds_dir
+    from rag.stores.index import IndexUnavailable, current_build, load_build
 
     try:
-        _, _, units = load_catalogue(current_build(catalogue_dir(settings)), verify=False)
+        _, _, units = load_build(current_build(builds_dir(settings)), verify=False)
     except IndexUnavailable:
         return False
     texts = {unit_key(u): u.text for u in units}

@@ -92,7 +92,8 @@ class RefusalPhrases:
         try:
             lines = path.read_text("utf-8-sig").splitlines()
         except OSError as exc:
-            raise SystemSpecError(f"无法读取拒答短语表 {path}：{exc} / Cannot read the refusal phrases {path}: {exc}") from exc
+            raise SystemSpecError(f"无法读取拒答短语表 {path}：{exc}"
+                                  f" / Cannot read the refusal phrases {path}: {exc}") from exc
         return cls([ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")])
 
     def refused(self, answer: str) -> bool:
@@ -107,12 +108,13 @@ def _field(value: Any, name: str) -> Any:
 
 def _citations(raw: Any) -> list[Citation]:
     """Citations a system gave with a document and integer offsets; others cannot be checked."""
-    out = []
+    out: list[Citation] = []
     for c in raw if isinstance(raw, list) else []:
         doc, start, end = _field(c, "doc"), _field(c, "start"), _field(c, "end")
         if isinstance(doc, str) and isinstance(start, int) and isinstance(end, int):
-            out.append(Citation(len(out) + 1, doc, str(_field(c, "section_id") or ""), str(_field(c, "section_path") or ""),
-                                str(_field(c, "quote") or ""), start, end, float(_field(c, "score") or 0.0)))
+            out.append(Citation(len(out) + 1, doc, str(_field(c, "section_id") or ""),
+                                str(_field(c, "section_path") or ""), str(_field(c, "quote") or ""), start, end,
+                                float(_field(c, "score") or 0.0)))
     return out
 
 
@@ -141,7 +143,8 @@ class _External:
 
     kind = "system"
 
-    def __init__(self, name: str, spec: str, refusals: RefusalPhrases, *, timeout_s: float, wants_context: bool) -> None:
+    def __init__(self, name: str, spec: str, refusals: RefusalPhrases, *, timeout_s: float,
+                 wants_context: bool) -> None:
         self.name, self.spec, self.refusals = name, spec, refusals
         self.timeout_s = timeout_s
         self.wants_context = wants_context
@@ -328,7 +331,8 @@ def parse_system(text: str, refusals: RefusalPhrases, *, timeout_s: float = 30.0
                               f"--system must be NAME=SPEC with a name of letters, digits, . _ -: {text!r}")
     kind, colon, rest = spec.partition(":")
     if not colon or kind not in _OPTIONS:
-        raise SystemSpecError(f"未知系统类型 {spec!r}（可选 openai:/http:/py:） / Unknown system {spec!r}: use openai:, http: or py:")
+        raise SystemSpecError(f"未知系统类型 {spec!r}（可选 openai:/http:/py:）"
+                              f" / Unknown system {spec!r}: use openai:, http: or py:")
     target, options = rest, {}
     if "?" in rest:
         head, _, query = rest.rpartition("?")
@@ -339,17 +343,20 @@ def parse_system(text: str, refusals: RefusalPhrases, *, timeout_s: float = 30.0
         raise SystemSpecError(f"{kind}: 不支持选项 {', '.join(sorted(unknown))} / {kind}: unknown option(s) "
                               f"{', '.join(sorted(unknown))} (use {', '.join(sorted(_OPTIONS[kind]))})")
     if options.get("context", "retrieved") not in ("retrieved", "none"):
-        raise SystemSpecError(f"context 只能是 retrieved 或 none：{spec!r} / context must be retrieved or none: {spec!r}")
+        raise SystemSpecError(f"context 只能是 retrieved 或 none：{spec!r}"
+                              f" / context must be retrieved or none: {spec!r}")
     try:
         timeout = float(options.get("timeout", timeout_s))
     except ValueError:
         timeout = -1.0
     if not timeout > 0:
-        raise SystemSpecError(f"timeout 应为正数（秒）：{spec!r} / timeout must be a positive number of seconds: {spec!r}")
+        raise SystemSpecError(f"timeout 应为正数（秒）：{spec!r}"
+                              f" / timeout must be a positive number of seconds: {spec!r}")
     if kind == "openai":
         base_url, hash_, model = target.rpartition("#")
         if not hash_ or not model or not base_url.startswith(("http://", "https://")):
-            raise SystemSpecError(f"应为 openai:<http(s)://地址>#<模型>：{spec!r} / Expected openai:<http(s)://base_url>#<model>: {spec!r}")
+            raise SystemSpecError(f"应为 openai:<http(s)://地址>#<模型>：{spec!r}"
+                                  f" / Expected openai:<http(s)://base_url>#<model>: {spec!r}")
         key_env = options.get("key_env")
         if key_env and key_env not in os.environ:
             raise SystemSpecError(f"环境变量 {key_env} 未设置 / The environment variable {key_env} is not set")

@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.ingest.corpus import _split_front_matter, clean_text, parse_document
+from rag.ingest.corpus import clean_text, parse_document, split_front_matter
 
 FORMATS = ("docx", "pdf", "html")
 SITE = "江城市人民政府门户网站"
@@ -31,11 +31,11 @@ def blocks(raw: str) -> tuple[str, list[Block]]:
     for line in doc.text.splitlines(keepends=True):
         content = line.rstrip("\n")
         sec = heads.get(pos)
-        whole = sec is not None and sec.heading_end >= pos + len(content.rstrip())
+        level = sec.level if sec is not None and sec.heading_end >= pos + len(content.rstrip()) else None
         if content.strip():
-            out.append(Block(content.strip(), sec.level if whole else None))
+            out.append(Block(content.strip(), level))
         pos += len(line)
-    meta, _ = _split_front_matter(clean_text(raw))
+    meta, _ = split_front_matter(clean_text(raw))
     return meta.get("title", ""), out
 
 
@@ -66,11 +66,13 @@ def article_html(title: str, body: list[Block], *, site: bool, print_css: str = 
 <title>{html.escape(title)}_{SITE}</title><script>var _hmt = _hmt || []; console.log("统计代码");</script>
 <style>.nav li{{display:inline}}</style></head><body>
 <div class="header"><div class="logo">{SITE}</div><ul class="nav"><li><a href="/">首页</a></li>
-<li><a href="/zwgk/">政务公开</a></li><li><a href="/zfxxgk/">政府信息公开</a></li><li><a href="/hdjl/">互动交流</a></li></ul></div>
+<li><a href="/zwgk/">政务公开</a></li><li><a href="/zfxxgk/">政府信息公开</a></li>\
+<li><a href="/hdjl/">互动交流</a></li></ul></div>
 <div class="breadcrumb">当前位置：<a href="/">首页</a> &gt; <a href="/zwgk/">政务公开</a> &gt; 政府工作报告</div>
 <div class="main"><div class="article">
 <h1>{html.escape(title)}</h1>
-<div class="info">发布时间：2024-01-15 09:30　来源：市政府办公室　浏览次数：1024　【字体：<a>大</a> <a>中</a> <a>小</a>】【<a>打印</a>】【<a>关闭</a>】</div>
+<div class="info">发布时间：2024-01-15 09:30　来源：市政府办公室　浏览次数：1024　\
+【字体：<a>大</a> <a>中</a> <a>小</a>】【<a>打印</a>】【<a>关闭</a>】</div>
 <div id="zoom" class="TRS_Editor">
 {inner}
 </div>
@@ -197,7 +199,8 @@ def compare_formats(data, settings, formats: list[str], index_root: Path, *, pro
     with tempfile.TemporaryDirectory(prefix="rag-formats-") as tmp:
         for fmt in ["text", *formats]:
             corpus = settings.corpus_dir if fmt == "text" else publish_corpus(settings.corpus_dir, fmt, Path(tmp) / fmt)
-            conf = settings.model_copy(update={"corpus_dir": corpus, "index_dir": index_root / fmt, "auto_rebuild": True})
+            conf = settings.model_copy(update={"corpus_dir": corpus, "index_dir": index_root / fmt,
+                                               "auto_rebuild": True})
             with open_pipeline(data, conf, progress=progress) as (pipeline, doc_keys):
                 runner = EvalRunner(pipeline, k=10, doc_keys=doc_keys, min_overlap=settings.eval_min_overlap,
                                     bootstrap_samples=settings.eval_bootstrap_samples, seed=settings.eval_seed)
@@ -221,7 +224,8 @@ def compare_formats(data, settings, formats: list[str], index_root: Path, *, pro
 
 
 def formats_table(rows: list[dict]) -> str:
-    head = "| format | n | accuracy | Δ vs text (points) | answerable acc. | refusal F1 | R@5 | quote violations | PDF citations on the right page |"
+    head = ("| format | n | accuracy | Δ vs text (points) | answerable acc. | refusal F1 | R@5 | quote violations"
+            " | PDF citations on the right page |")
     out = [head, "|" + "---|" * 9]
 
     def pct(v):

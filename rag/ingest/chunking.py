@@ -89,7 +89,8 @@ class SentenceChunker:
             paths = {s.id: s.path for s in doc.sections}
             spans = [(s.id, *strip_span(doc.text, s.start, s.heading_end), "heading") for s in doc.sections]
             spans = [x for x in spans if x[2] > x[1]]
-            spans += [(sid, sa, sb, "text") for sid, a, b in own_segments(doc) for sa, sb in self._spans(doc.text, a, b)]
+            spans += [(sid, sa, sb, "text") for sid, a, b in own_segments(doc)
+                      for sa, sb in self._spans(doc.text, a, b)]
             for sid, sa, sb, kind in sorted(spans, key=lambda x: x[1]):
                 text = doc.text[sa:sb]
                 units.append(Unit(len(units), doc.id, sid, paths[sid], sa, sb, text, count_tokens(text), kind))

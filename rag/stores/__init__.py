@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rag.stores.base import Candidates, Store, StoreUnavailable, catalogue_dir
+from rag.stores.base import Candidates, Store, StoreUnavailable, builds_dir
 
 if TYPE_CHECKING:
     from rag.core.settings import Settings
 
-__all__ = ["Candidates", "Store", "StoreUnavailable", "catalogue_dir", "describe_settings"]
+__all__ = ["Candidates", "Store", "StoreUnavailable", "builds_dir", "describe_settings"]
 
 
 def describe_settings(settings: Settings) -> dict:

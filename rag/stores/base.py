@@ -36,7 +36,7 @@ class Candidates:
 
 
 class Store(Protocol):
-    """A loaded index: the catalogue (documents, units, manifest) in memory and an engine that
+    """A loaded index: the published build (documents, units, manifest) in memory and an engine that
     answers candidate searches, optionally restricted to some reports (``doc_ids``)."""
 
     name: str
@@ -60,8 +60,8 @@ class Store(Protocol):
         ...
 
 
-def catalogue_dir(settings: Settings) -> Path:
-    """Where the store's published catalogue builds and ``CURRENT`` pointer live: the index
+def builds_dir(settings: Settings) -> Path:
+    """Where the store's published builds and ``CURRENT`` pointer live: the index
     folder for FAISS, a ``milvus`` folder inside it for Milvus (so switching stores does not
     invalidate the other's build)."""
     return settings.index_dir if settings.store == "faiss" else settings.index_dir / "milvus"

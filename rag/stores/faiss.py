@@ -73,7 +73,8 @@ class FaissStore(IndexStore):
                 return Candidates.empty()
             if among.size <= EXACT_SELECTION_MAX:  # a few reports: their exact rows are the search
                 return self._exact_top(among, q[0], k)
-            params, n = faiss.SearchParameters(sel=faiss.IDSelectorBatch(among)), among.size
+            # faiss's stubs leave out the keyword its SWIG wrapper takes
+            params, n = faiss.SearchParameters(sel=faiss.IDSelectorBatch(among)), among.size  # type: ignore[call-arg]
         _, ids = self.vectors.search(q, min(max(k * RESCORE, k + RESCORE_MIN), n), params=params)
         return self._exact_top(np.sort(ids[0][ids[0] >= 0]), q[0], k)
 

@@ -29,6 +29,9 @@ from rag.core.types import Document, Report, Section, SkippedFile, Unit
 from rag.genre.text import TOKENIZER_VERSION, tokenize
 
 if TYPE_CHECKING:
+    import bm25s
+    import faiss
+
     from rag.embed.embedder import Embedder
 
 FORMAT_VERSION = 3  # 2: documents carry their catalogue entry (Report); 3: fp16 search index + fp32 rows
@@ -190,7 +193,7 @@ def embed_units(embedder: Embedder, units: Sequence[Unit], *, dim: int, reuse: V
     return vectors, int(order.size)
 
 
-def search_index(dim: int) -> object:
+def search_index(dim: int) -> faiss.Index:
     """The index FAISS searches first: fp16 rows (half of fp32), inner product, no training."""
     import faiss
 
@@ -310,7 +313,7 @@ def read_manifest(index_dir: Path) -> Manifest:
         raise IndexUnavailable(f"index in {build} cannot be read: {exc}") from exc
 
 
-def load_catalogue(build: Path, *, verify: bool = True) -> tuple[Manifest, list[Document], list[Unit]]:
+def load_build(build: Path, *, verify: bool = True) -> tuple[Manifest, list[Document], list[Unit]]:
     """The manifest, documents and unit table of a published build, whichever engine holds its vectors."""
     try:
         manifest = Manifest(**json.loads((build / "manifest.json").read_text("utf-8")))
@@ -329,7 +332,8 @@ def load_catalogue(build: Path, *, verify: bool = True) -> tuple[Manifest, list[
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise IndexUnavailable(f"index in {build} cannot be read: {exc}") from exc
     if len(units) != manifest.n_units:
-        raise IndexUnavailable(f"index in {build} is inconsistent: {len(units)} units, manifest says {manifest.n_units}")
+        raise IndexUnavailable(f"index in {build} is inconsistent: {len(units)} units,"
+                               f" manifest says {manifest.n_units}")
     return manifest, documents, units
 
 
@@ -342,8 +346,8 @@ class IndexStore:
     manifest: Manifest
     documents: list[Document]
     units: list[Unit]
-    vectors: object  # faiss.Index: fp16 rows, searched for candidates
-    bm25: object  # bm25s.BM25
+    vectors: faiss.Index  # fp16 rows, searched for candidates
+    bm25: bm25s.BM25
     exact: np.ndarray  # fp32 rows, memory-mapped: candidates are re-scored exactly
 
     @classmethod
@@ -352,7 +356,7 @@ class IndexStore:
         import faiss
 
         build = current_build(index_dir)
-        manifest, documents, units = load_catalogue(build, verify=verify)
+        manifest, documents, units = load_build(build, verify=verify)
         try:
             vectors = faiss.read_index(str(build / SEARCH_FILE))
             bm25 = bm25s.BM25.load(str(build / "bm25"))

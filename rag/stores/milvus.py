@@ -7,7 +7,7 @@ filters run inside the engine as a ``filter`` expression.
 
 Updates are incremental and atomic from a reader's view. Every row carries its report's
 version tag (``doc_id@content-hash``). ``rag index`` writes the rows of new or changed reports
-under their new tags, then publishes a catalogue build whose manifest names the active tag of
+under their new tags, then publishes an index build whose manifest names the active tag of
 every report (the atomic ``CURRENT`` rename, as for FAISS), and only then deletes rows of tags
 no report uses any more. A reader searches only its manifest's tags, so it sees each report
 either wholly old or wholly new, never half of each.
@@ -30,14 +30,14 @@ from rag.core.locking import build_lock
 from rag.core.progress import stage
 from rag.core.types import Document, SkippedFile, Unit
 from rag.genre.text import PUNCT, tokenize
-from rag.stores.base import Candidates, StoreUnavailable, catalogue_dir
+from rag.stores.base import Candidates, StoreUnavailable, builds_dir
 from rag.stores.index import (
     IndexBuilder,
     IndexUnavailable,
     Manifest,
     current_build,
     embed_units,
-    load_catalogue,
+    load_build,
     read_manifest,
     report_hash,
 )
@@ -94,7 +94,7 @@ def _quiet() -> Iterator[None]:
     try:
         yield
     finally:
-        for lg, level in zip(loggers, levels):
+        for lg, level in zip(loggers, levels, strict=True):
             lg.setLevel(level)
 
 
@@ -110,12 +110,14 @@ def connect(settings: Settings) -> MilvusClient:
         try:
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreUnavailable(f"无法创建 Milvus Lite 目录：{shown}（{exc}） / Cannot create the Milvus Lite folder for {shown}: {exc}") from exc
+            raise StoreUnavailable(f"无法创建 Milvus Lite 目录：{shown}（{exc}）"
+                                   f" / Cannot create the Milvus Lite folder for {shown}: {exc}") from exc
     try:
         from pymilvus import MilvusClient
     except ImportError as exc:
         raise StoreUnavailable(
-            "未安装 pymilvus，请安装 pymilvus[milvus-lite]。 / pymilvus is not installed: pip install 'pymilvus[milvus-lite]'") from exc
+            "未安装 pymilvus，请安装 pymilvus[milvus-lite]。"
+            " / pymilvus is not installed: pip install 'pymilvus[milvus-lite]'") from exc
     tokenize("")  # Lite's analyzer shares the process's jieba: load it here, quietly, as ours does
     try:
         with _quiet():
@@ -140,7 +142,7 @@ def engine_config(settings: Settings) -> dict:
 
 
 class MilvusIndexer:
-    """Brings the collection and the published catalogue up to date with the corpus, embedding
+    """Brings the collection and the published build up to date with the corpus, embedding
     only new or changed reports; a model, chunker or engine change rebuilds the collection."""
 
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
@@ -151,7 +153,7 @@ class MilvusIndexer:
     def _previous(self, client: MilvusClient, *, chunker: dict, dim: int) -> Manifest | None:
         """The published manifest when the collection can be updated in place, else None."""
         try:
-            old = read_manifest(catalogue_dir(self.settings))
+            old = read_manifest(builds_dir(self.settings))
         except IndexUnavailable:
             return None
         same = (old.store == "milvus" and old.engine == self.engine and old.model_id == self.embedder.model_id
@@ -212,13 +214,13 @@ class MilvusIndexer:
                progress: bool = True, full: bool = False, skipped: Sequence[SkippedFile] = (),
                shard: Shard | None = None) -> tuple[Path | None, dict[str, int]]:
         """Returns the published build and what changed: reports written, kept and removed.
-        ``full`` rewrites the collection from scratch. One update at a time per catalogue folder
+        ``full`` rewrites the collection from scratch. One update at a time per builds folder
         (``rag.core.locking.build_lock``), from writing rows to deleting the superseded ones. With
         ``shard``, only that slice's reports are written, and the build is published (else None)
         once every slice of this corpus is in."""
         client = connect(self.settings)
         try:
-            with build_lock(catalogue_dir(self.settings)):
+            with build_lock(builds_dir(self.settings)):
                 return self._update(client, documents, units, corpus_hash=corpus_hash, chunker=chunker,
                                     progress=progress, full=full, skipped=skipped, shard=shard)
         except (IndexUnavailable, KeyboardInterrupt):
@@ -228,13 +230,14 @@ class MilvusIndexer:
                 raise
             where = _redacted(self.settings.milvus_target)
             raise StoreUnavailable(f"写入 Milvus 失败：{where}（{exc}）；已发布的索引未改变。"
-                                   f" / Writing to Milvus at {where} failed ({exc}); the published index is unchanged.") from exc
+                                   f" / Writing to Milvus at {where} failed ({exc});"
+                                   " the published index is unchanged.") from exc
 
     def _update(self, client: MilvusClient, documents: list[Document], units: list[Unit], *, corpus_hash: str,
                 chunker: dict, progress: bool, full: bool, skipped: Sequence[SkippedFile],
                 shard: Shard | None) -> tuple[Path | None, dict[str, int]]:
         dim = self.embedder.dim
-        state = ShardState(catalogue_dir(self.settings))
+        state = ShardState(builds_dir(self.settings))
         run = state.run_key(corpus=corpus_hash, model=self.embedder.model_id, chunker=chunker, engine=self.engine,
                             count=shard.count if shard else 0)
         done, fresh = state.read(run) if shard is not None else (set(), False)
@@ -254,7 +257,7 @@ class MilvusIndexer:
             changes |= {"shards_done": len(done), "shards": shard.count}
             if len(done) < shard.count:
                 return None, changes  # the published version stays until every slice is in
-        builder = IndexBuilder(catalogue_dir(self.settings), self.embedder)
+        builder = IndexBuilder(builds_dir(self.settings), self.embedder)
         with builder.staging() as staging:
             build = builder.publish(staging, documents, units, corpus_hash=corpus_hash, chunker=chunker, dim=dim,
                                     skipped=skipped, store="milvus", engine=self.engine, embedded=embedded)
@@ -288,7 +291,7 @@ class MilvusIndexer:
 
 @dataclass
 class MilvusStore:
-    """The published catalogue in memory and the collection it names, searched by candidate."""
+    """The published build in memory and the collection it names, searched by candidate."""
 
     path: Path
     manifest: Manifest
@@ -311,10 +314,10 @@ class MilvusStore:
     @classmethod
     def load(cls, settings: Settings, *, verify: bool = True) -> MilvusStore:
         """Connects first (an unreachable engine is ``StoreUnavailable``, which no rebuild fixes),
-        then reads the catalogue and checks the collection holds exactly its rows."""
+        then reads the published build and checks the collection holds exactly its rows."""
         client = connect(settings)
-        build = current_build(catalogue_dir(settings))
-        manifest, documents, units = load_catalogue(build, verify=verify)
+        build = current_build(builds_dir(settings))
+        manifest, documents, units = load_build(build, verify=verify)
         if manifest.store != "milvus" or manifest.engine != engine_config(settings):
             raise IndexUnavailable(f"index in {build} was built for {manifest.store} {manifest.engine}, "
                                    f"configured is milvus {engine_config(settings)}")
@@ -363,8 +366,9 @@ class MilvusStore:
                                      filter=self._filter(doc_ids), output_fields=["doc_ver", "unit_no"],
                                      search_params=params, timeout=self.settings.milvus_timeout_s)
         except Exception as exc:
-            raise StoreUnavailable(f"Milvus 查询失败：{_redacted(self.settings.milvus_target)}（{exc}）"
-                                   f" / Milvus search failed at {_redacted(self.settings.milvus_target)}: {exc}") from exc
+            where = _redacted(self.settings.milvus_target)
+            raise StoreUnavailable(f"Milvus 查询失败：{where}（{exc}）"
+                                   f" / Milvus search failed at {where}: {exc}") from exc
         return self._candidates(list(res[0]) if res else [])
 
     def dense_candidates(self, vector: np.ndarray, k: int, *, doc_ids: Collection[str] | None = None) -> Candidates:
@@ -390,5 +394,6 @@ class MilvusStore:
         try:
             self.client.has_collection(self.collection, timeout=self.settings.milvus_timeout_s)
         except Exception as exc:
-            raise StoreUnavailable(f"Milvus 无响应：{_redacted(self.settings.milvus_target)}（{exc}）"
-                                   f" / Milvus does not answer at {_redacted(self.settings.milvus_target)}: {exc}") from exc
+            where = _redacted(self.settings.milvus_target)
+            raise StoreUnavailable(f"Milvus 无响应：{where}（{exc}）"
+                                   f" / Milvus does not answer at {where}: {exc}") from exc

@@ -1,8 +1,8 @@
 """Sharded builds into one Milvus collection: ``rag index --shard i/n`` embeds and writes the
-reports of one deterministic slice; the catalogue (the published version readers follow) flips
+reports of one deterministic slice; the published build (the version readers follow) flips
 only when every slice of the same corpus, model and engine is in.
 
-On a cluster each machine runs one slice against the same server URI and catalogue folder; here,
+On a cluster each machine runs one slice against the same server URI and builds folder; here,
 slices run one after the other into Milvus Lite (one writer at a time: the build lock). A slice is
 chosen by a hash of the report id, so it does not depend on file order or on the other reports.
 """
@@ -50,7 +50,7 @@ class Shard:
 
 
 class ShardState:
-    """Which slices of one sharded run are in (``<catalogue>/shards.json``). A run is keyed by what
+    """Which slices of one sharded run are in (``<builds>/shards.json``). A run is keyed by what
     makes its rows compatible: corpus, model, chunker, engine and slice count."""
 
     def __init__(self, folder: Path) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Collection, Generator, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from rag.answer.query import QueryPart
-from rag.core.types import Answer, Citation, ScoredUnit, SectionRef
+from rag.core.types import Answer, Citation, Refusal, RefusalReason, ScoredUnit, SectionRef
 
 if TYPE_CHECKING:
     from rag.commitments.record import Commitment
@@ -148,12 +148,11 @@ def display_topic(topic: str) -> str:
 MAX_TOPIC_CHARS = 24
 
 
-def refusal_sentence(parts: Sequence[QueryPart], related: list[str], *, english: bool, closest: bool = True,
-                     shared: QueryPart | None = None) -> str:
-    """The one wording of "the report does not say": one sentence naming everything asked that the
-    report does not cover and, when ``closest``, the sections nearest to it (left out beside a
-    partial answer, whose citations already point). ``shared`` is the question's first part, whose
-    topic later parts borrow: it is named once, not repeated after each of them."""
+def refusal_of(parts: Sequence[QueryPart], *, shared: QueryPart | None = None,
+               reason: RefusalReason = "not_in_report") -> Refusal:
+    """What a refusal names: everything asked that the report does not cover, each topic once.
+    ``shared`` is the question's first part, whose topic later parts borrow: it is named once,
+    not repeated after each of them."""
     own = set(shared.topic.split()) if shared else set()
 
     def named(p: QueryPart) -> str:
@@ -163,7 +162,13 @@ def refusal_sentence(parts: Sequence[QueryPart], related: list[str], *, english:
             shown = p.text.strip()[:MAX_TOPIC_CHARS].rstrip() + "…"
         return shown
 
-    topics = list(dict.fromkeys(named(p) for p in parts))
+    return Refusal(reason, list(dict.fromkeys(named(p) for p in parts)))
+
+
+def refusal_wording(topics: Sequence[str], related: Sequence[str], *, english: bool, closest: bool = True) -> str:
+    """The one wording of "the report does not say": one sentence naming ``topics`` and, when
+    ``closest``, the sections nearest to them (left out beside a partial answer, whose citations
+    already point, and by the page, which shows them as buttons)."""
     if english:
         return f"The report does not say anything about {', '.join(f'“{t}”' for t in topics)}." + (
             f" Closest sections: {'; '.join(related)}." if related and closest else "")
@@ -171,10 +176,17 @@ def refusal_sentence(parts: Sequence[QueryPart], related: list[str], *, english:
         f"最接近的章节：{'；'.join(related)}。" if related and closest else "")
 
 
+def refusal_sentence(parts: Sequence[QueryPart], related: list[str], *, english: bool, closest: bool = True,
+                     shared: QueryPart | None = None) -> str:
+    """The refusal of ``parts`` as one sentence (``refusal_of``, then ``refusal_wording``)."""
+    return refusal_wording(refusal_of(parts, shared=shared).topics, related, english=english, closest=closest)
+
+
 def refusal(question: str, parts: list[QueryPart], hits: Hits, *, composer: str) -> Answer:
     """A whole answer that says the report does not cover any part of the question."""
     parts = parts or [QueryPart(question, question, "")]
     related = related_sections(hits, topics=[p.topic.replace(" ", "") for p in parts])
-    sentence = refusal_sentence(parts, [r.title for r in related], english=is_english(question))
+    refused = refusal_of(parts)
+    sentence = refusal_wording(refused.topics, [r.title for r in related], english=is_english(question))
     return Answer(question=question, answer=sentence, found=False, composer=composer,
-                  related_sections=[r.title for r in related], related_refs=related)
+                  related_sections=[r.title for r in related], related_refs=related, refusal=refused)

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.answer.composers.base import Citations, Hits, PartDocs, is_english, refusal_sentence, related_sections
+from rag.answer.composers.base import (Citations, Hits, PartDocs, is_english, refusal_of, refusal_wording,
+                                       related_sections)
 from rag.answer.query import QueryPart
 from rag.answer.window_scorer import WindowFacts, WindowScorer
 from rag.core.cache import kept
@@ -667,8 +668,10 @@ class ExtractiveComposer:
         topics = ["".join(w for w in p.topic.split() if w not in self.places) for p, _ in missing]  # 焦作 is no topic
         related = related_sections([h for _, h in missing], topics=topics) if missing else []
         titles = [r.title for r in related]
-        if missing:  # one refusal for everything not covered, however many clauses asked
-            sentences.append(refusal_sentence([p for p, _ in missing], titles, english=is_english(question),
-                                              closest=not citations.items, shared=parts[0]))
+        refused = refusal_of([p for p, _ in missing], shared=parts[0]) if missing else None
+        if refused is not None:  # one refusal for everything not covered, however many clauses asked
+            sentences.append(refusal_wording(refused.topics, titles, english=is_english(question),
+                                             closest=not citations.items))
         return Answer(question=question, answer=" ".join(sentences), found=bool(citations.items),
-                      citations=citations.items, related_sections=titles, related_refs=related, composer=self.name)
+                      citations=citations.items, related_sections=titles, related_refs=related, composer=self.name,
+                      refusal=refused)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from rag.answer.composers.base import refusal_sentence
+from rag.answer.composers.base import refusal_of, refusal_wording
 from rag.answer.query import QueryPart
 from rag.answer.routing.words import RouterWords, has
 from rag.commitments.record import Commitment
-from rag.core.types import Answer, Citation
+from rag.core.types import Answer, Citation, RefusalReason
 from rag.genre.lexicon import Lexicon
 from rag.genre.paraphrase import default_paraphrases, similarity
 from rag.genre.text import HAN_RUN, char_bigrams, states_figure, strip_ends
@@ -38,10 +38,11 @@ def in_unit(unit: str | None, measure: str) -> bool:
     return any(unit.endswith(m) for m in measure.split("|"))
 
 
-def refused(answer: Answer, part: QueryPart) -> Answer:
-    """``answer`` turned into the refusal of ``part``."""
-    return dataclasses.replace(answer, found=False, citations=[],
-                               answer=refusal_sentence([part], [], english=False))
+def refused(answer: Answer, part: QueryPart, reason: RefusalReason) -> Answer:
+    """``answer`` turned into the refusal of ``part``, in Chinese here (each edge words ``refusal`` itself)."""
+    refusal = refusal_of([part], reason=reason)
+    return dataclasses.replace(answer, found=False, citations=[], refusal=refusal,
+                               answer=refusal_wording(refusal.topics, [], english=False))
 
 
 def unrecorded(names: Sequence[str], citations: Sequence[Citation], records: Sequence[Commitment]) -> bool:
@@ -75,7 +76,7 @@ class FigureCheck:
             return answer
         how_much = parts[0].measure or has(parts[0].text, self.words.how_much)
         if how_much and not any(states_figure(c.quote) for c in answer.citations):
-            return refused(answer, parts[0])  # «另行公布»: asked how much, told no figure
+            return refused(answer, parts[0], "no_figure")  # «另行公布»: asked how much, told no figure
         words = [w for w in parts[0].topic.split() if w not in self.plan_words]
         topic = "".join(words)
         if not HAN_RUN.fullmatch(topic or "-"):
@@ -97,7 +98,7 @@ class FigureCheck:
         if not names or not records or any(self._covers(c.metric, a, h) if measure else self._measures(c.metric, a)
                                            for c in records for a, h in names):
             return answer
-        return refused(answer, parts[0])
+        return refused(answer, parts[0], "other_measure")
 
     def _widen(self, word: str, quotes: str) -> str:
         """The asker's word as the citation writes it: a synonym (电动车 → 新能源汽车) or the full

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Response
@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from rag.answer.selection import UnknownReport
 from rag.api.deps import CommitmentsDep, PipelineDep, ReportIdsDep
 from rag.api.errors import ApiError
-from rag.api.schemas import CommitmentOut, CommitmentRecord, PromiseOut
+from rag.api.schemas import CommitmentOut, CommitmentRecord, PromiseOut, PromiseStatus
 from rag.commitments.labels import PROMISE_LABELS
 from rag.commitments.ledger import LedgerBuilder, chart_points, chart_summary, ledger_csv, render_chart
 from rag.commitments.record import Commitment
@@ -30,7 +30,8 @@ def _record(c: Commitment) -> dict:
     response_model=list[CommitmentOut],
     summary="承诺清单 / Targets and achievements",
     responses={200: {"content": {"text/csv": {}},
-                     "description": "JSON 列表；format=csv 时为带 BOM 的 CSV 下载 / a JSON list, or a CSV download (UTF-8 BOM)"}},
+                     "description": "JSON 列表；format=csv 时为带 BOM 的 CSV 下载 / "
+                                    "a JSON list, or a CSV download (UTF-8 BOM)"}},
 )
 def commitments(
     items: CommitmentsDep,
@@ -38,8 +39,9 @@ def commitments(
     q: str | None = Query(None, description="按指标/原文/章节筛选 / filter on metric, clause or section path"),
     kind: str | None = Query(None, description="target（目标）或 achievement（成绩）"),
     section: str | None = Query(None, description="章节编号前缀，如 2.2 或 doc:2.2 / section id prefix"),
-    promise: Literal["met", "missed", "not_reported"] | None = Query(
-        None, description="兑现情况：met（已完成）、missed（未完成）、not_reported（未报告） / a target's fate in the next year's report"),
+    promise: Annotated[PromiseStatus | None, Query(
+        description="兑现情况：met（已完成）、missed（未完成）、not_reported（未报告） / "
+                    "a target's fate in the next year's report")] = None,
     format: Literal["json", "csv"] = Query("json", description="json | csv"),
     lang: Literal["zh", "en"] = Query("zh", description="CSV 表头语言 / CSV header language (JSON keeps its keys)"),
 ) -> list[CommitmentOut] | Response:
@@ -62,21 +64,23 @@ def _promise(c: Commitment) -> PromiseOut | None:
     if not c.promise:
         return None
     outcome = c.outcome_with
-    return PromiseOut(status=c.promise, label=PROMISE_LABELS[c.promise], outcome=outcome,
-                      outcome_doc=outcome.split(":", 1)[0] if outcome else None, outcome_figure=c.outcome_figure or "",
-                      rule=c.promise_rule or "")
+    return PromiseOut.model_validate({  # the tracker's status, checked against the schema's three
+        "status": c.promise, "label": PROMISE_LABELS[c.promise], "outcome": outcome,
+        "outcome_doc": outcome.split(":", 1)[0] if outcome else None, "outcome_figure": c.outcome_figure or "",
+        "rule": c.promise_rule or ""})
 
 
 def _place(pipeline, region: str | None) -> str:
     """The catalogue's name for a place the user wrote («江西» → 江西省); 404 when no report covers it."""
     reports = pipeline.selector.reports
-    if not (region or "").strip():
+    region = (region or "").strip()
+    if not region:
         places = LedgerBuilder().places(reports)
         if not places:
             raise ApiError(404, "unknown_report", "没有任何报告 / No reports")
         return places[0]
     try:
-        ids = pipeline.selector.resolve(None, region.strip(), None)
+        ids = pipeline.selector.resolve(None, region, None)
     except UnknownReport as exc:
         raise ApiError(404, "unknown_report", str(exc)) from None
     names = [reports[i].region for i in ids or () if reports[i].region]
@@ -89,8 +93,10 @@ def _place(pipeline, region: str | None) -> str:
             responses={200: {"content": {"text/csv": {}}}})
 def ledger(
     pipeline: PipelineDep,
-    region: str | None = Query(None, description="地区，如 江城；缺省为报告年份最多的地区 / place (default: the one with most years)"),
-    promise: Literal["met", "missed", "not_reported"] | None = Query(None, description="只看有此兑现情况的指标 / rows with this status"),
+    region: str | None = Query(None, description="地区，如 江城；缺省为报告年份最多的地区 / "
+                                                 "place (default: the one with most years)"),
+    promise: Annotated[PromiseStatus | None,
+                       Query(description="只看有此兑现情况的指标 / rows with this status")] = None,
     format: Literal["json", "csv"] = Query("json"),
     lang: Literal["zh", "en"] = Query("zh"),
 ) -> Response | dict:

@@ -48,7 +48,8 @@ def section(doc: DocId, section_id: SectionId, pipeline: PipelineDep) -> Section
                       children=[_ref(c) for c in children])
 
 
-@router.get("/documents/{doc:path}", response_model=DocumentText, summary="报告全文（提取后） / A report's extracted text",
+@router.get("/documents/{doc:path}", response_model=DocumentText,
+            summary="报告全文（提取后） / A report's extracted text",
             responses={404: {"description": "未找到文档 / Unknown document"}})
 def document_text(doc: DocId, pipeline: PipelineDep) -> DocumentText:
     d = _document(pipeline, doc)

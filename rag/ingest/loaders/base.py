@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -81,7 +82,7 @@ def unify_radicals(text: str) -> str:
 
 
 def joined(lines: list[str], fmt: str, *, title: str | None = None,
-           hints: list[tuple[int, str]] = ()) -> Extracted:
+           hints: Sequence[tuple[int, str]] = ()) -> Extracted:
     """Lines (one per paragraph) as one text; ``hints`` name heading lines by index and style label."""
     starts, pos = [], 0
     for line in lines:

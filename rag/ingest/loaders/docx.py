@@ -79,7 +79,7 @@ class _Numbering:
         defs = self.levels.get(nid or "")
         if not defs or level not in defs:
             return ""
-        counts = self.counters.setdefault(nid, [0] * 9)
+        counts = self.counters.setdefault(nid or "", [0] * 9)
         counts[level] += 1
         for deeper in range(level + 1, 9):
             counts[deeper] = 0
@@ -111,8 +111,8 @@ def _cell_texts(row) -> list[str]:
 class DocxLoader:
     """``.docx`` through python-docx; tables become one line per row, 「指标：目标」."""
 
-    suffixes = (".docx",)
-    format = "docx"
+    suffixes: tuple[str, ...] = (".docx",)
+    format: str = "docx"
 
     def run(self, path: Path) -> Extracted:
         import docx

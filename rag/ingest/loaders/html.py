@@ -3,7 +3,8 @@
 Readability-style: site furniture is removed by tag and by class/id words, the container that
 holds the most paragraph text (not link text) is the article, and furniture lines inside it
 (发布时间、来源、【打印】…) are dropped. The words and patterns are data in
-``rag/data/html_boilerplate.toml`` (its ``[html]`` table). ``<h2>``–``<h6>`` and ``<p><strong>…</strong></p>`` are headings.
+``rag/data/html_boilerplate.toml`` (its ``[html]`` table). ``<h2>``–``<h6>`` and
+``<p><strong>…</strong></p>`` are headings.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def _text(node) -> str:
 
 def _strip(root, bp: Boilerplate) -> None:
     for node in list(root.traverse()):
-        if node.tag in bp.drop_tags or (node.tag in _BLOCKS and node.tag not in ("body", "html") and _is_furniture(node, bp)):
+        if node.tag in bp.drop_tags \
+                or (node.tag in _BLOCKS and node.tag not in ("body", "html") and _is_furniture(node, bp)):
             node.decompose()
 
 
@@ -123,7 +125,8 @@ class _Lines:
                     self.lines.append((cells[0] + ("：" + "；".join(cells[1:]) if len(cells) > 1 else ""), None))
             elif tag in _BLOCKS:
                 self.flush()
-                if any(d.tag in _BLOCKS or d.tag == "br" for d in child.traverse(include_text=False) if d.mem_id != child.mem_id):
+                if any(d.tag in _BLOCKS or d.tag == "br"
+                       for d in child.traverse(include_text=False) if d.mem_id != child.mem_id):
                     self.walk(child)
                     self.flush()
                 else:
@@ -158,8 +161,8 @@ def _title(tree, bp: Boilerplate) -> str | None:
 class HtmlLoader:
     """``.html``/``.htm`` through selectolax (lexbor): fast, no network, tolerant of broken markup."""
 
-    suffixes = (".html", ".htm")
-    format = "html"
+    suffixes: tuple[str, ...] = (".html", ".htm")
+    format: str = "html"
 
     def run(self, path: Path) -> Extracted:
         from selectolax.lexbor import LexborHTMLParser
@@ -178,7 +181,8 @@ class HtmlLoader:
         walker = _Lines()
         walker.walk(_article(body))
         walker.flush()
-        lines, hints = [], []
+        lines: list[str] = []
+        hints: list[tuple[int, str]] = []
         for text, label in walker.lines:
             if bp.lines.match(text) or (label == "h1" and text == title):
                 continue  # furniture, or the title (kept as the document's title, not a section)

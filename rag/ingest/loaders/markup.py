@@ -17,21 +17,31 @@ from dataclasses import dataclass
 
 from rag.genre.text import HTML_COMMENT
 
+#: over the whole text, before it is cut into lines: entities, and <br> as a line break
 _ENTITY = re.compile(r"&(?:[A-Za-z]{2,8}|#\d{2,6}|#x[0-9A-Fa-f]{2,5});")
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
-_HASHES = re.compile(r"(#{1,6})[ \t]+")
-_QUOTE = re.compile(r"(?:>[ \t]?)+")
-_BULLET = re.compile(r"[-*+][ \t]+")
+
+#: lines that are markup only: a horizontal rule, a table's rule, or white space once marks are gone
 _RULE = re.compile(r"(?:-{3,}|\*{3,}|_{3,})")
 _TABLE_RULE = re.compile(r"\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+(?:[ \t]*:?-{3,}:?[ \t]*)?")
+_EMPTY_LINE = re.compile(r"[ \t\u3000]*")
+
+#: what a line may open with, read in this order: a block quote, ``#`` or a bullet, a footnote's label
+_QUOTE = re.compile(r"(?:>[ \t]?)+")
+_HASHES = re.compile(r"(#{1,6})[ \t]+")
+_BULLET = re.compile(r"[-*+][ \t]+")
 _FOOTNOTE_DEF = re.compile(r"\[\^[^\]\s]{1,8}\]:[ \t]*")
-_FOOTNOTE_REF = re.compile(r"\[\^[^\]\s]{1,8}\]")
-_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
-_LINK = re.compile(r"\[([^\]\n]+)\]\((?:https?://|/|\.)[^)\n]*\)")
+
+#: marks inside a line, removed in this order, with what stays of each: footnote references and
+#: images go, a link leaves its text
+_INLINE = (
+    (re.compile(r"\[\^[^\]\s]{1,8}\]"), ""),
+    (re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)"), ""),
+    (re.compile(r"\[([^\]\n]+)\]\((?:https?://|/|\.)[^)\n]*\)"), r"\1"),
+)
+#: bold, which a line may be nothing but (a heading)
 _BOLD = re.compile(r"\*\*")
 _WHOLE_BOLD = re.compile(r"\*\*([^*\n]+)\*\*[ \t]*")
-#: a line that is nothing but one of these carries no report text
-_EMPTY_LINE = re.compile(r"[ \t\u3000]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +89,8 @@ def _line(line: str) -> tuple[str | None, str | None]:
         rest = rest[m.end():]
     if m := _FOOTNOTE_DEF.match(rest):
         rest = rest[m.end():]
-    rest = _LINK.sub(r"\1", _IMAGE.sub("", _FOOTNOTE_REF.sub("", rest)))
+    for mark, kept in _INLINE:
+        rest = mark.sub(kept, rest)
     if label is None and _WHOLE_BOLD.fullmatch(rest):
         label = "bold"
     return lead + _BOLD.sub("", rest), label

@@ -95,8 +95,8 @@ def _join(prev: str, nxt: str) -> str:
 class PdfLoader:
     """``.pdf`` through pypdfium2; a PDF with no text layer is refused with a call for OCR."""
 
-    suffixes = (".pdf",)
-    format = "pdf"
+    suffixes: tuple[str, ...] = (".pdf",)
+    format: str = "pdf"
 
     def run(self, path: Path) -> Extracted:
         import pypdfium2 as pdfium
@@ -144,7 +144,8 @@ class PdfLoader:
         if _starts_heading(ln.text) and ln.right < right_edge - 1.2 * ln.size:
             return True
         short_by = (right_edge - prev.right) / prev.size
-        # line breaking rules (no 、 at a line start; Chromium keeps “862”工程 whole) end lines up to ~5 characters early
+        # line breaking rules (no 、 at a line start; Chromium keeps “862”工程 whole) end lines up to ~5
+        # characters early
         return short_by > 6 or (short_by > 0.6 and prev.text[-1] in _FINAL)
 
     def _assemble(self, lines: list[_Line], n_pages: int, title: str | None) -> Extracted:
@@ -157,7 +158,7 @@ class PdfLoader:
         lefts = sorted(ln.left for ln in body)
         right_edge = rights[int(0.9 * (len(rights) - 1))]
         left_edge = lefts[int(0.1 * (len(lefts) - 1))]
-        gaps = [a.y - b.y for a, b in zip(body, body[1:]) if a.page == b.page and a.y - b.y > 0.5 * size]
+        gaps = [a.y - b.y for a, b in zip(body, body[1:], strict=False) if a.page == b.page and a.y - b.y > 0.5 * size]
         spacing = statistics.median(gaps) if gaps else 2 * size
         paragraphs: list[str] = []
         pages: list[int] = []

@@ -18,8 +18,8 @@ def decode(path: Path, data: bytes) -> str:
 class TextLoader:
     """``.txt`` and ``.md``: front matter (``---`` or a ``标题：`` line) is the parser's to read."""
 
-    suffixes = (".txt", ".md")
-    format = "txt"
+    suffixes: tuple[str, ...] = (".txt", ".md")
+    format: str = "txt"
 
     def run(self, path: Path) -> Extracted:
         fmt = "md" if path.suffix.lower() == ".md" else "txt"
