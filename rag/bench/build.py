@@ -21,7 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from rag.bench.stats import ratio, summary
 
@@ -51,7 +51,7 @@ def recall_at_10(settings: Settings, embedder: Embedder, queries: int = 50) -> d
 
     from rag.stores.faiss import FaissStore
 
-    store = cast(FaissStore, FaissStore.load(settings.index_dir))  # ``load`` is typed as the base's
+    store = FaissStore.load(settings.index_dir)
     exact = np.asarray(store.exact)
     picks = list(range(0, len(store.units), max(1, len(store.units) // queries)))[:queries]
     vectors = embedder.encode_queries([store.units[i].text for i in picks])
