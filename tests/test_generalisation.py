@@ -83,6 +83,25 @@ def test_paraphrase_table_and_glossary():
     assert bigram_coverage("新增学位", "新增中小学学位2万个") == pytest.approx(2 / 3)
 
 
+def test_glossary_knows_the_metrics_real_reports_state():
+    """English metric names of the genre beyond the headline ones: the registered rate beside the
+    surveyed one, a share of spending, the five-year plans by number."""
+    p = Paraphrases.load()
+    terms = dict(p.english_terms("What was the registered urban unemployment rate in 2020?"))
+    assert "城镇登记失业率" in terms["registered urban unemployment rate"]
+    terms = dict(p.english_terms("What share of fiscal expenditure went to people's livelihoods?"))
+    assert "民生支出" in terms["people's livelihoods"] and "比重" in terms["share"]
+    assert "十五五" in dict(p.english_terms("during the 15th Five-Year Plan period"))["15th five-year plan period"]
+    assert "旅游总收入" in dict(p.english_terms("total tourism revenue in 2019"))["total tourism revenue"]
+
+
+def test_colloquial_words_of_work_and_pay_are_paraphrased():
+    """打工 is what reports call 务工 or 转移就业; 挣 (钱) is 收入; a place a child takes 学位 or 托位."""
+    p = Paraphrases.load()
+    assert {"务工", "转移就业"} <= set(p.alternatives("打工")) and "收入" in p.alternatives("挣")
+    assert "学位" in p.alternatives("位子") and "托位" in p.alternatives("托儿所")
+
+
 def test_paraphrase_alternatives_follow_the_table():
     """Every group naming the word (with ``inside``, also naming it but for one end character),
     in table order, the word first and nothing twice."""
