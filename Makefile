@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install index run serve test eval bench system-deps clean
+.PHONY: install index run serve test lint eval bench system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,14 @@ system-deps:
 # with its reason (`make system-deps` installs them, as root with the network).
 test: install
 	@[ -x /usr/bin/chromium ] || echo "note: /usr/bin/chromium is missing, so the browser and PDF tests are skipped; 'make system-deps' (root, network) installs it"
+	$(BIN)/ruff check rag ui
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
+
+# ruff and mypy alone (make test runs them first)
+lint: install
+	$(BIN)/ruff check rag ui
+	$(BIN)/mypy
 
 eval: index
 	$(BIN)/rag eval --dataset eval/dev.jsonl --retriever all --out eval/reports/latest

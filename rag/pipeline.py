@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from rag.answer.composers.base import ComposerChain
 from rag.answer.composers.commitments import CommitmentComposer
-from rag.answer.composers.extractive import ExtractiveComposer, TermWeights
+from rag.answer.composers.extractive import ExtractiveComposer
 from rag.answer.composers.generative import GenerativeComposer
 from rag.answer.guard import ConversationGuard
 from rag.answer.query import QueryAnalyzer, QueryPart
@@ -18,6 +18,7 @@ from rag.answer.retrieval import BM25Retriever, DenseRetriever, HybridRetriever,
 from rag.answer.routing.router import ReportRouter
 from rag.answer.selection import ReportSelector, Selection, YearWords
 from rag.answer.window_scorer import scorer_from
+from rag.answer.windows.terms import TermWeights
 from rag.commitments.extract import CommitmentExtractor
 from rag.commitments.promises import PromiseCheck, PromiseTracker, track
 from rag.core.progress import stage

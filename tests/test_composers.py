@@ -7,8 +7,9 @@ import pytest
 
 from rag.answer.composers.base import Citations, Composer, ComposerChain, refusal
 from rag.answer.composers.commitments import CommitmentComposer
-from rag.answer.composers.extractive import ExtractiveComposer, TermWeights
+from rag.answer.composers.extractive import ExtractiveComposer
 from rag.answer.query import QueryAnalyzer, QueryPart
+from rag.answer.windows.terms import TermWeights
 from rag.commitments.extract import CommitmentExtractor
 from rag.core.types import Answer, Citation, ScoredUnit
 from rag.genre.lexicon import Lexicon
@@ -165,11 +166,11 @@ def test_windows_are_cut_once_per_unit_and_each_index_cuts_its_own(tmp_path):
     u_old = next(u for u in old_units if "860亿元" in u.text)
     u_new = next(u for u in new_units if "860亿元" in u.text)
     assert u_old.id == u_new.id
-    first = old._spans(u_old)
-    assert first == tuple(old._clause_runs(u_old)) and old._spans(u_old) is first  # cut once, kept
-    assert new._spans(u_new) == tuple(new._clause_runs(u_new)) != first
+    first = old.cutter.spans(u_old)
+    assert first == tuple(old.cutter.clause_runs(u_old)) and old.cutter.spans(u_old) is first  # cut once, kept
+    assert new.cutter.spans(u_new) == tuple(new.cutter.clause_runs(u_new)) != first
     text = new.docs[u_new.doc_id].text
-    assert any("增长5.2%、城乡" in text[a:b] for a, b in new._spans(u_new))  # windows of the edited text
+    assert any("增长5.2%、城乡" in text[a:b] for a, b in new.cutter.spans(u_new))  # windows of the edited text
 
 
 def test_units_figure_in_a_measure_is_read_once_and_per_index(tmp_path):
@@ -193,3 +194,20 @@ def test_units_figure_in_a_measure_is_read_once_and_per_index(tmp_path):
         assert old.figure_in(measure, ids).tolist() == expected  # kept, and the same
     assert new.figure_in("亿元", ids).tolist() == [has_figure_in(u.text, "亿元") for u in new_units]
     assert new.figure_in("亿元", ids).tolist() != old.figure_in("亿元", ids).tolist()
+
+
+def test_training_data_reads_what_the_composer_answers(world):
+    """The learned scorer's training data (rag/evaluation/window_data.py) judges the sentence the
+    composer writes: ``framed`` is the answer without its marker, and the window ``answer_part``
+    picks is one of the learned view's candidates."""
+    docs, units, analyzer, extractive = world
+    question = "2024年城镇新增就业目标是多少？"
+    (part,) = analyzer.analyze(question)
+    hits = _hits(units, part)
+    window, support = extractive.answer_part(part, hits)
+    assert window is not None and support >= extractive.refusal_threshold
+    answer = extractive.run(question, [part], [hits])
+    assert answer.answer.startswith(extractive.framed(window)) and answer.answer.endswith("[1]")
+    assert "5万人" in extractive.framed(window)
+    cut = {(w.unit.id, w.start, w.end) for w, _ in extractive.learned.candidates(part, hits)}
+    assert (window.unit.id, window.start, window.end) in cut

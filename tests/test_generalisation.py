@@ -83,6 +83,25 @@ def test_paraphrase_table_and_glossary():
     assert bigram_coverage("新增学位", "新增中小学学位2万个") == pytest.approx(2 / 3)
 
 
+def test_glossary_knows_the_metrics_real_reports_state():
+    """English metric names of the genre beyond the headline ones: the registered rate beside the
+    surveyed one, a share of spending, the five-year plans by number."""
+    p = Paraphrases.load()
+    terms = dict(p.english_terms("What was the registered urban unemployment rate in 2020?"))
+    assert "城镇登记失业率" in terms["registered urban unemployment rate"]
+    terms = dict(p.english_terms("What share of fiscal expenditure went to people's livelihoods?"))
+    assert "民生支出" in terms["people's livelihoods"] and "比重" in terms["share"]
+    assert "十五五" in dict(p.english_terms("during the 15th Five-Year Plan period"))["15th five-year plan period"]
+    assert "旅游总收入" in dict(p.english_terms("total tourism revenue in 2019"))["total tourism revenue"]
+
+
+def test_colloquial_words_of_work_and_pay_are_paraphrased():
+    """打工 is what reports call 务工 or 转移就业; 挣 (钱) is 收入; a place a child takes 学位 or 托位."""
+    p = Paraphrases.load()
+    assert {"务工", "转移就业"} <= set(p.alternatives("打工")) and "收入" in p.alternatives("挣")
+    assert "学位" in p.alternatives("位子") and "托位" in p.alternatives("托儿所")
+
+
 def test_paraphrase_alternatives_follow_the_table():
     """Every group naming the word (with ``inside``, also naming it but for one end character),
     in table order, the word first and nothing twice."""
@@ -250,17 +269,17 @@ def test_meaning_credits_missed_words_but_closeness_alone_never_answers(made_up)
     from rag.core.types import ScoredUnit
 
     composer = made_up.composer
-    s = composer.s
+    s = composer.hand.s
     near = ScoredUnit(unit=None, score=1.0, dense=0.99)  # type: ignore[arg-type]  # only the cosine is read
     far = ScoredUnit(unit=None, score=1.0, dense=s.meaning_floor - 0.01)  # type: ignore[arg-type]
-    assert composer._soft_coverage(0.0, near) == pytest.approx(s.meaning_share)
+    assert composer.hand.soft_coverage(0.0, near) == pytest.approx(s.meaning_share)
     assert s.meaning_share < composer.hand_threshold  # no word covered: refused, however close
-    assert composer._soft_coverage(0.3, far) == 0.3  # not close enough: no credit
-    assert composer._soft_coverage(0.3, near) >= composer.hand_threshold > 0.3
+    assert composer.hand.soft_coverage(0.3, far) == 0.3  # not close enough: no credit
+    assert composer.hand.soft_coverage(0.3, near) >= composer.hand_threshold > 0.3
 
 
 def test_qualifier_checks_are_data_and_item_bound():
-    from rag.answer.composers.extractive import Qualifiers
+    from rag.answer.windows.qualifiers import Qualifiers
     from rag.genre.lexicon import Lexicon
 
     q = Qualifiers.from_table(Lexicon.default().table("qualifiers"))
@@ -391,12 +410,13 @@ def test_list_ask_is_no_count_and_change_ask_is_data():
 
 def test_an_increment_is_no_level_and_a_linked_clause_keeps_its_subject(made_up_2):
     c = made_up_2.composer
-    assert c._only_changes("标准提高20元", against=False, increments=True)
-    assert c._only_changes("标准提高了0.5个百分点", against=False, increments=True)
-    assert not c._only_changes("标准提高20元，达到每人每月250元", against=False, increments=True)
-    assert not c._only_changes("标准提高到250元", against=False, increments=True)  # 提高到: the level
-    assert not c._only_changes("标准提高20元", against=False, increments=False)  # a change was asked
-    assert c.qualifiers.items("标准提高20元，达到每人每月250元，新建食堂30个") == ["标准提高20元达到每人每月250元", "新建食堂30个"]
+    assert c.checks.only_changes("标准提高20元", against=False, increments=True)
+    assert c.checks.only_changes("标准提高了0.5个百分点", against=False, increments=True)
+    assert not c.checks.only_changes("标准提高20元，达到每人每月250元", against=False, increments=True)
+    assert not c.checks.only_changes("标准提高到250元", against=False, increments=True)  # 提高到: the level
+    assert not c.checks.only_changes("标准提高20元", against=False, increments=False)  # a change was asked
+    assert c.checks.qualifiers.items("标准提高20元，达到每人每月250元，新建食堂30个") == \
+        ["标准提高20元达到每人每月250元", "新建食堂30个"]
 
 
 def test_a_refusal_points_to_the_closest_section_of_its_own_report(two_reports):

@@ -177,3 +177,25 @@ def test_pos_tagger_tags_as_jieba_does():
     fast = tagger()
     for text in texts:
         assert [(w.word, w.flag) for w in fast.cut(text)] == [(w.word, w.flag) for w in posseg.cut(text)], text
+
+
+def test_a_colloquial_questions_scene_is_no_topic():
+    """Words that set a colloquial question's scene or complain («家里», «不好走», «遭不住») and its
+    dialect question words («啥子») are no topic the report must repeat (questions.toml)."""
+    analyzer = QueryAnalyzer()
+    (part,) = analyzer.analyze("家里老人做饭不方便，今年有啥子助餐服务？")
+    assert "家里" not in part.topic and "方便" not in part.topic and "啥子" not in part.topic
+    assert "老人" in part.topic and "助餐" in part.topic
+    (part,) = analyzer.analyze("村里的路不好走，今年要修多少公里？")
+    assert "好走" not in part.topic and "路" in part.topic and part.measure == "公里"
+
+
+def test_an_english_question_is_searched_in_the_reports_words():
+    """A report is searched in Chinese: an English question's search text carries the glossary's
+    terms for its phrases («industrial investment» → 工业投资); a Chinese question's is its own."""
+    analyzer = QueryAnalyzer()
+    (part,) = analyzer.analyze("By how much did industrial investment grow in 2024?")
+    assert "工业投资" in part.search_text and part.wants_number
+    (part,) = analyzer.analyze("What share of spending went to people's livelihoods?")
+    assert "民生支出" in part.search_text and part.measure == "%"
+    assert analyzer.glossed("今年工业投资增长多少？") == []

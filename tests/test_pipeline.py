@@ -157,9 +157,9 @@ def test_a_figure_must_belong_to_the_metric_asked(pipeline):
     """「常住人口城镇化率提高1个百分点」 measures 城镇化率, so it does not say how many people live there."""
     composer = pipeline.composer
     (part,) = pipeline.analyzer.analyze("焦作常住人口有多少？")
-    terms = composer._terms(part)
-    assert not composer._figure_is_about("常住人口城镇化率提高1个百分点左右", terms)
+    terms = composer.terms.of(part)
+    assert not composer.checks.figure_is_about("常住人口城镇化率提高1个百分点左右", terms)
     (jobs,) = pipeline.analyzer.analyze("过去五年城镇新增就业多少人？")
-    assert composer._figure_is_about("城镇新增就业33.16万人", composer._terms(jobs))
+    assert composer.checks.figure_is_about("城镇新增就业33.16万人", composer.terms.of(jobs))
     (projects,) = pipeline.analyzer.analyze("五年来实施了多少个省市重点项目？")
-    assert composer._figure_is_about("累计实施833个省市重点项目", composer._terms(projects))
+    assert composer.checks.figure_is_about("累计实施833个省市重点项目", composer.terms.of(projects))

@@ -104,3 +104,27 @@ def test_api_filters_resolve_or_fail(selector):
         with pytest.raises(UnknownReport, match="江城市2022年政府工作报告"):
             selector.resolve(**bad)
     assert selector.label("jc23") == "江城市2023年政府工作报告"
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("What is Inner Mongolia's target for the surveyed urban unemployment rate?", "nm"),  # an atlas name
+    ("By how much did rural residents' income grow in Guangxi in 2025?", "gx"),  # pinyin of the alias 广西
+    ("What was the share of good air days in Qiandongnan's cities?", "qdn"),  # pinyin of 黔东南州's stem
+])
+def test_an_english_name_of_a_division_picks_its_report(question, expected):
+    """A division goes by its alias's pinyin (Guangxi, not guangxizhuangzu) or by an English name
+    that is no pinyin at all (rag/data/english.toml [english.places]); neither is an unknown place."""
+    docs = [_report("内蒙古自治区", 2022, "nm"), _report("广西壮族自治区", 2026, "gx"),
+            _report("黔东南苗族侗族自治州", 2025, "qdn"), _report("江城市", 2023, "jc23")]
+    selection = ReportSelector(docs, WORDS).run(question)
+    assert selection.doc_ids == (expected,) and not selection.unknown
+
+
+def test_china_in_an_english_question_is_no_unknown_place(selector):
+    """«China's total exports» is the country a province measures itself by, as «全国» is."""
+    assert selector.run("What share of China's total exports does the province aim to keep?").unknown == ()
+
+
+def test_things_are_no_place(selector):
+    """«东西» (things) is tagged a place word by jieba; «东西会不会涨价» names no place."""
+    assert selector.run("今年东西会不会涨价很厉害？").unknown == ()

@@ -45,7 +45,11 @@ class PlaceReader:
                 for name in catalogue.place_names.names_of(d.report.region):  # 江城 of 江城市; 克州, 广西 (gazetteer)
                     names.setdefault(name, d.report.region)
         self.names = sorted(names.items(), key=lambda kv: -len(kv[0]))  # (name as written, region)
-        self.pinyin = {_pinyin(catalogue.place_names.stem(r)): r for r in set(names.values())}  # jiangcheng → 江城市
+        #: an English spelling of each name → its region: the pinyin of every name (guangxi of the alias
+        #: 广西, qiandongnan of 黔东南州), then the atlas names that are no pinyin (Inner Mongolia)
+        self.pinyin = {_pinyin(n): r for n, r in reversed(names.items())}  # the first name spelled so wins
+        exonyms = catalogue.lexicon.table("english").get("places", {})
+        self.pinyin |= {en.lower(): names[zh] for en, zh in exonyms.items() if zh in names}
         #: what named_regions looks for, compiled once: names longest first («江城市» is not also «江城»), then pinyin
         self._region_patterns = [(re.compile(re.escape(n)), r) for n, r in self.names]
         self._region_patterns += [(re.compile(rf"(?i)\b{re.escape(p)}\b"), r) for p, r in self.pinyin.items() if p]

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from rag.core.cache import kept
 from rag.genre.lexicon import Lexicon, Scope, pattern
-from rag.genre.text import PUNCT, SENTENCE_ENDS, YEAR, YEAR_PHRASE, chinese_number, contains_word, words
+from rag.genre.paraphrase import Paraphrases, default_paraphrases
+from rag.genre.text import HAN_RUN, PUNCT, SENTENCE_ENDS, YEAR, YEAR_PHRASE, chinese_number, contains_word, words
 
 _TOPICS_KEPT = 4096  # topics a QueryAnalyzer remembers
 _QUESTION_END = re.compile(f"(?<=[{SENTENCE_ENDS}；;])")  # where one asked question ends and the next begins
@@ -52,8 +53,9 @@ def _without(text: str, phrases: list[str]) -> str:
 class QueryAnalyzer:
     """Turns a raw question (and the conversation so far) into retrieval-ready parts."""
 
-    def __init__(self, lexicon: Lexicon | None = None) -> None:
+    def __init__(self, lexicon: Lexicon | None = None, paraphrases: Paraphrases | None = None) -> None:
         self.lexicon = lexicon or Lexicon.default()
+        self.paraphrases = paraphrases or default_paraphrases()
         scope, q = self.lexicon.table("scope"), self.lexicon.table("question")
         self._plan_time, self._review_time = scope["plan_time"], scope["review_time"]
         self._plan = self._plan_time + scope["plan"]
@@ -74,11 +76,12 @@ class QueryAnalyzer:
         self.intent_words = frozenset(scope["plan"] + scope["review"])
         self._followup = self.lexicon.table("followup")
         # per-question work done once here: the longest-first word lists and their patterns
-        asked = self._plan_time + self._review_time + self._last_year + self._percent + self._asked
+        asked = self._plan_time + self._review_time + self._last_year + self._percent + self._asked + q["scene_words"]
         self._topic_words = [(w, None if not w.isascii() else re.compile(rf"(?i)\b{re.escape(w)}\b"))
                              for w in sorted(asked, key=len, reverse=True)]
         self._time_words = sorted(self._plan_time + self._review_time + self._last_year, key=len, reverse=True)
-        self._split_words = [(s, w, re.compile(re.escape(w))) for s, ws in (("review", self._review), ("plan", self._plan))
+        self._split_words = [(s, w, re.compile(re.escape(w)))
+                             for s, ws in (("review", self._review), ("plan", self._plan))
                              for w in ws if not w.isascii() and len(w) >= 2]
         #: (short, full, short lower-cased if ASCII): the cheap test ``expand`` runs first
         self._abbreviations = [(s, f, s.lower() if s.isascii() else None) for s, f in self.lexicon.abbreviations]
@@ -124,12 +127,20 @@ class QueryAnalyzer:
                 low = rest.lower()
         return found
 
+    def glossed(self, text: str) -> list[str]:
+        """The report's Chinese words for an English question's glossary phrases (rag/data/glossary_en.tsv),
+        the first two of each: a report is searched in its own words, and an English question without
+        them finds its sentence by meaning alone (a question with Chinese in it has its own words)."""
+        if HAN_RUN.search(text):
+            return []
+        return list(dict.fromkeys(t for _, terms in self.paraphrases.english_terms(text) for t in terms[:2]))
+
     def _split(self, question: str) -> list[str]:
         parts = [p.strip() for p in _QUESTION_END.split(question) if p.strip()]
         out: list[str] = []
         for p in parts:  # "过去五年…，今年…" asks two things in one sentence
             marks = sorted((m.start(), s) for s, w, found in self._split_words if w in p for m in found.finditer(p))
-            cut = next((pos for (pos, s), (_, s0) in zip(marks[1:], marks) if s != s0 and pos > 0
+            cut = next((pos for (pos, s), (_, s0) in zip(marks[1:], marks, strict=False) if s != s0 and pos > 0
                         and self._joins.search(p[:pos][-3:] if pos >= 3 else p[:pos])), None)
             if cut:
                 out.extend([p[:cut].strip(), p[cut:].strip()])
@@ -165,7 +176,7 @@ class QueryAnalyzer:
         untimed = self._without_time(full)
         part = QueryPart(
             text=full,
-            search_text=" ".join([full, *expansions]),
+            search_text=" ".join([full, *expansions, *(g for g in self.glossed(full) if g not in expansions)]),
             topic=self.topic(full),
             scope=self.scope(full),
             year=years[0] if years else None,

@@ -37,13 +37,13 @@ class Retriever(Protocol):
 class Priors:
     """Multiplicative nudges from how a question is phrased; tuned on the dev set."""
 
-    scope_match: float = 0.3
-    scope_mismatch: float = 0.5
-    number: float = 0.25
-    rank: float = 0.5
-    chapter_heading: float = 2.0
-    chapter_body: float = 0.5
-    measure: float = 0.5
+    scope_match: float = 0.3  # × (1 + this): a unit in the part asked about (review or plan, or by year)
+    scope_mismatch: float = 0.5  # × (1 − this): a unit in the other part
+    number: float = 0.25  # a figure asked («多少»): a unit with a digit
+    rank: float = 0.5  # a ranking asked («第几»): a unit stating a rank
+    chapter_heading: float = 2.0  # «第三部分讲什么»: that chapter's own heading, on top of ``chapter_body``
+    chapter_body: float = 0.5  # ... any unit inside that chapter
+    measure: float = 0.5  # a unit asked («多少公里»): a unit with a figure in it
 
 
 class UnitFeatures:
@@ -84,7 +84,8 @@ class UnitFeatures:
                 wanted[dated] = np.where(part.year >= plan_year[dated], "plan", "review")
             known = (wanted != "") & (scope != "")
             if part.year and ids.size:  # a unit naming the asked year is about it, in whatever part it stands
-                known &= ~np.array([str(part.year) in self.texts[i] for i in ids])  # («今后五年…到2026年» in the review)
+                # («今后五年…到2026年» in the review)
+                known &= ~np.array([str(part.year) in self.texts[i] for i in ids])
             w[known & (scope == wanted)] *= 1 + priors.scope_match
             w[known & (scope != wanted)] *= 1 - priors.scope_mismatch
         if part.wants_number:
@@ -108,6 +109,14 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
     return idx[np.argsort(-scores[idx], kind="stable")]
 
 
+def _ranked(store: Store, features: UnitFeatures, priors: Priors, part: QueryPart, c: Candidates,
+            k: int) -> list[tuple[Unit, float, float]]:
+    """The ``k`` best of one candidate list once the phrasing priors weigh in: each unit with its
+    weighed and its raw score (what the BM25 and the dense retriever share)."""
+    fused = c.scores * features.prior(part, priors, c.ids)
+    return [(store.units[c.ids[i]], float(fused[i]), float(c.scores[i])) for i in _top(fused, k)]
+
+
 class BM25Retriever:
     def __init__(self, store: Store, features: UnitFeatures, priors: Priors = Priors(), *,
                  candidate_k: int = 100) -> None:
@@ -117,10 +126,8 @@ class BM25Retriever:
         return self.store.bm25_candidates(part.search_text, self.candidate_k, doc_ids=doc_ids)
 
     def retrieve(self, part: QueryPart, k: int, *, doc_ids: Collection[str] | None = None) -> list[ScoredUnit]:
-        c = self.candidates(part, doc_ids=doc_ids)
-        fused = c.scores * self.features.prior(part, self.priors, c.ids)
-        return [ScoredUnit(self.store.units[c.ids[i]], float(fused[i]), bm25=float(c.scores[i]))
-                for i in _top(fused, k)]
+        ranked = _ranked(self.store, self.features, self.priors, part, self.candidates(part, doc_ids=doc_ids), k)
+        return [ScoredUnit(unit, fused, bm25=raw) for unit, fused, raw in ranked]
 
 
 class DenseRetriever:
@@ -134,10 +141,8 @@ class DenseRetriever:
         return self.store.dense_candidates(q[0], self.candidate_k, doc_ids=doc_ids)
 
     def retrieve(self, part: QueryPart, k: int, *, doc_ids: Collection[str] | None = None) -> list[ScoredUnit]:
-        c = self.candidates(part, doc_ids=doc_ids)
-        fused = c.scores * self.features.prior(part, self.priors, c.ids)
-        return [ScoredUnit(self.store.units[c.ids[i]], float(fused[i]), dense=float(c.scores[i]))
-                for i in _top(fused, k)]
+        ranked = _ranked(self.store, self.features, self.priors, part, self.candidates(part, doc_ids=doc_ids), k)
+        return [ScoredUnit(unit, fused, dense=raw) for unit, fused, raw in ranked]
 
 
 class HybridRetriever:
@@ -162,12 +167,12 @@ class HybridRetriever:
         order = sorted(set(listed[0]).union(listed[1]))
         ids = np.array(order, dtype=np.int64)
         raw = []  # (each unit's position in the list or -1, the list)
-        for c, own in zip((dense, bm25), listed):
+        for c, own in zip((dense, bm25), listed, strict=True):
             pos = {u: i for i, u in enumerate(own)}
             raw.append(([pos.get(u, -1) for u in order], c))
         if self.fusion == "rrf":
             fused = np.zeros(ids.size, dtype=np.float32)
-            for (where, c), weight in zip(raw, (self.dense_weight, self.bm25_weight)):
+            for (where, c), weight in zip(raw, (self.dense_weight, self.bm25_weight), strict=True):
                 # units the list left out rank after it in unit order, as a stable sort of a full
                 # score vector ranks its zeros: with every unit a candidate, the fusion is exact
                 missed, rank = len(c), []
@@ -179,7 +184,7 @@ class HybridRetriever:
             fused *= self.rrf_k
         else:
             fused = np.zeros(ids.size, dtype=np.float32)
-            for (where, c), weight in zip(raw, (self.dense_weight, self.bm25_weight)):
+            for (where, c), weight in zip(raw, (self.dense_weight, self.bm25_weight), strict=True):
                 if not len(c):
                     continue
                 lo, hi = float(c.scores.min()), float(c.scores.max())

@@ -96,7 +96,8 @@ class ScorerWeights:
             raise ScorerError(f"无法读取评分权重 {path}：{exc} / Cannot read scorer weights {path}: {exc}") from exc
         if weights.version != VERSION or weights.features != list(FEATURES):
             raise ScorerError(f"评分权重 {path} 与代码不符，请运行 `rag train` / Scorer weights {path} do not fit "
-                              f"this code (version {weights.version}, {len(weights.features)} features); run `rag train`")
+                              f"this code (version {weights.version}, {len(weights.features)} features); "
+                              "run `rag train`")
         return weights
 
 
@@ -140,13 +141,13 @@ def choose_threshold(best: Sequence[float], ok: Sequence[bool], answerable: Sequ
     probable window answers and is above the threshold, an unanswerable one when it is below.
     Ties go to the middle of the best interval. Returns (threshold, accuracy)."""
     cands = sorted(set(best))
-    cuts = [0.0] + [(a + b) / 2 for a, b in zip(cands, cands[1:])] + [1.0]
+    cuts = [0.0] + [(a + b) / 2 for a, b in zip(cands, cands[1:], strict=False)] + [1.0]
     scores = []
     for t in cuts:
         right = sum((b >= t and o) if a else (b < t) for b, o, a in zip(best, ok, answerable, strict=True))
         scores.append(right)
     top = max(scores)
-    winners = [t for t, s in zip(cuts, scores) if s == top]
+    winners = [t for t, s in zip(cuts, scores, strict=True) if s == top]
     return winners[len(winners) // 2], top / max(len(best), 1)
 
 
@@ -181,7 +182,8 @@ def fit(examples: Sequence[Example], *, c: float = 1.0, trained_on: Sequence[str
     weights.threshold, accuracy = choose_threshold(best, ok, [e.answerable for e in calibrate])
     weights.threshold = round(weights.threshold, 6)
     weights.fit = {"windows": int(len(y)), "positive_windows": int(y.sum()), "parts": len(examples),
-                   "calibration_parts": len(calibrate), "answerable_parts": sum(e.answerable for e in calibrate), "part_accuracy": round(accuracy, 4), "c": c}
+                   "calibration_parts": len(calibrate), "answerable_parts": sum(e.answerable for e in calibrate),
+                   "part_accuracy": round(accuracy, 4), "c": c}
     return weights
 
 
@@ -191,4 +193,5 @@ def scorer_from(name: str) -> WindowScorer | None:
         return None
     if name == "learned":
         return WindowScorer.load()
-    raise ScorerError(f"未知的评分方式 {name!r}（可选 hand/learned） / Unknown answer scorer {name!r}: use hand or learned")
+    raise ScorerError(f"未知的评分方式 {name!r}（可选 hand/learned） / "
+                      f"Unknown answer scorer {name!r}: use hand or learned")

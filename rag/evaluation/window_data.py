@@ -1,7 +1,7 @@
 """Training examples for the learned window scorer (``rag.answer.window_scorer``), from questions with gold
 answers: every candidate window of every question part, described by the extractive composer
-(``ExtractiveComposer.candidates``) and labelled by whether its answer sentence would be judged
-correct.
+(``ExtractiveComposer.learned.candidates``) and labelled by whether its answer sentence would be judged
+correct (``ExtractiveComposer.framed``: the sentence it would write, without the citation marker).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rag.answer.window_scorer import Example, ScorerError, WindowScorer
+from rag.answer.window_scorer import Example
 
 #: A window that answers but runs this many characters longer than the shortest window of its part
 #: that answers is labelled a miss: the scorer learns the short answer a reader wants, not the
@@ -18,16 +18,8 @@ from rag.answer.window_scorer import Example, ScorerError, WindowScorer
 CONCISE_SLACK_CHARS = 40
 
 if TYPE_CHECKING:
-    from rag.answer.composers.extractive import ExtractiveComposer, Window
     from rag.evaluation.datasets import EvalItem
     from rag.pipeline import Pipeline
-
-
-def answer_text(composer: ExtractiveComposer, window: Window) -> str:
-    """The sentence the composer would write for a window (without the citation marker)."""
-    u = window.unit
-    when = composer.lexicon.section_period(u.section_path, composer.plan_years.get(u.doc_id)).label
-    return f"{when}：{window.text}" if when and when not in window.text else window.text
 
 
 def label(text: str, item: EvalItem, parts: int) -> int:
@@ -50,8 +42,8 @@ def collect_examples(pipeline: Pipeline, items: Sequence[EvalItem], *, retriever
         parts = pipeline.analyzer.analyze(item.question)
         for n, part in enumerate(parts):
             hits = pipeline.retrievers[retriever].retrieve(part, pipeline.settings.top_k)
-            cands = composer.candidates(part, hits)
-            labels = concise([label(answer_text(composer, w), item, len(parts)) for w, _ in cands],
+            cands = composer.learned.candidates(part, hits)
+            labels = concise([label(composer.framed(w), item, len(parts)) for w, _ in cands],
                              [len(w.text) for w, _ in cands])
             out.append(Example(group=f"{item.id}#{n}", facts=[f for _, f in cands], labels=labels,
                                answerable=item.answerable))
@@ -78,8 +70,8 @@ def hand_threshold(pipeline: Pipeline, items: Sequence[EvalItem], *, retriever: 
         parts = pipeline.analyzer.analyze(item.question)
         for part in parts:
             hits = pipeline.retrievers[retriever].retrieve(part, pipeline.settings.top_k)
-            window, support = composer._answer_part(part, list(hits))
+            window, support = composer.answer_part(part, list(hits))
             best.append(support)
-            ok.append(bool(window is not None and label(answer_text(composer, window), item, len(parts))))
+            ok.append(bool(window is not None and label(composer.framed(window), item, len(parts))))
             answerable.append(item.answerable)
     return choose_threshold(best, ok, answerable)

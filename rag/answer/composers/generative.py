@@ -114,7 +114,8 @@ def verify(text: str, sources: list[Source]) -> bool:
     for n in cited:
         if n not in by_n:
             raise VerificationError(f"unknown citation [{n}]")
-    haystacks = {s.n: Lexicon.default().figures.source_text(s.where + "|" + s.text) for s in sources}  # "|": no figure spans both
+    # "|": no figure spans both
+    haystacks = {s.n: Lexicon.default().figures.source_text(s.where + "|" + s.text) for s in sources}
     for m in _SENTENCE.finditer(text):
         sentence = m.group()
         own = _cited(sentence) or cited  # a sentence without a citation leans on the answer's
