@@ -133,7 +133,8 @@ class BuildBench:
                 for threads, key in ((2, "torch_2_threads"), (1, "torch_1_thread")):
                     torch.set_num_threads(threads)
                     t0 = time.perf_counter()
-                    model.encode(texts, prompt="passage: ", batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+                    model.encode(texts, prompt="passage: ", batch_size=32, normalize_embeddings=True,
+                                 convert_to_numpy=True)
                     runs[key].append(len(texts) / (time.perf_counter() - t0))
                 for (g, encoder), b in ((item, b) for item in graphs.items() for b in self.batch_sizes):
                     t0 = time.perf_counter()
@@ -148,7 +149,8 @@ class BuildBench:
         """Each graph at the configured batch size against torch and each other; ``onnx_vs_torch_2``
         (the acceptance figure) is the graph the build used."""
         def at(graph: str) -> float | None:
-            r = rates.get(f"{graph}_batch_{self.settings.embed_batch_size}") or rates.get(f"{graph}_batch_{self.batch_sizes[0]}")
+            r = (rates.get(f"{graph}_batch_{self.settings.embed_batch_size}")
+                 or rates.get(f"{graph}_batch_{self.batch_sizes[0]}"))
             return r["p50"] if r else None
 
         fp32, int8 = at("onnx"), at("onnx_int8")

@@ -362,7 +362,8 @@ def int8_is_current(folder: Path) -> bool:
 
 def int8_passed(folder: Path) -> bool:
     info = read_int8_info(folder)
-    return bool(export_passed(folder) and info and info.get("passed") and (Path(folder) / EXPORT_DIR / INT8_GRAPH).is_file())
+    graph = Path(folder) / EXPORT_DIR / INT8_GRAPH
+    return bool(export_passed(folder) and info and info.get("passed") and graph.is_file())
 
 
 def quantize_int8(folder: Path) -> dict[str, Any]:
