@@ -14,7 +14,7 @@ import re
 from collections.abc import Collection, Sequence
 from functools import lru_cache
 
-from rag.core.cache import kept
+from rag.core.cache import get_or_make
 from rag.core.types import Document
 from rag.genre.postag import tagger
 from rag.genre.text import YEAR
@@ -115,7 +115,7 @@ class PlaceReader:
     def _inside(self, place: str) -> bool:
         """Whether a report writes ``place`` with an ending of a lower level than its own: «温县»
         in a 市's report lies in its area; «郑州市» in another 市's report, or «北京», does not."""
-        return kept(self._within, place, self._reads_inside, _KEPT)
+        return get_or_make(self._within, place, self._reads_inside, _KEPT)
 
     def _reads_inside(self, place: str) -> bool:
         cat = self.catalogue.place_names
@@ -133,11 +133,11 @@ class PlaceReader:
 
     def _mentions(self, word: str) -> bool:
         """Whether any report's text has ``word`` (kept: each check reads every report)."""
-        return kept(self._mentioned, word, lambda w: any(w in t for t in self._texts), _KEPT)
+        return get_or_make(self._mentioned, word, lambda w: any(w in t for t in self._texts), _KEPT)
 
     def _tagged(self, text: str) -> tuple[tuple[str, str], ...]:
         """jieba's part-of-speech pairs, kept: the place check and the name check read the same question."""
-        return kept(self._tags, text, lambda t: tuple((w.word, w.flag) for w in tagger().cut(t)), _KEPT)
+        return get_or_make(self._tags, text, lambda t: tuple((w.word, w.flag) for w in tagger().cut(t)), _KEPT)
 
     def unknown_places(self, question: str) -> list[str]:
         """Places the question names that no report is about (kept per question text).
@@ -148,7 +148,7 @@ class PlaceReader:
         report is in the corpus; in English, a capitalised name in a place position whose pinyin
         no report has («Shanghai's»).
         """
-        found: tuple[str, ...] = kept(self._unknown, question, lambda q: tuple(self._unknown_places(q)), _KEPT)
+        found: tuple[str, ...] = get_or_make(self._unknown, question, lambda q: tuple(self._unknown_places(q)), _KEPT)
         return list(found)
 
     def _unknown_places(self, question: str) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rag.core.cache import kept
+from rag.core.cache import get_or_make
 from rag.genre.lexicon import Lexicon, Scope, pattern
 from rag.genre.paraphrase import Paraphrases, default_paraphrases
 from rag.genre.text import HAN_RUN, PUNCT, SENTENCE_ENDS, YEAR, YEAR_PHRASE, chinese_number, contains_word, words
@@ -105,7 +105,7 @@ class QueryAnalyzer:
         """What the question is about: time words, question words and fillers removed. Kept per
         text (bounded): a question is read by ``_follow_mode`` and ``_part``, a conversation's
         earlier turns on every turn."""
-        return kept(self._topics, text, self._topic, _TOPICS_KEPT)
+        return get_or_make(self._topics, text, self._topic, _TOPICS_KEPT)
 
     def _topic(self, text: str) -> str:
         t = self._measure_re.sub(" ", self._count_re.sub(" ", self._chapter_re.sub(" ", text)))

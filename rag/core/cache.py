@@ -10,7 +10,7 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-def kept(cache: dict[K, V], key: K, make: Callable[[K], V], limit: int) -> V:
+def get_or_make(cache: dict[K, V], key: K, make: Callable[[K], V], limit: int) -> V:
     """``cache[key]``, made on a miss; a cache at ``limit`` entries is emptied first, which bounds
     it without an LRU's bookkeeping on every hit."""
     found = cache.get(key)

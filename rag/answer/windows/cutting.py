@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from rag.core.cache import kept
+from rag.core.cache import get_or_make
 from rag.core.types import Document, Unit
 from rag.genre.text import CLAUSE_ENDS, LINE_ENDS, SENTENCE_ENDS, TRIM, strip_span
 
@@ -46,7 +46,7 @@ class WindowCutter:
     def spans(self, unit: Unit) -> tuple[tuple[int, int], ...]:
         """Runs of whole clauses of the unit's sentence that overlap the unit, within the length
         cap; cut once per unit, since the same units answer many questions (the cache is bounded)."""
-        return kept(self._spans, (unit.id, unit.doc_id, unit.start, unit.end),
+        return get_or_make(self._spans, (unit.id, unit.doc_id, unit.start, unit.end),
                     lambda _: tuple(self.clause_runs(unit)), _SPAN_CACHE_UNITS)
 
     def clause_runs(self, unit: Unit) -> Iterator[tuple[int, int]]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from rag.answer.composers.base import is_english
 from rag.answer.query import QueryPart
-from rag.core.cache import kept
+from rag.core.cache import get_or_make
 from rag.core.types import Unit
 from rag.genre.lexicon import Lexicon
 from rag.genre.paraphrase import Paraphrases
@@ -45,7 +45,7 @@ class TermWeights:
 
     def idf(self, term: str) -> float:
         """Kept per term (bounded): every candidate window asks again for the same terms' weights."""
-        return kept(self._idf, term, self._weigh, _IDF_KEPT)
+        return get_or_make(self._idf, term, self._weigh, _IDF_KEPT)
 
     def _weigh(self, term: str) -> float:
         df = self.df.get(term, 0)
