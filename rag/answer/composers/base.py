@@ -176,12 +176,6 @@ def refusal_wording(topics: Sequence[str], related: Sequence[str], *, english: b
         f"最接近的章节：{'；'.join(related)}。" if related and closest else "")
 
 
-def refusal_sentence(parts: Sequence[QueryPart], related: list[str], *, english: bool, closest: bool = True,
-                     shared: QueryPart | None = None) -> str:
-    """The refusal of ``parts`` as one sentence (``refusal_of``, then ``refusal_wording``)."""
-    return refusal_wording(refusal_of(parts, shared=shared).topics, related, english=english, closest=closest)
-
-
 def refusal(question: str, parts: list[QueryPart], hits: Hits, *, composer: str) -> Answer:
     """A whole answer that says the report does not cover any part of the question."""
     parts = parts or [QueryPart(question, question, "")]
